@@ -1,0 +1,111 @@
+/**
+ * Content digests (`sha256:<hex>`) and a stream stage that hashes while bytes flow through.
+ * @module
+ */
+import { sha256, type Sha256 } from "../runtime/runtime.ts";
+import { IntegrityError, KitError } from "../util/errors.ts";
+
+/** A validated `sha256:<64 lower-case hex>` string. */
+export type Digest = `sha256:${string}`;
+
+const SHA256_RE = /^sha256:[a-f0-9]{64}$/;
+/** go-digest's general grammar: `algorithm:encoded`. */
+const ANY_DIGEST_RE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+
+export function isDigest(s: string): s is Digest {
+  return SHA256_RE.test(s);
+}
+
+/** True when `s` has go-digest's `alg:encoded` shape (any algorithm). */
+export function looksLikeDigest(s: string): boolean {
+  return ANY_DIGEST_RE.test(s);
+}
+
+/** Why `s` is not a valid digest, in go-digest's words, or undefined when it is valid. */
+export function digestProblem(s: string): string | undefined {
+  const i = s.indexOf(":");
+  if (i < 0 || i + 1 >= s.length || !ANY_DIGEST_RE.test(s)) return "invalid checksum digest format";
+  const alg = s.slice(0, i);
+  if (alg !== "sha256" && alg !== "sha384" && alg !== "sha512") return "unsupported digest algorithm";
+  const hex = s.slice(i + 1);
+  const want = alg === "sha256" ? 64 : alg === "sha384" ? 96 : 128;
+  if (hex.length !== want || !/^[a-f0-9]+$/.test(hex)) return "invalid checksum digest length";
+  return undefined;
+}
+
+export function parseDigest(s: string): Digest {
+  if (!isDigest(s)) throw new KitError(`Invalid digest "${s}": expected sha256: followed by 64 lower-case hex characters`);
+  return s;
+}
+
+/** The hex part of a digest. */
+export function digestHex(d: Digest): string {
+  return d.slice(7);
+}
+
+export function digestOf(data: Uint8Array | string): Digest {
+  const h = sha256();
+  h.update(typeof data === "string" ? new TextEncoder().encode(data) : data);
+  return `sha256:${h.hex()}`;
+}
+
+/** Hashes and counts the bytes passing through; `result()` is valid once the stream has ended. */
+export class DigestStream extends TransformStream<Uint8Array, Uint8Array> {
+  #hash: Sha256 = sha256();
+  #size = 0;
+  #digest?: Digest;
+  constructor() {
+    let self!: DigestStream;
+    super({
+      transform(chunk, ctl) {
+        self.#hash.update(chunk);
+        self.#size += chunk.byteLength;
+        ctl.enqueue(chunk);
+      },
+      flush() {
+        self.#digest = `sha256:${self.#hash.hex()}`;
+      },
+    });
+    self = this;
+  }
+  get size(): number {
+    return this.#size;
+  }
+  /** The digest of everything that passed; throws if the stream has not finished. */
+  get digest(): Digest {
+    if (!this.#digest) throw new Error("DigestStream: stream has not finished");
+    return this.#digest;
+  }
+}
+
+/**
+ * Passes bytes through while checking them against an expected size and digest. Errors the
+ * stream (so nothing downstream commits) on too many bytes, too few, or a different digest.
+ */
+export class VerifyStream extends TransformStream<Uint8Array, Uint8Array> {
+  constructor(expected: { digest: string; size: number }, what = expected.digest) {
+    const hash = sha256();
+    let n = 0;
+    super({
+      transform(chunk, ctl) {
+        n += chunk.byteLength;
+        if (n > expected.size) {
+          throw new IntegrityError(`Content of ${what} is larger than expected: more than ${expected.size} bytes`);
+        }
+        hash.update(chunk);
+        ctl.enqueue(chunk);
+      },
+      flush() {
+        if (n !== expected.size) {
+          throw new IntegrityError(`Content of ${what} is truncated: got ${n} of ${expected.size} bytes`);
+        }
+        const got = `sha256:${hash.hex()}`;
+        if (got !== expected.digest) {
+          throw new IntegrityError(`Content of ${what} does not match its digest: got ${got}`, {
+            hint: "The data is corrupted; fetch it again",
+          });
+        }
+      },
+    });
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The runtime adapter: the ONLY module that touches Bun-specific (or Deno-specific) globals.
+ * Everything else uses web standards and `node:` APIs, so `deno run -A src/main.ts` works.
+ * @module
+ */
+import { createHash } from "node:crypto";
+
+// deno-lint-ignore no-explicit-any
+const g = globalThis as any;
+const bun = g.Bun as undefined | {
+  CryptoHasher: new (alg: string) => { update(d: Uint8Array): unknown; digest(enc: "hex"): string };
+  serve(opts: unknown): { port: number; hostname: string; stop(force?: boolean): Promise<void> | void };
+  embeddedFiles: Blob[];
+  isStandaloneExecutable?: boolean;
+};
+
+/** Which JavaScript runtime is executing us. */
+export const runtimeName: "bun" | "deno" | "node" = bun ? "bun" : g.Deno ? "deno" : "node";
+
+/** The runtime's own version string, e.g. `1.4.5`. */
+export function runtimeVersion(): string {
+  if (bun) return (g.Bun as { version: string }).version;
+  if (g.Deno) return (g.Deno.version as { deno: string }).deno;
+  return process.versions.node;
+}
+
+/** True inside a `bun build --compile` binary. */
+export const isStandalone: boolean = Boolean(bun?.isStandaloneExecutable);
+
+/** An incremental SHA-256. Bun's hasher uses the CPU's SHA extensions and is the fastest here. */
+export interface Sha256 {
+  update(data: Uint8Array): void;
+  /** Lower-case hex digest; the hasher must not be used afterwards. */
+  hex(): string;
+}
+
+export function sha256(): Sha256 {
+  if (bun) {
+    const h = new bun.CryptoHasher("sha256");
+    return { update: (d) => void h.update(d), hex: () => h.digest("hex") };
+  }
+  const h = createHash("sha256");
+  return { update: (d) => void h.update(d), hex: () => h.digest("hex") };
+}
+
+export interface ServeOptions {
+  hostname: string;
+  port: number;
+  fetch: (req: Request) => Response | Promise<Response>;
+  signal?: AbortSignal;
+}
+export interface Server {
+  hostname: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts an HTTP server. Long-lived responses (SSE) must not be cut by an idle timeout. */
+export async function serve(opts: ServeOptions): Promise<Server> {
+  if (bun) {
+    const s = bun.serve({ hostname: opts.hostname, port: opts.port, fetch: opts.fetch, idleTimeout: 0 });
+    const stop = async () => void (await s.stop(true));
+    opts.signal?.addEventListener("abort", () => void stop(), { once: true });
+    return { hostname: s.hostname, port: s.port, stop };
+  }
+  if (g.Deno) {
+    const ready = Promise.withResolvers<{ hostname: string; port: number }>();
+    const s = g.Deno.serve({
+      hostname: opts.hostname,
+      port: opts.port,
+      signal: opts.signal,
+      onListen: (a: { hostname: string; port: number }) => ready.resolve(a),
+    }, opts.fetch);
+    const a = await ready.promise;
+    return { hostname: a.hostname, port: a.port, stop: () => s.shutdown() };
+  }
+  throw new Error(`Serving HTTP is not supported on ${runtimeName}: run kit under Bun or Deno`);
+}
+
+/** Files embedded into the compiled binary with `--asset`, by their relative name. */
+export function embeddedFiles(): Array<Blob & { name: string }> {
+  return (bun?.embeddedFiles ?? []) as Array<Blob & { name: string }>;
+}
