@@ -1,0 +1,207 @@
+/**
+ * ModelKit references: kit's own parser (`ParseReference`, compat §5.1), the plain oras parser that
+ * `kit diff` uses (§5.3), and the string/display forms. Error messages are kit's (oras') wording.
+ * @module
+ */
+import { KitError } from "../util/errors.ts";
+
+/** A parsed reference. `reference` is a tag or a digest; kit's parser fills in `latest`. */
+export interface ModelRef {
+  registry: string;
+  repository: string;
+  /** Tag or digest; `latest` when the input named neither. Empty only from the oras parser. */
+  reference: string;
+  /** Further tags after commas (`repo:a,b,c` → `["b","c"]`); never validated, as in kit. */
+  extraTags: string[];
+}
+
+/** The registry used for local-only references. */
+export const LOCAL_REGISTRY = "localhost";
+/** The repository of untagged local kits (`pack` without `-t`, bare digests). */
+export const UNNAMED_REPOSITORY = "_";
+export const DEFAULT_TAG = "latest";
+
+const REPOSITORY_RE =
+  /^[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*)*$/;
+const TAG_RE = /^[\w][\w.-]{0,127}$/;
+/** Kit's start/end check, unanchored as in kit (it only needs one lower-case letter or digit). */
+const START_END_RE = /[a-z0-9](.*[a-z0-9])?/;
+/** go-digest's `DigestRegexpAnchored`. */
+const DIGEST_GRAMMAR_RE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+const DIGEST_ALGORITHMS: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
+
+/**
+ * go-digest's `Digest.Validate`: undefined when valid, else its error text
+ * (`invalid checksum digest format`, `invalid checksum digest length`, `unsupported digest algorithm`).
+ */
+export function goDigestError(s: string): string | undefined {
+  const i = s.indexOf(":");
+  if (i <= 0 || i + 1 === s.length) return "invalid checksum digest format";
+  const alg = s.slice(0, i);
+  const encoded = s.slice(i + 1);
+  const hexLen = DIGEST_ALGORITHMS[alg];
+  if (hexLen === undefined) {
+    return DIGEST_GRAMMAR_RE.test(s) ? "unsupported digest algorithm" : "invalid checksum digest format";
+  }
+  if (encoded.length !== hexLen) return "invalid checksum digest length";
+  return /^[a-f0-9]+$/.test(encoded) ? undefined : "invalid checksum digest format";
+}
+
+/** Go `url.ParseRequestURI("dummy://" + reg)` followed by `uri.Host == reg` (oras `ValidateRegistry`). */
+function isValidRegistry(reg: string): boolean {
+  if (reg === "") return false;
+  for (let i = 0; i < reg.length; i++) {
+    const c = reg.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return false; // Go rejects control bytes in URLs
+  }
+  // `?` starts the query, `/` ends the authority, `@` separates user info: any of them makes host != reg.
+  if (/[?/@]/.test(reg)) return false;
+  let hostPart = reg;
+  let port: string;
+  if (reg.startsWith("[")) {
+    const close = reg.lastIndexOf("]");
+    if (close < 0) return false;
+    port = reg.slice(close + 1);
+    hostPart = reg.slice(0, close + 1);
+  } else {
+    const colon = reg.lastIndexOf(":");
+    port = colon < 0 ? "" : reg.slice(colon);
+    hostPart = colon < 0 ? reg : reg.slice(0, colon);
+  }
+  if (port !== "" && !/^:[0-9]*$/.test(port)) return false;
+  // Percent escapes unescape to something else (host != reg); other bytes must be legal in a host.
+  for (const ch of hostPart) {
+    const c = ch.codePointAt(0)!;
+    if (c >= 0x80) continue;
+    if (/[A-Za-z0-9\-_.~!$&'()*+,;=:\[\]<>"]/.test(ch)) continue;
+    return false;
+  }
+  return true;
+}
+
+function invalid(what: string): KitError {
+  return new KitError(`invalid reference: ${what}`);
+}
+
+/** Splits `repo[:tag|@digest]` the oras way; returns the tag flag for validation. */
+function splitRepoAndReference(path: string): {
+  repository: string;
+  reference: string;
+  isTag: boolean;
+  hasSeparator: boolean;
+} {
+  const at = path.indexOf("@");
+  if (at >= 0) {
+    let repository = path.slice(0, at);
+    const colon = repository.indexOf(":");
+    if (colon >= 0) repository = repository.slice(0, colon); // a tag before a digest is dropped
+    return { repository, reference: path.slice(at + 1), isTag: false, hasSeparator: true };
+  }
+  const colon = path.indexOf(":");
+  if (colon >= 0) {
+    return { repository: path.slice(0, colon), reference: path.slice(colon + 1), isTag: true, hasSeparator: true };
+  }
+  return { repository: path, reference: "", isTag: true, hasSeparator: false };
+}
+
+function validateReference(reference: string, isTag: boolean): void {
+  if (isTag) {
+    if (!TAG_RE.test(reference)) throw invalid(`invalid tag ${goQuoteSimple(reference)}`);
+  } else {
+    const why = goDigestError(reference);
+    if (why) throw invalid(`invalid digest ${goQuoteSimple(reference)}: ${why}`);
+  }
+}
+
+/**
+ * kit's `ParseReference` (compat §5.1). A bare digest means `localhost/_@<digest>`; text after commas
+ * are extra tags; a first path segment without `.` or `:` is not a registry (registry `localhost`).
+ */
+export function parseReference(s: string): ModelRef {
+  if (goDigestError(s) === undefined) {
+    return { registry: LOCAL_REGISTRY, repository: UNNAMED_REPOSITORY, reference: s, extraTags: [] };
+  }
+  const [first = "", ...extraTags] = s.split(",");
+  let registry = LOCAL_REGISTRY;
+  let rest = first;
+  const slash = first.indexOf("/");
+  if (slash >= 0) {
+    const head = first.slice(0, slash);
+    if (head.includes(".") || head.includes(":")) {
+      registry = head;
+      rest = first.slice(slash + 1);
+    }
+  }
+  const { repository, reference, isTag, hasSeparator } = splitRepoAndReference(rest);
+  if (repository.toLowerCase() !== repository) {
+    throw new KitError(`repository (${repository}) name must be lowercase`);
+  }
+  if (!START_END_RE.test(repository)) {
+    throw new KitError(`repository (${repository}) must start and end with a letter or number`);
+  }
+  if (!isValidRegistry(registry)) throw invalid(`invalid registry ${goQuoteSimple(registry)}`);
+  if (!REPOSITORY_RE.test(repository)) throw invalid(`invalid repository ${goQuoteSimple(repository)}`);
+  // A `:` or `@` always introduces a reference that must be valid (`repo:` is an invalid tag).
+  if (hasSeparator) validateReference(reference, isTag);
+  return { registry, repository, reference: hasSeparator ? reference : DEFAULT_TAG, extraTags };
+}
+
+/**
+ * The oras parser used by `kit diff` (compat §5.3): `registry/path[:tag|@digest]`, the first segment is
+ * always the registry, and the reference may be empty.
+ */
+export function parseOrasReference(s: string): ModelRef {
+  const slash = s.indexOf("/");
+  if (slash < 0) throw invalid("missing registry or repository");
+  const registry = s.slice(0, slash);
+  const { repository, reference, isTag } = splitRepoAndReference(s.slice(slash + 1));
+  if (!isValidRegistry(registry)) throw invalid(`invalid registry ${goQuoteSimple(registry)}`);
+  if (!REPOSITORY_RE.test(repository)) throw invalid(`invalid repository ${goQuoteSimple(repository)}`);
+  if (reference !== "") validateReference(reference, isTag);
+  return { registry, repository, reference, extraTags: [] };
+}
+
+/** True when the reference part is a (valid) digest rather than a tag. */
+export function isDigestRef(r: ModelRef): boolean {
+  return r.reference !== "" && goDigestError(r.reference) === undefined;
+}
+
+/** oras `Reference.String()`: `reg/repo:tag`, `reg/repo@digest`, or `reg/repo` without a reference. */
+export function refToString(r: ModelRef): string {
+  if (r.repository === "") return r.registry;
+  const base = `${r.registry}/${r.repository}`;
+  if (r.reference === "") return base;
+  return isDigestRef(r) ? `${base}@${r.reference}` : `${base}:${r.reference}`;
+}
+
+/** The local storage key of a reference: `<registry>/<repository>`. */
+export function repoKey(r: ModelRef): string {
+  return `${r.registry}/${r.repository}`;
+}
+
+/** kit's `FormatRepositoryForDisplay`: drops a leading `localhost/`, then `_`, then `@`. */
+export function displayRef(s: string): string {
+  let out = s.startsWith("localhost/") ? s.slice("localhost/".length) : s;
+  if (out.startsWith("_")) out = out.slice(1);
+  if (out.startsWith("@")) out = out.slice(1);
+  return out;
+}
+
+/** Go `%q` for the strings that appear in reference errors (printable ASCII is the common case). */
+function goQuoteSimple(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '"' || ch === "\\") out += "\\" + ch;
+    else if (c === 0x07) out += "\\a";
+    else if (c === 0x08) out += "\\b";
+    else if (c === 0x0c) out += "\\f";
+    else if (c === 0x0a) out += "\\n";
+    else if (c === 0x0d) out += "\\r";
+    else if (c === 0x09) out += "\\t";
+    else if (c === 0x0b) out += "\\v";
+    else if (c < 0x20 || c === 0x7f) out += "\\x" + c.toString(16).padStart(2, "0");
+    else out += ch;
+  }
+  return out + '"';
+}
