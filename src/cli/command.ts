@@ -1,0 +1,130 @@
+/**
+ * Commands: each command file exports one `defineCommand({...})`. Its flag table drives parsing,
+ * `--help` and shell completion, so they cannot drift apart. `run` returns or throws; only
+ * `main.ts` prints the final error and exits.
+ * @module
+ */
+import type { Logger } from "../util/log.ts";
+import type { FlagTable, FlagValues } from "./flags.ts";
+import { renderFlagUsages } from "./flags.ts";
+import type { ProgressMode } from "./progress.ts";
+
+/** What every command receives: resolved global options and the process's I/O. */
+export interface Context {
+  log: Logger;
+  /** The kit home (`--config` → `$KITOPS_HOME` → platform default). */
+  home: string;
+  /** Progress style after TTY detection: bars only when `fancy`/`plain` and stdout is a terminal. */
+  progress: ProgressMode;
+  /** Log verbosity count from -v. */
+  verbosity: number;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  stdin: {
+    isTTY: boolean;
+    /** Reads all of stdin as bytes. */
+    readAll(): Promise<Uint8Array>;
+    /** The stdin byte stream (for `-f -`). */
+    stream(): ReadableStream<Uint8Array>;
+    /** Prompts on the terminal; `secret` hides the typed text. */
+    prompt(question: string, secret?: boolean): Promise<string>;
+  };
+  stdout: { isTTY: boolean; columns: number };
+  /** Aborted on Ctrl-C. */
+  signal: AbortSignal;
+  /** The kit binary's own version (goes into manifests). */
+  version: string;
+}
+
+export interface ArgRule {
+  min: number;
+  max: number;
+}
+
+export interface CommandSpec<F extends FlagTable> {
+  name: string;
+  /** Cobra "Use" line, e.g. `pack [flags] DIRECTORY`. */
+  use: string;
+  short: string;
+  long?: string;
+  example?: string;
+  aliases?: string[];
+  args?: ArgRule;
+  flags: F;
+  hidden?: boolean;
+  subcommands?: Command[];
+  /** Runs the command. Absent for pure groups (`kit dev`, `kit cache`), which print help. */
+  run?: (ctx: Context, args: string[], flags: FlagValues<F>) => Promise<void>;
+}
+
+export interface Command extends CommandSpec<FlagTable> {
+  parent?: Command;
+}
+
+export function defineCommand<F extends FlagTable>(spec: CommandSpec<F>): Command {
+  const cmd = spec as unknown as Command;
+  for (const s of cmd.subcommands ?? []) s.parent = cmd;
+  return cmd;
+}
+
+export function commandPath(cmd: Command): string {
+  return cmd.parent ? `${commandPath(cmd.parent)} ${cmd.name}` : cmd.name;
+}
+
+/** Cobra's arg-count messages. */
+export function checkArgs(cmd: Command, args: string[]): string | undefined {
+  const r = cmd.args;
+  if (!r) return undefined;
+  const n = args.length;
+  if (r.min === r.max && n !== r.min) {
+    if (r.min === 0) return `unknown command "${args[0]}" for "${commandPath(cmd)}"`;
+    return `accepts ${r.min} arg(s), received ${n}`;
+  }
+  if (n < r.min) {
+    if (r.max === Infinity) return `requires at least ${r.min} arg(s), only received ${n}`;
+    return `accepts between ${r.min} and ${r.max} arg(s), received ${n}`;
+  }
+  if (n > r.max) {
+    if (r.min === 0) return `accepts at most ${r.max} arg(s), received ${n}`;
+    return `accepts between ${r.min} and ${r.max} arg(s), received ${n}`;
+  }
+  return undefined;
+}
+
+export const helpFlag = { help: { type: "bool" as const, short: "h", help: "" } };
+
+function useLine(cmd: Command): string {
+  const parentPath = cmd.parent ? commandPath(cmd.parent) + " " : "";
+  let use = cmd.use;
+  if (!use.includes("[flags]")) use += " [flags]";
+  return parentPath + use;
+}
+
+/** Cobra's usage text (what follows `Error: ...` and the tail of `--help`). */
+export function renderUsage(cmd: Command, globals: FlagTable): string {
+  const path = commandPath(cmd);
+  const subs = (cmd.subcommands ?? []).filter((s) => !s.hidden);
+  let s = "Usage:";
+  if (cmd.run) s += `\n  ${useLine(cmd)}`;
+  if (subs.length) s += `\n  ${path} [command]`;
+  if (cmd.aliases?.length) s += `\n\nAliases:\n  ${[cmd.name, ...cmd.aliases].join(", ")}`;
+  if (cmd.example) s += `\n\nExamples:\n${cmd.example.replace(/\n+$/, "")}`;
+  if (subs.length) {
+    const all = [...subs].sort((a, b) => a.name.localeCompare(b.name));
+    const pad = Math.max(...all.map((c) => c.name.length), 11);
+    s += "\n\nAvailable Commands:";
+    for (const c of all) s += `\n  ${c.name.padEnd(pad)} ${c.short}`;
+  }
+  const isRoot = !cmd.parent;
+  const local = { ...cmd.flags, ...(isRoot ? globals : {}), help: { type: "bool", short: "h", help: `help for ${cmd.name}` } } as FlagTable;
+  s += `\n\nFlags:\n${renderFlagUsages(local).replace(/\s+$/, "")}`;
+  if (!isRoot) s += `\n\nGlobal Flags:\n${renderFlagUsages(globals).replace(/\s+$/, "")}`;
+  if (subs.length) s += `\n\nUse "${path} [command] --help" for more information about a command.`;
+  return s + "\n";
+}
+
+/** Cobra's `--help` output: the long description, then the usage. */
+export function renderHelp(cmd: Command, globals: FlagTable): string {
+  const desc = (cmd.long ?? cmd.short).replace(/\s+$/, "");
+  return `${desc}\n\n${renderUsage(cmd, globals)}`;
+}

@@ -1,0 +1,23 @@
+/**
+ * The `kit` command tree. Each command lives in its own file under `commands/`.
+ * @module
+ */
+import { defineCommand, type Command } from "./command.ts";
+import { completionCommand } from "./commands/completion.ts";
+import { versionCommand } from "./commands/version.ts";
+
+export const rootCommand: Command = defineCommand({
+  name: "kit",
+  use: "kit",
+  short: "Streamline the management of AI/ML models",
+  long: `Kit packages a model with its datasets, code, docs and prompts into a ModelKit: an OCI
+artifact that any container registry stores. Describe the project in a Kitfile, then pack,
+push, pull and unpack it like an image.
+
+Find more information at: https://kitops.org`,
+  flags: {},
+  subcommands: [
+    versionCommand,
+    completionCommand(() => rootCommand),
+  ],
+});

@@ -1,0 +1,146 @@
+/**
+ * Runs one kit invocation: finds the command, parses flags, applies the global options (the
+ * pre-run hook) and calls the command. Returns the exit code; `main.ts` is the only caller
+ * that exits.
+ * @module
+ */
+import { createLogger, LEVELS, type Level, type Logger, type Sink } from "../util/log.ts";
+import { CancelledError, KitError, UsageError, errorMessage } from "../util/errors.ts";
+import { defaultHomeSources, resolveHome } from "../util/paths.ts";
+import { buildInfo } from "../util/build-info.ts";
+import { checkArgs, commandPath, renderHelp, renderUsage, type Command, type Context } from "./command.ts";
+import { parseFlags, type FlagTable } from "./flags.ts";
+import { globalFlags } from "./globals.ts";
+import type { ProgressMode } from "./progress.ts";
+
+export interface Io extends Sink {
+  stdoutIsTTY: boolean;
+  columns: number;
+  stdin: Context["stdin"];
+  env: Record<string, string | undefined>;
+  cwd: string;
+  signal: AbortSignal;
+  platform: NodeJS.Platform;
+}
+
+/** Finds the deepest sub-command named by the leading non-flag words of argv. */
+function findCommand(root: Command, argv: string[]): { cmd: Command; rest: string[] } {
+  let cmd = root;
+  const rest: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") break;
+    if (a.startsWith("-")) {
+      rest.push(a);
+      // a global/local flag that takes a separate value: keep the value with it
+      const name = a.startsWith("--") ? a.slice(2) : undefined;
+      const spec = name && !name.includes("=") ? (globalFlags as FlagTable)[name] ?? cmd.flags[name] : undefined;
+      if (spec && spec.type !== "bool" && spec.type !== "count" && i + 1 < argv.length) rest.push(argv[++i]!);
+      continue;
+    }
+    const sub = cmd.subcommands?.find((s) => s.name === a || s.aliases?.includes(a));
+    if (!sub) break;
+    cmd = sub;
+  }
+  return { cmd, rest: [...rest, ...argv.slice(i)] };
+}
+
+export async function execute(root: Command, argv: string[], io: Io): Promise<number> {
+  const { cmd, rest } = findCommand(root, argv);
+  const table: FlagTable = { ...globalFlags, ...cmd.flags, help: { type: "bool", short: "h", help: "" } };
+  const usageFail = (msg: string) => {
+    io.err(`Error: ${msg}\n${renderUsage(cmd, globalFlags)}\n`);
+    return 1;
+  };
+  let parsed;
+  try {
+    parsed = parseFlags(table, rest);
+  } catch (e) {
+    if (e instanceof UsageError) return usageFail(e.message);
+    throw e;
+  }
+  const v = parsed.values;
+  if (v.help) {
+    io.out(renderHelp(cmd, globalFlags));
+    return 0;
+  }
+  if (!cmd.run) {
+    if (parsed.args.length > 0 && cmd === root) {
+      io.err(`Error: unknown command "${parsed.args[0]}" for "${commandPath(cmd)}"\nRun '${commandPath(cmd)} --help' for usage.\n`);
+      return 1;
+    }
+    io.out(renderHelp(cmd, globalFlags));
+    return 0;
+  }
+  const argErr = checkArgs(cmd, parsed.args);
+  if (argErr) return usageFail(argErr);
+
+  // ---- pre-run hook (compat §1.0) ----
+  const colour = io.stdoutIsTTY && !io.env.NO_COLOR && io.platform !== "win32";
+  const plainLog = createLogger({ level: "info", colour, sink: io });
+  const levelFlag = String(v["log-level"]);
+  if (!LEVELS.includes(levelFlag as Level)) {
+    plainLog.error(`Invalid log level '${levelFlag}'. Options are 'trace', 'debug', 'info', 'warn', 'error'`);
+    return 1;
+  }
+  const verbosity = v.verbose as number;
+  let level = levelFlag as Level;
+  if (verbosity === 1) level = "debug";
+  else if (verbosity >= 2) level = "trace";
+  const log: Logger = createLogger({ level, colour, sink: io });
+  for (const w of parsed.warnings) log.warn(w);
+
+  let progressFlag = String(v.progress);
+  if (progressFlag === "false") progressFlag = "none";
+  if (progressFlag === "cherry") progressFlag = "fancy";
+  if (!["none", "plain", "fancy"].includes(progressFlag)) {
+    log.error(`Invalid progress '${progressFlag}'. Options are 'none', 'plain', 'fancy'`);
+    return 1;
+  }
+  let progress = progressFlag as ProgressMode;
+  if (verbosity >= 3 || !io.stdoutIsTTY) progress = "none";
+
+  let home: string;
+  try {
+    home = resolveHome({ ...defaultHomeSources(String(v.config)), env: io.env, cwd: io.cwd, platform: io.platform });
+  } catch (e) {
+    reportError(log, e);
+    return 1;
+  }
+
+  const ctx: Context = {
+    log,
+    home,
+    progress,
+    verbosity,
+    env: io.env,
+    cwd: io.cwd,
+    stdin: io.stdin,
+    stdout: { isTTY: io.stdoutIsTTY, columns: io.columns },
+    signal: io.signal,
+    version: buildInfo.version,
+  };
+  try {
+    const values = Object.assign(Object.fromEntries(Object.keys(cmd.flags).map((k) => [k, v[k]])), { changed: parsed.changed });
+    await cmd.run(ctx, parsed.args, values as never);
+    return 0;
+  } catch (e) {
+    reportError(log, e);
+    return e instanceof CancelledError || io.signal.aborted ? 130 : 1;
+  }
+}
+
+/** Prints an error the kit way: `[ERROR] <message>`, the hint, and at -vv the cause chain. */
+export function reportError(log: Logger, e: unknown): void {
+  log.error(errorMessage(e));
+  if (e instanceof KitError && e.hint) log.info(e.hint);
+  if (log.enabled("trace")) {
+    let c = e instanceof Error ? e.cause : undefined;
+    while (c) {
+      log.trace(`Caused by: ${errorMessage(c)}`);
+      c = c instanceof Error ? c.cause : undefined;
+    }
+    if (!(e instanceof KitError) && e instanceof Error && e.stack) log.trace(e.stack);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Entry point: wires the process (argv, stdio, signals) to `execute` and exits with its code.
+ * The only module that exits the process.
+ * @module
+ */
+import { execute, type Io } from "./cli/run.ts";
+import { rootCommand } from "./cli/root.ts";
+import { readAllStdin, promptLine, stdinStream } from "./cli/terminal.ts";
+
+const controller = new AbortController();
+let interrupts = 0;
+const onSignal = () => {
+  interrupts++;
+  if (interrupts > 1) process.exit(130);
+  controller.abort();
+};
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+
+const io: Io = {
+  out: (s) => void process.stdout.write(s),
+  err: (s) => void process.stderr.write(s),
+  stdoutIsTTY: Boolean(process.stdout.isTTY),
+  columns: process.stdout.columns ?? 80,
+  stdin: {
+    isTTY: Boolean(process.stdin.isTTY),
+    readAll: readAllStdin,
+    stream: stdinStream,
+    prompt: promptLine,
+  },
+  env: process.env,
+  cwd: process.cwd(),
+  signal: controller.signal,
+  platform: process.platform,
+};
+
+let code: number;
+try {
+  code = await execute(rootCommand, process.argv.slice(2), io);
+} catch (e) {
+  // A bug, not a user error: show the stack so it can be reported.
+  process.stderr.write(`[ERROR] Internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  code = 2;
+}
+// Let buffered stdout drain before exiting (pipes).
+await new Promise<void>((resolve) => (process.stdout.write("", () => resolve())));
+process.exit(code);

@@ -1,0 +1,92 @@
+/**
+ * Test helpers: run kit in process (fast, for command logic) or as the compiled binary
+ * (integration tests, `dist/kit`, built by the README's test command before `bun test`).
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { execute, type Io } from "../../src/cli/run.ts";
+import { rootCommand } from "../../src/cli/root.ts";
+
+export const repoRoot = path.resolve(import.meta.dir, "../..");
+export const kitBinary = path.join(repoRoot, "dist", process.platform === "win32" ? "kit.exe" : "kit");
+
+export interface RunResult { code: number; stdout: string; stderr: string }
+
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  stdin?: string | Uint8Array;
+  stdinIsTTY?: boolean;
+  /** Answers for terminal prompts, in order. */
+  answers?: string[];
+  signal?: AbortSignal;
+}
+
+/** Runs kit in this process with captured I/O. */
+export async function runInProcess(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const stdinBytes = typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin ?? new Uint8Array();
+  const answers = [...(opts.answers ?? [])];
+  const io: Io = {
+    out: (s) => void out.push(s),
+    err: (s) => void err.push(s),
+    stdoutIsTTY: false,
+    columns: 80,
+    stdin: {
+      isTTY: opts.stdinIsTTY ?? false,
+      readAll: async () => stdinBytes,
+      stream: () => new Blob([stdinBytes]).stream(),
+      prompt: async (q) => {
+        out.push(q);
+        const a = answers.shift();
+        if (a === undefined) throw new Error(`unexpected prompt: ${q}`);
+        return a;
+      },
+    },
+    env: { ...opts.env },
+    cwd: opts.cwd ?? process.cwd(),
+    signal: opts.signal ?? new AbortController().signal,
+    platform: process.platform,
+  };
+  const code = await execute(rootCommand, args, io);
+  return { code, stdout: out.join(""), stderr: err.join("") };
+}
+
+/** Runs the compiled binary. */
+export function runKit(args: string[], opts: RunOptions & { bin?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  const bin = opts.bin ?? kitBinary;
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run "bun scripts/build.ts" first`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, {
+      cwd: opts.cwd,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env },
+      stdio: ["pipe", "pipe", "pipe"],
+      signal: opts.signal,
+      timeout: opts.timeoutMs ?? 120_000,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (d) => out.push(d));
+    child.stderr.on("data", (d) => err.push(d));
+    child.on("error", reject);
+    child.on("close", (code, sig) => {
+      resolve({ code: code ?? (sig ? 128 : -1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+    if (opts.stdin !== undefined) child.stdin.end(opts.stdin);
+    else child.stdin.end();
+  });
+}
+
+/** A temp dir removed after the test file finishes (call in the test body). */
+export function tempDir(prefix = "kit-test-"): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+const tempDirs: string[] = [];
+process.on("exit", () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});

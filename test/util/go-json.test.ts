@@ -1,0 +1,25 @@
+import { expect, test } from "bun:test";
+import { GoFloat, GoMap, goJson, goJsonIndent, goQuote } from "../../src/util/go-json.ts";
+
+test("goQuote escapes as Go's encoding/json", () => {
+  expect(goQuote(`a<b>&c`)).toBe(`"a\\u003cb\\u003e\\u0026c"`);
+  expect(goQuote("l\u2028p\u2029")).toBe(`"l\\u2028p\\u2029"`);
+  expect(goQuote("\n\r\t\b\f\u0001\"\\")).toBe(`"\\n\\r\\t\\b\\f\\u0001\\"\\\\"`);
+  expect(goQuote("é😀")).toBe(`"é😀"`);
+  expect(goQuote("bad\ud800x")).toBe(`"bad\ufffdx"`);
+});
+
+test("numbers: ints, floats, exponent thresholds", () => {
+  expect(goJson([1, new GoFloat(1e6), new GoFloat(12.3), new GoFloat(1e21), new GoFloat(1e-7), new GoFloat(0.000001), 10n ** 19n]))
+    .toBe("[1,1000000,12.3,1e+21,1e-7,0.000001,10000000000000000000]");
+});
+
+test("structs keep field order, maps sort keys, undefined omitted, null kept", () => {
+  expect(goJson({ b: 1, a: undefined, c: null, m: new GoMap({ z: 1, B: 2, a: 3 }) })).toBe(`{"b":1,"c":null,"m":{"B":2,"a":3,"z":1}}`);
+});
+
+test("MarshalIndent layout", () => {
+  expect(goJsonIndent({ a: [1, 2], b: {}, c: [], d: "x,{" }, "  ")).toBe(
+    `{\n  "a": [\n    1,\n    2\n  ],\n  "b": {},\n  "c": [],\n  "d": "x,{"\n}`,
+  );
+});
