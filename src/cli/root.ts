@@ -3,6 +3,7 @@
  * @module
  */
 import { defineCommand, type Command } from "./command.ts";
+import { cacheCommand } from "./commands/cache.ts";
 import { completionCommand } from "./commands/completion.ts";
 import { versionCommand } from "./commands/version.ts";
 
@@ -18,6 +19,7 @@ Find more information at: https://kitops.org`,
   flags: {},
   subcommands: [
     versionCommand,
+    cacheCommand,
     completionCommand(() => rootCommand),
   ],
 });
