@@ -1,0 +1,644 @@
+/**
+ * kit's shared OCI image layout under `<home>/storage` (compat §4.1/§4.2), as oras' `oci.Store`
+ * keeps it: `oci-layout`, `index.json` (one plain descriptor per manifest), `blobs/sha256/<hex>`
+ * (read-only once stored) and `ingest/` for temporary files. Differences from oras, on purpose:
+ * every `index.json` change is a read-modify-write under an inter-process lock, written to a
+ * temporary file and renamed, so concurrent kit processes never lose an update.
+ * @module
+ */
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import path from "node:path";
+import type { Descriptor } from "../oci/descriptor.ts";
+import { type Digest, DigestStream, digestHex, VerifyStream } from "../oci/digest.ts";
+import { OCI_INDEX } from "../oci/media-types.ts";
+import { sha256, type Sha256 } from "../runtime/runtime.ts";
+import { IntegrityError, KitError, NotFoundError } from "../util/errors.ts";
+import {
+  atomicWriteFile,
+  ensureDir,
+  errnoCode,
+  fileReadableStream,
+  type LockHandle,
+  type LockOptions,
+  randomHex,
+  tryLock,
+  withLock,
+  writeStreamToHandle,
+} from "../util/fs.ts";
+import { throwIfAborted } from "../util/pool.ts";
+import { encodeIndex, type IndexFile, parseIndex, type StoredDescriptor } from "./index-file.ts";
+import {
+  alreadyExists,
+  checkDescriptor,
+  DEFAULT_MAX_METADATA_BYTES,
+  fetchBytes,
+  isManifestType,
+  notFound,
+  type Storage,
+  type StoreOptions,
+  subjectOf,
+  successorsOf,
+} from "./target.ts";
+
+/** Contents of `oci-layout` (Go `json.Marshal(ocispec.ImageLayout)`). */
+export const OCI_LAYOUT_JSON = '{"imageLayoutVersion":"1.0.0"}';
+/** Contents of a freshly created `index.json`. */
+export const EMPTY_SHARED_INDEX_JSON = `{"schemaVersion":2,"mediaType":"${OCI_INDEX}","manifests":[]}`;
+/** Name of the lock file guarding every index and tags file in the storage directory. */
+export const LOCK_FILE = ".kit.lock";
+
+export interface LayoutOptions {
+  /** How long to wait for the storage lock, and when to consider it abandoned. */
+  lock?: Omit<LockOptions, "signal">;
+}
+
+export interface IngestOptions extends StoreOptions {
+  /** Mode of the stored blob: 0600 by default, as kit's pack layers (pushed blobs get 0444). */
+  mode?: number;
+  /** Called with the size of each chunk as it is written. */
+  onBytes?: (n: number) => void;
+}
+
+/** A resumable download into `ingest/<hex>` (see {@link LayoutStore.openPartial}). */
+export interface PartialDownload {
+  /** Bytes of the content already on disk (hashed again on open): ask the server for the rest. */
+  readonly offset: number;
+  /** False when another process is downloading the same blob: this one writes a private temp file from 0. */
+  readonly resumable: boolean;
+  /**
+   * Appends `body`, which must be the content from {@link offset} on, verifies the whole file
+   * against the descriptor and moves it to `blobs/` (mode 0600). If `body` fails or is aborted the
+   * bytes received so far stay for a later resume. A digest mismatch deletes the partial file and
+   * throws IntegrityError `downloaded file hash does not match descriptor`.
+   */
+  write(body: ReadableStream<Uint8Array>, opts?: { signal?: AbortSignal; onBytes?: (n: number) => void }): Promise<void>;
+  /** Drops what is on disk so the next {@link write} starts at 0 (a server that ignored Range). */
+  restart(): Promise<void>;
+  /** Stops without committing, keeping the partial file for a later run. */
+  close(): Promise<void>;
+  /** Stops and deletes the partial file. */
+  discard(): Promise<void>;
+}
+
+export interface DeleteResult {
+  /** Blobs removed from `blobs/`, the target first. */
+  deleted: Descriptor[];
+  /** Blobs that should have been removed but were already missing. */
+  missing: Descriptor[];
+}
+
+/** The shared OCI layout store. Implements {@link Storage} (no tags: kit keeps those per repository). */
+export class LayoutStore implements Storage {
+  readonly root: string;
+  readonly #lockOpts: Omit<LockOptions, "signal">;
+
+  /** Use {@link LayoutStore.open}, which creates the layout files. */
+  constructor(root: string, opts: LayoutOptions = {}) {
+    this.root = path.resolve(root);
+    this.#lockOpts = opts.lock ?? {};
+  }
+
+  /** Opens (creating when needed) the layout at `root`: `blobs/`, `oci-layout`, `index.json`. */
+  static async open(root: string, opts: LayoutOptions = {}): Promise<LayoutStore> {
+    const s = new LayoutStore(root, opts);
+    await ensureDir(path.join(s.root, "blobs"));
+    await s.#ensureLayoutFile();
+    if (!(await exists(s.indexPath))) {
+      await s.withLock(async () => {
+        if (!(await exists(s.indexPath))) await atomicWriteFile(s.indexPath, EMPTY_SHARED_INDEX_JSON);
+      });
+    }
+    return s;
+  }
+
+  get indexPath(): string {
+    return path.join(this.root, "index.json");
+  }
+  get ingestDir(): string {
+    return path.join(this.root, "ingest");
+  }
+  get lockPath(): string {
+    return path.join(this.root, LOCK_FILE);
+  }
+
+  /** `blobs/sha256/<hex>` for a validated sha256 digest. */
+  blobPath(digest: string): string {
+    checkDescriptor({ mediaType: "", digest: digest as Digest, size: 0 });
+    return path.join(this.root, "blobs", "sha256", digestHex(digest as Digest));
+  }
+
+  /** Runs `fn` holding the storage-wide lock (every index/tags read-modify-write goes through it). */
+  withLock<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return withLock(this.lockPath, fn, { ...this.#lockOpts, signal });
+  }
+
+  async #ensureLayoutFile(): Promise<void> {
+    const p = path.join(this.root, "oci-layout");
+    let text: string;
+    try {
+      text = await fsp.readFile(p, "utf8");
+    } catch (e) {
+      if (errnoCode(e) !== "ENOENT") throw e;
+      await atomicWriteFile(p, OCI_LAYOUT_JSON);
+      return;
+    }
+    let version: unknown;
+    try {
+      version = (JSON.parse(text) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
+    } catch (e) {
+      throw new KitError(`invalid OCI Image Layout: failed to decode OCI layout file: ${(e as Error).message}`);
+    }
+    if (version !== "1.0.0") throw new KitError("invalid OCI Image Layout: unsupported version");
+  }
+
+  // ----- Storage -------------------------------------------------------------------------------
+
+  /** The blob's bytes, verified against `desc` as they stream (a damaged blob errors the stream). */
+  async fetch(desc: Descriptor, opts: StoreOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    checkDescriptor(desc);
+    throwIfAborted(opts.signal);
+    let s: ReadableStream<Uint8Array>;
+    try {
+      s = await fileReadableStream(this.blobPath(desc.digest), { signal: opts.signal });
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") throw notFound(desc);
+      throw e;
+    }
+    return s.pipeThrough(new VerifyStream(desc));
+  }
+
+  async exists(desc: Descriptor, opts: StoreOptions = {}): Promise<boolean> {
+    checkDescriptor(desc);
+    throwIfAborted(opts.signal);
+    return exists(this.blobPath(desc.digest));
+  }
+
+  /** Stores a blob; a manifest is also recorded in `index.json` (oras tags it by digest). */
+  async push(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: StoreOptions = {}): Promise<void> {
+    await this.pushBlob(desc, body, opts);
+    if (isManifestType(desc.mediaType)) await this.addToIndex([desc], opts.signal);
+  }
+
+  /**
+   * Stores a blob without touching `index.json`: streamed into `ingest/<hex>_<random>` while
+   * verified, made read-only (0444) and renamed into `blobs/sha256/<hex>`.
+   */
+  async pushBlob(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: StoreOptions = {}): Promise<void> {
+    let target: string;
+    try {
+      checkDescriptor(desc);
+      throwIfAborted(opts.signal);
+      target = this.blobPath(desc.digest);
+      if (await exists(target)) throw alreadyExists(desc);
+      await ensureDir(path.dirname(target));
+      await ensureDir(this.ingestDir);
+    } catch (e) {
+      await body.cancel(e).catch(() => {});
+      throw e;
+    }
+    const tmp = path.join(this.ingestDir, `${digestHex(desc.digest)}_${randomHex(8)}`);
+    let done = false;
+    try {
+      const fh = await fsp.open(tmp, "wx", 0o644);
+      try {
+        await writeStreamToHandle(body.pipeThrough(new VerifyStream(desc)), fh, opts.signal);
+      } finally {
+        await fh.close();
+      }
+      throwIfAborted(opts.signal);
+      await fsp.chmod(tmp, 0o444);
+      if (await exists(target)) throw alreadyExists(desc);
+      await fsp.rename(tmp, target);
+      done = true;
+    } finally {
+      if (!done) await fsp.rm(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Stores content whose digest is known only at the end (pack's layers): the stream is hashed
+   * while written straight into `ingest/`, then renamed into `blobs/` — no second copy. If the
+   * blob already exists the temporary file is dropped. Returns the digest and size.
+   */
+  async ingest(stream: ReadableStream<Uint8Array>, opts: IngestOptions = {}): Promise<{ digest: Digest; size: number }> {
+    try {
+      throwIfAborted(opts.signal);
+      await ensureDir(path.join(this.root, "blobs", "sha256"));
+      await ensureDir(this.ingestDir);
+    } catch (e) {
+      await stream.cancel(e).catch(() => {});
+      throw e;
+    }
+    const tmp = path.join(this.ingestDir, `ingest_${randomHex(8)}`);
+    const ds = new DigestStream();
+    let done = false;
+    try {
+      const fh = await fsp.open(tmp, "wx", 0o644);
+      try {
+        await writeStreamToHandle(stream.pipeThrough(ds), fh, opts.signal, opts.onBytes);
+      } finally {
+        await fh.close();
+      }
+      throwIfAborted(opts.signal);
+      const digest = ds.digest;
+      const target = this.blobPath(digest);
+      if (!(await exists(target))) {
+        await fsp.chmod(tmp, opts.mode ?? 0o600);
+        await fsp.rename(tmp, target);
+        done = true;
+      }
+      return { digest, size: ds.size };
+    } finally {
+      if (!done) await fsp.rm(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Opens the resumable download file `ingest/<hex>` for `desc`, re-hashing whatever an earlier
+   * run left there. Only one process downloads a given blob resumably at a time (a lock file
+   * `ingest/<hex>.lock`); a second one gets a private temporary file starting at 0. Partial files
+   * of other blobs are never touched.
+   */
+  async openPartial(desc: Descriptor, opts: StoreOptions = {}): Promise<PartialDownload> {
+    checkDescriptor(desc);
+    throwIfAborted(opts.signal);
+    const target = this.blobPath(desc.digest);
+    if (await exists(target)) throw alreadyExists(desc);
+    await ensureDir(path.dirname(target));
+    await ensureDir(this.ingestDir);
+    const hex = digestHex(desc.digest);
+    const lock = await tryLock(path.join(this.ingestDir, `${hex}.lock`));
+    const file = lock ? path.join(this.ingestDir, hex) : path.join(this.ingestDir, `${hex}_${randomHex(8)}`);
+    try {
+      const { O_RDWR, O_CREAT, O_EXCL } = fs.constants;
+      const fh = await fsp.open(file, lock ? O_RDWR | O_CREAT : O_RDWR | O_CREAT | O_EXCL, 0o644);
+      return await Partial.open(desc, file, fh, target, lock, opts.signal);
+    } catch (e) {
+      await lock?.release();
+      if (!lock) await fsp.rm(file, { force: true });
+      throw e;
+    }
+  }
+
+  /**
+   * Deletes temporary ingest files (`<name>_<random>`) older than `olderThanMs`, left by crashed
+   * processes. Resumable partial files (`ingest/<hex>`) are kept.
+   */
+  async pruneIngest(olderThanMs = 24 * 3600_000): Promise<number> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.ingestDir);
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return 0;
+      throw e;
+    }
+    let n = 0;
+    for (const name of names) {
+      if (!name.includes("_")) continue;
+      const p = path.join(this.ingestDir, name);
+      try {
+        const st = await fsp.stat(p);
+        if (st.isFile() && Date.now() - st.mtimeMs > olderThanMs) {
+          await fsp.rm(p, { force: true });
+          n++;
+        }
+      } catch {
+        // Raced with its owner finishing; fine.
+      }
+    }
+    return n;
+  }
+
+  // ----- index.json ----------------------------------------------------------------------------
+
+  /** The shared index as on disk (a missing file reads as empty). */
+  async readIndex(): Promise<IndexFile> {
+    let text: string;
+    try {
+      text = await fsp.readFile(this.indexPath, "utf8");
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
+      throw e;
+    }
+    return parseIndex(text, this.indexPath);
+  }
+
+  /** Writes the shared index atomically. Caller holds the lock. */
+  async writeIndexLocked(idx: IndexFile): Promise<void> {
+    await atomicWriteFile(this.indexPath, encodeIndex(idx));
+  }
+
+  /** Adds a plain descriptor for each manifest not yet in `index.json` (under the lock). */
+  addToIndex(descs: Descriptor[], signal?: AbortSignal): Promise<void> {
+    return this.withLock(() => this.addToIndexLocked(descs), signal);
+  }
+
+  /** {@link addToIndex} for a caller already holding the lock. */
+  async addToIndexLocked(descs: Descriptor[]): Promise<void> {
+    const idx = await this.readIndex();
+    const list = idx.manifests ?? [];
+    const have = new Set(list.map((d) => d.digest));
+    let changed = false;
+    for (const d of descs) {
+      if (have.has(d.digest)) continue;
+      have.add(d.digest);
+      list.push({ mediaType: d.mediaType, digest: d.digest, size: d.size });
+      changed = true;
+    }
+    if (!changed) return;
+    idx.manifests = list;
+    await this.writeIndexLocked(idx);
+  }
+
+  // ----- delete and garbage collection ---------------------------------------------------------
+
+  /**
+   * Deletes `target` as oras' `oci.Store.Delete` with AutoGC does: drops it (and any manifest
+   * whose `subject` it is) from `index.json`, removes its blob, then every successor no longer
+   * reachable from a manifest still listed in `index.json`, recursively. Blobs shared with a
+   * listed manifest survive. Throws NotFoundError when the target blob is missing.
+   */
+  async delete(target: Descriptor, signal?: AbortSignal): Promise<DeleteResult> {
+    const r = await this.withLock(() => this.deleteLocked(target), signal);
+    if (r.missing.some((d) => d.digest === target.digest)) throw notFound(target);
+    return r;
+  }
+
+  /** {@link delete} for a caller holding the lock; missing blobs are reported, not thrown. */
+  async deleteLocked(target: Descriptor): Promise<DeleteResult> {
+    checkDescriptor(target);
+    const idx = await this.readIndex();
+    const roots = idx.manifests ?? [];
+    const graph = new GraphReader(this);
+
+    // The target plus, to a fixpoint, every listed manifest whose subject is being deleted.
+    const doomed = new Map<string, Descriptor>([[target.digest, target]]);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const r of roots) {
+        if (doomed.has(r.digest)) continue;
+        const subject = await graph.subject(r);
+        if (subject && doomed.has(subject.digest)) {
+          doomed.set(r.digest, r);
+          grew = true;
+        }
+      }
+    }
+    const remaining = roots.filter((r) => !doomed.has(r.digest));
+    const keep = await graph.closure(remaining, true);
+    const order = await graph.closureOrdered([...doomed.values()], false);
+    const victims = order.filter((d) => doomed.has(d.digest) || !keep.has(d.digest));
+
+    if (remaining.length !== roots.length) {
+      idx.manifests = remaining.length > 0 ? remaining : null; // oras writes a nil slice as null
+      await this.writeIndexLocked(idx);
+    }
+    const result: DeleteResult = { deleted: [], missing: [] };
+    for (const d of victims) {
+      try {
+        await fsp.rm(this.blobPath(d.digest));
+        result.deleted.push(d);
+      } catch (e) {
+        if (errnoCode(e) !== "ENOENT") throw e;
+        result.missing.push(d);
+      }
+    }
+    return result;
+  }
+}
+
+/**
+ * Reads manifests from the layout to walk the content graph, each at most once. A manifest that
+ * is missing has no known successors. One that is damaged stops the walk when `strict` (it might
+ * hold blobs that must survive a garbage collection), otherwise it too counts as a leaf.
+ */
+class GraphReader {
+  #cache = new Map<string, Uint8Array | Error | null>();
+  constructor(private readonly store: LayoutStore) {}
+
+  async #bytes(d: Descriptor, strict: boolean): Promise<Uint8Array | null> {
+    if (!isManifestType(d.mediaType)) return null;
+    let b = this.#cache.get(d.digest);
+    if (b === undefined) {
+      try {
+        b = await fetchBytes(this.store, d, DEFAULT_MAX_METADATA_BYTES);
+      } catch (e) {
+        b = e instanceof NotFoundError ? null : e instanceof Error ? e : new Error(String(e));
+      }
+      this.#cache.set(d.digest, b);
+    }
+    if (b instanceof Error) {
+      if (strict) throw b;
+      return null;
+    }
+    return b;
+  }
+
+  async successors(d: Descriptor, strict: boolean): Promise<Descriptor[]> {
+    const b = await this.#bytes(d, strict);
+    if (!b) return [];
+    try {
+      return successorsOf(d, b);
+    } catch (e) {
+      if (strict) throw e;
+      return [];
+    }
+  }
+
+  async subject(d: Descriptor): Promise<Descriptor | undefined> {
+    const b = await this.#bytes(d, false);
+    try {
+      return b ? subjectOf(d, b) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Digests reachable from `roots` (roots included). */
+  async closure(roots: Descriptor[], strict: boolean): Promise<Set<string>> {
+    return new Set((await this.closureOrdered(roots, strict)).map((d) => d.digest));
+  }
+
+  /** Nodes reachable from `roots`, breadth first, each once. */
+  async closureOrdered(roots: Descriptor[], strict: boolean): Promise<Descriptor[]> {
+    const seen = new Set<string>();
+    const out: Descriptor[] = [];
+    const queue = [...roots];
+    while (queue.length > 0) {
+      const d = queue.shift()!;
+      if (seen.has(d.digest)) continue;
+      seen.add(d.digest);
+      out.push(d);
+      queue.push(...(await this.successors(d, strict)));
+    }
+    return out;
+  }
+}
+
+/** The resumable download behind {@link LayoutStore.openPartial}. */
+class Partial implements PartialDownload {
+  #offset: number;
+  #hash: Sha256;
+  #finished = false;
+
+  private constructor(
+    private readonly desc: Descriptor,
+    private readonly file: string,
+    private readonly fh: fsp.FileHandle,
+    private readonly target: string,
+    private readonly lock: LockHandle | undefined,
+    offset: number,
+    hash: Sha256,
+  ) {
+    this.#offset = offset;
+    this.#hash = hash;
+  }
+
+  static async open(
+    desc: Descriptor,
+    file: string,
+    fh: fsp.FileHandle,
+    target: string,
+    lock: LockHandle | undefined,
+    signal?: AbortSignal,
+  ): Promise<Partial> {
+    try {
+      let size = (await fh.stat()).size;
+      if (size > desc.size) {
+        await fh.truncate(0);
+        size = 0;
+      }
+      const hash = sha256();
+      const buf = new Uint8Array(Math.min(1 << 20, Math.max(size, 1)));
+      for (let pos = 0; pos < size;) {
+        throwIfAborted(signal);
+        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.byteLength, size - pos), pos);
+        if (bytesRead === 0) break;
+        hash.update(buf.subarray(0, bytesRead));
+        pos += bytesRead;
+      }
+      return new Partial(desc, file, fh, target, lock, size, hash);
+    } catch (e) {
+      await fh.close().catch(() => {});
+      throw e;
+    }
+  }
+
+  get offset(): number {
+    return this.#offset;
+  }
+  get resumable(): boolean {
+    return this.lock !== undefined;
+  }
+
+  async restart(): Promise<void> {
+    this.#assertOpen();
+    await this.fh.truncate(0);
+    this.#offset = 0;
+    this.#hash = sha256();
+  }
+
+  async write(
+    body: ReadableStream<Uint8Array>,
+    opts: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+  ): Promise<void> {
+    this.#assertOpen();
+    const reader = body.getReader();
+    const signal = opts.signal;
+    const onAbort = () => void reader.cancel().catch(() => {});
+    signal?.addEventListener("abort", onAbort, { once: true });
+    let tooBig = false;
+    try {
+      throwIfAborted(signal);
+      for (;;) {
+        const { done, value } = await reader.read();
+        throwIfAborted(signal);
+        if (done) break;
+        if (this.#offset + value.byteLength > this.desc.size) {
+          tooBig = true;
+          break;
+        }
+        let off = 0;
+        while (off < value.byteLength) {
+          const { bytesWritten } = await this.fh.write(value, off, value.byteLength - off, this.#offset + off);
+          off += bytesWritten;
+        }
+        this.#hash.update(value);
+        this.#offset += value.byteLength;
+        opts.onBytes?.(value.byteLength);
+      }
+    } catch (e) {
+      await reader.cancel(e).catch(() => {});
+      await this.close(); // keep what arrived for a later resume
+      throw e;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      reader.releaseLock();
+    }
+    if (tooBig) {
+      await body.cancel().catch(() => {});
+      await this.discard();
+      throw new IntegrityError("downloaded file hash does not match descriptor");
+    }
+    if (this.#offset < this.desc.size) {
+      await this.close();
+      throw new IntegrityError(
+        `Content of ${this.desc.digest} is truncated: got ${this.#offset} of ${this.desc.size} bytes`,
+        { hint: "Run the command again to resume the download" },
+      );
+    }
+    await this.#commit();
+  }
+
+  async #commit(): Promise<void> {
+    const got = `sha256:${this.#hash.hex()}`;
+    if (got !== this.desc.digest) {
+      await this.discard();
+      throw new IntegrityError("downloaded file hash does not match descriptor");
+    }
+    this.#finished = true;
+    try {
+      await this.fh.close();
+      await fsp.chmod(this.file, 0o600);
+      await fsp.rename(this.file, this.target);
+    } catch (e) {
+      await fsp.rm(this.file, { force: true });
+      throw e;
+    } finally {
+      await this.lock?.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#finished) return;
+    this.#finished = true;
+    await this.fh.close().catch(() => {});
+    if (!this.lock) await fsp.rm(this.file, { force: true }); // a private temp file cannot be resumed
+    await this.lock?.release();
+  }
+
+  async discard(): Promise<void> {
+    if (this.#finished) return;
+    this.#finished = true;
+    await this.fh.close().catch(() => {});
+    await fsp.rm(this.file, { force: true });
+    await this.lock?.release();
+  }
+
+  #assertOpen(): void {
+    if (this.#finished) throw new KitError(`Download of ${this.desc.digest} is already finished`);
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.access(p);
+    return true;
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") return false;
+    throw e;
+  }
+}
+
+export type { StoredDescriptor };

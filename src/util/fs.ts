@@ -1,0 +1,444 @@
+/**
+ * File-system helpers: atomic writes, directories, file streams, and an inter-process lock.
+ * Node `fs` APIs only, so the same code runs under Bun and Deno.
+ * @module
+ */
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import process from "node:process";
+import { KitError } from "./errors.ts";
+import { abortReason, throwIfAborted } from "./pool.ts";
+
+/** The `code` of a Node system error, if any. */
+export function errnoCode(e: unknown): string | undefined {
+  const c = (e as { code?: unknown } | null)?.code;
+  return typeof c === "string" ? c : undefined;
+}
+
+/** Creates `dir` and its parents (0777 minus umask, like Go's `os.MkdirAll(p, 0777)`). */
+export async function ensureDir(dir: string, mode = 0o777): Promise<void> {
+  await fsp.mkdir(dir, { recursive: true, mode });
+}
+
+/** True when `p` exists (follows symlinks). */
+export async function pathExists(p: string): Promise<boolean> {
+  try {
+    await fsp.stat(p);
+    return true;
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") return false;
+    throw e;
+  }
+}
+
+/** A random lower-case hex string of `bytes` bytes. */
+export function randomHex(bytes = 8): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  let s = "";
+  for (const x of b) s += x.toString(16).padStart(2, "0");
+  return s;
+}
+
+export type WriteData = Uint8Array | string | ReadableStream<Uint8Array>;
+
+/**
+ * Writes `data` to `file` so that readers see either the old or the new content, never a mix:
+ * a temporary file in the same directory is written, fsynced and renamed over `file`.
+ * `mode` is the creation mode (umask applies), 0666 by default as Go's `os.WriteFile` callers use.
+ */
+export async function atomicWriteFile(
+  file: string,
+  data: WriteData,
+  mode = 0o666,
+  opts: { signal?: AbortSignal } = {},
+): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${randomHex(6)}.tmp`);
+  const fh = await fsp.open(tmp, "wx", mode);
+  let ok = false;
+  try {
+    try {
+      if (data instanceof ReadableStream) {
+        await writeStreamToHandle(data, fh, opts.signal);
+      } else {
+        throwIfAborted(opts.signal);
+        await fh.writeFile(typeof data === "string" ? new TextEncoder().encode(data) : data);
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    throwIfAborted(opts.signal);
+    await fsp.rename(tmp, file);
+    ok = true;
+  } finally {
+    if (!ok) await fsp.rm(tmp, { force: true });
+  }
+  await syncDir(dir);
+}
+
+/** Best-effort fsync of a directory so a rename inside it is durable (not possible on Windows). */
+export async function syncDir(dir: string): Promise<void> {
+  if (process.platform === "win32") return;
+  try {
+    const d = await fsp.open(dir, "r");
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  } catch {
+    // Some file systems refuse fsync on directories; durability then rests on the OS.
+  }
+}
+
+/**
+ * Copies a stream into an open file handle, chunk by chunk (memory stays bounded).
+ * Returns the number of bytes written. An abort cancels the stream and throws CancelledError.
+ */
+export async function writeStreamToHandle(
+  stream: ReadableStream<Uint8Array>,
+  fh: fsp.FileHandle,
+  signal?: AbortSignal,
+  onChunk?: (n: number) => void,
+): Promise<number> {
+  const reader = stream.getReader();
+  const onAbort = () => void reader.cancel(abortReason(signal!)).catch(() => {});
+  let n = 0;
+  try {
+    throwIfAborted(signal);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    for (;;) {
+      const { done, value } = await reader.read();
+      throwIfAborted(signal);
+      if (done) break;
+      let off = 0;
+      while (off < value.byteLength) {
+        const { bytesWritten } = await fh.write(value, off, value.byteLength - off);
+        off += bytesWritten;
+      }
+      n += value.byteLength;
+      onChunk?.(value.byteLength);
+    }
+    return n;
+  } catch (e) {
+    await reader.cancel(e).catch(() => {});
+    throw e;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    reader.releaseLock();
+  }
+}
+
+const READ_CHUNK = 1 << 20;
+
+/**
+ * A file as a byte stream, read in 1 MiB chunks from `start` on. Opening errors (e.g. ENOENT)
+ * are thrown here, not on the first read. Cancelling the stream or aborting `signal` closes the file.
+ */
+export async function fileReadableStream(
+  file: string,
+  opts: { start?: number; signal?: AbortSignal } = {},
+): Promise<ReadableStream<Uint8Array>> {
+  throwIfAborted(opts.signal);
+  const fh = await fsp.open(file, "r");
+  let pos = opts.start ?? 0;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await fh.close().catch(() => {});
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      try {
+        if (opts.signal?.aborted) throw abortReason(opts.signal);
+        const buf = new Uint8Array(READ_CHUNK);
+        const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, pos);
+        if (bytesRead === 0) {
+          await close();
+          ctl.close();
+          return;
+        }
+        pos += bytesRead;
+        ctl.enqueue(bytesRead === READ_CHUNK ? buf : buf.subarray(0, bytesRead));
+      } catch (e) {
+        await close();
+        ctl.error(e);
+      }
+    },
+    async cancel() {
+      await close();
+    },
+  }, { highWaterMark: 0 });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inter-process lock
+
+export interface LockOptions {
+  signal?: AbortSignal;
+  /** Give up waiting after this long (default 2 minutes); the error names the holder. */
+  timeoutMs?: number;
+  /**
+   * A lock file whose owner cannot be checked (written on another host, or unreadable) counts as
+   * abandoned once it is older than this (default 10 minutes).
+   */
+  staleMs?: number;
+}
+
+/** A held lock; {@link LockHandle.release} is idempotent. */
+export interface LockHandle {
+  readonly path: string;
+  release(): Promise<void>;
+}
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  token: string;
+}
+
+const HOST = os.hostname();
+/** Lock files this process holds (absolute path → token), removed on process exit. */
+const held = new Map<string, string>();
+/** In-process queue per lock path, so tasks of one process do not poll each other. */
+const local = new Map<string, Promise<void>>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const [p, token] of held) {
+      try {
+        if (readLockSync(p)?.token === token) fs.unlinkSync(p);
+      } catch {
+        // Nothing more can be done while exiting.
+      }
+    }
+    held.clear();
+  });
+}
+
+function readLockSync(p: string): LockInfo | undefined {
+  try {
+    return parseLock(fs.readFileSync(p, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+function parseLock(text: string): LockInfo | undefined {
+  try {
+    const v = JSON.parse(text) as Partial<LockInfo>;
+    if (typeof v.pid === "number" && typeof v.host === "string" && typeof v.token === "string") {
+      return { pid: v.pid, host: v.host, token: v.token };
+    }
+  } catch {
+    // Not (yet) written or not ours: judged by age.
+  }
+  return undefined;
+}
+
+/** Whether process `pid` on this host is alive (EPERM means alive but owned by someone else). */
+export function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoCode(e) !== "ESRCH";
+  }
+}
+
+async function tryCreate(p: string): Promise<string | undefined> {
+  const token = randomHex(8);
+  const info: LockInfo = { pid: process.pid, host: HOST, token };
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(p, "wx", 0o644);
+  } catch (e) {
+    if (errnoCode(e) === "EEXIST") return undefined;
+    if (errnoCode(e) === "ENOENT") {
+      await ensureDir(path.dirname(p));
+      return tryCreate(p);
+    }
+    throw e;
+  }
+  try {
+    await fh.writeFile(JSON.stringify(info));
+  } finally {
+    await fh.close();
+  }
+  return token;
+}
+
+/** Why the lock at `p` is considered live, or undefined when its holder is gone. */
+async function liveHolder(p: string, staleMs: number): Promise<string | undefined> {
+  let text: string;
+  let mtime: number;
+  try {
+    [text, mtime] = await Promise.all([fsp.readFile(p, "utf8"), fsp.stat(p).then((s) => s.mtimeMs)]);
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") return undefined;
+    throw e;
+  }
+  const info = parseLock(text);
+  if (info && info.host === HOST) {
+    if (info.pid === process.pid) return held.get(p) === info.token ? `this process (${info.pid})` : undefined;
+    return processAlive(info.pid) ? `process ${info.pid}` : undefined;
+  }
+  const age = Date.now() - mtime;
+  if (age <= staleMs) return info ? `process ${info.pid} on ${info.host}` : "another process";
+  return undefined;
+}
+
+/** Removes the lock at `p` if its holder is gone. Returns true when the lock was removed. */
+async function breakIfStale(p: string, staleMs: number): Promise<boolean> {
+  if (await liveHolder(p, staleMs) !== undefined) return false;
+  // Only one breaker at a time, and the lock is re-checked under the breaker: otherwise two
+  // processes could both judge the same stale lock and the slower one would delete the lock
+  // the faster one had just taken.
+  const breaker = p + ".break";
+  const bt = await tryCreate(breaker);
+  if (bt === undefined) {
+    try {
+      const st = await fsp.stat(breaker);
+      if (Date.now() - st.mtimeMs > 10_000) await fsp.rm(breaker, { force: true });
+    } catch {
+      // Gone already.
+    }
+    return false;
+  }
+  try {
+    if (await liveHolder(p, staleMs) !== undefined) return false;
+    await fsp.rm(p, { force: true });
+    return true;
+  } finally {
+    await fsp.rm(breaker, { force: true });
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal));
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(abortReason(signal!));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Takes the lock file `lockPath` once without waiting; undefined when another live holder has
+ * it. A lock left by a dead process is removed and taken.
+ */
+export async function tryLock(lockPath: string, opts: { staleMs?: number } = {}): Promise<LockHandle | undefined> {
+  const p = path.resolve(lockPath);
+  const staleMs = opts.staleMs ?? 600_000;
+  if (held.has(p)) return undefined;
+  for (let i = 0; i < 3; i++) {
+    const token = await tryCreate(p);
+    if (token !== undefined) return makeHandle(p, token);
+    if (!(await breakIfStale(p, staleMs))) return undefined;
+  }
+  return undefined;
+}
+
+function makeHandle(p: string, token: string): LockHandle {
+  installExitHook();
+  held.set(p, token);
+  let released = false;
+  return {
+    path: p,
+    async release() {
+      if (released) return;
+      released = true;
+      held.delete(p);
+      try {
+        if (parseLock(await fsp.readFile(p, "utf8"))?.token === token) await fsp.rm(p, { force: true });
+      } catch (e) {
+        if (errnoCode(e) !== "ENOENT") throw e;
+      }
+    },
+  };
+}
+
+/**
+ * Waits for and takes the lock file `lockPath`: exclusive creation of a file holding this
+ * process's pid, host and a token. A lock whose process is dead is broken; otherwise retries
+ * with a growing, jittered delay until the lock is free, `signal` aborts (CancelledError) or
+ * `timeoutMs` passes (KitError naming the holder).
+ */
+export async function acquireLock(lockPath: string, opts: LockOptions = {}): Promise<LockHandle> {
+  const p = path.resolve(lockPath);
+  const staleMs = opts.staleMs ?? 600_000;
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const start = Date.now();
+  let delay = 2;
+  for (;;) {
+    throwIfAborted(opts.signal);
+    if (!held.has(p)) {
+      const token = await tryCreate(p);
+      if (token !== undefined) return makeHandle(p, token);
+      if (await breakIfStale(p, staleMs)) continue;
+    }
+    if (Date.now() - start > timeoutMs) {
+      const who = await liveHolder(p, staleMs).catch(() => undefined);
+      throw new KitError(`Timed out waiting for lock ${p}${who ? ` held by ${who}` : ""}`, {
+        hint: "If no other kit process is running, delete the lock file and try again",
+      });
+    }
+    await sleep(delay + Math.random() * delay, opts.signal);
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+/**
+ * Runs `fn` while holding the inter-process lock `lockPath`; the lock is released when `fn`
+ * settles and, should the process exit first, by an exit hook. Not re-entrant: `fn` must not
+ * take the same lock again. Tasks of one process queue in memory before touching the file.
+ */
+export async function withLock<T>(lockPath: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  const p = path.resolve(lockPath);
+  const prev = local.get(p) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = new Promise<void>((r) => (done = r));
+  const tail = prev.then(() => mine);
+  local.set(p, tail);
+  try {
+    await waitOrAbort(prev, opts.signal);
+    const handle = await acquireLock(p, opts);
+    try {
+      return await fn();
+    } finally {
+      await handle.release();
+    }
+  } finally {
+    done();
+    if (local.get(p) === tail) local.delete(p);
+  }
+}
+
+/** Waits for `p`, or rejects with CancelledError as soon as `signal` aborts. */
+function waitOrAbort(p: Promise<void>, signal?: AbortSignal): Promise<void> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, reject);
+  });
+}
+

@@ -1,0 +1,128 @@
+/**
+ * A concurrency limiter for async tasks. A task can give its slot back while it waits for
+ * work it started itself (oras-go's `syncutil.LimitRegion` End/Start): a parent waiting for its
+ * children must not hold a slot, or a deep graph with a small limit deadlocks.
+ * @module
+ */
+import { CancelledError } from "./errors.ts";
+
+/** Throws {@link CancelledError} when `signal` has been aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortReason(signal);
+}
+
+/** The error to throw for an aborted signal: its reason when that is a CancelledError, else a new one. */
+export function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof CancelledError ? r : new CancelledError();
+}
+
+/** The slot a running task holds; see {@link Pool.run}. */
+export interface Slot {
+  /**
+   * Gives the slot back while `work` settles, then waits for a slot again before returning
+   * `work`'s result (or throwing its error). Re-acquiring goes ahead of tasks not yet started.
+   */
+  waitFor<T>(work: Promise<T>): Promise<T>;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(e: Error): void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+/** Runs at most `limit` tasks at a time, first come first served. */
+export class Pool {
+  readonly limit: number;
+  #active = 0;
+  #queue: Waiter[] = [];
+
+  constructor(limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new RangeError(`Concurrency limit must be a positive integer, got ${limit}`);
+    }
+    this.limit = limit;
+  }
+
+  /** Tasks currently holding a slot. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** Tasks waiting for a slot. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Waits for a slot, runs `fn` and frees the slot when it settles. While queued, an abort of
+   * `signal` rejects with {@link CancelledError} without running `fn`.
+   */
+  async run<T>(fn: (slot: Slot) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.#acquire(signal, false);
+    let held = true;
+    const slot: Slot = {
+      waitFor: async <U>(work: Promise<U>): Promise<U> => {
+        if (!held) return work;
+        held = false;
+        this.#release();
+        let result: U;
+        try {
+          result = await work;
+        } catch (e) {
+          await this.#acquire(undefined, true);
+          held = true;
+          throw e;
+        }
+        await this.#acquire(signal, true);
+        held = true;
+        return result;
+      },
+    };
+    try {
+      return await fn(slot);
+    } finally {
+      if (held) this.#release();
+    }
+  }
+
+  #acquire(signal: AbortSignal | undefined, urgent: boolean): Promise<void> {
+    throwIfAborted(signal);
+    if (this.#active < this.limit && this.#queue.length === 0) {
+      this.#active++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = { resolve, reject };
+      if (signal) {
+        w.signal = signal;
+        w.onAbort = () => {
+          const i = this.#queue.indexOf(w);
+          if (i >= 0) this.#queue.splice(i, 1);
+          reject(abortReason(signal));
+        };
+        signal.addEventListener("abort", w.onAbort, { once: true });
+      }
+      if (urgent) this.#queue.unshift(w);
+      else this.#queue.push(w);
+    });
+  }
+
+  #release(): void {
+    const next = this.#queue.shift();
+    if (next) {
+      // The slot passes straight to the next waiter: #active stays the same.
+      if (next.onAbort) next.signal!.removeEventListener("abort", next.onAbort);
+      next.resolve();
+    } else {
+      this.#active--;
+    }
+  }
+}
+
+/** A pool running at most `n` tasks at once. */
+export function limit(n: number): Pool {
+  return new Pool(n);
+}
