@@ -1,0 +1,517 @@
+/**
+ * A streaming tar reader (USTAR, PAX, GNU long names; read tolerantly like Go `archive/tar`) and kit's
+ * extraction rules with its safety checks (compat §7.4). Files are written to a temporary name in
+ * their directory and renamed into place once complete, so an interrupted unpack never leaves a
+ * half-written file under its final name.
+ * @module
+ */
+import { randomUUID } from "node:crypto";
+import type { Stats } from "node:fs";
+import { type FileHandle, lstat, mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
+import * as nodePath from "node:path";
+import { CancelledError, KitError } from "../util/errors.ts";
+import type { Logger } from "../util/log.ts";
+import { cleanPath, joinPath } from "./ignore.ts";
+
+export type TarEntryType = "file" | "dir" | "symlink" | "hardlink" | "char" | "block" | "fifo" | "other";
+
+/** One archive member. Its data must be read before the next entry is requested, or it is skipped. */
+export interface TarReadEntry {
+  /** The member name after PAX/GNU overrides, as stored (not cleaned). */
+  name: string;
+  type: TarEntryType;
+  /** The raw type flag character (`0`, `5`, `2`, …). */
+  typeflag: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Seconds since the epoch. */
+  mtime: number;
+  size: number;
+  linkname: string;
+  /** The member's data as chunks (zero-copy views of the input). Can be iterated once. */
+  chunks(): AsyncGenerator<Uint8Array>;
+  /** The member's data as a Web stream. */
+  readonly body: ReadableStream<Uint8Array>;
+}
+
+const BLOCK = 512;
+/** Go's `maxSpecialFileSize`: PAX and GNU long-name data larger than this is refused. */
+const MAX_SPECIAL_FILE = 1 << 20;
+const dec = new TextDecoder();
+
+/** Pulls exact or bounded amounts of bytes from a stream, without copying when it can. */
+class ByteSource {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #buf: Uint8Array = new Uint8Array(0);
+  #eof = false;
+  #signal: AbortSignal | undefined;
+
+  constructor(stream: ReadableStream<Uint8Array>, signal?: AbortSignal) {
+    this.#reader = stream.getReader();
+    this.#signal = signal;
+  }
+
+  async #fill(): Promise<boolean> {
+    while (this.#buf.length === 0) {
+      if (this.#eof) return false;
+      if (this.#signal?.aborted) throw new CancelledError();
+      const r = await this.#reader.read();
+      if (r.done) {
+        this.#eof = true;
+        return false;
+      }
+      this.#buf = r.value;
+    }
+    return true;
+  }
+
+  /** Up to `max` bytes, or undefined at the end of the stream. */
+  async readSome(max: number): Promise<Uint8Array | undefined> {
+    if (!(await this.#fill())) return undefined;
+    const n = Math.min(max, this.#buf.length);
+    const out = this.#buf.subarray(0, n);
+    this.#buf = this.#buf.subarray(n);
+    return out;
+  }
+
+  /** Exactly `n` bytes; undefined when the stream ends before the first byte; throws when it ends midway. */
+  async readExact(n: number): Promise<Uint8Array | undefined> {
+    const first = await this.readSome(n);
+    if (!first) return undefined;
+    if (first.length === n) return first;
+    const out = new Uint8Array(n);
+    out.set(first);
+    let off = first.length;
+    while (off < n) {
+      const more = await this.readSome(n - off);
+      if (!more) throw unexpectedEof();
+      out.set(more, off);
+      off += more.length;
+    }
+    return out;
+  }
+
+  async skip(n: number): Promise<void> {
+    while (n > 0) {
+      const got = await this.readSome(n);
+      if (!got) throw unexpectedEof();
+      n -= got.length;
+    }
+  }
+
+  /** Reads and discards everything left (so a digest check upstream sees the whole blob). */
+  async drain(): Promise<void> {
+    while (await this.readSome(Number.MAX_SAFE_INTEGER)) {
+      /* discard */
+    }
+  }
+
+  async cancel(reason?: unknown): Promise<void> {
+    await this.#reader.cancel(reason).catch(() => {});
+  }
+
+  release(): void {
+    this.#reader.releaseLock();
+  }
+}
+
+function unexpectedEof(): KitError {
+  return new KitError("Failed to read tar archive: unexpected end of data", {
+    hint: "The layer is truncated or corrupt; fetch it again",
+  });
+}
+
+function invalidHeader(why: string): KitError {
+  return new KitError(`Failed to read tar archive: invalid tar header (${why})`);
+}
+
+function cString(b: Uint8Array): string {
+  const nul = b.indexOf(0);
+  return dec.decode(nul < 0 ? b : b.subarray(0, nul));
+}
+
+/** Go tar's `parseNumeric`: base-256 when the high bit is set, else octal with spaces/NULs trimmed. */
+function parseNumeric(b: Uint8Array, what: string): number {
+  if (b.length > 0 && b[0]! & 0x80) {
+    const negative = (b[0]! & 0x40) !== 0;
+    let x = 0;
+    for (let i = 0; i < b.length; i++) {
+      let byte = b[i]!;
+      if (negative) byte ^= 0xff;
+      if (i === 0) byte &= 0x7f;
+      x = x * 256 + byte;
+    }
+    if (!Number.isSafeInteger(x)) throw invalidHeader(`${what} out of range`);
+    return negative ? -(x + 1) : x;
+  }
+  const s = dec.decode(b).replace(/^[ \0]+|[ \0]+$/g, "");
+  if (s === "") return 0;
+  if (!/^[0-7]+$/.test(s)) throw invalidHeader(`bad ${what} field`);
+  const x = parseInt(s, 8);
+  if (!Number.isSafeInteger(x)) throw invalidHeader(`${what} out of range`);
+  return x;
+}
+
+function checksumMatches(blk: Uint8Array): boolean {
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const c = i >= 148 && i < 156 ? 0x20 : blk[i]!;
+    unsigned += c;
+    signed += c > 127 ? c - 256 : c;
+  }
+  const want = parseNumeric(blk.subarray(148, 156), "checksum");
+  return want === unsigned || want === signed;
+}
+
+function parsePaxRecords(data: Uint8Array): Map<string, string> {
+  const out = new Map<string, string>();
+  let off = 0;
+  while (off < data.length) {
+    const sp = data.indexOf(0x20, off);
+    if (sp < 0) throw invalidHeader("bad PAX record");
+    const lenText = dec.decode(data.subarray(off, sp));
+    if (!/^[0-9]+$/.test(lenText)) throw invalidHeader("bad PAX record length");
+    const len = parseInt(lenText, 10);
+    const end = off + len;
+    if (len <= sp - off + 1 || end > data.length || data[end - 1] !== 0x0a) throw invalidHeader("bad PAX record");
+    const rec = dec.decode(data.subarray(sp + 1, end - 1));
+    const eq = rec.indexOf("=");
+    if (eq < 0) throw invalidHeader("bad PAX record");
+    const key = rec.slice(0, eq);
+    const value = rec.slice(eq + 1);
+    if (value === "") out.delete(key);
+    else out.set(key, value);
+    off = end;
+  }
+  return out;
+}
+
+function typeOf(flag: string): TarEntryType {
+  switch (flag) {
+    case "0":
+    case "\0":
+    case "7":
+      return "file";
+    case "5":
+      return "dir";
+    case "1":
+      return "hardlink";
+    case "2":
+      return "symlink";
+    case "3":
+      return "char";
+    case "4":
+      return "block";
+    case "6":
+      return "fifo";
+    default:
+      return "other";
+  }
+}
+
+/** Types whose size field describes no data (Go `isHeaderOnlyType`). */
+function isHeaderOnly(flag: string): boolean {
+  return "123456".includes(flag) && flag.length === 1;
+}
+
+/**
+ * Reads a tar stream entry by entry. After the end-of-archive marker the rest of the input is read and
+ * discarded, so digest checks on the input stream complete. Cancelling (breaking out) cancels the input.
+ */
+export async function* readTar(
+  stream: ReadableStream<Uint8Array>,
+  opts: { signal?: AbortSignal } = {},
+): AsyncGenerator<TarReadEntry> {
+  const src = new ByteSource(stream, opts.signal);
+  let finished = false;
+  try {
+    let pax = new Map<string, string>();
+    let gnuLongName: string | undefined;
+    let gnuLongLink: string | undefined;
+    for (;;) {
+      const blk = await src.readExact(BLOCK);
+      if (!blk) break; // end of data at a block boundary: tolerated like Go
+      if (blk.every((b) => b === 0)) {
+        const next = await src.readExact(BLOCK);
+        if (next && !next.every((b) => b === 0)) throw invalidHeader("zero block followed by data");
+        break;
+      }
+      if (!checksumMatches(blk)) throw invalidHeader("checksum mismatch");
+      let flag = String.fromCharCode(blk[156]!);
+      const magic = dec.decode(blk.subarray(257, 263));
+      const version = dec.decode(blk.subarray(263, 265));
+      let name = cString(blk.subarray(0, 100));
+      const isUstar = magic === "ustar\0" && version === "00";
+      if (isUstar) {
+        const star = dec.decode(blk.subarray(508, 512)) === "tar\0";
+        const prefix = cString(blk.subarray(345, star ? 345 + 131 : 500));
+        if (prefix !== "") name = prefix + "/" + name;
+      }
+      let size = parseNumeric(blk.subarray(124, 136), "size");
+      if (size < 0) throw invalidHeader("negative size");
+
+      // Extended headers apply to the next real entry.
+      if (flag === "x" || flag === "g" || flag === "L" || flag === "K") {
+        if (size > MAX_SPECIAL_FILE) throw invalidHeader("extended header too large");
+        const data = size === 0 ? new Uint8Array(0) : ((await src.readExact(size)) ?? new Uint8Array(0));
+        if (data.length !== size) throw unexpectedEof();
+        await src.skip((BLOCK - (size % BLOCK)) % BLOCK);
+        if (flag === "x") for (const [k, v] of parsePaxRecords(data)) pax.set(k, v);
+        else if (flag === "L") gnuLongName = cString(data);
+        else if (flag === "K") gnuLongLink = cString(data);
+        // "g" (global) records are ignored, as kit never writes them.
+        continue;
+      }
+
+      let linkname = cString(blk.subarray(157, 257));
+      let uid = parseNumeric(blk.subarray(108, 116), "uid");
+      let gid = parseNumeric(blk.subarray(116, 124), "gid");
+      let mtime = parseNumeric(blk.subarray(136, 148), "mtime");
+      if (gnuLongName !== undefined) name = gnuLongName;
+      if (gnuLongLink !== undefined) linkname = gnuLongLink;
+      const paxPath = pax.get("path");
+      if (paxPath !== undefined) name = paxPath;
+      const paxLink = pax.get("linkpath");
+      if (paxLink !== undefined) linkname = paxLink;
+      const num = (k: string, cur: number) => {
+        const v = pax.get(k);
+        if (v === undefined) return cur;
+        const n = Number(v.split(".")[0]);
+        if (!Number.isSafeInteger(n)) throw invalidHeader(`bad PAX ${k}`);
+        return n;
+      };
+      size = num("size", size);
+      uid = num("uid", uid);
+      gid = num("gid", gid);
+      mtime = num("mtime", mtime);
+      pax = new Map();
+      gnuLongName = undefined;
+      gnuLongLink = undefined;
+
+      if (flag === "\0") flag = name.endsWith("/") ? "5" : "0";
+      const dataSize = isHeaderOnly(flag) ? 0 : size;
+      let remaining = dataSize;
+      let started = false;
+      const chunks = async function* (): AsyncGenerator<Uint8Array> {
+        if (started) throw new Error(`The data of tar entry ${name} can only be read once`);
+        started = true;
+        while (remaining > 0) {
+          const got = await src.readSome(remaining);
+          if (!got) throw unexpectedEof();
+          remaining -= got.length;
+          yield got;
+        }
+      };
+      let bodyStream: ReadableStream<Uint8Array> | undefined;
+      const entry: TarReadEntry = {
+        name,
+        type: typeOf(flag),
+        typeflag: flag,
+        mode: parseNumeric(blk.subarray(100, 108), "mode") & 0o7777,
+        uid,
+        gid,
+        mtime,
+        size,
+        linkname,
+        chunks,
+        get body() {
+          if (!bodyStream) {
+            const it = chunks();
+            bodyStream = new ReadableStream<Uint8Array>({
+              async pull(ctl) {
+                const r = await it.next();
+                if (r.done) ctl.close();
+                else ctl.enqueue(r.value);
+              },
+            });
+          }
+          return bodyStream;
+        },
+      };
+      yield entry;
+      if (remaining > 0) await src.skip(remaining);
+      await src.skip((BLOCK - (dataSize % BLOCK)) % BLOCK);
+    }
+    await src.drain();
+    finished = true;
+  } finally {
+    if (!finished) await src.cancel();
+    src.release();
+  }
+}
+
+// ---- extraction ----
+
+export interface ExtractOptions {
+  /** `-o`: replace existing regular files. */
+  overwrite: boolean;
+  /** `-i`: leave existing files alone (takes precedence over overwrite, as in kit). */
+  ignoreExisting: boolean;
+  /** A directory (relative to the target) the entry names are joined to (pre-v0.5.0 layers). */
+  subdir?: string;
+  /** Called with the path (relative to the target) of each file once it is in place. */
+  onFile?: (path: string) => void;
+  signal?: AbortSignal;
+  logger?: Logger;
+}
+
+export interface ExtractResult {
+  files: number;
+  dirs: number;
+  /** Existing files left alone because of `ignoreExisting`. */
+  skipped: number;
+  bytes: number;
+}
+
+function isWithin(child: string, root: string): boolean {
+  if (child === root) return true;
+  return child.startsWith(root.endsWith(nodePath.sep) ? root : root + nodePath.sep);
+}
+
+async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+}
+
+async function statOrUndefined(p: string): Promise<Stats | undefined> {
+  try {
+    return await stat(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+}
+
+/**
+ * kit's `VerifySubpath` for an entry: returns the real on-disk location (symlinks in the existing part
+ * resolved), or throws `illegal file path: <p>: <why>`.
+ */
+async function resolveEntryPath(rel: string, display: string, rootReal: string): Promise<string> {
+  const fail = (why: string) => new KitError(`illegal file path: ${display}: ${why}`);
+  if (rel.startsWith("/")) throw fail(`absolute paths are not supported (${display})`);
+  const cleaned = cleanPath(rel);
+  if (rel === "" || cleaned === ".." || cleaned.startsWith("../")) {
+    throw fail("layer paths must stay within context directory");
+  }
+  if (cleaned === ".") return rootReal;
+  let current = rootReal;
+  const parts = cleaned.split("/");
+  for (let i = 0; i < parts.length; i++) {
+    const next = nodePath.join(current, parts[i]!);
+    const st = await lstatOrUndefined(next);
+    if (!st) return nodePath.join(next, ...parts.slice(i + 1));
+    if (st.isSymbolicLink()) {
+      let target: string;
+      try {
+        target = await realpath(next);
+      } catch {
+        throw fail("paths must be within context directory"); // dangling or looping link
+      }
+      if (!isWithin(target, rootReal)) throw fail("paths must be within context directory");
+      current = target;
+    } else {
+      current = next;
+    }
+  }
+  return current;
+}
+
+async function writeAll(fh: FileHandle, chunk: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < chunk.length) {
+    const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+    off += bytesWritten;
+  }
+}
+
+/**
+ * Extracts a tar stream into `targetDir` with kit's rules (compat §7.4): names must stay inside the
+ * target (also through existing symlinks), only directories and regular files are accepted, directories
+ * and new files get the header mode (umask applies; existing files keep theirs), `ignoreExisting` skips
+ * existing files, otherwise they are an error unless `overwrite` is set.
+ */
+export async function extractTar(
+  stream: ReadableStream<Uint8Array>,
+  targetDir: string,
+  opts: ExtractOptions,
+): Promise<ExtractResult> {
+  const result: ExtractResult = { files: 0, dirs: 0, skipped: 0, bytes: 0 };
+  await mkdir(targetDir, { recursive: true });
+  const rootReal = await realpath(targetDir);
+  const subdir = opts.subdir ?? "";
+  for await (const entry of readTar(stream, { signal: opts.signal })) {
+    const rel = subdir === "" ? entry.name : joinPath(subdir, entry.name);
+    const display = subdir === "" ? entry.name : rel;
+    const dest = await resolveEntryPath(rel, display, rootReal);
+    if (entry.type === "dir") {
+      const st = await statOrUndefined(dest);
+      if (st) {
+        if (!st.isDirectory()) throw new KitError(`path '${display}' already exists and is not a directory`);
+      } else {
+        opts.logger?.debug(`Creating directory ${display}`);
+        await mkdir(dest, { recursive: true, mode: entry.mode });
+      }
+      result.dirs++;
+      continue;
+    }
+    if (entry.type !== "file") throw new KitError(`unrecognized type in archive: ${entry.name}`);
+
+    const existing = await statOrUndefined(dest);
+    if (existing) {
+      if (opts.ignoreExisting) {
+        opts.logger?.debug(`Skipping existing file ${display}`);
+        result.skipped++;
+        continue; // the reader skips the data
+      }
+      if (!opts.overwrite) {
+        throw new KitError(`path '${display}' already exists`, {
+          hint: "Use --overwrite to replace existing files, or --ignore-existing to keep them",
+        });
+      }
+      if (!existing.isFile()) throw new KitError(`path '${display}' already exists and is not a regular file`);
+    }
+    opts.logger?.debug(`Unpacking file ${display}`);
+    const dir = nodePath.dirname(dest);
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    const tmp = nodePath.join(dir, `.${nodePath.basename(dest)}.kit-${randomUUID().slice(0, 8)}.tmp`);
+    const fh = await open(tmp, "wx", entry.mode);
+    let committed = false;
+    try {
+      let written = 0;
+      try {
+        for await (const chunk of entry.chunks()) {
+          await writeAll(fh, chunk);
+          written += chunk.length;
+        }
+      } catch (e) {
+        if (e instanceof CancelledError) throw e;
+        throw new KitError(`could not unpack file ${display}: ${(e as Error).message}`, { cause: e });
+      }
+      if (written !== entry.size) throw new KitError(`could not unpack file ${display}`);
+      if (existing) await fh.chmod(existing.mode & 0o7777);
+      await fh.close();
+      await rename(tmp, dest);
+      committed = true;
+      result.files++;
+      result.bytes += written;
+      opts.onFile?.(display);
+    } finally {
+      if (!committed) {
+        await fh.close().catch(() => {});
+        await unlink(tmp).catch(() => {});
+      }
+    }
+  }
+  return result;
+}
+
+/** Exposed for callers that verify a Kitfile-declared path the same way (legacy layers, §7.1). */
+export async function verifySubpath(targetDir: string, rel: string): Promise<string> {
+  return resolveEntryPath(rel, rel, await realpath(targetDir));
+}
