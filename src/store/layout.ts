@@ -219,9 +219,10 @@ export class LayoutStore implements Storage {
   /**
    * Stores content whose digest is known only at the end (pack's layers): the stream is hashed
    * while written straight into `ingest/`, then renamed into `blobs/` — no second copy. If the
-   * blob already exists the temporary file is dropped. Returns the digest and size.
+   * blob already exists the temporary file is dropped. Returns the digest, the size, and whether
+   * the blob was already stored (`existed`).
    */
-  async ingest(stream: ReadableStream<Uint8Array>, opts: IngestOptions = {}): Promise<{ digest: Digest; size: number }> {
+  async ingest(stream: ReadableStream<Uint8Array>, opts: IngestOptions = {}): Promise<{ digest: Digest; size: number; existed: boolean }> {
     try {
       throwIfAborted(opts.signal);
       await ensureDir(path.join(this.root, "blobs", "sha256"));
@@ -243,12 +244,13 @@ export class LayoutStore implements Storage {
       throwIfAborted(opts.signal);
       const digest = ds.digest;
       const target = this.blobPath(digest);
-      if (!(await exists(target))) {
+      const existed = await exists(target);
+      if (!existed) {
         await fsp.chmod(tmp, opts.mode ?? 0o600);
         await fsp.rename(tmp, target);
         done = true;
       }
-      return { digest, size: ds.size };
+      return { digest, size: ds.size, existed };
     } finally {
       if (!done) await fsp.rm(tmp, { force: true });
     }

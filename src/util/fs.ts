@@ -206,6 +206,8 @@ const HOST = os.hostname();
 const held = new Map<string, string>();
 /** In-process queue per lock path, so tasks of one process do not poll each other. */
 const local = new Map<string, Promise<void>>();
+/** Tokens of lock files this process is creating right now (written, not yet registered as held). */
+const creating = new Set<string>();
 let exitHookInstalled = false;
 
 function installExitHook(): void {
@@ -254,54 +256,82 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Creates lock file `p` exclusively with this process's pid, host and a fresh token. Returns the
+ * token, or undefined when the file exists. The token stays in `creating` until the caller
+ * registers it (makeHandle) or gives up, so this process's other tasks see the lock as live.
+ */
 async function tryCreate(p: string): Promise<string | undefined> {
   const token = randomHex(8);
   const info: LockInfo = { pid: process.pid, host: HOST, token };
   let fh: fsp.FileHandle;
+  creating.add(token);
+  let ok = false;
   try {
-    fh = await fsp.open(p, "wx", 0o644);
-  } catch (e) {
-    if (errnoCode(e) === "EEXIST") return undefined;
-    if (errnoCode(e) === "ENOENT") {
-      await ensureDir(path.dirname(p));
-      return tryCreate(p);
+    try {
+      fh = await fsp.open(p, "wx", 0o644);
+    } catch (e) {
+      if (errnoCode(e) === "EEXIST") return undefined;
+      if (errnoCode(e) === "ENOENT") {
+        await ensureDir(path.dirname(p));
+        return await tryCreate(p);
+      }
+      throw e;
     }
-    throw e;
-  }
-  try {
-    await fh.writeFile(JSON.stringify(info));
+    try {
+      await fh.writeFile(JSON.stringify(info));
+    } finally {
+      await fh.close();
+    }
+    ok = true;
+    return token;
   } finally {
-    await fh.close();
+    if (!ok) creating.delete(token);
   }
-  return token;
 }
 
-/** Why the lock at `p` is considered live, or undefined when its holder is gone. */
-async function liveHolder(p: string, staleMs: number): Promise<string | undefined> {
-  let text: string;
+type LockState =
+  | { state: "absent" }
+  | { state: "live"; who: string }
+  | { state: "stale"; raw: string };
+
+/** Whether the lock file at `p` is free, held by a live process, or left behind by a dead one. */
+async function lockState(p: string, staleMs: number): Promise<LockState> {
+  let raw: string;
   let mtime: number;
   try {
-    [text, mtime] = await Promise.all([fsp.readFile(p, "utf8"), fsp.stat(p).then((s) => s.mtimeMs)]);
+    [raw, mtime] = await Promise.all([fsp.readFile(p, "utf8"), fsp.stat(p).then((s) => s.mtimeMs)]);
   } catch (e) {
-    if (errnoCode(e) === "ENOENT") return undefined;
+    if (errnoCode(e) === "ENOENT") return { state: "absent" };
     throw e;
   }
-  const info = parseLock(text);
+  const info = parseLock(raw);
   if (info && info.host === HOST) {
-    if (info.pid === process.pid) return held.get(p) === info.token ? `this process (${info.pid})` : undefined;
-    return processAlive(info.pid) ? `process ${info.pid}` : undefined;
+    if (info.pid === process.pid) {
+      // Ours: live while this process holds it or is still creating it.
+      return held.get(p) === info.token || creating.has(info.token)
+        ? { state: "live", who: `this process (${info.pid})` }
+        : { state: "stale", raw };
+    }
+    return processAlive(info.pid) ? { state: "live", who: `process ${info.pid}` } : { state: "stale", raw };
   }
-  const age = Date.now() - mtime;
-  if (age <= staleMs) return info ? `process ${info.pid} on ${info.host}` : "another process";
-  return undefined;
+  // Written on another host (pid unknowable) or not written yet: judged by age.
+  if (Date.now() - mtime <= staleMs) {
+    return { state: "live", who: info ? `process ${info.pid} on ${info.host}` : "another process" };
+  }
+  return { state: "stale", raw };
 }
 
-/** Removes the lock at `p` if its holder is gone. Returns true when the lock was removed. */
+/**
+ * Removes the lock at `p` if its holder is gone. Returns true when the caller should retry at
+ * once (the lock was removed, or was already free).
+ */
 async function breakIfStale(p: string, staleMs: number): Promise<boolean> {
-  if (await liveHolder(p, staleMs) !== undefined) return false;
-  // Only one breaker at a time, and the lock is re-checked under the breaker: otherwise two
-  // processes could both judge the same stale lock and the slower one would delete the lock
-  // the faster one had just taken.
+  const first = await lockState(p, staleMs);
+  if (first.state !== "stale") return first.state === "absent";
+  // Only one breaker at a time, and only the very lock judged stale is removed: otherwise two
+  // processes could judge the same stale lock and the slower one would delete the lock that the
+  // faster one had just taken.
   const breaker = p + ".break";
   const bt = await tryCreate(breaker);
   if (bt === undefined) {
@@ -314,11 +344,14 @@ async function breakIfStale(p: string, staleMs: number): Promise<boolean> {
     return false;
   }
   try {
-    if (await liveHolder(p, staleMs) !== undefined) return false;
+    const again = await lockState(p, staleMs);
+    if (again.state === "absent") return true;
+    if (again.state !== "stale" || again.raw !== first.raw) return false;
     await fsp.rm(p, { force: true });
     return true;
   } finally {
     await fsp.rm(breaker, { force: true });
+    creating.delete(bt);
   }
 }
 
@@ -356,6 +389,7 @@ export async function tryLock(lockPath: string, opts: { staleMs?: number } = {})
 function makeHandle(p: string, token: string): LockHandle {
   installExitHook();
   held.set(p, token);
+  creating.delete(token);
   let released = false;
   return {
     path: p,
@@ -392,7 +426,8 @@ export async function acquireLock(lockPath: string, opts: LockOptions = {}): Pro
       if (await breakIfStale(p, staleMs)) continue;
     }
     if (Date.now() - start > timeoutMs) {
-      const who = await liveHolder(p, staleMs).catch(() => undefined);
+      const st = await lockState(p, staleMs).catch(() => undefined);
+      const who = st?.state === "live" ? st.who : undefined;
       throw new KitError(`Timed out waiting for lock ${p}${who ? ` held by ${who}` : ""}`, {
         hint: "If no other kit process is running, delete the lock file and try again",
       });

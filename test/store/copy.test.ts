@@ -1,0 +1,311 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { type Descriptor, descriptorFromBytes } from "../../src/oci/descriptor.ts";
+import { OCI_INDEX, OCI_MANIFEST } from "../../src/oci/media-types.ts";
+import { copy, CopyError, copyGraph } from "../../src/store/copy.ts";
+import { LocalRepository } from "../../src/store/local.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
+import { bytesStream, type StoreOptions, type Target } from "../../src/store/target.ts";
+import { CancelledError, IntegrityError, KitError, NotFoundError } from "../../src/util/errors.ts";
+import { chunked, readStream, sampleGraph } from "./conformance.ts";
+
+type Graph = ReturnType<typeof sampleGraph>;
+
+async function seed(store: Target, g: Graph, tag?: string): Promise<void> {
+  for (const d of [g.configDesc, g.layer1Desc, g.layer2Desc, g.manifestDesc]) {
+    await store.push(d, chunked(g.blobs.get(d.digest)!));
+  }
+  if (tag) await store.tag(g.manifestDesc, tag);
+}
+
+/** Wraps a Target, counting calls per digest and recording the push order. */
+class Spy implements Target {
+  fetches = new Map<string, number>();
+  pushes: string[] = [];
+  exists_: string[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  constructor(
+    readonly inner: Target,
+    readonly hooks: {
+      fetch?: (d: Descriptor, s: ReadableStream<Uint8Array>, o?: StoreOptions) => Promise<ReadableStream<Uint8Array>>;
+      push?: (d: Descriptor) => Promise<void>;
+      tag?: () => Promise<void>;
+    } = {},
+  ) {}
+  async fetch(d: Descriptor, o?: StoreOptions) {
+    this.fetches.set(d.digest, (this.fetches.get(d.digest) ?? 0) + 1);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      const s = await this.inner.fetch(d, o);
+      return this.hooks.fetch ? await this.hooks.fetch(d, s, o) : s;
+    } finally {
+      this.inFlight--;
+    }
+  }
+  exists(d: Descriptor, o?: StoreOptions) {
+    this.exists_.push(d.digest);
+    return this.inner.exists(d, o);
+  }
+  async push(d: Descriptor, b: ReadableStream<Uint8Array>, o?: StoreOptions) {
+    await this.hooks.push?.(d);
+    await this.inner.push(d, b, o);
+    this.pushes.push(d.digest);
+  }
+  resolve(r: string, o?: StoreOptions) {
+    return this.inner.resolve(r, o);
+  }
+  async tag(d: Descriptor, r: string, o?: StoreOptions) {
+    await this.hooks.tag?.();
+    return this.inner.tag(d, r, o);
+  }
+}
+
+describe("copy between MemoryStores", () => {
+  test("copies the whole graph, children before parents, and tags the root", async () => {
+    const g = sampleGraph();
+    const src = new Spy(new MemoryStore());
+    await seed(src, g, "v1");
+    const dst = new Spy(new MemoryStore());
+    const copied: string[] = [];
+    let bytes = 0;
+    const root = await copy(src, "v1", dst, "latest", {
+      onCopied: (d) => copied.push(d.digest),
+      onBytes: (_d, n) => (bytes += n),
+    });
+    expect(root).toEqual(g.manifestDesc);
+    expect((await dst.resolve("latest")).digest).toBe(g.manifestDesc.digest);
+    expect(await dst.resolve("v1").catch((e) => e)).toBeInstanceOf(NotFoundError);
+    for (const [digest, data] of g.blobs) {
+      expect(await readStream(await dst.fetch({ mediaType: "x", digest: digest as Descriptor["digest"], size: data.byteLength }))).toEqual(data);
+    }
+    expect(dst.pushes.at(-1)).toBe(g.manifestDesc.digest);
+    expect(new Set(dst.pushes)).toEqual(new Set(g.blobs.keys()));
+    expect(copied.sort()).toEqual([...g.blobs.keys()].sort());
+    expect(bytes).toBe([...g.blobs.values()].reduce((n, b) => n + b.byteLength, 0));
+    // The manifest is fetched once (its bytes are kept for the push), every blob once.
+    expect([...src.fetches.values()]).toEqual([1, 1, 1, 1]);
+  });
+
+  test("the destination reference defaults to the source one; a digest reference tags nothing", async () => {
+    const g = sampleGraph();
+    const src = new MemoryStore();
+    await seed(src, g, "v1");
+    const dst = new MemoryStore();
+    await copy(src, "v1", dst);
+    expect(dst.tags()).toEqual(["v1"]);
+    const dst2 = new MemoryStore();
+    await copy(src, g.manifestDesc.digest, dst2);
+    expect(dst2.tags()).toEqual([]);
+    expect((await dst2.resolve(g.manifestDesc.digest)).digest).toBe(g.manifestDesc.digest);
+  });
+
+  test("skips what the destination has, with its sub-graph, and still tags a skipped root", async () => {
+    const g = sampleGraph();
+    const src = new Spy(new MemoryStore());
+    await seed(src, g, "v1");
+    const dst = new Spy(new MemoryStore());
+    await seed(dst, g);
+    src.fetches.clear();
+    dst.pushes = [];
+    const skipped: string[] = [];
+    await copy(src, "v1", dst, "v2", { onSkipped: (d) => skipped.push(d.digest) });
+    expect(src.fetches.size).toBe(0);
+    expect(dst.pushes).toEqual([]);
+    expect(skipped).toEqual([g.manifestDesc.digest]);
+    expect(dst.exists_.at(-1)).toBe(g.manifestDesc.digest);
+    expect((await dst.resolve("v2")).digest).toBe(g.manifestDesc.digest);
+
+    // Only layer1 present: everything else is fetched, layer1 is not.
+    const dst2 = new Spy(new MemoryStore());
+    await dst2.push(g.layer1Desc, chunked(g.layer1));
+    src.fetches.clear();
+    await copy(src, "v1", dst2, "v1");
+    expect(src.fetches.has(g.layer1Desc.digest)).toBe(false);
+    expect(src.fetches.size).toBe(3);
+  });
+
+  test("a digest listed twice is fetched and pushed once", async () => {
+    const g = sampleGraph();
+    const m = new TextEncoder().encode(JSON.stringify({
+      schemaVersion: 2,
+      config: g.configDesc,
+      layers: [g.layer1Desc, g.layer1Desc, g.layer2Desc, g.layer1Desc],
+    }));
+    const md = descriptorFromBytes(OCI_MANIFEST, m);
+    const src = new Spy(new MemoryStore());
+    await seed(src, g);
+    await src.push(md, chunked(m));
+    await src.tag(md, "dup");
+    src.fetches.clear();
+    const dst = new Spy(new MemoryStore());
+    await copy(src, "dup", dst, "dup");
+    expect(src.fetches.get(g.layer1Desc.digest)).toBe(1);
+    expect(dst.pushes.filter((d) => d === g.layer1Desc.digest)).toHaveLength(1);
+    expect(dst.pushes).toHaveLength(4);
+  });
+
+  test("an index of manifests sharing blobs copies with concurrency 1 (slots released while waiting)", async () => {
+    const a = sampleGraph("a");
+    const b = sampleGraph("b");
+    const src = new Spy(new MemoryStore());
+    await seed(src, a);
+    await seed(src, b);
+    const idx = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [a.manifestDesc, b.manifestDesc] }));
+    const idxDesc = descriptorFromBytes(OCI_INDEX, idx);
+    await src.push(idxDesc, chunked(idx));
+    await src.tag(idxDesc, "all");
+    const dst = new Spy(new MemoryStore());
+    await copy(src, "all", dst, "all", { concurrency: 1 });
+    expect(dst.pushes).toHaveLength(9);
+    expect(dst.pushes.at(-1)).toBe(idxDesc.digest);
+    expect(dst.pushes.indexOf(a.manifestDesc.digest)).toBeGreaterThan(dst.pushes.indexOf(a.layer1Desc.digest));
+    expect(src.maxInFlight).toBe(1);
+  });
+
+  test("never runs more transfers than the concurrency", async () => {
+    const g = sampleGraph();
+    const layers = Array.from({ length: 12 }, (_, i) => new TextEncoder().encode(`layer ${i}`));
+    const layerDescs = layers.map((l) => descriptorFromBytes("application/octet-stream", l));
+    const m = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, config: g.configDesc, layers: layerDescs }));
+    const md = descriptorFromBytes(OCI_MANIFEST, m);
+    let active = 0;
+    let peak = 0;
+    const inner = new MemoryStore();
+    const dst = new Spy(inner, {
+      push: async () => {
+        active++;
+        peak = Math.max(peak, active);
+        await new Promise((r) => setTimeout(r, 2));
+        active--;
+      },
+    });
+    const src = new MemoryStore();
+    await src.push(g.configDesc, chunked(g.config));
+    for (let i = 0; i < layers.length; i++) await src.push(layerDescs[i]!, chunked(layers[i]!));
+    await src.push(md, chunked(m));
+    await copyGraph(src, dst, md, { concurrency: 3 });
+    expect(peak).toBeLessThanOrEqual(3);
+    expect(peak).toBeGreaterThan(1);
+    expect(inner.digests()).toHaveLength(14);
+    expect(inner.tags()).toEqual([]); // copyGraph never tags
+  });
+});
+
+describe("copy failures", () => {
+  test("a missing source reference is a Resolve error on the source", async () => {
+    const e = await copy(new MemoryStore(), "nope", new MemoryStore(), "x").catch((x) => x);
+    expect(e).toBeInstanceOf(CopyError);
+    expect([e.op, e.origin]).toEqual(["Resolve", "source"]);
+    expect(e.message).toBe('failed to perform "Resolve" on source: nope: not found');
+    expect(e.cause).toBeInstanceOf(NotFoundError);
+  });
+
+  test("damaged source bytes are blamed on the source, and nothing damaged is stored", async () => {
+    const g = sampleGraph();
+    const src = new Spy(new MemoryStore(), {
+      fetch: async (d, s) => {
+        if (d.digest !== g.layer2Desc.digest) return s;
+        const bad = new Uint8Array(await readStream(s));
+        bad[0] = bad[0]! ^ 0xff;
+        return bytesStream(bad);
+      },
+    });
+    await seed(src, g, "v1");
+    const dst = new MemoryStore();
+    const e = await copy(src, "v1", dst, "v1").catch((x) => x);
+    expect(e).toBeInstanceOf(CopyError);
+    expect([e.op, e.origin]).toEqual(["Fetch", "source"]);
+    expect(e.cause).toBeInstanceOf(IntegrityError);
+    expect(e.descriptor.digest).toBe(g.layer2Desc.digest);
+    expect(await dst.exists(g.layer2Desc)).toBe(false);
+    expect(await dst.exists(g.manifestDesc)).toBe(false); // the parent is never pushed
+    expect(dst.tags()).toEqual([]);
+  });
+
+  test("a failing destination push is a Push error on the destination", async () => {
+    const g = sampleGraph();
+    const src = new MemoryStore();
+    await seed(src, g, "v1");
+    const dst = new Spy(new MemoryStore(), {
+      push: async (d) => {
+        if (d.digest === g.configDesc.digest) throw new KitError("disk full");
+      },
+    });
+    const e = await copy(src, "v1", dst, "v1").catch((x) => x);
+    expect([e.op, e.origin, e.message]).toEqual(["Push", "destination", 'failed to perform "Push" on destination: disk full']);
+    expect(dst.pushes).not.toContain(g.manifestDesc.digest);
+  });
+
+  test("a failing tag is a Tag error on the destination", async () => {
+    const g = sampleGraph();
+    const src = new MemoryStore();
+    await seed(src, g, "v1");
+    const dst = new Spy(new MemoryStore(), { tag: async () => { throw new KitError("denied"); } });
+    const e = await copy(src, "v1", dst, "v1").catch((x) => x);
+    expect([e.op, e.origin]).toEqual(["Tag", "destination"]);
+  });
+
+  test("cancellation stops a copy mid-transfer with CancelledError", async () => {
+    const g = sampleGraph();
+    const started = Promise.withResolvers<void>();
+    const src = new Spy(new MemoryStore(), {
+      fetch: async (d, s) => {
+        if (d.digest !== g.layer1Desc.digest) return s;
+        started.resolve();
+        return new ReadableStream<Uint8Array>({ pull: () => new Promise<void>(() => {}) });
+      },
+    });
+    await seed(src, g, "v1");
+    const dst = new MemoryStore();
+    const ctl = new AbortController();
+    const p = copy(src, "v1", dst, "v1", { signal: ctl.signal }).catch((x) => x);
+    await started.promise;
+    ctl.abort();
+    const e = await p;
+    expect(e).toBeInstanceOf(CancelledError);
+    expect(await dst.exists(g.layer1Desc)).toBe(false);
+    expect(await dst.exists(g.manifestDesc)).toBe(false);
+    expect(dst.tags()).toEqual([]);
+
+    const pre = new AbortController();
+    pre.abort();
+    expect(await copy(src, "v1", dst, "v1", { signal: pre.signal }).catch((x) => x)).toBeInstanceOf(CancelledError);
+  });
+});
+
+describe("copy into kit's local storage", () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "kit-copy-"))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test("memory → LocalRepository → memory round trip", async () => {
+    const g = sampleGraph();
+    const src = new MemoryStore();
+    await seed(src, g, "v1");
+    const storage = path.join(dir, "storage");
+    const local = await LocalRepository.open(storage, "localhost/example");
+    await copy(src, "v1", local, "v1");
+    const entry = `{"mediaType":"${OCI_MANIFEST}","digest":"${g.manifestDesc.digest}","size":${g.manifestDesc.size}}`;
+    expect(fs.readFileSync(path.join(storage, "bG9jYWxob3N0L2V4YW1wbGU=-index.json"), "utf8")).toBe(
+      `{"schemaVersion":2,"manifests":[${entry}]}`,
+    );
+    expect(fs.readFileSync(path.join(storage, "bG9jYWxob3N0L2V4YW1wbGU=-tags.json"), "utf8")).toBe(`{"v1":${entry}}`);
+    expect(fs.readdirSync(path.join(storage, "blobs", "sha256"))).toHaveLength(4);
+    expect(fs.readdirSync(path.join(storage, "ingest"))).toEqual([]);
+
+    // Copy into a second repository: blobs are shared, only the repo files change.
+    const other = new LocalRepository(local.layout, "localhost/other");
+    const skipped: string[] = [];
+    await copy(local, "v1", other, "v9", { onSkipped: (d) => skipped.push(d.digest) });
+    expect(skipped.sort()).toEqual([g.configDesc.digest, g.layer1Desc.digest, g.layer2Desc.digest].sort());
+    expect((await other.resolve("v9")).digest).toBe(g.manifestDesc.digest);
+
+    const back = new MemoryStore();
+    await copy(other, "v9", back, "v9");
+    for (const [digest, data] of g.blobs) expect(back.get(digest)).toEqual(data);
+  });
+});
