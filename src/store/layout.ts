@@ -12,14 +12,12 @@ import path from "node:path";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { type Digest, DigestStream, digestHex, VerifyStream } from "../oci/digest.ts";
 import { OCI_INDEX } from "../oci/media-types.ts";
-import { sha256, type Sha256 } from "../runtime/runtime.ts";
-import { IntegrityError, KitError, NotFoundError } from "../util/errors.ts";
+import { KitError } from "../util/errors.ts";
 import {
   atomicWriteFile,
   ensureDir,
   errnoCode,
   fileReadableStream,
-  type LockHandle,
   type LockOptions,
   randomHex,
   tryLock,
@@ -27,18 +25,16 @@ import {
   writeStreamToHandle,
 } from "../util/fs.ts";
 import { throwIfAborted } from "../util/pool.ts";
+import { GraphReader } from "./graph.ts";
 import { encodeIndex, type IndexFile, parseIndex, type StoredDescriptor } from "./index-file.ts";
+import { Partial, type PartialDownload } from "./partial.ts";
 import {
   alreadyExists,
   checkDescriptor,
-  DEFAULT_MAX_METADATA_BYTES,
-  fetchBytes,
   isManifestType,
   notFound,
   type Storage,
   type StoreOptions,
-  subjectOf,
-  successorsOf,
 } from "./target.ts";
 
 /** Contents of `oci-layout` (Go `json.Marshal(ocispec.ImageLayout)`). */
@@ -58,27 +54,6 @@ export interface IngestOptions extends StoreOptions {
   mode?: number;
   /** Called with the size of each chunk as it is written. */
   onBytes?: (n: number) => void;
-}
-
-/** A resumable download into `ingest/<hex>` (see {@link LayoutStore.openPartial}). */
-export interface PartialDownload {
-  /** Bytes of the content already on disk (hashed again on open): ask the server for the rest. */
-  readonly offset: number;
-  /** False when another process is downloading the same blob: this one writes a private temp file from 0. */
-  readonly resumable: boolean;
-  /**
-   * Appends `body`, which must be the content from {@link offset} on, verifies the whole file
-   * against the descriptor and moves it to `blobs/` (mode 0600). If `body` fails or is aborted the
-   * bytes received so far stay for a later resume. A digest mismatch deletes the partial file and
-   * throws IntegrityError `downloaded file hash does not match descriptor`.
-   */
-  write(body: ReadableStream<Uint8Array>, opts?: { signal?: AbortSignal; onBytes?: (n: number) => void }): Promise<void>;
-  /** Drops what is on disk so the next {@link write} starts at 0 (a server that ignored Range). */
-  restart(): Promise<void>;
-  /** Stops without committing, keeping the partial file for a later run. */
-  close(): Promise<void>;
-  /** Stops and deletes the partial file. */
-  discard(): Promise<void>;
 }
 
 export interface DeleteResult {
@@ -410,230 +385,7 @@ export class LayoutStore implements Storage {
   }
 }
 
-/**
- * Reads manifests from the layout to walk the content graph, each at most once. A manifest that
- * is missing has no known successors. One that is damaged stops the walk when `strict` (it might
- * hold blobs that must survive a garbage collection), otherwise it too counts as a leaf.
- */
-class GraphReader {
-  #cache = new Map<string, Uint8Array | Error | null>();
-  constructor(private readonly store: LayoutStore) {}
-
-  async #bytes(d: Descriptor, strict: boolean): Promise<Uint8Array | null> {
-    if (!isManifestType(d.mediaType)) return null;
-    let b = this.#cache.get(d.digest);
-    if (b === undefined) {
-      try {
-        b = await fetchBytes(this.store, d, DEFAULT_MAX_METADATA_BYTES);
-      } catch (e) {
-        b = e instanceof NotFoundError ? null : e instanceof Error ? e : new Error(String(e));
-      }
-      this.#cache.set(d.digest, b);
-    }
-    if (b instanceof Error) {
-      if (strict) throw b;
-      return null;
-    }
-    return b;
-  }
-
-  async successors(d: Descriptor, strict: boolean): Promise<Descriptor[]> {
-    const b = await this.#bytes(d, strict);
-    if (!b) return [];
-    try {
-      return successorsOf(d, b);
-    } catch (e) {
-      if (strict) throw e;
-      return [];
-    }
-  }
-
-  async subject(d: Descriptor): Promise<Descriptor | undefined> {
-    const b = await this.#bytes(d, false);
-    try {
-      return b ? subjectOf(d, b) : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Digests reachable from `roots` (roots included). */
-  async closure(roots: Descriptor[], strict: boolean): Promise<Set<string>> {
-    return new Set((await this.closureOrdered(roots, strict)).map((d) => d.digest));
-  }
-
-  /** Nodes reachable from `roots`, breadth first, each once. */
-  async closureOrdered(roots: Descriptor[], strict: boolean): Promise<Descriptor[]> {
-    const seen = new Set<string>();
-    const out: Descriptor[] = [];
-    const queue = [...roots];
-    while (queue.length > 0) {
-      const d = queue.shift()!;
-      if (seen.has(d.digest)) continue;
-      seen.add(d.digest);
-      out.push(d);
-      queue.push(...(await this.successors(d, strict)));
-    }
-    return out;
-  }
-}
-
-/** The resumable download behind {@link LayoutStore.openPartial}. */
-class Partial implements PartialDownload {
-  #offset: number;
-  #hash: Sha256;
-  #finished = false;
-
-  private constructor(
-    private readonly desc: Descriptor,
-    private readonly file: string,
-    private readonly fh: fsp.FileHandle,
-    private readonly target: string,
-    private readonly lock: LockHandle | undefined,
-    offset: number,
-    hash: Sha256,
-  ) {
-    this.#offset = offset;
-    this.#hash = hash;
-  }
-
-  static async open(
-    desc: Descriptor,
-    file: string,
-    fh: fsp.FileHandle,
-    target: string,
-    lock: LockHandle | undefined,
-    signal?: AbortSignal,
-  ): Promise<Partial> {
-    try {
-      let size = (await fh.stat()).size;
-      if (size > desc.size) {
-        await fh.truncate(0);
-        size = 0;
-      }
-      const hash = sha256();
-      const buf = new Uint8Array(Math.min(1 << 20, Math.max(size, 1)));
-      for (let pos = 0; pos < size;) {
-        throwIfAborted(signal);
-        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.byteLength, size - pos), pos);
-        if (bytesRead === 0) break;
-        hash.update(buf.subarray(0, bytesRead));
-        pos += bytesRead;
-      }
-      return new Partial(desc, file, fh, target, lock, size, hash);
-    } catch (e) {
-      await fh.close().catch(() => {});
-      throw e;
-    }
-  }
-
-  get offset(): number {
-    return this.#offset;
-  }
-  get resumable(): boolean {
-    return this.lock !== undefined;
-  }
-
-  async restart(): Promise<void> {
-    this.#assertOpen();
-    await this.fh.truncate(0);
-    this.#offset = 0;
-    this.#hash = sha256();
-  }
-
-  async write(
-    body: ReadableStream<Uint8Array>,
-    opts: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
-  ): Promise<void> {
-    this.#assertOpen();
-    const reader = body.getReader();
-    const signal = opts.signal;
-    const onAbort = () => void reader.cancel().catch(() => {});
-    signal?.addEventListener("abort", onAbort, { once: true });
-    let tooBig = false;
-    try {
-      throwIfAborted(signal);
-      for (;;) {
-        const { done, value } = await reader.read();
-        throwIfAborted(signal);
-        if (done) break;
-        if (this.#offset + value.byteLength > this.desc.size) {
-          tooBig = true;
-          break;
-        }
-        let off = 0;
-        while (off < value.byteLength) {
-          const { bytesWritten } = await this.fh.write(value, off, value.byteLength - off, this.#offset + off);
-          off += bytesWritten;
-        }
-        this.#hash.update(value);
-        this.#offset += value.byteLength;
-        opts.onBytes?.(value.byteLength);
-      }
-    } catch (e) {
-      await reader.cancel(e).catch(() => {});
-      await this.close(); // keep what arrived for a later resume
-      throw e;
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-      reader.releaseLock();
-    }
-    if (tooBig) {
-      await body.cancel().catch(() => {});
-      await this.discard();
-      throw new IntegrityError("downloaded file hash does not match descriptor");
-    }
-    if (this.#offset < this.desc.size) {
-      await this.close();
-      throw new IntegrityError(
-        `Content of ${this.desc.digest} is truncated: got ${this.#offset} of ${this.desc.size} bytes`,
-        { hint: "Run the command again to resume the download" },
-      );
-    }
-    await this.#commit();
-  }
-
-  async #commit(): Promise<void> {
-    const got = `sha256:${this.#hash.hex()}`;
-    if (got !== this.desc.digest) {
-      await this.discard();
-      throw new IntegrityError("downloaded file hash does not match descriptor");
-    }
-    this.#finished = true;
-    try {
-      await this.fh.close();
-      await fsp.chmod(this.file, 0o600);
-      await fsp.rename(this.file, this.target);
-    } catch (e) {
-      await fsp.rm(this.file, { force: true });
-      throw e;
-    } finally {
-      await this.lock?.release();
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.#finished) return;
-    this.#finished = true;
-    await this.fh.close().catch(() => {});
-    if (!this.lock) await fsp.rm(this.file, { force: true }); // a private temp file cannot be resumed
-    await this.lock?.release();
-  }
-
-  async discard(): Promise<void> {
-    if (this.#finished) return;
-    this.#finished = true;
-    await this.fh.close().catch(() => {});
-    await fsp.rm(this.file, { force: true });
-    await this.lock?.release();
-  }
-
-  #assertOpen(): void {
-    if (this.#finished) throw new KitError(`Download of ${this.desc.digest} is already finished`);
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
+export async function exists(p: string): Promise<boolean> {
   try {
     await fsp.access(p);
     return true;
@@ -643,4 +395,4 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-export type { StoredDescriptor };
+export type { PartialDownload, StoredDescriptor };
