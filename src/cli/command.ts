@@ -7,7 +7,7 @@
 import type { Logger } from "../util/log.ts";
 import type { FlagTable, FlagValues } from "./flags.ts";
 import { renderFlagUsages } from "./flags.ts";
-import type { ProgressMode } from "./progress.ts";
+import type { ProgressMode } from "../util/progress.ts";
 
 /** What every command receives: resolved global options and the process's I/O. */
 export interface Context {

@@ -11,7 +11,7 @@ import { buildInfo } from "../util/build-info.ts";
 import { checkArgs, commandPath, renderHelp, renderUsage, type Command, type Context } from "./command.ts";
 import { parseFlags, type FlagTable } from "./flags.ts";
 import { globalFlags } from "./globals.ts";
-import type { ProgressMode } from "./progress.ts";
+import type { ProgressMode } from "../util/progress.ts";
 
 export interface Io extends Sink {
   stdoutIsTTY: boolean;

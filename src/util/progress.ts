@@ -4,7 +4,7 @@
  * {@link Progress}, so it never touches the terminal.
  * @module
  */
-import { formatBytes } from "../util/log.ts";
+import { formatBytes } from "./log.ts";
 
 export type ProgressMode = "none" | "plain" | "fancy";
 

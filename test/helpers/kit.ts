@@ -6,8 +6,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { execute, type Io } from "../../src/cli/run.ts";
-import { rootCommand } from "../../src/cli/root.ts";
+import type { Io } from "../../src/cli/run.ts";
 
 export const repoRoot = path.resolve(import.meta.dir, "../..");
 export const kitBinary = path.join(repoRoot, "dist", process.platform === "win32" ? "kit.exe" : "kit");
@@ -51,6 +50,9 @@ export async function runInProcess(args: string[], opts: RunOptions = {}): Promi
     signal: opts.signal ?? new AbortController().signal,
     platform: process.platform,
   };
+  // Loaded on first use, so tests of lower layers don't load every command.
+  const { execute } = await import("../../src/cli/run.ts");
+  const { rootCommand } = await import("../../src/cli/root.ts");
   const code = await execute(rootCommand, args, io);
   return { code, stdout: out.join(""), stderr: err.join("") };
 }

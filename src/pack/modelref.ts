@@ -1,0 +1,138 @@
+/**
+ * ModelKit references in `model.path` (compat §2.5, §7.3): a Kitfile may name another ModelKit as
+ * its model. Pack resolves the chain of parents (at most 10), merges their Kitfiles and leaves
+ * their files to them; unpack restores the parents' model files too.
+ * @module
+ */
+import type { Kitfile } from "../kitfile/schema.ts";
+import { displayRef, parseReference, refToString, repoKey, type ModelRef } from "../oci/reference.ts";
+import type { LayoutStore } from "../store/layout.ts";
+import { LocalRepository } from "../store/local.ts";
+import type { ReadOnlyTarget } from "../store/target.ts";
+import { KitError, NotFoundError } from "../util/errors.ts";
+import type { Logger } from "../util/log.ts";
+import { cleanPath } from "./ignore.ts";
+import { readModelKit, type ModelKitContents } from "./unpack.ts";
+
+/** kit's `MaxModelRefChain`. */
+export const MAX_MODEL_REF_CHAIN = 10;
+
+/** A model path is a ModelKit reference iff it contains `:` or `@` and parses as one (kit's rule). */
+export function modelReference(p: string | undefined): ModelRef | undefined {
+  if (!p || !(p.includes(":") || p.includes("@"))) return undefined;
+  try {
+    return parseReference(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where a parent kit is read from: local storage first, then (when given) the registry. */
+export type ParentSource = (ref: ModelRef) => Promise<{ source: ReadOnlyTarget; ref: string } | undefined>;
+
+export function localParentSource(storage: LayoutStore): ParentSource {
+  return async (ref) => {
+    const repo = new LocalRepository(storage, repoKey(ref));
+    try {
+      await repo.resolve(ref.reference);
+      return { source: repo, ref: ref.reference };
+    } catch (e) {
+      if (e instanceof NotFoundError) return undefined;
+      throw e;
+    }
+  };
+}
+
+/** Tries each source in turn. */
+export function firstSource(...sources: ParentSource[]): ParentSource {
+  return async (ref) => {
+    for (const s of sources) {
+      const r = await s(ref);
+      if (r) return r;
+    }
+    return undefined;
+  };
+}
+
+export interface ResolvedReferences {
+  /** The child merged with every ancestor (child wins for scalars, lists concatenated child first). */
+  merged: Kitfile;
+  /** Every ancestor's layer paths: their files belong to the parent kits. */
+  ancestorPaths: string[];
+  parents: Array<{ ref: ModelRef; contents: ModelKitContents }>;
+}
+
+function mergeInto(into: Kitfile, from: Kitfile): void {
+  const pkgFrom = from.package ?? {};
+  const pkg = (into.package ??= {});
+  for (const k of ["name", "version", "description", "license"] as const) if (!pkg[k] && pkgFrom[k]) pkg[k] = pkgFrom[k];
+  if (pkgFrom.authors?.length) pkg.authors = [...(pkg.authors ?? []), ...pkgFrom.authors];
+  if (from.model) {
+    const m = (into.model ??= {});
+    for (const k of ["name", "license", "framework", "format", "version", "description"] as const) if (!m[k] && from.model[k]) m[k] = from.model[k];
+    if (m.parameters === undefined && from.model.parameters !== undefined) m.parameters = from.model.parameters;
+    m.path = from.model.path;
+    if (from.model.parts?.length) m.parts = [...(m.parts ?? []), ...from.model.parts];
+  }
+  if (from.code?.length) into.code = [...(into.code ?? []), ...from.code];
+  if (from.datasets?.length) into.datasets = [...(into.datasets ?? []), ...from.datasets];
+  if (from.docs?.length) into.docs = [...(into.docs ?? []), ...from.docs];
+}
+
+function layerPaths(k: Kitfile, includeModel: boolean): string[] {
+  const out: string[] = [];
+  const add = (p: string | undefined) => out.push(cleanPath(p ? p : "."));
+  if (includeModel && k.model?.path && !modelReference(k.model.path)) add(k.model.path);
+  for (const p of k.model?.parts ?? []) add(p.path);
+  for (const c of k.code ?? []) add(c.path);
+  for (const d of k.datasets ?? []) if (!d.remotePath) add(d.path);
+  for (const d of k.docs ?? []) add(d.path);
+  for (const p of k.prompts ?? []) add(p.path);
+  return out;
+}
+
+/**
+ * Follows `kitfile.model.path` while it names a ModelKit. Undefined when it does not.
+ * `self` is the reference being packed (display form), the first element of kit's chain.
+ */
+export async function resolveModelReferences(
+  kitfile: Kitfile,
+  opts: { source: ParentSource; self: string; logger?: Logger; signal?: AbortSignal },
+): Promise<ResolvedReferences | undefined> {
+  let ref = modelReference(kitfile.model?.path);
+  if (!ref) return undefined;
+  const merged = structuredClone(kitfile);
+  const chain = [opts.self, kitfile.model!.path!];
+  const parents: ResolvedReferences["parents"] = [];
+  const ancestorPaths: string[] = [];
+  const first = kitfile.model!.path!;
+  try {
+    while (ref) {
+      if (parents.length >= MAX_MODEL_REF_CHAIN) {
+        throw new KitError(`reached maximum number of model references: [${chain.join("=>")}]`);
+      }
+      opts.signal?.throwIfAborted();
+      const found = await opts.source(ref);
+      if (!found) throw new NotFoundError(`${displayRef(refToString(ref))} was not found in local storage or its registry`);
+      const contents = await readModelKit(found.source, found.ref, { signal: opts.signal, logger: opts.logger });
+      parents.push({ ref, contents });
+      mergeInto(merged, contents.kitfile);
+      const nextPath = contents.kitfile.model?.path;
+      const next = modelReference(nextPath);
+      ancestorPaths.push(...layerPaths(contents.kitfile, next === undefined));
+      if (next) {
+        const norm = (x: string) => {
+          const r = modelReference(x);
+          return r ? refToString(r) : x;
+        };
+        if (chain.some((c) => norm(c) === norm(nextPath!))) throw new KitError(`Found cycle in modelkit references: [${[...chain, nextPath].join("=>")}]`);
+        chain.push(nextPath!);
+      }
+      ref = next;
+    }
+  } catch (e) {
+    if (e instanceof KitError) throw new KitError(`Failed to resolve referenced modelkit ${first}: ${e.message}`, { cause: e, hint: e.hint });
+    throw e;
+  }
+  return { merged, ancestorPaths, parents };
+}

@@ -1,0 +1,335 @@
+/**
+ * `kit pack`: a Kitfile and its context directory become a ModelKit in local storage, with the
+ * same layer, config and manifest bytes as kit (compat §3, addendum §1). Each file is read once;
+ * each layer's tar is hashed while it is written straight into the store's ingest area and then
+ * renamed into place; layers are packed in parallel within a bound; memory stays bounded.
+ * @module
+ */
+import { open, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { ZipReader, configure as configureZip } from "@zip.js/zip.js";
+import type { Kitfile } from "../kitfile/schema.ts";
+import { kitfileToConfigJson } from "../kitfile/config.ts";
+import { descriptorFromBytes, type Descriptor } from "../oci/descriptor.ts";
+import { DigestStream, type Digest } from "../oci/digest.ts";
+import { layerMediaType, type Compression, type LayerBase, type LayerFormat } from "../oci/layer-type.ts";
+import { buildManifest, encodeManifest, type ManifestShape } from "../oci/manifest.ts";
+import {
+  ANNOTATION_CLI_VERSION,
+  ANNOTATION_CREATED,
+  ANNOTATION_FILE_METADATA,
+  ANNOTATION_FILEPATH,
+  ANNOTATION_LAYER_SUBTYPE,
+  KIT_CONFIG,
+  OCI_MANIFEST,
+} from "../oci/media-types.ts";
+import type { LayoutStore } from "../store/layout.ts";
+import { LocalRepository } from "../store/local.ts";
+import { bytesStream } from "../store/target.ts";
+import { gzipStream, zstdCompressStream } from "../util/compress.ts";
+import { AlreadyExistsError, KitError } from "../util/errors.ts";
+import { goJson } from "../util/go-json.ts";
+import type { Logger } from "../util/log.ts";
+import { limit } from "../util/pool.ts";
+import { noProgress, type Progress } from "../util/progress.ts";
+import { iterableStream } from "../util/streams.ts";
+import { createIgnore, cleanPath, type KitIgnore } from "./ignore.ts";
+import { belongsToOtherLayer } from "./layers.ts";
+import { readFileChunks, tarStream, type TarEntry } from "./tar.ts";
+import { walkLayer, type WalkEntry } from "./walk.ts";
+
+/** One Kitfile entry that becomes one layer. */
+export interface LayerPlan {
+  /** The word kit prints: `Saved <kind> layer`. Prompts print `code`. */
+  kind: LayerBase;
+  /** What the entry is in the Kitfile (for messages and annotations). */
+  section: "model" | "modelpart" | "code" | "dataset" | "docs" | "prompt" | "mcpserver";
+  /** Path as written in the Kitfile. */
+  rawPath: string;
+  /** Path after `filepath.Clean`. */
+  path: string;
+  /** The Kitfile entry object; pack writes `digest`/`diffId` into it. */
+  entry: { digest?: string; diffId?: string };
+  format: LayerFormat;
+}
+
+export interface PackOptions {
+  /** Absolute context directory. */
+  context: string;
+  kitfile: Kitfile;
+  storage: LayoutStore;
+  /** `<registry>/<repository>` the manifest is recorded in (`localhost/_` when untagged). */
+  repo: string;
+  tags: string[];
+  compression: Compression;
+  layerFormat: LayerFormat;
+  shape: ManifestShape;
+  cliVersion: string;
+  /** `org.opencontainers.image.created` (newest shape only), RFC 3339 seconds. */
+  created: string;
+  /** Layer paths of model-reference ancestors: their files are left to the parent kits. */
+  ancestorPaths?: string[];
+  /** True when `model.path` names another ModelKit (no model layer). */
+  modelIsReference?: boolean;
+  logger: Logger;
+  progress?: Progress;
+  signal?: AbortSignal;
+  /** Layers packed at once (default 2). */
+  concurrency?: number;
+}
+
+export interface PackResult {
+  manifest: Descriptor;
+  config: Descriptor;
+  layers: Descriptor[];
+}
+
+/** The layer plan in kit's manifest order: model, parts, code, datasets (local), docs, prompts, MCP servers. */
+export function planLayers(k: Kitfile, layerFormat: LayerFormat, modelIsReference = false): LayerPlan[] {
+  const plans: LayerPlan[] = [];
+  const add = (kind: LayerBase, section: LayerPlan["section"], entry: { path?: string; digest?: string; diffId?: string }, format = layerFormat) => {
+    const rawPath = entry.path ?? "";
+    plans.push({ kind, section, rawPath, path: cleanPath(rawPath === "" ? "." : rawPath), entry, format });
+  };
+  if (k.model && k.model.path && !modelIsReference) add("model", "model", k.model);
+  for (const p of k.model?.parts ?? []) add("modelpart", "modelpart", p);
+  for (const c of k.code ?? []) add("code", "code", c);
+  for (const d of k.datasets ?? []) if (!d.remotePath) add("dataset", "dataset", d);
+  for (const d of k.docs ?? []) add("docs", "docs", d);
+  for (const p of k.prompts ?? []) add("code", "prompt", p);
+  for (const m of k.mcpServers ?? []) add("mcpb", "mcpserver", m, "raw");
+  return plans;
+}
+
+/** Layer-path annotations of the newest shape (addendum §1.2); key order is Go's sorted map order. */
+function layerAnnotations(plan: LayerPlan, rawMeta?: string): Record<string, string> {
+  const a: Record<string, string> = {};
+  if (plan.section === "prompt") a[ANNOTATION_LAYER_SUBTYPE] = "prompt";
+  if (rawMeta !== undefined) a[ANNOTATION_FILE_METADATA] = rawMeta;
+  a[ANNOTATION_FILEPATH] = plan.path;
+  return a;
+}
+
+/** Go's `time.RFC3339Nano` of a file's mtime with the local UTC offset. */
+function goLocalTime(mtimeNs: bigint): string {
+  const ms = Number(mtimeNs / 1_000_000n);
+  const nanos = Number(mtimeNs % 1_000_000_000n);
+  const offsetMin = -new Date(ms).getTimezoneOffset();
+  const wall = new Date(ms + offsetMin * 60_000);
+  const p = (n: number, w = 2) => String(n).padStart(w, "0");
+  let s = `${p(wall.getUTCFullYear(), 4)}-${p(wall.getUTCMonth() + 1)}-${p(wall.getUTCDate())}T${p(wall.getUTCHours())}:${p(wall.getUTCMinutes())}:${p(wall.getUTCSeconds())}`;
+  if (nanos) s += "." + p(nanos, 9).replace(/0+$/, "");
+  if (offsetMin === 0) return s + "Z";
+  const o = Math.abs(offsetMin);
+  return `${s}${offsetMin < 0 ? "-" : "+"}${p(Math.floor(o / 60))}:${p(o % 60)}`;
+}
+
+function compressionStage(c: Compression) {
+  switch (c) {
+    case "none": return undefined;
+    case "gzip": return gzipStream(6);
+    case "gzip-fastest": return gzipStream(1);
+    case "zstd": return zstdCompressStream();
+  }
+}
+
+/** Checks an MCP bundle: a ZIP file with `manifest.json` at its root. */
+async function checkMcpBundle(file: string, name: string): Promise<void> {
+  configureZip({ useWebWorkers: false });
+  const fh = await open(file);
+  try {
+    const size = (await fh.stat()).size;
+    const reader = new ZipReader({
+      size,
+      async readUint8Array(offset: number, length: number) {
+        const buf = new Uint8Array(length);
+        await fh.read(buf, 0, length, offset);
+        return buf;
+      },
+    } as never);
+    let entries;
+    try {
+      entries = await reader.getEntries();
+    } catch (e) {
+      throw new KitError(`invalid MCP bundle for mcpServer ${name}: not a ZIP file (${(e as Error).message})`);
+    } finally {
+      await reader.close();
+    }
+    if (!entries.some((e) => e.filename === "manifest.json" && !e.directory)) {
+      throw new KitError(`invalid MCP bundle for mcpServer ${name}: manifest.json not found at the root of the bundle`);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+interface LayerOutcome {
+  plan: LayerPlan;
+  desc: Descriptor;
+  diffId: Digest;
+  existed: boolean;
+  empty: boolean;
+}
+
+async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, allPaths: string[]): Promise<LayerOutcome> {
+  const { context, storage, signal } = opts;
+  const progress = opts.progress ?? noProgress;
+  let entries: WalkEntry[];
+  let rawMeta: string | undefined;
+  let source: ReadableStream<Uint8Array>;
+  let total = 0;
+
+  if (plan.format === "raw") {
+    const abs = path.join(context, plan.path);
+    const st = await stat(abs, { bigint: true }).catch(() => undefined);
+    if (!st) throw new KitError(`path ${plan.path} does not exist`);
+    if (!st.isFile()) throw new KitError(`file ${plan.path} is not a regular file`);
+    if (plan.section === "mcpserver") await checkMcpBundle(abs, (plan.entry as { name?: string }).name ?? plan.path);
+    total = Number(st.size);
+    rawMeta = goJson({
+      name: path.basename(plan.path),
+      mode: Number(st.mode & 0o7777n),
+      uid: 0,
+      gid: 0,
+      size: total,
+      mtime: goLocalTime(st.mtimeNs),
+      typeflag: 0,
+    });
+    const task = progress.task(`Packing ${plan.path}`, total);
+    const it = readFileChunks(abs, { signal });
+    source = iterableStream((async function* () {
+      let n = 0;
+      for await (const c of it) {
+        n += c.byteLength;
+        task.add(c.byteLength);
+        yield c;
+      }
+      if (n !== total) throw new KitError(`File ${plan.path} changed size while it was being packed`);
+      task.done();
+    })());
+    entries = [];
+  } else {
+    if (plan.path !== "." && ignore.matches(plan.path)) {
+      opts.logger.error(`Warning: ${plan.kind} layer path ${plan.path} ignored by kitignore`);
+    }
+    const others = allPaths.filter((p) => p !== plan.path);
+    entries = await walkLayer({
+      context,
+      layerPath: plan.path,
+      excluded: (f) => ignore.matches(f) || belongsToOtherLayer(f, plan.path, others),
+      descendIgnoredDirs: ignore.hasExclusions,
+      logger: opts.logger,
+      signal,
+    });
+    total = entries.reduce((a, e) => a + e.size, 0);
+    if (total === 0) opts.logger.warn(`No files detected in ${plan.kind} layer with path ${plan.path}`);
+    const task = progress.task(`Packing ${plan.path}`, total);
+    const tarEntries: TarEntry[] = entries.map((e) =>
+      e.type === "dir"
+        ? { type: "dir", name: e.name, mode: e.mode }
+        : {
+            type: "file",
+            name: e.name,
+            mode: e.mode,
+            size: e.size,
+            open: () => (async function* () {
+              for await (const c of readFileChunks(e.source, { signal })) {
+                task.add(c.byteLength);
+                yield c;
+              }
+            })(),
+          },
+    );
+    source = tarStream(tarEntries, { signal }).pipeThrough(
+      new TransformStream({ flush: () => task.done() }),
+    );
+  }
+
+  const comp = plan.section === "mcpserver" ? undefined : compressionStage(opts.compression);
+  let diffIdStream: DigestStream | undefined;
+  let stream = source;
+  if (comp) {
+    diffIdStream = new DigestStream();
+    stream = stream.pipeThrough(diffIdStream).pipeThrough(comp);
+  }
+  const { digest, size, existed } = await storage.ingest(stream, { signal, mode: 0o600 });
+  const diffId = diffIdStream ? diffIdStream.digest : digest;
+  const base = plan.section === "mcpserver" ? "mcpb" : plan.kind;
+  const mediaType = layerMediaType(base, plan.format, plan.section === "mcpserver" ? "none" : opts.compression);
+  const desc: Descriptor = { mediaType, digest, size };
+  if (opts.shape === "newest") desc.annotations = layerAnnotations(plan, rawMeta);
+  return { plan, desc, diffId, existed, empty: total === 0 && entries.length === 0 };
+}
+
+/** Packs a ModelKit into local storage and records it in `opts.repo` with `opts.tags`. */
+export async function pack(opts: PackOptions): Promise<PackResult> {
+  const { context, storage, logger, signal } = opts;
+  const kitfile = structuredClone(opts.kitfile);
+  const plans = planLayers(kitfile, opts.layerFormat, opts.modelIsReference);
+
+  let ignoreText: string | undefined;
+  try {
+    ignoreText = await readFile(path.join(context, ".kitignore"), "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  const ignore = createIgnore(ignoreText);
+  const allPaths = [...plans.filter((p) => p.format === "tar").map((p) => p.path), ...(opts.ancestorPaths ?? []).map((p) => cleanPath(p))];
+
+  const pool = limit(opts.concurrency ?? 2);
+  const outcomes = await Promise.all(
+    plans.map((plan) =>
+      pool.run(async () => {
+        try {
+          return await packLayer(plan, opts, ignore, allPaths);
+        } catch (e) {
+          if (e instanceof KitError && !e.message.startsWith("error processing")) {
+            const section = plan.section === "modelpart" ? "model part" : plan.section;
+            throw new KitError(`error processing ${section}: ${e.message}`, { cause: e, hint: e.hint });
+          }
+          throw e;
+        }
+      }, signal),
+    ),
+  );
+  signal?.throwIfAborted();
+
+  for (const o of outcomes) {
+    o.plan.entry.digest = o.desc.digest;
+    o.plan.entry.diffId = o.diffId;
+    logger.info(`${o.existed ? "Already saved" : "Saved"} ${o.plan.kind} layer: ${o.desc.digest}`);
+  }
+
+  const configBytes = new TextEncoder().encode(kitfileToConfigJson(kitfile));
+  const config = descriptorFromBytes(KIT_CONFIG, configBytes);
+  if (await storage.exists(config)) {
+    logger.info(`Configuration already exists in storage: ${config.digest}`);
+  } else {
+    await pushIgnoringExisting(storage, config, configBytes, signal);
+    logger.info(`Saved configuration: ${config.digest}`);
+  }
+
+  const annotations: Record<string, string> = { [ANNOTATION_CLI_VERSION]: opts.cliVersion };
+  if (opts.shape === "newest") annotations[ANNOTATION_CREATED] = opts.created;
+  const manifest = buildManifest({ config, layers: outcomes.map((o) => o.desc), annotations, shape: opts.shape });
+  const manifestBytes = new TextEncoder().encode(encodeManifest(manifest));
+  const manifestDesc = descriptorFromBytes(OCI_MANIFEST, manifestBytes);
+  const repo = new LocalRepository(storage, opts.repo);
+  if (await storage.exists(manifestDesc)) {
+    logger.info(`Manifest already exists in storage: ${manifestDesc.digest}`);
+    await repo.addManifest(manifestDesc, { signal });
+  } else {
+    await repo.push(manifestDesc, bytesStream(manifestBytes), { signal });
+    logger.info(`Saved manifest to storage: ${manifestDesc.digest}`);
+  }
+  for (const t of opts.tags) await repo.tag(manifestDesc, t, { signal });
+  return { manifest: manifestDesc, config, layers: outcomes.map((o) => o.desc) };
+}
+
+async function pushIgnoringExisting(storage: LayoutStore, desc: Descriptor, bytes: Uint8Array, signal?: AbortSignal) {
+  try {
+    await storage.push(desc, bytesStream(bytes), { signal });
+  } catch (e) {
+    if (!(e instanceof AlreadyExistsError)) throw e;
+  }
+}

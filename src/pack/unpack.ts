@@ -1,0 +1,286 @@
+/**
+ * `kit unpack`: restores a ModelKit's files from any {@link ReadOnlyTarget} (local storage or a
+ * registry), every byte digest-verified, hostile archives refused (compat §7, addendum §1.7).
+ * @module
+ */
+import { lstat, mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import path from "node:path";
+import { parseConfigJson } from "../kitfile/config.ts";
+import type { Kitfile } from "../kitfile/schema.ts";
+import { kitfileToYaml } from "../kitfile/yaml.ts";
+import type { Descriptor } from "../oci/descriptor.ts";
+import { parseLayerType, type LayerType } from "../oci/layer-type.ts";
+import { artifactKind, parseManifest, type Manifest } from "../oci/manifest.ts";
+import { ANNOTATION_FILE_METADATA, ANNOTATION_FILEPATH, ANNOTATION_KITFILE, ANNOTATION_LAYER_SUBTYPE } from "../oci/media-types.ts";
+import { fetchBytes, type ReadOnlyTarget } from "../store/target.ts";
+import { gunzipStream, zstdDecompressStream } from "../util/compress.ts";
+import { KitError } from "../util/errors.ts";
+import type { Logger } from "../util/log.ts";
+import { noProgress, type Progress } from "../util/progress.ts";
+import { matchesFilters, selectsKitfile, type Filter, type LayerKind } from "./filter.ts";
+import { cleanPath } from "./ignore.ts";
+import { extractTar, verifySubpath } from "./untar.ts";
+
+export interface ModelKitContents {
+  manifestDesc: Descriptor;
+  manifest: Manifest;
+  /** The Kitfile from the config (or the ModelPack annotation / synthesised from layers). */
+  kitfile: Kitfile;
+  kind: "kit" | "modelpack";
+}
+
+/** Resolves `ref` in `source` and reads the manifest and the Kitfile, verified. */
+export async function readModelKit(source: ReadOnlyTarget, ref: string, opts: { signal?: AbortSignal; logger?: Logger } = {}): Promise<ModelKitContents> {
+  const manifestDesc = await source.resolve(ref, opts);
+  const manifest = parseManifest(await fetchBytes(source, manifestDesc, undefined, opts));
+  const kind = artifactKind(manifest);
+  if (kind === "other") throw new KitError(`Reference ${ref} exists but is not a ModelKit`);
+  let kitfile: Kitfile;
+  if (kind === "kit") {
+    kitfile = parseConfigJson(new TextDecoder().decode(await fetchBytes(source, manifest.config, undefined, opts)));
+  } else {
+    const annotated = manifest.annotations?.[ANNOTATION_KITFILE];
+    if (annotated) {
+      kitfile = parseConfigJson(annotated);
+    } else {
+      opts.logger?.warn("Artifact does not include Kitfile: functionality may be impacted");
+      kitfile = synthesiseKitfile(manifest);
+    }
+  }
+  return { manifestDesc, manifest, kitfile, kind };
+}
+
+/** A minimal Kitfile from ModelPack layer annotations (addendum §1.7). */
+function synthesiseKitfile(m: Manifest): Kitfile {
+  const k: Kitfile = { manifestVersion: "1.0.0" };
+  for (const l of m.layers ?? []) {
+    const t = parseLayerType(l.mediaType);
+    const p = l.annotations?.[ANNOTATION_FILEPATH];
+    if (!t) continue;
+    if (p === undefined) throw new KitError(`Layer ${l.digest} has no ${ANNOTATION_FILEPATH} annotation`);
+    const info = { digest: l.digest };
+    switch (t.base) {
+      case "model":
+        if (!k.model) k.model = { path: p, ...info };
+        else (k.model.parts ??= []).push({ path: p, ...info });
+        break;
+      case "modelpart": (k.model ??= {}).parts = [...(k.model.parts ?? []), { path: p, ...info }]; break;
+      case "dataset": (k.datasets ??= []).push({ path: p, ...info }); break;
+      case "code": (k.code ??= []).push({ path: p, ...info }); break;
+      case "docs": (k.docs ??= []).push({ path: p, ...info }); break;
+      case "mcpb": (k.mcpServers ??= []).push({ path: p, ...info }); break;
+    }
+  }
+  return k;
+}
+
+/** One Kitfile entry paired with its manifest layer. */
+interface Pair {
+  kind: LayerKind;
+  entry: { name?: string; path?: string; digest?: string };
+  layer: Descriptor;
+  type: LayerType;
+}
+
+function hasLayerInfo(k: Kitfile): boolean {
+  const all = [k.model, ...(k.model?.parts ?? []), ...(k.code ?? []), ...(k.datasets ?? []), ...(k.docs ?? []), ...(k.prompts ?? []), ...(k.mcpServers ?? [])];
+  return all.some((e) => e && (e as { digest?: string }).digest);
+}
+
+/** Pairs Kitfile entries and layers: by digest when the Kitfile has layer info, else by counting per type. */
+export function pairLayers(k: Kitfile, m: Manifest, logger?: Logger): Pair[] {
+  const layers = m.layers ?? [];
+  const pairs: Pair[] = [];
+  if (hasLayerInfo(k)) {
+    const byDigest = new Map<string, Descriptor>();
+    for (const l of layers) if (!byDigest.has(l.digest)) byDigest.set(l.digest, l);
+    const add = (kind: LayerKind, e: { name?: string; path?: string; digest?: string; remotePath?: string } | undefined) => {
+      if (!e || !e.digest) return;
+      const l = byDigest.get(e.digest);
+      if (!l) throw new KitError(`digest ${e.digest} not found in manifest`);
+      const type = parseLayerType(l.mediaType);
+      if (!type) {
+        logger?.warn(`Unknown media type ${l.mediaType}: skipping unpack`);
+        return;
+      }
+      pairs.push({ kind, entry: e, layer: l, type });
+    };
+    add("model", k.model);
+    for (const p of k.model?.parts ?? []) add("modelpart", p);
+    for (const d of k.datasets ?? []) add("dataset", d);
+    for (const c of k.code ?? []) add("code", c);
+    for (const d of k.docs ?? []) add("docs", d);
+    for (const p of k.prompts ?? []) add("prompt", p);
+    for (const s of k.mcpServers ?? []) add("mcpserver", s);
+    return pairs;
+  }
+  // Kits from before v0.5.0: pair in manifest order, one counter per type.
+  const counters = { model: 0, modelpart: 0, code: 0, dataset: 0, docs: 0, prompt: 0, mcpserver: 0 };
+  for (const l of layers) {
+    const type = parseLayerType(l.mediaType);
+    if (!type) {
+      logger?.warn(`Unknown media type ${l.mediaType}: skipping unpack`);
+      continue;
+    }
+    let kind: LayerKind;
+    let entry: Pair["entry"] | undefined;
+    switch (type.base) {
+      case "model": kind = "model"; entry = k.model; break;
+      case "modelpart": kind = "modelpart"; entry = k.model?.parts?.[counters.modelpart++]; break;
+      case "dataset": kind = "dataset"; entry = k.datasets?.[counters.dataset++]; break;
+      case "docs": kind = "docs"; entry = k.docs?.[counters.docs++]; break;
+      case "mcpb": kind = "mcpserver"; entry = k.mcpServers?.[counters.mcpserver++]; break;
+      default:
+        if (l.annotations?.[ANNOTATION_LAYER_SUBTYPE] === "prompt") { kind = "prompt"; entry = k.prompts?.[counters.prompt++]; }
+        else { kind = "code"; entry = k.code?.[counters.code++]; }
+    }
+    if (!entry) throw new KitError(`Layer ${l.digest} (${l.mediaType}) has no matching entry in the Kitfile`);
+    pairs.push({ kind, entry, layer: l, type });
+  }
+  return pairs;
+}
+
+export interface UnpackOptions {
+  /** Absolute target directory (created 0755). */
+  dir: string;
+  filters: Filter[];
+  overwrite: boolean;
+  ignoreExisting: boolean;
+  logger: Logger;
+  progress?: Progress;
+  signal?: AbortSignal;
+  /** False for a parent of a model reference: its Kitfile is never written. */
+  writeKitfile?: boolean;
+}
+
+const KIND_WORD: Record<LayerKind, string> = {
+  model: "model",
+  modelpart: "modelpart",
+  dataset: "dataset",
+  code: "code",
+  docs: "docs",
+  prompt: "prompt",
+  mcpserver: "MCP server",
+};
+
+/** Writes the Kitfile YAML with kit's existing-file rules (compat §7.4). */
+async function unpackKitfile(dir: string, k: Kitfile, overwrite: boolean, logger: Logger): Promise<void> {
+  const file = path.join(dir, "Kitfile");
+  const yaml = new TextEncoder().encode(kitfileToYaml(k));
+  const st = await lstat(file).catch(() => undefined);
+  if (st) {
+    if (!st.isFile()) throw new KitError(`failed to unpack config: path ${file} exists and is not a regular file`);
+    if (!overwrite) {
+      if (st.size !== yaml.byteLength) throw new KitError(`failed to unpack config: path ${file} already exists`);
+      const existing = await readFile(file);
+      if (!Buffer.from(existing).equals(Buffer.from(yaml))) throw new KitError("failed to unpack: Kitfile exists and does not match model's Kitfile");
+      logger.info(`Found existing Kitfile at ${file}`);
+      return;
+    }
+  }
+  logger.info(`Unpacking config to ${file}`);
+  await writeFileAtomic(file, yaml, 0o644);
+}
+
+async function writeFileAtomic(file: string, data: Uint8Array, mode: number) {
+  const tmp = `${file}.kit-tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    const fh = await open(tmp, "wx", mode);
+    try { await fh.writeFile(data); } finally { await fh.close(); }
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+function decompress(stream: ReadableStream<Uint8Array>, t: LayerType): ReadableStream<Uint8Array> {
+  if (t.compression === "gzip") return stream.pipeThrough(gunzipStream());
+  if (t.compression === "zstd") return stream.pipeThrough(zstdDecompressStream());
+  return stream;
+}
+
+/** Writes a raw layer to its file path (addendum §1.7): inside `dir`, mode from the metadata annotation. */
+async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Uint8Array>, layer: Descriptor, o: UnpackOptions, onBytes: (n: number) => void) {
+  const target = await verifySubpath(dir, rel);
+  let mode = 0o644;
+  let size: number | undefined;
+  const meta = layer.annotations?.[ANNOTATION_FILE_METADATA];
+  if (meta) {
+    try {
+      const m = JSON.parse(meta) as { mode?: number; size?: number };
+      if (typeof m.mode === "number") mode = m.mode & 0o7777;
+      if (typeof m.size === "number") size = m.size;
+    } catch {
+      throw new KitError(`Layer ${layer.digest} has an invalid ${ANNOTATION_FILE_METADATA} annotation`);
+    }
+  }
+  const st = await lstat(target).catch(() => undefined);
+  if (st) {
+    if (o.ignoreExisting) { await stream.cancel(); return; }
+    if (!o.overwrite) { await stream.cancel(); throw new KitError(`path '${rel}' already exists`); }
+    if (!st.isFile()) { await stream.cancel(); throw new KitError(`path '${rel}' already exists and is not a regular file`); }
+  }
+  await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
+  const tmp = `${target}.kit-tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  let n = 0;
+  try {
+    const fh = await open(tmp, "wx", mode);
+    try {
+      for await (const c of stream) {
+        o.signal?.throwIfAborted();
+        await fh.write(c);
+        n += c.byteLength;
+        onBytes(c.byteLength);
+      }
+    } finally {
+      await fh.close();
+    }
+    if (size !== undefined && n !== size) throw new KitError(`Raw layer ${rel} has ${n} bytes but its metadata says ${size}`);
+    await rename(tmp, target);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Unpacks an already-read ModelKit from `source` into `o.dir`. Parents of model references are the caller's job. */
+export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitContents, o: UnpackOptions): Promise<void> {
+  const { dir, logger, signal } = o;
+  const progress = o.progress ?? noProgress;
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  if (o.writeKitfile !== false && selectsKitfile(o.filters)) await unpackKitfile(dir, kit.kitfile, o.overwrite, logger);
+  const legacy = !hasLayerInfo(kit.kitfile);
+  const pairs = pairLayers(kit.kitfile, kit.manifest, logger);
+  const counts: Record<string, number> = {};
+  for (const p of pairs) {
+    signal?.throwIfAborted();
+    if (!matchesFilters(o.filters, p.kind, p.entry)) continue;
+    const entryPath = p.entry.path ?? "";
+    const word = KIND_WORD[p.kind];
+    logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`);
+    const task = progress.task(`Unpacking ${entryPath || "."}`, p.layer.size);
+    const body = await source.fetch(p.layer, { signal });
+    const counted = body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+      transform(c, ctl) { task.add(c.byteLength); ctl.enqueue(c); },
+    }));
+    const data = decompress(counted, p.type);
+    if (p.type.format === "raw") {
+      const rel = cleanPath(p.layer.annotations?.[ANNOTATION_FILEPATH] ?? entryPath);
+      await writeRawLayer(dir, rel, data, p.layer, o, () => {});
+    } else {
+      const subdir = legacy ? path.posix.dirname(cleanPath(entryPath || ".")) : undefined;
+      if (legacy && subdir && subdir !== ".") await verifySubpath(dir, subdir);
+      await extractTar(data, dir, {
+        overwrite: o.overwrite,
+        ignoreExisting: o.ignoreExisting,
+        subdir: subdir && subdir !== "." ? subdir : undefined,
+        signal,
+        logger,
+      });
+    }
+    task.done();
+    counts[p.kind] = (counts[p.kind] ?? 0) + 1;
+  }
+  for (const [k, n] of Object.entries(counts)) logger.debug(`Unpacked ${n} ${KIND_WORD[k as LayerKind]} layer(s)`);
+}

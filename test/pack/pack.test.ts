@@ -1,0 +1,197 @@
+/** pack() against kit's byte-level expectations (compat Appendix A, addendum §1). */
+import { describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync, symlinkSync } from "node:fs";
+import path from "node:path";
+import { parseKitfile } from "../../src/kitfile/parse.ts";
+import { pack, planLayers } from "../../src/pack/pack.ts";
+import { LayoutStore } from "../../src/store/layout.ts";
+import { memoryLogger } from "../../src/util/log.ts";
+import { tempDir } from "../helpers/kit.ts";
+
+const APPENDIX_KITFILE = "manifestVersion: 1.0.0\npackage:\n  name: example\nmodel:\n  path: model.bin\n";
+const LAYER = "sha256:e5175fb8740a78e8aa5f4b92321cd638b94d3580fe29d51eb4feed422d4d0dce";
+const CONFIG = "sha256:43c910ca179517c0d701b8489153e4e34b3a7d2475e0721a57b357bb891acb00";
+const MANIFEST_V17 = "sha256:59eac463c5fe6c728e544a6d3c303d025353271076e5b784684d824cd85ca648";
+
+function project(files: Record<string, string>, modes: Record<string, number> = {}): string {
+  const dir = tempDir("kit-pack-");
+  for (const [p, content] of Object.entries(files)) {
+    const abs = path.join(dir, p);
+    mkdirSync(path.dirname(abs), { recursive: true });
+    if (p.endsWith("/")) mkdirSync(abs, { recursive: true });
+    else writeFileSync(abs, content);
+    chmodSync(abs, modes[p] ?? (p.endsWith("/") ? 0o755 : 0o644));
+  }
+  return dir;
+}
+
+async function packDir(dir: string, kitfileText: string, over: Partial<Parameters<typeof pack>[0]> = {}) {
+  const storage = await LayoutStore.open(path.join(tempDir("kit-store-"), "storage"));
+  const logger = memoryLogger();
+  const { kitfile } = parseKitfile(kitfileText, "Kitfile");
+  const result = await pack({
+    context: dir,
+    kitfile,
+    storage,
+    repo: "localhost/example",
+    tags: ["v1"],
+    compression: "none",
+    layerFormat: "tar",
+    shape: "newest",
+    cliVersion: "1.7.0",
+    created: "2026-01-02T03:04:05Z",
+    logger,
+    ...over,
+  });
+  const blob = (d: string) => readFileSync(storage.blobPath(d));
+  return { storage, result, logger, blob };
+}
+
+describe("Appendix A", () => {
+  test("--compat v1.7 reproduces kit's layer, config and manifest bytes and storage files", async () => {
+    const dir = project({ Kitfile: APPENDIX_KITFILE, "model.bin": "hello" });
+    const { storage, result, logger, blob } = await packDir(dir, APPENDIX_KITFILE, { shape: "v1.7" });
+    expect(result.layers.map((l) => l.digest)).toEqual([LAYER]);
+    expect(result.config.digest).toBe(CONFIG);
+    expect(result.config.size).toBe(251);
+    expect(result.manifest.digest).toBe(MANIFEST_V17);
+    expect(result.manifest.size).toBe(409);
+    expect(blob(LAYER).byteLength).toBe(2048);
+    expect(logger.text()).toBe(
+      `Saved model layer: ${LAYER}\nSaved configuration: ${CONFIG}\nSaved manifest to storage: ${MANIFEST_V17}\n`,
+    );
+    const desc = `{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"${MANIFEST_V17}","size":409}`;
+    expect(readFileSync(path.join(storage.root, "bG9jYWxob3N0L2V4YW1wbGU=-index.json"), "utf8")).toBe(`{"schemaVersion":2,"manifests":[${desc}]}`);
+    expect(readFileSync(path.join(storage.root, "bG9jYWxob3N0L2V4YW1wbGU=-tags.json"), "utf8")).toBe(`{"v1":${desc}}`);
+    expect(readFileSync(path.join(storage.root, "oci-layout"), "utf8")).toBe('{"imageLayoutVersion":"1.0.0"}');
+    expect(readdirSync(path.join(storage.root, "blobs", "sha256")).sort()).toEqual([LAYER, CONFIG, MANIFEST_V17].map((d) => d.slice(7)).sort());
+  });
+
+  test("the newest shape keeps layer and config digests and adds mediaType, artifactType, filepath and created", async () => {
+    const dir = project({ Kitfile: APPENDIX_KITFILE, "model.bin": "hello" });
+    const { result, blob } = await packDir(dir, APPENDIX_KITFILE);
+    expect(result.layers[0]!.digest).toBe(LAYER);
+    expect(result.config.digest).toBe(CONFIG);
+    expect(blob(result.manifest.digest).toString()).toBe(
+      `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.kitops.modelkit.manifest.v1+json",` +
+        `"config":{"mediaType":"application/vnd.kitops.modelkit.config.v1+json","digest":"${CONFIG}","size":251},` +
+        `"layers":[{"mediaType":"application/vnd.kitops.modelkit.model.v1.tar","digest":"${LAYER}","size":2048,"annotations":{"org.cncf.model.filepath":"model.bin"}}],` +
+        `"annotations":{"ml.kitops.modelkit.cli-version":"1.7.0","org.opencontainers.image.created":"2026-01-02T03:04:05Z"}}`,
+    );
+  });
+
+  test("packing again reports what already exists and gives the same digests", async () => {
+    const dir = project({ Kitfile: APPENDIX_KITFILE, "model.bin": "hello" });
+    const first = await packDir(dir, APPENDIX_KITFILE);
+    const logger = memoryLogger();
+    const { kitfile } = parseKitfile(APPENDIX_KITFILE, "Kitfile");
+    const again = await pack({
+      context: dir, kitfile, storage: first.storage, repo: "localhost/example", tags: ["v1"], compression: "none",
+      layerFormat: "tar", shape: "newest", cliVersion: "1.7.0", created: "2026-01-02T03:04:05Z", logger,
+    });
+    expect(again.manifest.digest).toBe(first.result.manifest.digest);
+    expect(logger.text()).toBe(
+      `Already saved model layer: ${LAYER}\nConfiguration already exists in storage: ${CONFIG}\nManifest already exists in storage: ${again.manifest.digest}\n`,
+    );
+  });
+});
+
+describe("layers", () => {
+  test("order is model, parts, code, datasets, docs, prompts, MCP servers; remote datasets skipped", () => {
+    const { kitfile } = parseKitfile(
+      `manifestVersion: 1.0.0
+model:
+  path: m.bin
+  parts:
+    - path: p1
+code:
+  - path: src
+datasets:
+  - path: d1
+  - path: remote
+    remotePath: s3://bucket/key
+    remoteHash: abc
+docs:
+  - path: README.md
+prompts:
+  - path: prompts/a.prompt
+mcpServers:
+  - name: tools
+    path: tools.mcpb
+`,
+      "Kitfile",
+    );
+    expect(planLayers(kitfile, "tar").map((p) => `${p.section}:${p.kind}:${p.format}:${p.path}`)).toEqual([
+      "model:model:tar:m.bin",
+      "modelpart:modelpart:tar:p1",
+      "code:code:tar:src",
+      "dataset:dataset:tar:d1",
+      "docs:docs:tar:README.md",
+      "prompt:code:tar:prompts/a.prompt",
+      "mcpserver:mcpb:raw:tools.mcpb",
+    ]);
+  });
+
+  test("nested layer paths: each file goes to the most specific layer, whole segments compared", async () => {
+    const kf = "manifestVersion: 1.0.0\ncode:\n  - path: .\ndatasets:\n  - path: data\n";
+    const dir = project({ Kitfile: kf, "data/a.csv": "a", "data2/b.csv": "b", "database.csv": "c", "main.py": "x" });
+    const { result, blob } = await packDir(dir, kf);
+    const names = (d: string) => {
+      const buf = blob(d);
+      const out: string[] = [];
+      for (let off = 0; off + 512 <= buf.length; ) {
+        const h = buf.subarray(off, off + 512);
+        if (h.every((b) => b === 0)) break;
+        const name = h.subarray(0, 100).toString().replace(/\0.*$/s, "");
+        const size = parseInt(h.subarray(124, 136).toString().replace(/\0.*$/s, "").trim() || "0", 8);
+        out.push(name);
+        off += 512 + Math.ceil(size / 512) * 512;
+      }
+      return out;
+    };
+    expect(names(result.layers[0]!.digest)).toEqual(["data2", "data2/b.csv", "database.csv", "main.py"]);
+    expect(names(result.layers[1]!.digest)).toEqual(["data", "data/a.csv"]);
+  });
+
+  test("a symlink inside the context is packed as the file it points to; one leading outside fails", async () => {
+    const kf = "manifestVersion: 1.0.0\nmodel:\n  path: snap\n";
+    const dir = project({ Kitfile: kf, "blobs/abc": "weights", "snap/": "" });
+    symlinkSync("../blobs/abc", path.join(dir, "snap", "model.safetensors"));
+    const { result, blob } = await packDir(dir, kf);
+    const tar = blob(result.layers[0]!.digest);
+    expect(tar.subarray(512, 512 + 100).toString()).toStartWith("snap/model.safetensors\0");
+    expect(tar.subarray(1024, 1031).toString()).toBe("weights");
+
+    const outside = tempDir("kit-outside-");
+    writeFileSync(path.join(outside, "secret"), "s");
+    symlinkSync(path.join(outside, "secret"), path.join(dir, "snap", "leak"));
+    await expect(packDir(dir, kf)).rejects.toThrow(/Symlink snap\/leak points outside the context directory/);
+  });
+
+  test("a missing layer path fails with kit's message", async () => {
+    const kf = "manifestVersion: 1.0.0\ndatasets:\n  - path: nothing-here\n";
+    const dir = project({ Kitfile: kf });
+    await expect(packDir(dir, kf)).rejects.toThrow("error processing dataset: path nothing-here does not exist");
+  });
+
+  test("gzip layers: digest of the compressed blob, diffId of the tar", async () => {
+    const dir = project({ Kitfile: APPENDIX_KITFILE, "model.bin": "hello" });
+    const { result, blob } = await packDir(dir, APPENDIX_KITFILE, { compression: "gzip" });
+    expect(result.layers[0]!.mediaType).toBe("application/vnd.kitops.modelkit.model.v1.tar+gzip");
+    const config = JSON.parse(blob(result.config.digest).toString());
+    expect(config.model.diffId).toBe(LAYER);
+    expect(config.model.digest).toBe(result.layers[0]!.digest);
+    expect(Bun.gunzipSync(blob(result.layers[0]!.digest)).byteLength).toBe(2048);
+  });
+
+  test("raw layers carry the file bytes and the metadata annotation", async () => {
+    const dir = project({ Kitfile: APPENDIX_KITFILE, "model.bin": "hello" });
+    const { result, blob } = await packDir(dir, APPENDIX_KITFILE, { layerFormat: "raw" });
+    const l = result.layers[0]!;
+    expect(l.mediaType).toBe("application/vnd.kitops.modelkit.model.v1.raw");
+    expect(blob(l.digest).toString()).toBe("hello");
+    const meta = JSON.parse(l.annotations!["org.cncf.model.file.metadata+json"]!);
+    expect(meta).toMatchObject({ name: "model.bin", mode: 0o644, uid: 0, gid: 0, size: 5, typeflag: 0 });
+    expect(Object.keys(l.annotations!)).toEqual(["org.cncf.model.file.metadata+json", "org.cncf.model.filepath"]);
+  });
+});
