@@ -6,6 +6,9 @@ import { defineCommand, type Command } from "./command.ts";
 import { cacheCommand } from "./commands/cache.ts";
 import { completionCommand } from "./commands/completion.ts";
 import { versionCommand } from "./commands/version.ts";
+import { initCommand } from "./commands/init.ts";
+import { packCommand } from "./commands/pack.ts";
+import { unpackCommand } from "./commands/unpack.ts";
 
 export const rootCommand: Command = defineCommand({
   name: "kit",
@@ -18,6 +21,9 @@ push, pull and unpack it like an image.
 Find more information at: https://kitops.org`,
   flags: {},
   subcommands: [
+    packCommand,
+    unpackCommand,
+    initCommand,
     versionCommand,
     cacheCommand,
     completionCommand(() => rootCommand),

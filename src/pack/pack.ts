@@ -274,7 +274,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
   const ignore = createIgnore(ignoreText);
-  const allPaths = [...plans.filter((p) => p.format === "tar").map((p) => p.path), ...(opts.ancestorPaths ?? []).map((p) => cleanPath(p))];
+  const allPaths = [...plans.map((p) => p.path), ...(opts.ancestorPaths ?? []).map((p) => cleanPath(p))];
 
   const pool = limit(opts.concurrency ?? 2);
   const outcomes = await Promise.all(

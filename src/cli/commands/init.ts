@@ -1,0 +1,68 @@
+import { stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { defineCommand } from "../command.ts";
+import { generateKitfile } from "../../init/generate.ts";
+import { kitfileToYaml } from "../../kitfile/yaml.ts";
+import { KitError } from "../../util/errors.ts";
+
+export const initCommand = defineCommand({
+  name: "init",
+  use: "init [flags] PATH",
+  short: "Generate a Kitfile for the contents of a directory",
+  long: `Examine the contents of a directory and attempt to generate a basic Kitfile
+based on common file formats. Any files whose type (i.e. model, dataset, etc.)
+cannot be determined will be included in a code layer.
+
+By default the command will prompt for input for a name and description for the Kitfile
+when run on a terminal.`,
+  example: `  # Generate a Kitfile for the current directory:
+  kit init .
+
+  # Generate a Kitfile for files in ./my-model, with name "mymodel" and a description:
+  kit init ./my-model --name "mymodel" --desc "This is my model's description"
+
+  # Print the generated Kitfile instead of saving it:
+  kit init ./my-model -o -`,
+  args: { min: 1, max: 1 },
+  flags: {
+    name: { type: "string", help: "Name for the ModelKit" },
+    desc: { type: "string", help: "Description for the ModelKit" },
+    author: { type: "string", help: "Author for the ModelKit" },
+    force: { type: "bool", short: "f", help: "Overwrite existing Kitfile if present" },
+    output: { type: "string", short: "o", help: "Where to write the Kitfile ('-' for standard output; default PATH/Kitfile)" },
+    depth: { type: "int", default: 0, help: "Levels of sub-directories to classify file by file (negative for all)" },
+  },
+  async run(ctx, args, flags) {
+    const dir = path.resolve(ctx.cwd, args[0]!);
+    const st = await stat(dir).catch(() => undefined);
+    if (!st?.isDirectory()) throw new KitError(`Path ${args[0]} is not a directory`);
+    const toStdout = flags.output === "-";
+    const target = toStdout ? "" : flags.output ? path.resolve(ctx.cwd, flags.output) : path.join(dir, "Kitfile");
+    if (!toStdout && !flags.force && (await stat(target).catch(() => undefined))) {
+      throw new KitError(`Kitfile already exists at ${target}. Use '--force' to overwrite`);
+    }
+    let { name, desc, author } = flags;
+    // Prompts only on a terminal: scripts and CI never block waiting for input.
+    if (ctx.stdin.isTTY && !toStdout) {
+      if (!flags.changed.has("name")) name = (await ctx.stdin.prompt("Enter a name for the ModelKit: ")).trim();
+      if (!flags.changed.has("desc")) desc = (await ctx.stdin.prompt("Enter a short description for the ModelKit: ")).trim();
+      if (!flags.changed.has("author")) author = (await ctx.stdin.prompt("Enter an author for the ModelKit: ")).trim();
+    }
+    const kitfile = await generateKitfile(dir, {
+      name: name || undefined,
+      description: desc || undefined,
+      author: author || undefined,
+      depth: flags.depth,
+      logger: ctx.log,
+      signal: ctx.signal,
+    });
+    const yaml = kitfileToYaml(kitfile);
+    if (toStdout) {
+      ctx.log.print(yaml);
+      return;
+    }
+    await writeFile(target, yaml, { mode: 0o644 });
+    ctx.log.info(`Generated Kitfile:\n\n${yaml}`);
+    ctx.log.info(`Saved to path '${target}'`);
+  },
+});
