@@ -445,6 +445,11 @@ export async function extractTar(
   await mkdir(targetDir, { recursive: true });
   const rootReal = await realpath(targetDir);
   const subdir = opts.subdir ?? "";
+  // Files are written under temporary names and only renamed into place once the whole stream has
+  // been read, and so digest-verified: a corrupted or truncated layer leaves no file behind.
+  const pending: Array<{ tmp: string; dest: string; display: string }> = [];
+  let complete = false;
+  try {
   for await (const entry of readTar(stream, { signal: opts.signal })) {
     const rel = subdir === "" ? entry.name : joinPath(subdir, entry.name);
     const display = subdir === "" ? entry.name : rel;
@@ -496,17 +501,24 @@ export async function extractTar(
       if (written !== entry.size) throw new KitError(`could not unpack file ${display}`);
       if (existing) await fh.chmod(existing.mode & 0o7777);
       await fh.close();
-      await rename(tmp, dest);
+      pending.push({ tmp, dest, display });
       committed = true;
       result.files++;
       result.bytes += written;
-      opts.onFile?.(display);
     } finally {
       if (!committed) {
         await fh.close().catch(() => {});
         await unlink(tmp).catch(() => {});
       }
     }
+  }
+  for (const p of pending) {
+    await rename(p.tmp, p.dest);
+    opts.onFile?.(p.display);
+  }
+  complete = true;
+  } finally {
+    if (!complete) for (const p of pending) await unlink(p.tmp).catch(() => {});
   }
   return result;
 }
