@@ -29,7 +29,7 @@
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import type { Code, Dataset, Docs, Kitfile, McpServer, Model, ModelPart, Package, Prompt } from "../kitfile/schema.ts";
-import { UsageError } from "../util/errors.ts";
+import { UsageError, errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { KITFILE_NAMES, MCP_SUFFIX, extension, fileType, type FileType } from "./classify.ts";
 import { detectLicense } from "./license.ts";
@@ -79,7 +79,7 @@ class Generator {
 
   constructor(
     private readonly root: string,
-    private readonly opts: GenerateOptions,
+    opts: GenerateOptions,
   ) {
     this.logger = opts.logger;
     this.pkg = packageFromOptions(opts);
@@ -275,11 +275,13 @@ class Generator {
   private async skillFrontMatter(skill: FileListing): Promise<SkillFrontMatter | undefined> {
     if (this.skillCache.has(skill.path)) return this.skillCache.get(skill.path);
     let fm: SkillFrontMatter | undefined;
+    let text: string | undefined;
     try {
-      fm = parseSkillFrontMatter(await readText(join(this.root, skill.path)), skill.path, this.logger);
+      text = await readText(join(this.root, skill.path));
     } catch (e) {
-      this.logger.warn(`Failed to read ${skill.path}: ${e instanceof Error ? e.message : String(e)}`);
+      this.logger.warn(`Failed to read ${skill.path}: ${errorMessage(e)}`);
     }
+    if (text !== undefined) fm = parseSkillFrontMatter(text, skill.path, this.logger);
     this.skillCache.set(skill.path, fm);
     return fm;
   }
@@ -316,7 +318,7 @@ class Generator {
     try {
       id = detectLicense(await readText(join(this.root, file.path)));
     } catch (e) {
-      this.logger.debug(`Error reading license file ${file.path}: ${e instanceof Error ? e.message : String(e)}`);
+      this.logger.debug(`Error reading license file ${file.path}: ${errorMessage(e)}`);
     }
     if (id === undefined) {
       this.logger.warn("Unable to determine license type");
@@ -326,11 +328,13 @@ class Generator {
     return id;
   }
 
-  /** Builds the Kitfile with keys in the newest config order (addendum §1.4). */
+  /**
+   * Builds the Kitfile with keys in the newest config order (addendum §1.4). `package` is always
+   * present, possibly empty, as parseKitfile returns it (kit's package is a struct, not a pointer);
+   * the YAML emitter omits an empty one.
+   */
   private assemble(model: Model | undefined): Kitfile {
-    const k: Kitfile = { manifestVersion: "1.0.0" } as Kitfile;
-    const pkg = cleanPackage(this.pkg);
-    if (pkg) k.package = pkg;
+    const k: Kitfile = { manifestVersion: "1.0.0", package: cleanPackage(this.pkg) };
     if (model) k.model = orderModel(model);
     if (this.code.length > 0) k.code = this.code;
     if (this.datasets.length > 0) k.datasets = this.datasets;
@@ -349,15 +353,15 @@ function packageFromOptions(opts: GenerateOptions): Package {
   return pkg;
 }
 
-/** The package with its keys in schema order, or undefined when every field is empty. */
-function cleanPackage(p: Package): Package | undefined {
+/** The package with its keys in schema order and empty fields left out. */
+function cleanPackage(p: Package): Package {
   const out: Package = {};
   if (p.name) out.name = p.name;
   if (p.version) out.version = p.version;
   if (p.description) out.description = p.description;
   if (p.license) out.license = p.license;
   if (p.authors && p.authors.length > 0) out.authors = p.authors;
-  return Object.keys(out).length > 0 ? out : undefined;
+  return out;
 }
 
 /** The model with its keys in schema order (the license is attached after the parts). */
