@@ -1,0 +1,198 @@
+/** unpack from local storage: every era of ModelKit, pairing rules, integrity and hostile layers. */
+import { describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { gzipSync } from "node:zlib";
+import { kitfileToConfigJson } from "../../src/kitfile/config.ts";
+import { parseKitfile } from "../../src/kitfile/parse.ts";
+import type { Kitfile } from "../../src/kitfile/schema.ts";
+import { descriptorFromBytes, type Descriptor } from "../../src/oci/descriptor.ts";
+import { encodeManifest } from "../../src/oci/manifest.ts";
+import { KIT_CONFIG, OCI_MANIFEST } from "../../src/oci/media-types.ts";
+import { parseFilter } from "../../src/pack/filter.ts";
+import { pack } from "../../src/pack/pack.ts";
+import { encodeHeader } from "../../src/pack/tar.ts";
+import { readModelKit, unpackContents } from "../../src/pack/unpack.ts";
+import { LayoutStore } from "../../src/store/layout.ts";
+import { LocalRepository } from "../../src/store/local.ts";
+import { bytesStream } from "../../src/store/target.ts";
+import { IntegrityError } from "../../src/util/errors.ts";
+import { memoryLogger } from "../../src/util/log.ts";
+import { tempDir } from "../helpers/kit.ts";
+
+const enc = new TextEncoder();
+
+/** A raw tar from (name, content | "dir") entries, with two zero blocks. */
+function tarOf(entries: Array<[string, string | "dir", number?]>): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const [name, content, mode] of entries) {
+    if (content === "dir") {
+      parts.push(encodeHeader(name, mode ?? 0o755, 0, "5"));
+      continue;
+    }
+    const data = enc.encode(content);
+    parts.push(encodeHeader(name, mode ?? 0o644, data.length, "0"), data, new Uint8Array((512 - (data.length % 512)) % 512));
+  }
+  parts.push(new Uint8Array(1024));
+  return Buffer.concat(parts);
+}
+
+async function store() {
+  return LayoutStore.open(path.join(tempDir("kit-unpack-store-"), "storage"));
+}
+
+/** Stores a hand-made kit: layers (bytes + media type), a config, a manifest, tagged `t`. */
+async function storeKit(layout: LayoutStore, repoName: string, layers: Array<{ mediaType: string; data: Uint8Array; annotations?: Record<string, string> }>, config: Kitfile | string, extra: { artifactType?: string; configType?: string; annotations?: Record<string, string> } = {}) {
+  const repo = new LocalRepository(layout, repoName);
+  const descs: Descriptor[] = [];
+  for (const l of layers) {
+    const d = descriptorFromBytes(l.mediaType, l.data);
+    if (!(await layout.exists(d))) await layout.push(d, bytesStream(l.data));
+    descs.push(l.annotations ? { ...d, annotations: l.annotations } : d);
+  }
+  const cfgBytes = enc.encode(typeof config === "string" ? config : kitfileToConfigJson(config));
+  const cfg = descriptorFromBytes(extra.configType ?? KIT_CONFIG, cfgBytes);
+  if (!(await layout.exists(cfg))) await layout.push(cfg, bytesStream(cfgBytes));
+  const mBytes = enc.encode(encodeManifest({ schemaVersion: 2, artifactType: extra.artifactType, config: cfg, layers: descs, annotations: extra.annotations }));
+  const m = descriptorFromBytes(OCI_MANIFEST, mBytes);
+  await repo.push(m, bytesStream(mBytes));
+  await repo.tag(m, "t");
+  return { repo, manifest: m, layers: descs };
+}
+
+async function unpackAll(repo: LocalRepository, dir: string, filters: string[] = [], over: { overwrite?: boolean } = {}) {
+  const logger = memoryLogger();
+  const kit = await readModelKit(repo, "t");
+  await unpackContents(repo, kit, { dir, filters: filters.map(parseFilter), overwrite: over.overwrite ?? false, ignoreExisting: false, logger });
+  return logger;
+}
+
+function files(dir: string, rel = ""): string[] {
+  return readdirSync(path.join(dir, rel)).sort().flatMap((n) => {
+    const r = rel ? `${rel}/${n}` : n;
+    return statSync(path.join(dir, r)).isDirectory() ? [r + "/", ...files(dir, r)] : [r];
+  });
+}
+
+describe("reading every era", () => {
+  for (const shape of ["v1.7", "newest"] as const) {
+    test(`a kit in the ${shape} shape unpacks every layer and the Kitfile`, async () => {
+      const ctx = tempDir();
+      mkdirSync(path.join(ctx, "data"));
+      writeFileSync(path.join(ctx, "m.bin"), "weights");
+      writeFileSync(path.join(ctx, "data", "a.csv"), "1,2");
+      chmodSync(path.join(ctx, "m.bin"), 0o640);
+      const text = "manifestVersion: 1.0.0\npackage:\n  name: era\nmodel:\n  name: m\n  path: m.bin\ndatasets:\n  - name: d\n    path: data\n";
+      const layout = await store();
+      await pack({
+        context: ctx, kitfile: parseKitfile(text, "Kitfile").kitfile, storage: layout, repo: "localhost/era", tags: ["t"],
+        compression: "gzip", layerFormat: "tar", shape, cliVersion: "test", created: "2026-01-01T00:00:00Z", logger: memoryLogger(),
+      });
+      const out = tempDir();
+      const log = await unpackAll(new LocalRepository(layout, "localhost/era"), out);
+      expect(files(out)).toEqual(["Kitfile", "data/", "data/a.csv", "m.bin"]);
+      expect(readFileSync(path.join(out, "Kitfile"), "utf8")).toBe(text);
+      expect(statSync(path.join(out, "m.bin")).mode & 0o777).toBe(0o640);
+      expect(log.text()).toBe(`Unpacking config to ${out}/Kitfile\nUnpacking model m to m.bin\nUnpacking dataset d to data\n`);
+    });
+  }
+
+  test("a pre-v0.5.0 kit (no layer info, gzip, tar relative to the layer's parent) pairs by counting per type", async () => {
+    const layout = await store();
+    const config = { manifestVersion: "1.0.0", model: { path: "models/m.bin" }, code: [{ path: "src" }, { path: "tools/x" }], docs: [{ path: "README.md" }] } as Kitfile;
+    const { repo } = await storeKit(layout, "localhost/old", [
+      { mediaType: "application/vnd.kitops.modelkit.model.v1.tar+gzip", data: gzipSync(tarOf([["m.bin", "old weights"]])) },
+      { mediaType: "application/vnd.kitops.modelkit.code.v1.tar+gzip", data: gzipSync(tarOf([["src", "dir"], ["src/a.py", "a"]])) },
+      { mediaType: "application/vnd.kitops.modelkit.code.v1.tar+gzip", data: gzipSync(tarOf([["x", "dir"], ["x/b.py", "b"]])) },
+      { mediaType: "application/vnd.kitops.modelkit.docs.v1.tar+gzip", data: gzipSync(tarOf([["README.md", "# old"]])) },
+    ], config);
+    const out = tempDir();
+    await unpackAll(repo, out);
+    expect(files(out)).toEqual(["Kitfile", "README.md", "models/", "models/m.bin", "src/", "src/a.py", "tools/", "tools/x/", "tools/x/b.py"]);
+  });
+
+  test("prompts without layer info pair with code layers carrying the prompt subtype", async () => {
+    const layout = await store();
+    const config = { manifestVersion: "1.0.0", code: [{ path: "src" }], prompts: [{ name: "sys", path: "p.md" }] } as Kitfile;
+    const { repo } = await storeKit(layout, "localhost/prompts", [
+      { mediaType: "application/vnd.kitops.modelkit.code.v1.tar", data: tarOf([["p.md", "prompt text"]]), annotations: { "ml.kitops.modelkit.layer-subtype": "prompt", "org.cncf.model.filepath": "p.md" } },
+      { mediaType: "application/vnd.kitops.modelkit.code.v1.tar", data: tarOf([["src", "dir"], ["src/c.py", "c"]]), annotations: { "org.cncf.model.filepath": "src" } },
+    ], config);
+    const out = tempDir();
+    const log = await unpackAll(repo, out, ["prompts:sys"]);
+    expect(files(out)).toEqual(["p.md"]);
+    expect(log.text()).toBe("Unpacking prompt sys to p.md\n");
+  });
+
+  test("a ModelPack without a Kitfile annotation is unpacked from its filepath annotations, with kit's warning", async () => {
+    const layout = await store();
+    const { repo } = await storeKit(layout, "localhost/mp", [
+      { mediaType: "application/vnd.cncf.model.weight.v1.raw", data: enc.encode("W"), annotations: { "org.cncf.model.filepath": "w.safetensors" } },
+      { mediaType: "application/vnd.cncf.model.doc.v1.tar", data: tarOf([["README.md", "doc"]]), annotations: { "org.cncf.model.filepath": "README.md" } },
+    ], '{"descriptor":{"name":"mp"},"modelfs":{"type":"layers","diffIds":[]},"config":{}}', { artifactType: "application/vnd.cncf.model.manifest.v1+json", configType: "application/vnd.cncf.model.config.v1+json" });
+    const logger = memoryLogger();
+    const kit = await readModelKit(repo, "t", { logger });
+    expect(logger.err.join("")).toBe("[WARN ] Artifact does not include Kitfile: functionality may be impacted\n");
+    const out = tempDir();
+    await unpackContents(repo, kit, { dir: out, filters: [parseFilter("model,docs")], overwrite: false, ignoreExisting: false, logger });
+    expect(files(out)).toEqual(["README.md", "w.safetensors"]);
+    expect(readFileSync(path.join(out, "w.safetensors"), "utf8")).toBe("W");
+  });
+});
+
+describe("integrity and safety", () => {
+  test("a corrupted layer blob is refused and leaves no file", async () => {
+    const layout = await store();
+    const tar = tarOf([["m.bin", "good weights"]]);
+    const d = descriptorFromBytes("application/vnd.kitops.modelkit.model.v1.tar", tar);
+    const config = { manifestVersion: "1.0.0", model: { path: "m.bin", digest: d.digest, diffId: d.digest } } as Kitfile;
+    const { repo } = await storeKit(layout, "localhost/bad", [{ mediaType: d.mediaType, data: tar }], config);
+    const blob = layout.blobPath(d.digest);
+    chmodSync(blob, 0o644);
+    writeFileSync(blob, Buffer.from(tar).toString("latin1").replace("good", "evil"), "latin1");
+    const out = tempDir();
+    const err = await unpackAll(repo, out, ["model"]).catch((e) => e);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect(err.message).toContain("does not match its digest");
+    expect(existsSync(path.join(out, "m.bin"))).toBe(false);
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  test("a Kitfile digest missing from the manifest is kit's error", async () => {
+    const layout = await store();
+    const tar = tarOf([["m.bin", "x"]]);
+    const config = { manifestVersion: "1.0.0", model: { path: "m.bin", digest: "sha256:" + "0".repeat(64) } } as Kitfile;
+    const { repo } = await storeKit(layout, "localhost/mismatch", [{ mediaType: "application/vnd.kitops.modelkit.model.v1.tar", data: tar }], config);
+    await expect(unpackAll(repo, tempDir())).rejects.toThrow(`digest sha256:${"0".repeat(64)} not found in manifest`);
+  });
+
+  for (const [name, entries] of [
+    ["parent traversal", [["../escape.txt", "x"]]],
+    ["absolute path", [["/tmp/kit-abs-escape.txt", "x"]]],
+    ["nested traversal", [["a", "dir"], ["a/../../escape.txt", "x"]]],
+  ] as Array<[string, Array<[string, string]>]>) {
+    test(`a hostile layer (${name}) is refused and nothing is written outside the target`, async () => {
+      const layout = await store();
+      const tar = tarOf(entries);
+      const d = descriptorFromBytes("application/vnd.kitops.modelkit.code.v1.tar", tar);
+      const { repo } = await storeKit(layout, "localhost/hostile", [{ mediaType: d.mediaType, data: tar }], { manifestVersion: "1.0.0", code: [{ path: "a", digest: d.digest, diffId: d.digest }] } as Kitfile);
+      const parent = tempDir();
+      const out = path.join(parent, "target");
+      await expect(unpackAll(repo, out, ["code"])).rejects.toThrow(/illegal file path/);
+      expect(readdirSync(parent)).toEqual(["target"]);
+      expect(existsSync("/tmp/kit-abs-escape.txt")).toBe(false);
+    });
+  }
+
+  test("an existing different Kitfile is refused unless -o", async () => {
+    const layout = await store();
+    const { repo } = await storeKit(layout, "localhost/kf", [], { manifestVersion: "1.0.0", package: { name: "x" } } as Kitfile);
+    const out = tempDir();
+    writeFileSync(path.join(out, "Kitfile"), "manifestVersion: 1.0.0\npackage:\n  name: y\n");
+    await expect(unpackAll(repo, out)).rejects.toThrow("failed to unpack: Kitfile exists and does not match model's Kitfile");
+    await unpackAll(repo, out, [], { overwrite: true });
+    expect(readFileSync(path.join(out, "Kitfile"), "utf8")).toBe("manifestVersion: 1.0.0\npackage:\n  name: x\n");
+    const log = await unpackAll(repo, out);
+    expect(log.text()).toBe(`Found existing Kitfile at ${out}/Kitfile\n`);
+  });
+});
