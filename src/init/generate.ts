@@ -28,12 +28,13 @@
 
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import type { Code, Dataset, Docs, Kitfile, McpServer, Model, ModelPart, Package, Prompt } from "../kitfile/schema.ts";
+import type { Code, Dataset, Docs, Kitfile, McpServer, Model, Package, Prompt } from "../kitfile/schema.ts";
 import { UsageError, errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
-import { KITFILE_NAMES, MCP_SUFFIX, extension, fileType, type FileType } from "./classify.ts";
+import { KITFILE_NAMES, MCP_SUFFIX, fileType, type FileType } from "./classify.ts";
 import { detectLicense } from "./license.ts";
 import { listDirectory, type DirectoryListing, type FileListing } from "./listing.ts";
+import { chooseModel } from "./model.ts";
 import { findSkillFile, parseSkillFrontMatter, type SkillFrontMatter } from "./skill.ts";
 
 export interface GenerateOptions {
@@ -377,25 +378,6 @@ function orderModel(m: Model): Model {
 /** An mcpServers entry for a bundle; its name is the bundle's path without the `.mcpb` suffix. */
 function mcpServerFor(file: FileListing): McpServer {
   return { name: file.path.slice(0, -MCP_SUFFIX.length), path: file.path };
-}
-
-/** Picks the model among the candidates (compat §8.1 "Model candidates"). */
-export function chooseModel(files: FileListing[]): Model | undefined {
-  if (files.length === 0) return undefined;
-  const nameOf = (f: FileListing) => f.path.slice(0, f.path.length - extension(f.name).length);
-  if (files.length === 1) return { name: nameOf(files[0]!), path: files[0]!.path };
-  let largest: FileListing | undefined;
-  let total = 0;
-  for (const f of files) {
-    if (f.size > (largest?.size ?? 0)) largest = f;
-    total += f.size;
-  }
-  const avg = Math.floor(total / files.length);
-  const parts = (rest: FileListing[]): ModelPart[] => rest.map((f) => ({ path: f.path }));
-  if (largest && largest.size > avg + Math.floor(avg / 2)) {
-    return { name: nameOf(largest), path: largest.path, parts: parts(files.filter((f) => f !== largest)) };
-  }
-  return { path: files[0]!.path, parts: parts(files.slice(1)) };
 }
 
 /** Reads at most MAX_TEXT_BYTES of a file as UTF-8 text. */
