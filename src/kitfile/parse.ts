@@ -456,11 +456,7 @@ class Decoder {
           break;
       }
     });
-    for (const key of ["code", "datasets", "docs", "prompts", "mcpServers"] as const) {
-      if (k[key] === undefined) delete k[key];
-    }
-    if (k.model === undefined) delete k.model;
-    return k;
+    return ordered(k, TOP_KEYS);
   }
 
   private package(n: YNode, field: string): Package {
