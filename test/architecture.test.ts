@@ -1,0 +1,36 @@
+/** Layers import only downward: cli → dev → pack/init → registry → store → kitfile → oci → util/runtime. */
+import { expect, test } from "bun:test";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+
+const src = path.resolve(import.meta.dir, "../src");
+const RANK: Record<string, number> = { "..": 0, util: 0, runtime: 0, oci: 1, kitfile: 2, store: 3, registry: 4, pack: 5, init: 5, dev: 6, cli: 7, "main.ts": 8 };
+const BUN_ONLY = /\bBun\.(file|write|serve|CryptoHasher|embeddedFiles|isStandaloneExecutable|password|spawn|build)\b|with \{ type: "file" \}/;
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = path.join(dir, n);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith(".ts") ? [p] : [];
+  });
+}
+
+const layerOf = (file: string) => path.relative(src, file).split(path.sep)[0]!;
+
+test("every import goes to the same layer or a lower one", () => {
+  const wrong: string[] = [];
+  for (const f of files(src)) {
+    const from = layerOf(f);
+    for (const m of readFileSync(f, "utf8").matchAll(/(?:import|export)[^"']*?from\s+["'](\.[^"']+)["']|import\(\s*["'](\.[^"']+)["']\s*\)/g)) {
+      const spec = m[1] ?? m[2]!;
+      const to = layerOf(path.resolve(path.dirname(f), spec));
+      if (RANK[to] === undefined || RANK[from] === undefined) wrong.push(`${path.relative(src, f)}: unknown layer for ${spec}`);
+      else if (RANK[to]! > RANK[from]!) wrong.push(`${path.relative(src, f)} (${from}) imports ${spec} (${to})`);
+    }
+  }
+  expect(wrong).toEqual([]);
+});
+
+test("Bun-only APIs are used only in src/runtime", () => {
+  const offenders = files(src).filter((f) => layerOf(f) !== "runtime" && BUN_ONLY.test(readFileSync(f, "utf8").replace(/^\s*(\/\/|\*).*$/gm, "")));
+  expect(offenders.map((f) => path.relative(src, f))).toEqual([]);
+});
