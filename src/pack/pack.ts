@@ -34,6 +34,7 @@ import { limit } from "../util/pool.ts";
 import { noProgress, type Progress } from "../util/progress.ts";
 import { iterableStream } from "../util/streams.ts";
 import { createIgnore, cleanPath, type KitIgnore } from "./ignore.ts";
+import type { LayerCache } from "./layer-cache.ts";
 import { belongsToOtherLayer } from "./layers.ts";
 import { readFileChunks, tarStream, type TarEntry } from "./tar.ts";
 import { walkLayer, type WalkEntry } from "./walk.ts";
@@ -76,6 +77,8 @@ export interface PackOptions {
   signal?: AbortSignal;
   /** Layers packed at once (default 2). */
   concurrency?: number;
+  /** Remembers layer digests so unchanged layers are not read again. */
+  layerCache?: LayerCache;
 }
 
 export interface PackResult {
@@ -174,9 +177,12 @@ interface LayerOutcome {
 async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, allPaths: string[]): Promise<LayerOutcome> {
   const { context, storage, signal } = opts;
   const progress = opts.progress ?? noProgress;
+  const base = plan.section === "mcpserver" ? "mcpb" : plan.kind;
+  const compression = plan.section === "mcpserver" ? "none" : opts.compression;
+  const mediaType = layerMediaType(base, plan.format, compression);
   let entries: WalkEntry[];
   let rawMeta: string | undefined;
-  let source: ReadableStream<Uint8Array>;
+  let makeSource: () => ReadableStream<Uint8Array>;
   let total = 0;
 
   if (plan.format === "raw") {
@@ -186,34 +192,31 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
     if (!st.isFile()) throw new KitError(`file ${plan.path} is not a regular file`);
     if (plan.section === "mcpserver") await checkMcpBundle(abs, (plan.entry as { name?: string }).name ?? plan.path);
     total = Number(st.size);
-    rawMeta = goJson({
-      name: path.basename(plan.path),
-      mode: Number(st.mode & 0o7777n),
-      uid: 0,
-      gid: 0,
-      size: total,
-      mtime: goLocalTime(st.mtimeNs),
-      typeflag: 0,
-    });
-    const task = progress.task(`Packing ${plan.path}`, total);
-    const it = readFileChunks(abs, { signal });
-    source = iterableStream((async function* () {
-      let n = 0;
-      for await (const c of it) {
-        n += c.byteLength;
-        task.add(c.byteLength);
-        yield c;
-      }
-      if (n !== total) throw new KitError(`File ${plan.path} changed size while it was being packed`);
-      task.done();
-    })());
-    entries = [];
+    const mode = Number(st.mode & 0o7777n);
+    rawMeta = goJson({ name: path.basename(plan.path), mode, uid: 0, gid: 0, size: total, mtime: goLocalTime(st.mtimeNs), typeflag: 0 });
+    entries = [{
+      name: plan.path, type: "file", mode, size: total, source: abs,
+      dev: Number(st.dev), ino: Number(st.ino), mtimeMs: Number(st.mtimeNs) / 1e6, ctimeMs: Number(st.ctimeNs) / 1e6,
+    }];
+    makeSource = () => {
+      const task = progress.task(`Packing ${plan.path}`, total);
+      return iterableStream((async function* () {
+        let n = 0;
+        for await (const c of readFileChunks(abs, { signal })) {
+          n += c.byteLength;
+          task.add(c.byteLength);
+          yield c;
+        }
+        if (n !== total) throw new KitError(`File ${plan.path} changed size while it was being packed`);
+        task.done();
+      })());
+    };
   } else {
     if (plan.path !== "." && ignore.matches(plan.path)) {
       opts.logger.error(`Warning: ${plan.kind} layer path ${plan.path} ignored by kitignore`);
     }
     const others = allPaths.filter((p) => p !== plan.path);
-    entries = await walkLayer({
+    const walked = await walkLayer({
       context,
       layerPath: plan.path,
       excluded: (f) => ignore.matches(f) || belongsToOtherLayer(f, plan.path, others),
@@ -221,44 +224,60 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
       logger: opts.logger,
       signal,
     });
-    total = entries.reduce((a, e) => a + e.size, 0);
+    entries = walked;
+    total = walked.reduce((a, e) => a + e.size, 0);
     if (total === 0) opts.logger.warn(`No files detected in ${plan.kind} layer with path ${plan.path}`);
-    const task = progress.task(`Packing ${plan.path}`, total);
-    const tarEntries: TarEntry[] = entries.map((e) =>
-      e.type === "dir"
-        ? { type: "dir", name: e.name, mode: e.mode }
-        : {
-            type: "file",
-            name: e.name,
-            mode: e.mode,
-            size: e.size,
-            open: () => (async function* () {
-              for await (const c of readFileChunks(e.source, { signal })) {
-                task.add(c.byteLength);
-                yield c;
-              }
-            })(),
-          },
-    );
-    source = tarStream(tarEntries, { signal }).pipeThrough(
-      new TransformStream({ flush: () => task.done() }),
-    );
+    makeSource = () => {
+      const task = progress.task(`Packing ${plan.path}`, total);
+      const tarEntries: TarEntry[] = walked.map((e) =>
+        e.type === "dir"
+          ? { type: "dir", name: e.name, mode: e.mode }
+          : {
+              type: "file",
+              name: e.name,
+              mode: e.mode,
+              size: e.size,
+              open: () => (async function* () {
+                for await (const c of readFileChunks(e.source, { signal })) {
+                  task.add(c.byteLength);
+                  yield c;
+                }
+              })(),
+            },
+      );
+      return tarStream(tarEntries, { signal }).pipeThrough(new TransformStream({ flush: () => task.done() }));
+    };
   }
 
-  const comp = plan.section === "mcpserver" ? undefined : compressionStage(opts.compression);
+  const annotations = opts.shape === "newest" ? layerAnnotations(plan, rawMeta) : undefined;
+  const outcome = (digest: Digest, diffId: Digest, size: number, existed: boolean): LayerOutcome => {
+    const desc: Descriptor = { mediaType, digest, size };
+    if (annotations) desc.annotations = annotations;
+    return { plan, desc, diffId, existed, empty: total === 0 && entries.length === 0 };
+  };
+
+  // An unchanged layer whose blob is still stored is not read again.
+  const cache = opts.layerCache;
+  const key = cache?.key({ mediaType, compression, path: plan.path, entries, extra: rawMeta });
+  if (cache && key) {
+    const hit = await cache.get(key);
+    if (hit && (await storage.blobSize(hit.digest)) === hit.size) {
+      opts.logger.debug(`Layer ${plan.path} is unchanged since it was last packed: reusing ${hit.digest}`);
+      return outcome(hit.digest, hit.diffId, hit.size, true);
+    }
+  }
+
+  const comp = compressionStage(compression);
   let diffIdStream: DigestStream | undefined;
-  let stream = source;
+  let stream = makeSource();
   if (comp) {
     diffIdStream = new DigestStream();
     stream = stream.pipeThrough(diffIdStream).pipeThrough(comp);
   }
   const { digest, size, existed } = await storage.ingest(stream, { signal, mode: 0o600 });
   const diffId = diffIdStream ? diffIdStream.digest : digest;
-  const base = plan.section === "mcpserver" ? "mcpb" : plan.kind;
-  const mediaType = layerMediaType(base, plan.format, plan.section === "mcpserver" ? "none" : opts.compression);
-  const desc: Descriptor = { mediaType, digest, size };
-  if (opts.shape === "newest") desc.annotations = layerAnnotations(plan, rawMeta);
-  return { plan, desc, diffId, existed, empty: total === 0 && entries.length === 0 };
+  if (cache && key && !cache.racy(entries)) await cache.put(key, { digest, diffId, size });
+  return outcome(digest, diffId, size, existed);
 }
 
 /** Packs a ModelKit into local storage and records it in `opts.repo` with `opts.tags`. */

@@ -23,9 +23,11 @@ export interface WalkEntry {
   size: number;
   /** Absolute path of the bytes to read (a symlink's target for linked files). */
   source: string;
-  /** For files: identity used by the layer cache (inode, mtime). */
+  /** Identity used by the layer cache: a change to any of these means the content may have changed. */
+  dev: number;
   ino: number;
   mtimeMs: number;
+  ctimeMs: number;
 }
 
 export interface WalkOptions {
@@ -77,8 +79,10 @@ export async function walkLayer(opts: WalkOptions): Promise<WalkEntry[]> {
     mode: modeBits(st),
     size: st.isDirectory() ? 0 : st.size,
     source,
+    dev: st.dev,
     ino: st.ino,
     mtimeMs: st.mtimeMs,
+    ctimeMs: st.ctimeMs,
   });
 
   const descend = async (rel: string, absDir: string): Promise<void> => {

@@ -143,6 +143,16 @@ export class LayoutStore implements Storage {
     return s.pipeThrough(new VerifyStream(desc));
   }
 
+  /** The size of a stored blob, or undefined when it is not stored. */
+  async blobSize(digest: string): Promise<number | undefined> {
+    try {
+      return (await fsp.stat(this.blobPath(digest))).size;
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return undefined;
+      throw e;
+    }
+  }
+
   async exists(desc: Descriptor, opts: StoreOptions = {}): Promise<boolean> {
     checkDescriptor(desc);
     throwIfAborted(opts.signal);

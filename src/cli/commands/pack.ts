@@ -7,6 +7,8 @@ import { assertValidKitfile } from "../../kitfile/validate.ts";
 import { parseCompression } from "../../oci/layer-type.ts";
 import { LOCAL_REGISTRY, UNNAMED_REPOSITORY, isDigestRef, parseReference, repoKey } from "../../oci/reference.ts";
 import { pack } from "../../pack/pack.ts";
+import { LayerCache } from "../../pack/layer-cache.ts";
+import { homePaths } from "../../util/paths.ts";
 import { localParentSource, resolveModelReferences } from "../../pack/modelref.ts";
 import { KitError } from "../../util/errors.ts";
 
@@ -114,6 +116,7 @@ untagged when no tag is given.`,
         logger: ui.log,
         progress: ui.progress,
         signal: ctx.signal,
+        layerCache: new LayerCache(path.join(homePaths(ctx.home).cache, "layers")),
       });
       ui.close();
       ctx.log.info(`Model saved: ${result.manifest.digest}`);
