@@ -114,8 +114,9 @@ export function filterKitfile(k: Kitfile, filter: string): string {
   if (!FILTER_RE.test(filter)) throw new KitError(`invalid filter: invalid filter: ${filter}`);
   let cur: Selected = { type: "kitfile", value: k };
   for (const seg of filter.replace(/^\./, "").split(".")) {
-    const fields = cur.type === "kitfile" ? kitfileFields(cur.value) : cur.type === "struct" ? cur.fields : undefined;
-    const next = fields && Object.hasOwn(fields, title(seg)) ? fields[title(seg)] : undefined;
+    const fields: Record<string, () => Selected> | undefined =
+      cur.type === "kitfile" ? kitfileFields(cur.value) : cur.type === "struct" ? cur.fields : undefined;
+    const next: (() => Selected) | undefined = fields && Object.hasOwn(fields, title(seg)) ? fields[title(seg)] : undefined;
     if (!next) throw notFound();
     cur = next();
   }
