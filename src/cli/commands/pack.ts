@@ -3,6 +3,7 @@ import path from "node:path";
 import { defineCommand } from "../command.ts";
 import { openStorage, startProgress } from "../session.ts";
 import { findKitfile, readKitfile } from "../../kitfile/parse.ts";
+import type { Kitfile } from "../../kitfile/schema.ts";
 import { assertValidKitfile } from "../../kitfile/validate.ts";
 import { parseCompression } from "../../oci/layer-type.ts";
 import { LOCAL_REGISTRY, UNNAMED_REPOSITORY, isDigestRef, parseReference, repoKey } from "../../oci/reference.ts";
@@ -62,29 +63,6 @@ untagged when no tag is given.`,
       throw new KitError(`Unsupported --compat value '${flags.compat}': the only supported value is 'v1.7'`);
     }
     const v17 = Boolean(flags.compat);
-
-    let kitfilePath: string;
-    if (flags.file === "-") kitfilePath = "-";
-    else if (flags.file) {
-      // kit reads a relative -f from inside the context [quirk]; we try the working directory first.
-      const fromCwd = path.resolve(ctx.cwd, flags.file);
-      kitfilePath = (await stat(fromCwd).catch(() => undefined)) ? fromCwd : path.resolve(context, flags.file);
-    } else kitfilePath = await findKitfile(context);
-    if (kitfilePath === "-" && ctx.stdin.isTTY) throw new KitError("Cannot read the Kitfile from standard input: it is a terminal", { hint: "Pipe the Kitfile in, e.g. cat Kitfile | kit pack . -f -" });
-    const { kitfile, warnings } = await readKitfile(kitfilePath, { stdin: kitfilePath === "-" ? ctx.stdin.stream() : undefined, signal: ctx.signal });
-    for (const w of warnings) ctx.log.warn(w);
-    assertValidKitfile(kitfile, ctx.log);
-
-    if (v17) {
-      const unsupported: string[] = [];
-      if (kitfile.prompts?.length) unsupported.push("prompts");
-      if (kitfile.mcpServers?.length) unsupported.push("mcpServers");
-      if (kitfile.datasets?.some((d) => d.remotePath)) unsupported.push("remote datasets");
-      if (layerFormat === "raw") unsupported.push("--layer-format raw");
-      if (compression === "zstd") unsupported.push("zstd compression");
-      if (unsupported.length) throw new KitError(`Cannot pack with --compat v1.7: kit v1.7 cannot express ${unsupported.join(", ")}`);
-    }
-
     let repo = `${LOCAL_REGISTRY}/${UNNAMED_REPOSITORY}`;
     let tags: string[] = [];
     if (flags.tag) {
@@ -93,11 +71,15 @@ untagged when no tag is given.`,
       repo = repoKey(ref);
       tags = [ref.reference, ...ref.extraTags.filter((t) => t !== "")];
     }
-
-    const storage = await openStorage(ctx);
     const ui = startProgress(ctx);
     try {
+      const kitfilePath = await locateKitfile(ctx.cwd, context, flags.file, ctx.stdin.isTTY);
+      const { kitfile, warnings } = await readKitfile(kitfilePath, { stdin: kitfilePath === "-" ? ctx.stdin.stream() : undefined, signal: ctx.signal });
+      for (const w of warnings) ctx.log.warn(w);
+      assertValidKitfile(kitfile, ctx.log);
+      if (v17) checkV17(kitfile, layerFormat, compression);
       const created = createdTime(ctx.env);
+      const storage = await openStorage(ctx);
       const refs = await resolveModelReferences(kitfile, { source: localParentSource(storage), self: flags.tag, logger: ctx.log, signal: ctx.signal });
       if (refs) assertValidKitfile(refs.merged, ctx.log);
       const result = await pack({
@@ -122,8 +104,31 @@ untagged when no tag is given.`,
       ctx.log.info(`Model saved: ${result.manifest.digest}`);
     } catch (e) {
       ui.close();
-      if (e instanceof KitError && !(e.name === "CancelledError")) throw new KitError(`Failed to pack model kit: ${e.message}`, { cause: e, hint: e.hint });
+      if (e instanceof KitError && e.name !== "CancelledError") throw new KitError(`Failed to pack model kit: ${e.message}`, { cause: e, hint: e.hint });
       throw e;
     }
   },
 });
+
+/** The Kitfile to read: `-` (stdin), the -f path, or Kitfile/kitfile/.kitfile in the context. */
+async function locateKitfile(cwd: string, context: string, file: string, stdinIsTTY: boolean): Promise<string> {
+  if (file === "-") {
+    if (stdinIsTTY) throw new KitError("Cannot read the Kitfile from standard input: it is a terminal", { hint: "Pipe the Kitfile in, e.g. cat Kitfile | kit pack . -f -" });
+    return "-";
+  }
+  if (!file) return findKitfile(context);
+  // kit reads a relative -f from inside the context [quirk]; the working directory is tried first.
+  const fromCwd = path.resolve(cwd, file);
+  return (await stat(fromCwd).catch(() => undefined)) ? fromCwd : path.resolve(context, file);
+}
+
+/** `--compat v1.7` refuses what kit v1.7 cannot express. */
+function checkV17(kitfile: Kitfile, layerFormat: string, compression: string): void {
+  const unsupported: string[] = [];
+  if (kitfile.prompts?.length) unsupported.push("prompts");
+  if (kitfile.mcpServers?.length) unsupported.push("mcpServers");
+  if (kitfile.datasets?.some((d) => d.remotePath)) unsupported.push("remote datasets");
+  if (layerFormat === "raw") unsupported.push("--layer-format raw");
+  if (compression === "zstd") unsupported.push("zstd compression");
+  if (unsupported.length) throw new KitError(`cannot pack with --compat v1.7: kit v1.7 cannot express ${unsupported.join(", ")}`);
+}
