@@ -42,8 +42,10 @@ async function unpackRef(run: UnpackRun, ref: ModelRef, filters: Filter[], visit
   const parent = modelReference(parentPath);
   if (parent) {
     const key = refToString(parent);
-    if (visited.includes(key)) throw new KitError(`found cycle in modelkit references: [${[...visited, key].join("=>")}]`);
-    if (visited.length >= MAX_MODEL_REF_CHAIN) throw new KitError(`reached maximum number of model references: [${[...visited, key].join("=>")}]`);
+    const chain = () => [...visited, key].map((r) => displayRef(r)).join("=>");
+    if (visited.includes(key)) throw new KitError(`found cycle in modelkit references: [${chain()}]`);
+    // `visited` holds the kit itself and its ancestors so far: up to 10 ancestors, as pack allows.
+    if (visited.length > MAX_MODEL_REF_CHAIN) throw new KitError(`reached maximum number of model references: [${chain()}]`);
     const pf = parentFilters(filters);
     if (pf) {
       run.log.info(`Unpacking referenced ModelKit ${parentPath}`);
