@@ -50,6 +50,11 @@ export interface CommandSpec<F extends FlagTable> {
   example?: string;
   aliases?: string[];
   args?: ArgRule;
+  /**
+   * Extra argument rules checked with the count rules, before the pre-run hook (cobra's custom
+   * `Args` function): returns the message cobra prints as `Error: <msg>` plus usage.
+   */
+  validateArgs?: (args: string[], flags: FlagValues<F>) => string | undefined;
   flags: F;
   hidden?: boolean;
   subcommands?: Command[];

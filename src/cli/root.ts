@@ -9,6 +9,12 @@ import { versionCommand } from "./commands/version.ts";
 import { initCommand } from "./commands/init.ts";
 import { packCommand } from "./commands/pack.ts";
 import { unpackCommand } from "./commands/unpack.ts";
+import { tagCommand } from "./commands/tag.ts";
+import { listCommand } from "./commands/list.ts";
+import { inspectCommand } from "./commands/inspect.ts";
+import { infoCommand } from "./commands/info.ts";
+import { removeCommand } from "./commands/remove.ts";
+import { diffCommand } from "./commands/diff.ts";
 
 export const rootCommand: Command = defineCommand({
   name: "kit",
@@ -23,6 +29,12 @@ Find more information at: https://kitops.org`,
   subcommands: [
     packCommand,
     unpackCommand,
+    tagCommand,
+    listCommand,
+    inspectCommand,
+    infoCommand,
+    removeCommand,
+    diffCommand,
     initCommand,
     versionCommand,
     cacheCommand,

@@ -73,7 +73,8 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
     io.out(renderHelp(cmd, globalFlags));
     return 0;
   }
-  const argErr = checkArgs(cmd, parsed.args);
+  const argErr = checkArgs(cmd, parsed.args) ??
+    cmd.validateArgs?.(parsed.args, Object.assign(Object.fromEntries(Object.keys(cmd.flags).map((k) => [k, v[k]])), { changed: parsed.changed }) as never);
   if (argErr) return usageFail(argErr);
 
   // ---- pre-run hook (compat §1.0) ----
