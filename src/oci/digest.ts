@@ -21,16 +21,21 @@ export function looksLikeDigest(s: string): boolean {
   return ANY_DIGEST_RE.test(s);
 }
 
-/** Why `s` is not a valid digest, in go-digest's words, or undefined when it is valid. */
+const DIGEST_ALGORITHMS: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
+
+/**
+ * go-digest's `Digest.Validate`: undefined when valid, else its error text
+ * (`invalid checksum digest format`, `invalid checksum digest length`, `unsupported digest algorithm`).
+ */
 export function digestProblem(s: string): string | undefined {
   const i = s.indexOf(":");
-  if (i < 0 || i + 1 >= s.length || !ANY_DIGEST_RE.test(s)) return "invalid checksum digest format";
+  if (i <= 0 || i + 1 === s.length) return "invalid checksum digest format";
   const alg = s.slice(0, i);
-  if (alg !== "sha256" && alg !== "sha384" && alg !== "sha512") return "unsupported digest algorithm";
-  const hex = s.slice(i + 1);
-  const want = alg === "sha256" ? 64 : alg === "sha384" ? 96 : 128;
-  if (hex.length !== want || !/^[a-f0-9]+$/.test(hex)) return "invalid checksum digest length";
-  return undefined;
+  const encoded = s.slice(i + 1);
+  const hexLen = DIGEST_ALGORITHMS[alg];
+  if (hexLen === undefined) return ANY_DIGEST_RE.test(s) ? "unsupported digest algorithm" : "invalid checksum digest format";
+  if (encoded.length !== hexLen) return "invalid checksum digest length";
+  return /^[a-f0-9]+$/.test(encoded) ? undefined : "invalid checksum digest format";
 }
 
 export function parseDigest(s: string): Digest {

@@ -4,6 +4,7 @@
  * @module
  */
 import { KitError } from "../util/errors.ts";
+import { digestProblem } from "./digest.ts";
 
 /** A parsed reference. `reference` is a tag or a digest; kit's parser fills in `latest`. */
 export interface ModelRef {
@@ -26,26 +27,8 @@ const REPOSITORY_RE =
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 /** Kit's start/end check, unanchored as in kit (it only needs one lower-case letter or digit). */
 const START_END_RE = /[a-z0-9](.*[a-z0-9])?/;
-/** go-digest's `DigestRegexpAnchored`. */
-const DIGEST_GRAMMAR_RE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
-const DIGEST_ALGORITHMS: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
-
-/**
- * go-digest's `Digest.Validate`: undefined when valid, else its error text
- * (`invalid checksum digest format`, `invalid checksum digest length`, `unsupported digest algorithm`).
- */
-export function goDigestError(s: string): string | undefined {
-  const i = s.indexOf(":");
-  if (i <= 0 || i + 1 === s.length) return "invalid checksum digest format";
-  const alg = s.slice(0, i);
-  const encoded = s.slice(i + 1);
-  const hexLen = DIGEST_ALGORITHMS[alg];
-  if (hexLen === undefined) {
-    return DIGEST_GRAMMAR_RE.test(s) ? "unsupported digest algorithm" : "invalid checksum digest format";
-  }
-  if (encoded.length !== hexLen) return "invalid checksum digest length";
-  return /^[a-f0-9]+$/.test(encoded) ? undefined : "invalid checksum digest format";
-}
+/** go-digest's `Digest.Validate` (kept under this name for callers). */
+export const goDigestError = digestProblem;
 
 /** Go `url.ParseRequestURI("dummy://" + reg)` followed by `uri.Host == reg` (oras `ValidateRegistry`). */
 function isValidRegistry(reg: string): boolean {

@@ -4,29 +4,13 @@
  * context directory.
  * @module
  */
+import { cleanPath } from "../kitfile/paths.ts";
 import { KitError } from "../util/errors.ts";
 
 /** Patterns kit appends after the user's: only the root-level Kitfile names and `.kitignore`. */
 export const DEFAULT_IGNORE_PATTERNS: readonly string[] = ["Kitfile", "kitfile", ".kitfile", ".kitignore"];
 
-/** Go `path.Clean` (also `filepath.Clean` on Unix): lexical normalisation, `""` → `.`. */
-export function cleanPath(p: string): string {
-  if (p === "") return ".";
-  const rooted = p.startsWith("/");
-  const out: string[] = [];
-  for (const part of p.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") {
-      if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
-      else if (!rooted) out.push("..");
-      continue;
-    }
-    out.push(part);
-  }
-  const joined = out.join("/");
-  if (rooted) return "/" + joined;
-  return joined === "" ? "." : joined;
-}
+export { cleanPath };
 
 /** Go `path.Join`: joins the non-empty elements and cleans the result (`""` when all are empty). */
 export function joinPath(...elems: string[]): string {

@@ -98,7 +98,7 @@ describe("LayoutStore blobs", () => {
     const e = await s.push({ mediaType: "x", digest: "sha256:../../etc" as `sha256:${string}`, size: 1 }, chunked(new Uint8Array(1)))
       .catch((x) => x);
     expect(e).toBeInstanceOf(KitError);
-    expect(e.message).toBe('Invalid descriptor digest "sha256:../../etc": invalid checksum digest format');
+    expect(e.message).toBe('Invalid descriptor digest "sha256:../../etc": invalid checksum digest length');
   });
 
   test("a manifest push that fails mid-stream leaves no blob, no index entry, no temp file", async () => {
