@@ -1,11 +1,12 @@
 import { expect, test } from "bun:test";
 import type { Descriptor } from "../../src/oci/descriptor.ts";
+import type { Digest } from "../../src/oci/digest.ts";
 import { compareManifests } from "../../src/pack/diff.ts";
 import { runInProcess, tempDir } from "../helpers/kit.ts";
 import { APPENDIX_A_FILES, packKit, pushManifest } from "./modelkit-fixtures.ts";
 
 const KIT = "application/vnd.kitops.modelkit";
-const d = (c: string) => `sha256:${c.repeat(64)}`;
+const d = (c: string): Digest => `sha256:${c.repeat(64)}`;
 const layer = (type: string, c: string, size: number): Descriptor => ({ mediaType: type.includes("/") ? type : `${KIT}.${type}.v1.tar`, digest: d(c), size });
 const DASHES = "---------------------------------------";
 

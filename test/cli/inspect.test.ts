@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import type { Descriptor } from "../../src/oci/descriptor.ts";
 import { digestOf } from "../../src/oci/digest.ts";
 import { runInProcess, tempDir } from "../helpers/kit.ts";
 import { APPENDIX_A_DIGEST, APPENDIX_A_FILES, packKit, pushManifest } from "./modelkit-fixtures.ts";
@@ -94,7 +95,7 @@ test("a manifest without the version annotation reports cliVersion unknown; nil 
 
 test("a ModelPack without a Kitfile is inspected without the kitfile key", async () => {
   const home = tempDir();
-  const layer = {
+  const layer: Descriptor = {
     mediaType: "application/vnd.cncf.model.weight.v1.tar",
     digest: "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef",
     size: 1024,

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { cpSync } from "node:fs";
+import { cpSync, rmSync } from "node:fs";
 import path from "node:path";
 import { executeListTemplate, formatListTable, parseListTemplate, tabwrite } from "../../src/pack/list-format.ts";
 import { runInProcess, tempDir } from "../helpers/kit.ts";
@@ -156,6 +156,18 @@ test("a manifest that is not a ModelKit is skipped with a debug line", async () 
   const v = await list(home, "-v");
   expect(v.code).toBe(0);
   expect(v.stdout).toContain(`[DEBUG] Skipping ${other.digest} in localhost/image: not a ModelKit (reference exists but is not a modelkit)\n`);
+});
+
+test("a damaged store fails the listing, naming the ModelKit and the missing blob", async () => {
+  const home = tempDir();
+  await packKit(home, APPENDIX_A_FILES, { tag: "example:v1", shape: "v1.7" });
+  const config = "43c910ca179517c0d701b8489153e4e34b3a7d2475e0721a57b357bb891acb00";
+  rmSync(path.join(home, "storage", "blobs", "sha256", config));
+  expect(await list(home)).toEqual({
+    code: 1,
+    stdout: "",
+    stderr: `[ERROR] Failed to read ModelKit ${APPENDIX_A_DIGEST} in example: sha256:${config}: application/vnd.kitops.modelkit.config.v1+json: not found\n`,
+  });
 });
 
 test("REPOSITORY lists a registry: a clear error until the registry client exists", async () => {

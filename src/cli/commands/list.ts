@@ -1,6 +1,6 @@
 import { defineCommand, type Context } from "../command.ts";
 import { openStorage } from "../session.ts";
-import { parseReference, type ModelRef } from "../../oci/reference.ts";
+import { parseReference, refToString, type ModelRef } from "../../oci/reference.ts";
 import { parseFilter, type Filter } from "../../pack/filter.ts";
 import { writeList } from "../../pack/list-format.ts";
 import { listLocalModelKits, type ModelKitInfo } from "../../pack/listing.ts";
@@ -68,7 +68,7 @@ Template placeholders:
           throw new KitError(`invalid reference: ${(e as Error).message}`);
         }
         if (ref.extraTags.length > 0) throw new KitError("repository cannot reference multiple tags");
-        ctx.log.debug(`Listing remote model kits in ${ref.registry}/${ref.repository}:${ref.reference}`);
+        ctx.log.debug(`Listing remote model kits in ${refToString(ref)}`);
       }
       filters = flags.filter.map(parseFilter);
     } catch (e) {
