@@ -9,6 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import { installedBinsDir, nodeLlamaCppPlugin, prebuiltFolderFor, stageNodeLlamaCpp } from "./nlc-plugin.ts";
 
 const root = path.resolve(import.meta.dir, "..");
 const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { version: string };
@@ -32,6 +33,20 @@ export interface BuildTarget {
   /** Bun's compile target, e.g. `bun-linux-x64`. */
   bunTarget: string;
   outfile: string;
+  /**
+   * Folders of node-llama-cpp prebuilt binaries to embed for `kit dev` (scripts/nlc-plugin.ts).
+   * Default: the installed `@node-llama-cpp/<platform>` package when it matches the target (so
+   * the host build carries them); a cross build without them still compiles, and its `kit dev`
+   * says that the binary has no llama.cpp runtime.
+   */
+  llamaBins?: string[];
+}
+
+function llamaBinsFor(target: BuildTarget): string[] {
+  if (target.llamaBins) return target.llamaBins;
+  const folder = prebuiltFolderFor(target.bunTarget);
+  const dir = folder ? installedBinsDir(root, folder) : undefined;
+  return dir ? [dir] : [];
 }
 
 export async function buildBinary(target: BuildTarget): Promise<void> {
@@ -41,14 +56,21 @@ export async function buildBinary(target: BuildTarget): Promise<void> {
     KIT_BUILD_COMMIT: JSON.stringify(gitCommit()),
     KIT_BUILD_TIME: JSON.stringify(buildTime()),
   };
+  const bins = llamaBinsFor(target);
+  const assets: string[] = [];
+  if (bins.length) {
+    const stageDir = path.join(root, ".tmp", "nlc-stage", target.bunTarget);
+    assets.push(stageNodeLlamaCpp({ root, stageDir, binsDirs: bins }));
+  }
   const result = await Bun.build({
     entrypoints: [path.join(root, "src/main.ts")],
+    plugins: [nodeLlamaCppPlugin(root)],
     minify: true,
     bytecode: true,
     format: "esm",
     sourcemap: "none",
     define,
-    compile: { target: target.bunTarget as never, outfile: target.outfile },
+    compile: { target: target.bunTarget as never, outfile: target.outfile, assets },
   });
   if (!result.success) {
     for (const l of result.logs) console.error(l);
@@ -57,7 +79,8 @@ export async function buildBinary(target: BuildTarget): Promise<void> {
   // Bun reports success even when it could not fetch a target runtime: check the file.
   const out = target.bunTarget.includes("windows") && !target.outfile.endsWith(".exe") ? target.outfile + ".exe" : target.outfile;
   if (!existsSync(out)) throw new Error(`build for ${target.bunTarget} produced no ${out}`);
-  console.log(`built ${path.relative(root, out)} (${target.bunTarget}, ${(statSync(out).size / 2 ** 20).toFixed(1)} MiB)`);
+  const llama = bins.length ? `llama.cpp ${bins.map((b) => path.basename(b)).join(", ")}` : "no llama.cpp runtime";
+  console.log(`built ${path.relative(root, out)} (${target.bunTarget}, ${llama}, ${(statSync(out).size / 2 ** 20).toFixed(1)} MiB)`);
 }
 
 if (import.meta.main) {

@@ -6,6 +6,7 @@ import { defineCommand, type Command } from "./command.ts";
 import { cacheCommand } from "./commands/cache.ts";
 import { completionCommand } from "./commands/completion.ts";
 import { versionCommand } from "./commands/version.ts";
+import { devCommand } from "./commands/dev.ts";
 import { initCommand } from "./commands/init.ts";
 import { packCommand } from "./commands/pack.ts";
 import { unpackCommand } from "./commands/unpack.ts";
@@ -37,6 +38,7 @@ Find more information at: https://kitops.org`,
     diffCommand,
     initCommand,
     versionCommand,
+    devCommand,
     cacheCommand,
     completionCommand(() => rootCommand),
   ],

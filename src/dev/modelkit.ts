@@ -1,0 +1,94 @@
+/**
+ * `kit dev start <ModelKit>` (addendum §4): only the model (and the Kitfile) is unpacked, from
+ * local storage or the registry, into `<home>/cache/dev/<algorithm>-<hex>/` named after the
+ * manifest digest, so a second start of the same kit reuses it. Referenced parent kits
+ * contribute their model files to the same directory, as `kit unpack` does.
+ *
+ * The directory is filled under a temporary name and renamed into place when complete, so a
+ * half-unpacked kit is never served and two starts at once do not disturb each other.
+ * @module
+ */
+import { mkdir, rename, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import { parentFilters, type Filter } from "../pack/filter.ts";
+import { MAX_MODEL_REF_CHAIN, modelReference } from "../pack/modelref.ts";
+import { readModelKit, unpackContents } from "../pack/unpack.ts";
+import { refToString, type ModelRef } from "../oci/reference.ts";
+import type { ReadOnlyTarget } from "../store/target.ts";
+import { KitError } from "../util/errors.ts";
+import { errnoCode, randomHex } from "../util/fs.ts";
+import type { Logger } from "../util/log.ts";
+
+/** Finds where a ModelKit can be read (local storage first, then its registry). */
+export type KitSource = (ref: ModelRef) => Promise<ReadOnlyTarget>;
+
+export interface ExtractedKit {
+  /** The unpacked directory (the context for the model path). */
+  dir: string;
+  /** `<dir>/Kitfile`. */
+  kitfilePath: string;
+  /** The manifest digest the directory is named after. */
+  digest: string;
+  /** False when an earlier start had already unpacked it. */
+  unpacked: boolean;
+}
+
+const MODEL_AND_KITFILE: Filter[] = [{ types: ["model", "kitfile"], names: [] }];
+
+/** The cache directory for a manifest digest (`sha256:ab…` → `sha256-ab…`: no `:` in file names). */
+export function devCacheDir(cacheRoot: string, digest: string): string {
+  return path.join(cacheRoot, "dev", digest.replace(":", "-"));
+}
+
+export async function extractModelKit(o: {
+  ref: ModelRef;
+  source: KitSource;
+  /** `<home>/cache`. */
+  cacheRoot: string;
+  logger: Logger;
+  signal?: AbortSignal;
+}): Promise<ExtractedKit> {
+  const src = await o.source(o.ref);
+  const kit = await readModelKit(src, o.ref.reference, { signal: o.signal, logger: o.logger });
+  const digest = kit.manifestDesc.digest;
+  const dir = devCacheDir(o.cacheRoot, digest);
+  const kitfilePath = path.join(dir, "Kitfile");
+  if (await stat(kitfilePath).catch(() => undefined)) {
+    o.logger.debug(`ModelKit ${digest} is already unpacked in ${dir}`);
+    return { dir, kitfilePath, digest, unpacked: false };
+  }
+
+  await mkdir(path.dirname(dir), { recursive: true });
+  const tmp = path.join(path.dirname(dir), `.tmp-${path.basename(dir)}-${randomHex(6)}`);
+  try {
+    const common = { dir: tmp, overwrite: false, ignoreExisting: true, logger: o.logger, signal: o.signal };
+    // parents first (their model files only), then the kit itself
+    let parentPath = kit.kitfile.model?.path;
+    let parent = modelReference(parentPath);
+    const chain = [refToString(o.ref)];
+    while (parent) {
+      const key = refToString(parent);
+      if (chain.includes(key)) throw new KitError(`found cycle in modelkit references: [${[...chain, key].join("=>")}]`);
+      if (chain.length > MAX_MODEL_REF_CHAIN) throw new KitError(`reached maximum number of model references: [${[...chain, key].join("=>")}]`);
+      chain.push(key);
+      o.logger.info(`Unpacking referenced ModelKit ${parentPath}`);
+      const psrc = await o.source(parent);
+      const pkit = await readModelKit(psrc, parent.reference, { signal: o.signal, logger: o.logger });
+      await unpackContents(psrc, pkit, { ...common, filters: parentFilters(MODEL_AND_KITFILE)!, writeKitfile: false });
+      parentPath = pkit.kitfile.model?.path;
+      parent = modelReference(parentPath);
+    }
+    await unpackContents(src, kit, { ...common, filters: MODEL_AND_KITFILE, writeKitfile: true });
+    try {
+      await rename(tmp, dir);
+    } catch (e) {
+      // another start finished the same kit first: use that one
+      if (!["EEXIST", "ENOTEMPTY", "EPERM"].includes(errnoCode(e) ?? "") || !(await stat(kitfilePath).catch(() => undefined))) throw e;
+      await rm(tmp, { recursive: true, force: true });
+    }
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return { dir, kitfilePath, digest, unpacked: true };
+}

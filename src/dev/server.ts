@@ -1,0 +1,53 @@
+/**
+ * The dev server in the foreground (`kit dev serve`, which `kit dev start` runs detached): load
+ * the model in the background, serve the app at once, stop cleanly when `signal` aborts.
+ * @module
+ */
+import { serve } from "../runtime/runtime.ts";
+import type { Logger } from "../util/log.ts";
+import { createApp } from "./app.ts";
+import { loadLlm, type Llm } from "./llm.ts";
+import { CHAT_PAGE } from "./page.ts";
+
+export interface DevServerOptions {
+  modelFile: string;
+  modelId: string;
+  host: string;
+  port: number;
+  threads?: number;
+  contextSize?: number;
+  /** Where the compiled binary extracts its llama.cpp runtime. */
+  runtimeDir: string;
+  logger: Logger;
+  signal: AbortSignal;
+  /** Called once the socket listens. */
+  onListening?: (url: string) => void;
+}
+
+/** Serves until `signal` aborts, then closes connections (cancelling generations) and unloads the model. */
+export async function runDevServer(o: DevServerOptions): Promise<void> {
+  const llm: Llm = loadLlm({
+    modelPath: o.modelFile,
+    modelId: o.modelId,
+    threads: o.threads,
+    contextSize: o.contextSize,
+    nativeCacheDir: o.runtimeDir,
+    logger: o.logger,
+  });
+  const app = createApp({ llm, page: CHAT_PAGE, logger: o.logger });
+  let server;
+  try {
+    server = await serve({ hostname: o.host, port: o.port, fetch: app.fetch });
+  } catch (e) {
+    await llm.close().catch(() => {});
+    throw e;
+  }
+  const host = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
+  const url = `http://${host}:${server.port}`;
+  o.logger.info(`Serving ${o.modelFile} at ${url}`);
+  o.onListening?.(url);
+  if (!o.signal.aborted) await new Promise<void>((resolve) => o.signal.addEventListener("abort", () => resolve(), { once: true }));
+  o.logger.info("Stopping the development server");
+  await server.stop();
+  await llm.close();
+}

@@ -1,0 +1,55 @@
+/**
+ * How many threads llama.cpp may use. Its threads spin while they wait, so more threads than
+ * physical cores (hyper-threads, or cores another process holds) makes generation much slower,
+ * not faster: on a 2-core VM node-llama-cpp's default of 4 threads gave 3.8 tokens/s where one
+ * thread gave ~1000 (feasibility §3).
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import os from "node:os";
+
+/** Physical cores from Linux's /proc/cpuinfo (distinct `physical id` + `core id` pairs). */
+export function physicalCoresFromCpuinfo(cpuinfo: string): number | undefined {
+  const cores = new Set<string>();
+  let phys = "0";
+  let sawCoreId = false;
+  for (const block of cpuinfo.split(/\n\s*\n/)) {
+    let core: string | undefined;
+    phys = "0";
+    for (const line of block.split("\n")) {
+      const m = /^([^:]+?)\s*:\s*(.*)$/.exec(line);
+      if (!m) continue;
+      if (m[1] === "physical id") phys = m[2]!;
+      else if (m[1] === "core id") core = m[2]!;
+    }
+    if (core !== undefined) {
+      sawCoreId = true;
+      cores.add(`${phys}/${core}`);
+    }
+  }
+  return sawCoreId && cores.size > 0 ? cores.size : undefined;
+}
+
+/**
+ * The number of physical cores this process may use: on Linux from /proc/cpuinfo, elsewhere
+ * the logical count, halved on x64 (where two hyper-threads per core is the rule; Apple and
+ * other arm64 chips have none); never more than the CPUs the process is allowed to run on.
+ */
+export function physicalCores(): number {
+  const logical = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+  let physical: number | undefined;
+  if (process.platform === "linux") {
+    try {
+      physical = physicalCoresFromCpuinfo(readFileSync("/proc/cpuinfo", "utf8"));
+    } catch {
+      // not readable (sandbox): fall through to the estimate
+    }
+  }
+  physical ??= process.arch === "x64" || process.arch === "ia32" ? Math.ceil(os.cpus().length / 2) : os.cpus().length;
+  return Math.max(1, Math.min(physical, logical));
+}
+
+/** The thread count to use: `requested` when given (> 0), else the physical cores. */
+export function llamaThreads(requested: number | undefined): number {
+  return requested && requested > 0 ? Math.floor(requested) : physicalCores();
+}
