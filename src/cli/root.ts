@@ -10,6 +10,10 @@ import { devCommand } from "./commands/dev.ts";
 import { initCommand } from "./commands/init.ts";
 import { packCommand } from "./commands/pack.ts";
 import { unpackCommand } from "./commands/unpack.ts";
+import { pushCommand } from "./commands/push.ts";
+import { pullCommand } from "./commands/pull.ts";
+import { loginCommand } from "./commands/login.ts";
+import { logoutCommand } from "./commands/logout.ts";
 import { tagCommand } from "./commands/tag.ts";
 import { listCommand } from "./commands/list.ts";
 import { inspectCommand } from "./commands/inspect.ts";
@@ -30,11 +34,15 @@ Find more information at: https://kitops.org`,
   subcommands: [
     packCommand,
     unpackCommand,
+    pushCommand,
+    pullCommand,
     tagCommand,
     listCommand,
     inspectCommand,
     infoCommand,
     removeCommand,
+    loginCommand,
+    logoutCommand,
     diffCommand,
     initCommand,
     versionCommand,

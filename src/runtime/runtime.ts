@@ -81,3 +81,84 @@ export async function serve(opts: ServeOptions): Promise<Server> {
 export function embeddedFiles(): Array<Blob & { name: string }> {
   return (bun?.embeddedFiles ?? []) as Array<Blob & { name: string }>;
 }
+
+/** TLS and proxy settings for {@link fetchWith}. File contents, not paths: reading files is the caller's job. */
+export interface FetchTransportOptions {
+  /** False disables certificate verification (`--tls-verify=false`). */
+  verify?: boolean;
+  /** Extra trusted CA certificates (PEM), added to the default trust store. */
+  extraCAs?: string[];
+  /** Client certificate and key (PEM) for mutual TLS; used only when both are set. */
+  clientCert?: string;
+  clientKey?: string;
+  /** Proxy URL for this request; `null` means "connect directly" even if the environment names a proxy. */
+  proxy?: string | null;
+}
+
+let defaultCAs: string[] | undefined;
+/** The runtime's default trust store: bundled roots plus the system's (what extra CAs are added to). */
+function defaultTrustStore(): string[] {
+  if (defaultCAs) return defaultCAs;
+  // deno-lint-ignore no-explicit-any
+  const tls = (g.process?.getBuiltinModule?.("node:tls") ?? undefined) as any;
+  const roots: string[] = [];
+  try {
+    if (tls?.getCACertificates) {
+      roots.push(...(tls.getCACertificates("default") as string[]));
+      roots.push(...(tls.getCACertificates("system") as string[]));
+    } else if (tls?.rootCertificates) {
+      roots.push(...(tls.rootCertificates as string[]));
+    }
+  } catch {
+    // No system store readable: the bundled roots remain.
+  }
+  defaultCAs = [...new Set(roots)];
+  return defaultCAs;
+}
+
+// deno-lint-ignore no-explicit-any
+const denoClients = new Map<string, any>();
+
+/**
+ * `fetch` with TLS and proxy settings. Bun takes them as `tls`/`proxy` fetch options; Deno through
+ * `Deno.createHttpClient`. Everything else about the request is plain web `fetch`.
+ */
+export function fetchWith(url: string | URL, init: RequestInit, opts: FetchTransportOptions = {}): Promise<Response> {
+  const extra: Record<string, unknown> = {};
+  const tlsWanted = opts.verify === false || (opts.extraCAs?.length ?? 0) > 0 || Boolean(opts.clientCert && opts.clientKey);
+  if (bun) {
+    if (tlsWanted) {
+      const tls: Record<string, unknown> = {};
+      if (opts.verify === false) tls.rejectUnauthorized = false;
+      if (opts.extraCAs?.length) tls.ca = [...defaultTrustStore(), ...opts.extraCAs];
+      if (opts.clientCert && opts.clientKey) {
+        tls.cert = opts.clientCert;
+        tls.key = opts.clientKey;
+      }
+      extra.tls = tls;
+    }
+    if (opts.proxy) extra.proxy = opts.proxy;
+    else if (opts.proxy === null) extra.proxy = false; // Bun: ignore HTTP(S)_PROXY for this request
+    return fetch(url, { ...init, ...extra } as RequestInit);
+  }
+  if (g.Deno && (tlsWanted || opts.proxy)) {
+    if (opts.verify === false) {
+      throw new Error("Disabling TLS verification is not supported under Deno: run with --unsafely-ignore-certificate-errors instead");
+    }
+    const key = JSON.stringify([opts.extraCAs ?? [], opts.clientCert ?? "", opts.clientKey ?? "", opts.proxy ?? ""]);
+    let client = denoClients.get(key);
+    if (!client) {
+      const o: Record<string, unknown> = {};
+      if (opts.extraCAs?.length) o.caCerts = [...defaultTrustStore(), ...opts.extraCAs];
+      if (opts.clientCert && opts.clientKey) {
+        o.cert = opts.clientCert;
+        o.key = opts.clientKey;
+      }
+      if (opts.proxy) o.proxy = { url: opts.proxy };
+      client = g.Deno.createHttpClient(o);
+      denoClients.set(key, client);
+    }
+    return fetch(url, { ...init, client } as RequestInit);
+  }
+  return fetch(url, init);
+}

@@ -1,0 +1,97 @@
+/**
+ * Opening registries for a command: one transport and one authenticating client per command
+ * (connections and tokens are shared by every repository it touches), credentials from kit's
+ * store. This is what the remote commands (`push`, `pull`, `unpack`, `login`, and the remote
+ * forms of `list`, `info`, `inspect`, `remove`, `diff`) build on.
+ * @module
+ */
+import type { ModelRef } from "../oci/reference.ts";
+import type { Logger } from "../util/log.ts";
+import { homePaths } from "../util/paths.ts";
+import { AuthClient, type Credential, type CredentialFn } from "./auth.ts";
+import { CredentialStore } from "./credentials.ts";
+import { expectStatus } from "./http.ts";
+import { apiHost, RemoteRepository, type RemoteRepositoryOptions } from "./repository.ts";
+import { createTransport, type NetworkOptions, type Transport, type TransportOptions } from "./transport.ts";
+
+/** What opening a registry needs from the command. */
+export interface RemoteContext {
+  /** The kit home (credentials live in `<home>/credentials.json`). */
+  home: string;
+  env: Record<string, string | undefined>;
+  /** kit's version, for the User-Agent. */
+  version: string;
+  /** Debug messages (resumed downloads, retried uploads, mounts). */
+  logger?: Logger;
+  /** Receives the trace line of every HTTP request; leave unset while progress bars are drawn. */
+  httpLogger?: Logger;
+  /** Extra transport settings (tests shorten the retry delays). */
+  transport?: Partial<TransportOptions>;
+}
+
+/** A command's connection to registries. */
+export class RegistrySession {
+  readonly net: NetworkOptions;
+  readonly transport: Transport;
+  readonly auth: AuthClient;
+  readonly credentials: CredentialStore;
+  readonly logger?: Logger;
+
+  constructor(net: NetworkOptions, transport: Transport, credentials: CredentialStore, logger?: Logger, credential?: CredentialFn) {
+    this.net = net;
+    this.transport = transport;
+    this.credentials = credentials;
+    this.logger = logger;
+    this.auth = new AuthClient({ transport, credential: credential ?? credentials.credentialFn() });
+  }
+
+  /** A repository on `registry`; options as {@link RemoteRepositoryOptions}. */
+  repository(registry: string, repository: string, opts: Partial<RemoteRepositoryOptions> = {}): RemoteRepository {
+    return new RemoteRepository({
+      registry,
+      repository,
+      client: this.auth,
+      plainHttp: this.net.plainHttp,
+      logger: this.logger,
+      ...opts,
+    });
+  }
+}
+
+/** The credential store of a kit home. */
+export function credentialStore(ctx: Pick<RemoteContext, "home" | "env">): CredentialStore {
+  return new CredentialStore({ file: homePaths(ctx.home).credentials, env: ctx.env });
+}
+
+/** Opens a session for the network flags (reads TLS files, sets up proxies and credentials). */
+export async function openSession(net: NetworkOptions, ctx: RemoteContext, credential?: CredentialFn): Promise<RegistrySession> {
+  const transport = await createTransport(net, { version: ctx.version, env: ctx.env, logger: ctx.httpLogger }, ctx.transport);
+  return new RegistrySession(net, transport, credentialStore(ctx), ctx.logger, credential);
+}
+
+/** The remote repository of a reference (`registry/repository`), for reading unless `actions` says otherwise. */
+export async function openRemoteRepository(
+  ref: Pick<ModelRef, "registry" | "repository">,
+  net: NetworkOptions,
+  ctx: RemoteContext,
+  opts: Partial<RemoteRepositoryOptions> = {},
+): Promise<RemoteRepository> {
+  return (await openSession(net, ctx)).repository(ref.registry, ref.repository, opts);
+}
+
+/** Every tag of a remote repository (all `Link` pages). */
+export async function listTags(ref: Pick<ModelRef, "registry" | "repository">, net: NetworkOptions, ctx: RemoteContext): Promise<string[]> {
+  return (await openRemoteRepository(ref, net, ctx)).tags();
+}
+
+/**
+ * Checks a credential against `GET /v2/` of `registry` (what `kit login` does before storing
+ * it). Throws the registry's or the token server's error when it is refused.
+ */
+export async function verifyCredential(registry: string, cred: Credential, net: NetworkOptions, ctx: RemoteContext): Promise<void> {
+  const session = await openSession(net, ctx, async () => cred);
+  const url = new URL(`${net.plainHttp ? "http" : "https"}://${apiHost(registry)}/v2/`);
+  const res = await session.auth.send({ method: "GET", url });
+  await expectStatus(res, "GET", url, 200);
+  await res.body?.cancel().catch(() => {});
+}

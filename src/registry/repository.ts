@@ -1,0 +1,501 @@
+/**
+ * A repository on an OCI registry as a {@link Target} (oras `remote.Repository`): manifests and
+ * blobs are told apart by media type, every fetched byte is checked against its descriptor
+ * (`Content-Length`, `Docker-Content-Digest`, the digest itself), blob downloads continue after a
+ * broken connection, and blob uploads follow kit's rules (compat §6.3) with retries in a fresh
+ * upload session.
+ * @module
+ */
+import type { Descriptor } from "../oci/descriptor.ts";
+import { digestOf, isDigest, VerifyStream } from "../oci/digest.ts";
+import { MANIFEST_ACCEPT } from "../oci/media-types.ts";
+import {
+  alreadyExists,
+  checkDescriptor,
+  DEFAULT_MAX_METADATA_BYTES,
+  isManifestType,
+  missingReference,
+  notFound,
+  readAll,
+  type StoreOptions,
+  type Target,
+} from "../store/target.ts";
+import { CancelledError, IntegrityError, KitError, NotFoundError, errorMessage } from "../util/errors.ts";
+import type { Logger } from "../util/log.ts";
+import { abortReason, throwIfAborted } from "../util/pool.ts";
+import { type AuthClient, repositoryScope } from "./auth.ts";
+import { resumingBody } from "./blob-download.ts";
+import {
+  abandonUpload,
+  CHUNK_SIZE,
+  isRetryableUploadError,
+  startUpload,
+  type UploadContext,
+  uploadChunked,
+  uploadMonolithic,
+  useMonolithic,
+} from "./blob-upload.ts";
+import { expectStatus, RegistryError, responseError } from "./http.ts";
+
+/** The API host of a registry: Docker Hub's API lives at `registry-1.docker.io`. */
+export function apiHost(registry: string): string {
+  return registry === "docker.io" ? "registry-1.docker.io" : registry;
+}
+
+export interface RemoteRepositoryOptions {
+  /** The registry as named in references (`host[:port]`). */
+  registry: string;
+  repository: string;
+  client: AuthClient;
+  /** `--plain-http`. */
+  plainHttp?: boolean;
+  logger?: Logger;
+  /**
+   * Actions every request asks a token for. `["pull"]` for reads (the default); a push asks
+   * for `["pull","push"]` from the start so one token serves the whole copy.
+   */
+  actions?: string[];
+  /** Repositories on the same registry that may already hold pushed blobs (cross-repository mount). */
+  mountFrom?: string[];
+  /** Blobs up to this size are read into memory before upload, so a failed PUT can be resent (default 4 MiB). */
+  bufferLimit?: number;
+  /** Chunk size of chunked uploads, and the size from which they are used (default 100 MiB). */
+  chunkSize?: number;
+  /** Upload sessions tried per blob (default 5). */
+  uploadAttempts?: number;
+  /** Resumes per blob download (default 10). */
+  maxResumes?: number;
+  /** Stalled download reads time out after this (default 60 s). */
+  idleTimeoutMs?: number;
+}
+
+/** Options of a blob push: how to read the blob again when a fresh upload session is needed. */
+export interface PushOptions extends StoreOptions {
+  reopen?: () => Promise<ReadableStream<Uint8Array>>;
+}
+
+/** Wraps a source stream so a read failure is recorded (to blame the source) and can be stopped from outside. */
+function guardSource(s: ReadableStream<Uint8Array>, onError: (e: unknown) => void) {
+  const reader = s.getReader();
+  let finished = false;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          finished = true;
+          ctl.close();
+        } else {
+          ctl.enqueue(value);
+        }
+      } catch (e) {
+        finished = true;
+        onError(e);
+        ctl.error(e);
+      }
+    },
+    cancel(reason) {
+      finished = true;
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  return {
+    stream,
+    /** Cancels the source (also while a read is pending). */
+    stop: (reason?: unknown) => finished ? Promise.resolve() : reader.cancel(reason).catch(() => {}),
+  };
+}
+
+function mediaTypeOf(res: Response): string {
+  return (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
+}
+
+/** A repository on a registry. */
+export class RemoteRepository implements Target {
+  readonly registry: string;
+  readonly repository: string;
+  readonly client: AuthClient;
+  readonly plainHttp: boolean;
+  readonly logger?: Logger;
+  readonly #actions: string[];
+  readonly #mountFrom: string[];
+  readonly #bufferLimit: number;
+  readonly #chunkSize: number;
+  readonly #uploadAttempts: number;
+  readonly #maxResumes: number;
+  readonly #idleTimeoutMs: number;
+
+  constructor(opts: RemoteRepositoryOptions) {
+    this.registry = opts.registry;
+    this.repository = opts.repository;
+    this.client = opts.client;
+    this.plainHttp = opts.plainHttp ?? false;
+    this.logger = opts.logger;
+    this.#actions = opts.actions ?? ["pull"];
+    this.#mountFrom = (opts.mountFrom ?? []).filter((r) => r !== opts.repository);
+    this.#bufferLimit = opts.bufferLimit ?? DEFAULT_MAX_METADATA_BYTES;
+    this.#chunkSize = opts.chunkSize ?? CHUNK_SIZE;
+    this.#uploadAttempts = opts.uploadAttempts ?? 5;
+    this.#maxResumes = opts.maxResumes ?? 10;
+    this.#idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
+  }
+
+  /** `<scheme>://<api host>/v2/`. */
+  get baseUrl(): string {
+    return `${this.plainHttp ? "http" : "https"}://${apiHost(this.registry)}/v2/`;
+  }
+
+  #url(path: string): URL {
+    return new URL(`${this.repository}/${path}`, this.baseUrl);
+  }
+
+  #scopes(...extra: string[]): string[] {
+    return [repositoryScope(this.repository, ...new Set([...this.#actions, ...extra]))];
+  }
+
+  #send(method: string, url: URL, init: { headers?: Record<string, string>; body?: Uint8Array; signal?: AbortSignal } = {}, extraActions: string[] = []) {
+    return this.client.send({ method, url, headers: new Headers(init.headers), body: init.body, signal: init.signal }, this.#scopes(...extraActions));
+  }
+
+  // ----- reads ---------------------------------------------------------------------------------
+
+  async exists(desc: Descriptor, opts: StoreOptions = {}): Promise<boolean> {
+    checkDescriptor(desc);
+    throwIfAborted(opts.signal);
+    const manifest = isManifestType(desc.mediaType);
+    const url = this.#url(`${manifest ? "manifests" : "blobs"}/${desc.digest}`);
+    const res = await this.#send("HEAD", url, { headers: manifest ? { accept: MANIFEST_ACCEPT } : {}, signal: opts.signal });
+    await res.body?.cancel().catch(() => {});
+    if (res.status === 200) return true;
+    if (res.status === 404) return false;
+    throw await responseError(res, "HEAD", url);
+  }
+
+  /** The content of `desc`, verified as it streams; a blob continues after a broken connection. */
+  async fetch(desc: Descriptor, opts: StoreOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    checkDescriptor(desc);
+    throwIfAborted(opts.signal);
+    if (isManifestType(desc.mediaType)) {
+      const url = this.#url(`manifests/${desc.digest}`);
+      const res = await this.#send("GET", url, { headers: { accept: MANIFEST_ACCEPT }, signal: opts.signal });
+      if (res.status === 404) {
+        await res.body?.cancel().catch(() => {});
+        throw notFound(desc);
+      }
+      await expectStatus(res, "GET", url, 200);
+      this.#checkLength(res, desc.size, desc, url);
+      return res.body!.pipeThrough(new VerifyStream(desc));
+    }
+    const { body } = await this.fetchFrom(desc, 0, opts);
+    return body.pipeThrough(new VerifyStream(desc));
+  }
+
+  #checkLength(res: Response, expected: number, desc: Descriptor, url: URL): void {
+    const len = res.headers.get("content-length");
+    if (len !== null && len !== "" && Number(len) !== expected) {
+      void res.body?.cancel().catch(() => {});
+      throw new IntegrityError(`${url.pathname}: the registry announced ${len} bytes for ${desc.digest}, expected ${expected}`);
+    }
+  }
+
+  /**
+   * The blob from byte `offset` on (for resumable downloads into local storage): the body is NOT
+   * verified here — the caller hashes the whole content. `offset` in the result is where the body
+   * really starts (0 when the registry ignored the range).
+   */
+  async fetchFrom(desc: Descriptor, offset: number, opts: StoreOptions = {}): Promise<{ body: ReadableStream<Uint8Array>; offset: number }> {
+    checkDescriptor(desc);
+    const first = await this.#openBlob(desc, offset, opts.signal);
+    const body = resumingBody(desc, first.body, first.offset, (at, signal) => this.#openBlob(desc, at, signal), {
+      maxResumes: this.#maxResumes,
+      idleTimeoutMs: this.#idleTimeoutMs,
+      signal: opts.signal,
+      logger: this.logger,
+      backoff: (n) => this.client.transport.backoff(n - 1),
+      sleep: (ms, signal) => this.client.transport.wait(ms, signal),
+    });
+    return { body, offset: first.offset };
+  }
+
+  async #openBlob(desc: Descriptor, offset: number, signal?: AbortSignal): Promise<{ body: ReadableStream<Uint8Array>; offset: number }> {
+    throwIfAborted(signal);
+    const url = this.#url(`blobs/${desc.digest}`);
+    const headers: Record<string, string> = { "accept-encoding": "identity" };
+    if (offset > 0) headers.range = `bytes=${offset}-`;
+    const res = await this.#send("GET", url, { headers, signal });
+    if (res.status === 404) {
+      await res.body?.cancel().catch(() => {});
+      throw notFound(desc);
+    }
+    if (offset > 0 && res.status === 416) {
+      // Our partial copy is no use to this server; start over.
+      await res.body?.cancel().catch(() => {});
+      return this.#openBlob(desc, 0, signal);
+    }
+    await expectStatus(res, "GET", url, 200, 206);
+    const got = res.headers.get("docker-content-digest");
+    if (got && got !== desc.digest) {
+      await res.body?.cancel().catch(() => {});
+      throw new IntegrityError(`The registry answered ${desc.digest} with content of ${got}`);
+    }
+    let start = 0;
+    if (res.status === 206) {
+      const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get("content-range") ?? "");
+      if (!m || Number(m[1]) !== offset) {
+        await res.body?.cancel().catch(() => {});
+        throw new KitError(`The registry answered a range request for ${desc.digest} with range ${res.headers.get("content-range") ?? "(none)"}`);
+      }
+      start = offset;
+    }
+    this.#checkLength(res, desc.size - start, desc, url);
+    if (!res.body) throw new KitError(`The registry sent no content for ${desc.digest}`);
+    return { body: res.body, offset: start };
+  }
+
+  /**
+   * `GET manifests/<ref>`: the manifest's descriptor (media type from `Content-Type`) and bytes,
+   * verified against the digest when `ref` is one or the registry names one. At most 4 MiB.
+   */
+  async fetchManifest(ref: string, opts: StoreOptions = {}): Promise<{ desc: Descriptor; bytes: Uint8Array }> {
+    if (ref === "") throw missingReference();
+    throwIfAborted(opts.signal);
+    const url = this.#url(`manifests/${ref}`);
+    const res = await this.#send("GET", url, { headers: { accept: MANIFEST_ACCEPT }, signal: opts.signal });
+    if (res.status === 404) {
+      await res.body?.cancel().catch(() => {});
+      throw new NotFoundError(`${ref}: not found`);
+    }
+    await expectStatus(res, "GET", url, 200);
+    const bytes = await readAll(res.body!, DEFAULT_MAX_METADATA_BYTES, opts.signal);
+    const digest = digestOf(bytes);
+    const claimed = isDigest(ref) ? ref : res.headers.get("docker-content-digest");
+    if (claimed && claimed !== digest) {
+      throw new IntegrityError(`Content of ${claimed} does not match its digest: got ${digest}`);
+    }
+    return { desc: { mediaType: mediaTypeOf(res), digest, size: bytes.byteLength }, bytes };
+  }
+
+  /** A tag or digest → manifest descriptor (`HEAD`, falling back to `GET` when headers are missing). */
+  async resolve(ref: string, opts: StoreOptions = {}): Promise<Descriptor> {
+    if (ref === "") throw missingReference();
+    throwIfAborted(opts.signal);
+    const url = this.#url(`manifests/${ref}`);
+    const res = await this.#send("HEAD", url, { headers: { accept: MANIFEST_ACCEPT }, signal: opts.signal });
+    await res.body?.cancel().catch(() => {});
+    if (res.status === 404) throw new NotFoundError(`${ref}: not found`);
+    if (res.status !== 200) throw await responseError(res, "HEAD", url);
+    const digest = res.headers.get("docker-content-digest");
+    const len = res.headers.get("content-length");
+    const mediaType = mediaTypeOf(res);
+    if (digest && isDigest(digest) && len && /^\d+$/.test(len) && mediaType) {
+      if (isDigest(ref) && digest !== ref) throw new IntegrityError(`The registry resolved ${ref} to a different digest ${digest}`);
+      return { mediaType, digest, size: Number(len) };
+    }
+    return (await this.fetchManifest(ref, opts)).desc;
+  }
+
+  /** Every tag of the repository, following `Link` pagination. NotFoundError for an unknown repository. */
+  async tags(opts: StoreOptions & { pageSize?: number } = {}): Promise<string[]> {
+    const out: string[] = [];
+    let url: URL | undefined = this.#url("tags/list");
+    if (opts.pageSize) url.searchParams.set("n", String(opts.pageSize));
+    for (let page = 0; url && page < 10_000; page++) {
+      const res = await this.#send("GET", url, { headers: { accept: "application/json" }, signal: opts.signal });
+      if (res.status === 404) {
+        const err = await responseError(res, "GET", url);
+        throw new NotFoundError(`repository ${this.registry}/${this.repository} not found: ${err.message}`);
+      }
+      await expectStatus(res, "GET", url, 200);
+      const body = (await res.json().catch(() => ({}))) as { tags?: unknown };
+      if (Array.isArray(body.tags)) for (const t of body.tags) if (typeof t === "string") out.push(t);
+      url = nextLink(res.headers.get("link"), url);
+    }
+    return out;
+  }
+
+  // ----- writes --------------------------------------------------------------------------------
+
+  async push(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: PushOptions = {}): Promise<void> {
+    try {
+      checkDescriptor(desc);
+      throwIfAborted(opts.signal);
+    } catch (e) {
+      await body.cancel(e).catch(() => {});
+      throw e;
+    }
+    if (isManifestType(desc.mediaType)) {
+      const bytes = await readAll(body.pipeThrough(new VerifyStream(desc)), DEFAULT_MAX_METADATA_BYTES, opts.signal);
+      await this.pushManifest(desc, bytes, desc.digest, opts);
+      return;
+    }
+    await this.#pushBlob(desc, body, opts);
+  }
+
+  /** `PUT manifests/<ref>` with the manifest's media type; checks the digest the registry reports. */
+  async pushManifest(desc: Descriptor, bytes: Uint8Array, ref: string = desc.digest, opts: StoreOptions = {}): Promise<void> {
+    const url = this.#url(`manifests/${ref}`);
+    const res = await this.#send("PUT", url, { headers: { "content-type": desc.mediaType }, body: bytes, signal: opts.signal }, ["push"]);
+    await expectStatus(res, "PUT", url, 201);
+    await res.body?.cancel().catch(() => {});
+    const got = res.headers.get("docker-content-digest");
+    if (got && got !== desc.digest) throw new IntegrityError(`The registry stored manifest ${desc.digest} under a different digest ${got}`);
+  }
+
+  async #pushBlob(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: PushOptions): Promise<void> {
+    const signal = opts.signal;
+    try {
+      if (await this.exists(desc, { signal })) throw alreadyExists(desc);
+    } catch (e) {
+      await body.cancel(e).catch(() => {});
+      throw e;
+    }
+    const ctx: UploadContext = {
+      client: this.client,
+      scopes: this.#scopes("push"),
+      registry: this.registry,
+      logger: this.logger,
+      signal,
+      chunkSize: this.#chunkSize,
+    };
+    const uploads = this.#url("blobs/uploads/");
+
+    // A mount answers from the registry's own storage: the source stream is not needed.
+    let session: URL | undefined;
+    for (const from of this.#mountFrom) {
+      try {
+        const r = await startUpload(ctx, uploads, desc, from);
+        if (r.mounted) {
+          this.logger?.debug(`Mounted ${desc.digest} from ${this.registry}/${from}`);
+          await body.cancel().catch(() => {});
+          return;
+        }
+        session = r.location;
+        break;
+      } catch (e) {
+        if (signal?.aborted) {
+          await body.cancel(e).catch(() => {});
+          throw abortReason(signal);
+        }
+        this.logger?.debug(`Cannot mount ${desc.digest} from ${from}: ${errorMessage(e)}`);
+      }
+    }
+
+    // Small blobs are read (and verified) first, so every request can be sent again.
+    let data: Uint8Array | undefined;
+    if (desc.size <= this.#bufferLimit) {
+      data = await readAll(body.pipeThrough(new VerifyStream(desc)), this.#bufferLimit, signal);
+    }
+    let source: ReadableStream<Uint8Array> | undefined = data ? undefined : body;
+    for (let attempt = 1; ; attempt++) {
+      let location: URL | undefined = session;
+      session = undefined;
+      let sourceError: unknown;
+      const abort = new AbortController();
+      const guarded = source ? guardSource(source.pipeThrough(new VerifyStream(desc)), (e) => {
+        sourceError = e;
+        abort.abort(e);
+      }) : undefined;
+      source = undefined;
+      const onOuterAbort = () => {
+        void guarded?.stop(abortReason(signal!));
+        abort.abort(abortReason(signal!));
+      };
+      signal?.addEventListener("abort", onOuterAbort, { once: true });
+      const attemptCtx: UploadContext = { ...ctx, signal: signal ? AbortSignal.any([signal, abort.signal]) : abort.signal };
+      try {
+        throwIfAborted(signal);
+        if (!location) {
+          const r = await startUpload(attemptCtx, uploads, desc);
+          if (r.mounted) return; // cannot happen without a mount request
+          location = r.location;
+        }
+        if (data) {
+          await uploadMonolithic(attemptCtx, location, desc, data);
+        } else if (useMonolithic(this.registry, desc.size, this.#chunkSize)) {
+          await uploadMonolithic(attemptCtx, location, desc, guarded!.stream);
+        } else {
+          await uploadChunked(attemptCtx, location, desc, guarded!.stream);
+        }
+        return;
+      } catch (e) {
+        await guarded?.stop(e);
+        if (signal?.aborted) throw abortReason(signal);
+        if (sourceError !== undefined) throw sourceError instanceof Error ? sourceError : new KitError(String(sourceError));
+        if (e instanceof CancelledError || e instanceof IntegrityError) throw e;
+        if (attempt >= this.#uploadAttempts || !isRetryableUploadError(e)) throw e;
+        if (!data) {
+          if (!opts.reopen) throw e;
+          source = await opts.reopen();
+        }
+        if (location) await abandonUpload(ctx, location);
+        const delay = this.client.transport.backoff(attempt - 1);
+        this.logger?.debug(`Upload of ${desc.digest} failed (${errorMessage(e)}); retrying in a new session in ${delay} ms`);
+        try {
+          await this.client.transport.wait(delay, signal);
+        } catch (err) {
+          await source?.cancel(err).catch(() => {});
+          throw err;
+        }
+      } finally {
+        signal?.removeEventListener("abort", onOuterAbort);
+      }
+    }
+  }
+
+  /** Points `ref` at the manifest `desc` (fetched by digest, then `PUT` under the tag). */
+  async tag(desc: Descriptor, ref: string, opts: StoreOptions = {}): Promise<void> {
+    if (ref === "") throw missingReference();
+    checkDescriptor(desc);
+    if (ref === desc.digest) return;
+    const body = await this.fetch(desc, opts);
+    const bytes = await readAll(body, DEFAULT_MAX_METADATA_BYTES, opts.signal);
+    await this.pushManifest(desc, bytes, ref, opts);
+  }
+
+  /** `DELETE manifests/<digest>` (or `blobs/<digest>`). NotFoundError when absent; other refusals (405) as RegistryError. */
+  async delete(desc: Descriptor, opts: StoreOptions = {}): Promise<void> {
+    checkDescriptor(desc);
+    const url = this.#url(`${isManifestType(desc.mediaType) ? "manifests" : "blobs"}/${desc.digest}`);
+    const res = await this.#send("DELETE", url, { signal: opts.signal }, ["delete"]);
+    if (res.status === 404) {
+      await res.body?.cancel().catch(() => {});
+      throw notFound(desc);
+    }
+    await expectStatus(res, "DELETE", url, 200, 202, 204);
+    await res.body?.cancel().catch(() => {});
+  }
+
+  /** `DELETE manifests/<tag>`: removes a tag where the registry supports it (OCI distribution 1.1). */
+  async untag(tag: string, opts: StoreOptions = {}): Promise<void> {
+    if (tag === "") throw missingReference();
+    const url = this.#url(`manifests/${tag}`);
+    const res = await this.#send("DELETE", url, { signal: opts.signal }, ["delete"]);
+    if (res.status === 404) {
+      await res.body?.cancel().catch(() => {});
+      throw new NotFoundError(`${tag}: not found`);
+    }
+    await expectStatus(res, "DELETE", url, 200, 202, 204);
+    await res.body?.cancel().catch(() => {});
+  }
+}
+
+/** The `rel="next"` target of a `Link` header, resolved against the request URL. */
+export function nextLink(header: string | null, base: URL): URL | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(",")) {
+    const m = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
+    if (!m) continue;
+    if (/(^|;)\s*rel="?next"?\s*(;|$)/i.test(m[2]!)) {
+      try {
+        const u = new URL(m[1]!, base);
+        if (u.origin !== base.origin) return undefined; // never follow pagination to another host
+        return u;
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+export { RegistryError };
