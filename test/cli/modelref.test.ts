@@ -86,4 +86,17 @@ describe("model references", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe("[ERROR] Failed to pack model kit: Failed to resolve referenced modelkit nothere:v1: nothere:v1 was not found in local storage or its registry\n");
   });
+
+  test("unpack refuses a reference loop (made by re-tagging a parent)", async () => {
+    const home = tempDir();
+    const a = project({ Kitfile: "manifestVersion: 1.0.0\nmodel:\n  path: a.bin\n", "a.bin": "a" });
+    expect((await runInProcess(["pack", a, "-t", "cyc:a"], { env: { KITOPS_HOME: home } })).code).toBe(0);
+    const b = project({ Kitfile: "manifestVersion: 1.0.0\nmodel:\n  path: cyc:a\n" });
+    expect((await runInProcess(["pack", b, "-t", "cyc:b"], { env: { KITOPS_HOME: home } })).code).toBe(0);
+    // cyc:a now names the kit whose model is cyc:a itself.
+    expect((await runInProcess(["tag", "cyc:b", "cyc:a"], { env: { KITOPS_HOME: home } })).code).toBe(0);
+    const r = await runInProcess(["unpack", "cyc:a", "-d", tempDir()], { env: { KITOPS_HOME: home } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("[ERROR] Failed to unpack: found cycle in modelkit references: [cyc:a=>cyc:a]\n");
+  });
 });
