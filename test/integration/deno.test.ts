@@ -1,23 +1,58 @@
-/** The source runs under Deno too (web standards and node: APIs only). */
+/**
+ * The source runs under Deno too (web standards and node: APIs only): version, init, pack, list,
+ * unpack and inspect give the same output as the compiled Bun binary.
+ */
 import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { repoRoot, runKit, tempDir } from "../helpers/kit.ts";
 
 const deno = path.join(repoRoot, "node_modules", ".bin", "deno");
 
-test("deno run -A src/main.ts version prints the same version as dist/kit", async () => {
-  const home = tempDir();
-  const r = spawnSync(deno, ["run", "-A", path.join(repoRoot, "src/main.ts"), "version"], {
-    cwd: repoRoot,
+function runDeno(args: string[], env: Record<string, string>, cwd = repoRoot) {
+  const r = spawnSync(deno, ["run", "-A", path.join(repoRoot, "src/main.ts"), ...args], {
+    cwd,
     encoding: "utf8",
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, KITOPS_HOME: home, DENO_NO_UPDATE_CHECK: "1" },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, DENO_NO_UPDATE_CHECK: "1", ...env },
     timeout: 120_000,
   });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test("deno run -A src/main.ts version prints the same version as dist/kit", async () => {
+  const home = tempDir();
+  const r = runDeno(["version"], { KITOPS_HOME: home });
   expect(r.stderr).toBe("");
-  expect(r.status).toBe(0);
-  const denoVersion = r.stdout.split("\n")[0];
+  expect(r.code).toBe(0);
   const bin = await runKit(["version"], { env: { KITOPS_HOME: home } });
-  expect(denoVersion).toBe(bin.stdout.split("\n")[0]!);
+  expect(r.stdout.split("\n")[0]).toBe(bin.stdout.split("\n")[0]!);
   expect(r.stdout).toContain("Runtime: deno ");
+});
+
+test("Deno smoke suite: init, pack, list, inspect, unpack match the Bun binary byte for byte", async () => {
+  const ctx = tempDir("kit-deno-");
+  mkdirSync(path.join(ctx, "data"));
+  writeFileSync(path.join(ctx, "weights.safetensors"), "w".repeat(4096));
+  writeFileSync(path.join(ctx, "data", "train.csv"), "a,b\n1,2\n");
+  writeFileSync(path.join(ctx, "README.md"), "# smoke");
+  const env = (home: string) => ({ KITOPS_HOME: home, SOURCE_DATE_EPOCH: "1700000000" });
+  const homes = { deno: tempDir(), bun: tempDir() };
+  const run = async (who: "deno" | "bun", args: string[]) => {
+    const r = who === "deno" ? runDeno(args, env(homes[who]), ctx) : await runKit(args, { cwd: ctx, env: env(homes[who]) });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    return r.stdout.replaceAll(homes[who], "<home>").replaceAll(path.join(ctx, who), "<out>");
+  };
+  expect(await run("deno", ["init", ".", "--name", "smoke", "-o", "-"])).toBe(await run("bun", ["init", ".", "--name", "smoke", "-o", "-"]));
+  expect((await run("deno", ["init", ".", "--name", "smoke"])).endsWith(`Saved to path '${path.join(ctx, "Kitfile")}'\n`)).toBe(true);
+  const kitfile = readFileSync(path.join(ctx, "Kitfile"), "utf8");
+  for (const args of [["pack", ".", "-t", "smoke:v1"], ["list"], ["inspect", "smoke:v1"], ["info", "smoke:v1"]]) {
+    expect(await run("deno", args)).toBe(await run("bun", args));
+  }
+  expect(await run("deno", ["unpack", "smoke:v1", "-d", "deno"])).toBe(await run("bun", ["unpack", "smoke:v1", "-d", "bun"]));
+  for (const f of ["weights.safetensors", "data/train.csv", "README.md"]) {
+    expect(readFileSync(path.join(ctx, "deno", f))).toEqual(readFileSync(path.join(ctx, f)));
+  }
+  expect(readFileSync(path.join(ctx, "deno", "Kitfile"), "utf8")).toBe(kitfile);
 });
