@@ -50,8 +50,12 @@ export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 export const PAGE_CSP =
   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+/** nginx's "client closed request": nobody reads it, and it is not a server error. */
+const CLIENT_GONE = 499;
+
 function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
+  if (e instanceof DOMException && e.name === "AbortError") return new ApiError(CLIENT_GONE, "The client closed the request", "invalid_request_error", null, "cancelled");
   if (e instanceof LlmRequestError) return new ApiError(400, e.message, "invalid_request_error", e.param, e.code);
   if (e instanceof LlmUnavailableError) return new ApiError(503, e.message, "unavailable_error", null, "model_not_ready");
   return new ApiError(500, `Generation failed: ${e instanceof Error ? e.message : String(e)}`, "server_error");
@@ -103,13 +107,13 @@ export function createApp(o: AppOptions): Hono {
   /** Ends a stream that failed after it started: one error event, as llama.cpp's server does. */
   const streamError = (route: string) => (e: unknown, w: SseWriter) => {
     const err = toApiError(e);
-    logger?.error(`${route}: ${err.message}`);
+    if (err.status !== CLIENT_GONE) logger?.error(`${route}: ${err.message}`);
     w.send(errorBody(err.message, err.type, err.param, err.code));
   };
 
   app.onError((e) => {
     const err = toApiError(e);
-    if (err.status >= 500) logger?.error(`${err.message}`);
+    if (err.status >= 500) logger?.error(err.message);
     return apiErrorResponse(err);
   });
   app.notFound((c) => apiErrorResponse(new ApiError(404, `Unknown request URL: ${c.req.method} ${new URL(c.req.url).pathname}`, "invalid_request_error", null, "unknown_url")));

@@ -18,6 +18,7 @@ import type {
   LlamaContext,
   LlamaGrammar,
   LlamaModel,
+  Token,
 } from "node-llama-cpp";
 import { needsEmbeddedLlama, prepareEmbeddedLlama } from "../runtime/native-assets.ts";
 import { KitError } from "../util/errors.ts";
@@ -152,6 +153,48 @@ async function importNodeLlamaCpp(nativeCacheDir: string | undefined, logger: Lo
 
 const cancelled = () => new DOMException("The operation was aborted", "AbortError");
 
+type LogSink = (level: "error" | "warn" | "debug", message: string) => void;
+
+/** Everyone who wants llama.cpp's log lines (normally the one model of the process). */
+const logSinks = new Set<LogSink>();
+
+/**
+ * One `Llama` (the loaded llama.cpp library) per process, never disposed: node-llama-cpp's native
+ * log callback is process-wide, and a second Llama, even after the first was disposed, no longer
+ * receives llama.cpp's messages (they go straight to stderr). Models and contexts are per
+ * {@link Llm} and are freed by {@link Llm.close}.
+ */
+let shared: { key: string; llama: Promise<Llama> } | undefined;
+
+async function sharedLlama(nlc: Nlc, gpu: "auto" | false, threads: number): Promise<Llama> {
+  const key = JSON.stringify([gpu, threads]);
+  if (shared && shared.key !== key) {
+    throw new KitError(`llama.cpp is already set up in this process with other settings (${shared.key}, asked for ${key})`);
+  }
+  if (!shared) {
+    const llama = nlc.getLlama({
+      gpu,
+      build: "never",
+      skipDownload: true,
+      usePrebuiltBinaries: true,
+      progressLogs: false,
+      maxThreads: threads,
+      logLevel: nlc.LlamaLogLevel.warn,
+      logger: (level, message) => {
+        const m = message.trimEnd();
+        if (!m) return;
+        const l = level === nlc.LlamaLogLevel.error || level === nlc.LlamaLogLevel.fatal ? "error" : level === nlc.LlamaLogLevel.warn ? "warn" : "debug";
+        for (const sink of logSinks) sink(l, m);
+      },
+    });
+    shared = { key, llama };
+    llama.catch(() => {
+      if (shared?.llama === llama) shared = undefined;
+    });
+  }
+  return await shared.llama;
+}
+
 class LocalLlm implements Llm {
   readonly modelId: string;
   #opts: LlmOptions;
@@ -161,6 +204,7 @@ class LocalLlm implements Llm {
   /** Generations run one after another: this is the tail of the queue. */
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
+  #sink?: LogSink;
 
   constructor(opts: LlmOptions) {
     this.modelId = opts.modelId;
@@ -183,24 +227,25 @@ class LocalLlm implements Llm {
     const log = o.logger;
     const nlc = await importNodeLlamaCpp(o.nativeCacheDir, log);
     const threads = llamaThreads(o.threads);
-    const llama = await nlc.getLlama({
-      gpu: o.gpu ?? "auto",
-      build: "never",
-      skipDownload: true,
-      usePrebuiltBinaries: true,
-      progressLogs: false,
-      maxThreads: threads,
-      logLevel: nlc.LlamaLogLevel.warn,
-      logger: (level, message) => {
-        const m = message.trimEnd();
-        if (!m) return;
-        if (level === nlc.LlamaLogLevel.error || level === nlc.LlamaLogLevel.fatal) log?.error(m);
-        else if (level === nlc.LlamaLogLevel.warn) log?.warn(m);
-        else log?.debug(m);
-      },
-    });
+    // llama.cpp tells why a load failed only in its log; the error itself just says it failed
+    let firstError: string | undefined;
+    const sink: LogSink = (level, m) => {
+      if (level === "error") {
+        firstError ??= m;
+        log?.error(m);
+      } else if (level === "warn") log?.warn(m);
+      else log?.debug(m);
+    };
+    const llama = await sharedLlama(nlc, o.gpu ?? "auto", threads);
+    logSinks.add(sink);
+    this.#sink = sink;
     try {
-      const model = await llama.loadModel({ modelPath: o.modelPath });
+      const model = await llama.loadModel({ modelPath: o.modelPath }).catch(async (e: unknown) => {
+        // the loader thread's log lines reach this thread as queued callbacks: let them arrive
+        for (let i = 0; i < 3 && !firstError; i++) await new Promise((r) => setTimeout(r, 0));
+        if (!(e instanceof Error) || !firstError || e.message.includes(firstError)) throw e;
+        throw new Error(`${e.message} (${firstError})`, { cause: e });
+      });
       const context = await model.createContext({
         contextSize: o.contextSize ?? { max: model.trainContextSize },
         threads,
@@ -215,7 +260,7 @@ class LocalLlm implements Llm {
       );
       return { nlc, llama, model, context, chat, completion, threads };
     } catch (e) {
-      await llama.dispose().catch(() => {});
+      logSinks.delete(sink);
       throw e;
     }
   }
@@ -302,7 +347,7 @@ class LocalLlm implements Llm {
       const promptTokens = l.chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(l.model.tokenizer).length;
       const maxTokens = this.#budget(l, promptTokens, o.maxTokens, "messages");
       const grammar = await this.#grammar(l, o.format);
-      let completionTokens = 0;
+      const meter = l.chat.sequence.tokenMeter.getState();
       let reasoning = "";
       const r = await l.chat.generateResponse(history, {
         ...this.#sampling(o),
@@ -310,7 +355,6 @@ class LocalLlm implements Llm {
         grammar,
         signal: o.signal,
         stopOnAbortSignal: true,
-        onToken: (t) => void (completionTokens += t.length),
         onResponseChunk: (c) => {
           if (c.type === "segment") {
             if (c.segmentType === "thought") {
@@ -325,7 +369,7 @@ class LocalLlm implements Llm {
         reasoning,
         finishReason: finishReason(r.metadata.stopReason),
         promptTokens,
-        completionTokens,
+        completionTokens: l.chat.sequence.tokenMeter.diff(meter).usedOutputTokens,
       };
     });
   }
@@ -334,10 +378,26 @@ class LocalLlm implements Llm {
     return this.#serial(o.signal, async (l) => {
       // as LlamaCompletion tokenises: a leading BOS when the model wants one
       const bos = l.model.tokens.bos != null && l.model.tokens.shouldPrependBosToken;
-      const promptTokens = l.model.tokenize(prompt, false, bos ? "trimLeadingSpace" : undefined).length + (bos ? 1 : 0);
+      const promptTokenList = l.model.tokenize(prompt, false, bos ? "trimLeadingSpace" : undefined);
+      const promptTokens = promptTokenList.length + (bos ? 1 : 0);
       const maxTokens = this.#budget(l, promptTokens, o.maxTokens, "prompt");
       const grammar = await this.#grammar(l, o.format);
-      let completionTokens = 0;
+      // the sequence's meter counts every sampled token (also those held back while matching stop triggers)
+      const meter = l.chat.sequence.tokenMeter.getState();
+      // Detokenised on its own, the first token loses its leading space (SentencePiece's "▁"),
+      // which a continuation must keep: "The kit" + " packs", not "The kitpacks".
+      let firstTokens: Token[] | undefined;
+      let lead: string | undefined;
+      const leadOf = () => {
+        if (lead !== undefined) return lead;
+        lead = "";
+        if (firstTokens?.length) {
+          const bare = l.model.detokenize(firstTokens);
+          const inContext = l.model.detokenize(firstTokens, false, promptTokenList);
+          if (inContext.length > bare.length && inContext.endsWith(bare)) lead = inContext.slice(0, inContext.length - bare.length);
+        }
+        return lead;
+      };
       const r = await l.completion.generateCompletionWithMeta(prompt, {
         ...this.#sampling(o),
         maxTokens,
@@ -345,10 +405,15 @@ class LocalLlm implements Llm {
         signal: o.signal,
         stopOnAbortSignal: true,
         disableContextShift: true,
-        onToken: (t) => void (completionTokens += t.length),
-        onTextChunk: (t) => o.onText?.(t),
+        onToken: (t) => void (firstTokens ??= t),
+        onTextChunk: (t) => {
+          const first = lead === undefined;
+          o.onText?.(first ? leadOf() + t : t);
+        },
       });
-      return { text: r.response, reasoning: "", finishReason: finishReason(r.metadata.stopReason), promptTokens, completionTokens };
+      const text = r.response === "" ? r.response : leadOf() + r.response;
+      const completionTokens = l.chat.sequence.tokenMeter.diff(meter).usedOutputTokens;
+      return { text, reasoning: "", finishReason: finishReason(r.metadata.stopReason), promptTokens, completionTokens };
     });
   }
 
@@ -373,7 +438,13 @@ class LocalLlm implements Llm {
     const l = await this.#loading.catch(() => undefined);
     // wait for the running generation (callers abort theirs first)
     await this.#queue;
-    await l?.llama.dispose();
+    if (l) {
+      l.chat.dispose();
+      l.completion.dispose();
+      await l.context.dispose();
+      await l.model.dispose();
+    }
+    if (this.#sink) logSinks.delete(this.#sink);
   }
 }
 

@@ -1,0 +1,114 @@
+/** kit dev start <ModelKit>: only the model (and the Kitfile) is unpacked into <home>/cache/dev/<digest>. */
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { extractModelKit, devCacheDir, type KitSource } from "../../src/dev/modelkit.ts";
+import { resolveDevModel } from "../../src/dev/model.ts";
+import { parseKitfile } from "../../src/kitfile/parse.ts";
+import { parseReference, repoKey } from "../../src/oci/reference.ts";
+import { pack } from "../../src/pack/pack.ts";
+import { localParentSource, modelReference } from "../../src/pack/modelref.ts";
+import { LayoutStore } from "../../src/store/layout.ts";
+import { LocalRepository } from "../../src/store/local.ts";
+import { KitError } from "../../src/util/errors.ts";
+import { memoryLogger } from "../../src/util/log.ts";
+import { tempDir } from "../helpers/kit.ts";
+
+function project(files: Record<string, string>): string {
+  const dir = tempDir("kit-devkit-");
+  for (const [p, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+    writeFileSync(path.join(dir, p), content);
+  }
+  return dir;
+}
+
+async function packInto(storage: LayoutStore, repo: string, files: Record<string, string>) {
+  const dir = project(files);
+  const { kitfile } = parseKitfile(files.Kitfile!, "Kitfile");
+  return pack({
+    context: dir, kitfile, storage, repo, tags: ["v1"], compression: "none", layerFormat: "tar", shape: "newest",
+    cliVersion: "test", created: "2026-01-01T00:00:00Z", logger: memoryLogger(), modelIsReference: modelReference(kitfile.model?.path) !== undefined,
+  });
+}
+
+const source = (storage: LayoutStore): KitSource => async (ref) => {
+  const repo = new LocalRepository(storage, repoKey(ref));
+  await repo.resolve(ref.reference);
+  return repo;
+};
+
+/** Every file under dir, relative, sorted. */
+function tree(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as Array<{ name: string; parentPath: string; isFile(): boolean }>)
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
+}
+
+describe("extractModelKit", () => {
+  test("only the Kitfile and the model; reused by the next start", async () => {
+    const storage = await LayoutStore.open(path.join(tempDir("kit-devkit-"), "storage"));
+    const r = await packInto(storage, "localhost/chat", {
+      Kitfile: "manifestVersion: 1.0.0\nmodel:\n  name: chat\n  path: model\ndatasets:\n  - path: data\ncode:\n  - path: src\n",
+      "model/chat.gguf": "GGUF weights",
+      "data/train.csv": "a,b",
+      "src/app.py": "print()",
+    });
+    const cache = path.join(tempDir("kit-devcache-"), "cache");
+    const log = memoryLogger();
+    const kit = await extractModelKit({ ref: parseReference("chat:v1"), source: source(storage), cacheRoot: cache, logger: log });
+    const dir = path.join(cache, "dev", r.manifest.digest.replace("sha256:", "sha256-"));
+    expect(kit).toEqual({ dir, kitfilePath: path.join(dir, "Kitfile"), digest: r.manifest.digest, unpacked: true });
+    expect(devCacheDir(cache, r.manifest.digest)).toBe(dir);
+    expect(tree(dir)).toEqual(["Kitfile", "model/chat.gguf"]);
+    expect(readFileSync(path.join(dir, "model/chat.gguf"), "utf8")).toBe("GGUF weights");
+    // nothing left over next to it
+    expect(readdirSync(path.join(cache, "dev"))).toEqual([path.basename(dir)]);
+
+    const again = await extractModelKit({ ref: parseReference("chat:v1"), source: source(storage), cacheRoot: cache, logger: log });
+    expect(again.unpacked).toBe(false);
+    expect(again.dir).toBe(dir);
+  });
+
+  test("two starts at once both get a complete directory", async () => {
+    const storage = await LayoutStore.open(path.join(tempDir("kit-devkit-"), "storage"));
+    await packInto(storage, "localhost/chat", { Kitfile: "manifestVersion: 1.0.0\nmodel:\n  path: m.gguf\n", "m.gguf": "x".repeat(100_000) });
+    const cache = path.join(tempDir("kit-devcache-"), "cache");
+    const run = () => extractModelKit({ ref: parseReference("chat:v1"), source: source(storage), cacheRoot: cache, logger: memoryLogger() });
+    const [a, b] = await Promise.all([run(), run()]);
+    expect(a.dir).toBe(b.dir);
+    expect(tree(a.dir)).toEqual(["Kitfile", "m.gguf"]);
+    expect(readdirSync(path.join(cache, "dev"))).toEqual([path.basename(a.dir)]);
+  });
+
+  test("a model reference: the parent's model files land in the same directory, and resolve", async () => {
+    const storage = await LayoutStore.open(path.join(tempDir("kit-devkit-"), "storage"));
+    await packInto(storage, "localhost/base", {
+      Kitfile: "manifestVersion: 1.0.0\nmodel:\n  name: base\n  path: weights/base.gguf\ndocs:\n  - path: README.md\n",
+      "weights/base.gguf": "base weights",
+      "README.md": "docs",
+    });
+    await packInto(storage, "localhost/tuned", {
+      Kitfile: "manifestVersion: 1.0.0\nmodel:\n  path: base:v1\ncode:\n  - path: prompts\n",
+      "prompts/p.txt": "x",
+    });
+    const cache = path.join(tempDir("kit-devcache-"), "cache");
+    const log = memoryLogger();
+    const kit = await extractModelKit({ ref: parseReference("tuned:v1"), source: source(storage), cacheRoot: cache, logger: log });
+    expect(tree(kit.dir)).toEqual(["Kitfile", "weights/base.gguf"]);
+    expect(log.text()).toContain("Unpacking referenced ModelKit base:v1\n");
+    const { kitfile } = parseKitfile(readFileSync(kit.kitfilePath, "utf8"), "Kitfile");
+    const model = await resolveDevModel({ kitfile, kitfilePath: kit.kitfilePath, contextDir: kit.dir, parents: localParentSource(storage) });
+    expect(model).toEqual({ file: path.join(kit.dir, "weights/base.gguf"), id: "base" });
+  });
+
+  test("a failed unpack leaves nothing behind", async () => {
+    const storage = await LayoutStore.open(path.join(tempDir("kit-devkit-"), "storage"));
+    await packInto(storage, "localhost/broken", { Kitfile: "manifestVersion: 1.0.0\nmodel:\n  path: gone:v1\n" });
+    const cache = path.join(tempDir("kit-devcache-"), "cache");
+    const err = await extractModelKit({ ref: parseReference("broken:v1"), source: source(storage), cacheRoot: cache, logger: memoryLogger() }).catch((e) => e);
+    expect(err).toBeInstanceOf(KitError);
+    expect(readdirSync(path.join(cache, "dev"))).toEqual([]);
+  });
+});
