@@ -230,11 +230,11 @@ class LocalLlm implements Llm {
     // llama.cpp tells why a load failed only in its log; the error itself just says it failed
     let firstError: string | undefined;
     const sink: LogSink = (level, m) => {
-      if (level === "error") {
-        firstError ??= m;
-        log?.error(m);
-      } else if (level === "warn") log?.warn(m);
-      else log?.debug(m);
+      if (level === "error") firstError ??= m;
+      const line = `[llama.cpp] ${m}`;
+      if (level === "error") log?.error(line);
+      else if (level === "warn") log?.warn(line);
+      else log?.debug(line);
     };
     const llama = await sharedLlama(nlc, o.gpu ?? "auto", threads);
     logSinks.add(sink);

@@ -21,7 +21,7 @@ export interface DevModel {
   id: string;
 }
 
-const NEEDED = "kit dev needs a .gguf model file, or a directory holding exactly one .gguf model";
+const NEEDED = "The model for kit dev must be a .gguf file, or a directory holding exactly one .gguf model";
 const SPLIT = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/i;
 
 const isGguf = (name: string) => name.toLowerCase().endsWith(".gguf");

@@ -61,7 +61,9 @@ export async function extractModelKit(o: {
   await mkdir(path.dirname(dir), { recursive: true });
   const tmp = path.join(path.dirname(dir), `.tmp-${path.basename(dir)}-${randomHex(6)}`);
   try {
-    const common = { dir: tmp, overwrite: false, ignoreExisting: true, logger: o.logger, signal: o.signal };
+    // unpack's per-layer lines would name the temporary directory: keep them for -v
+    const quiet: Logger = { ...o.logger, info: (m) => o.logger.debug(m) };
+    const common = { dir: tmp, overwrite: false, ignoreExisting: true, logger: quiet, signal: o.signal };
     // parents first (their model files only), then the kit itself
     let parentPath = kit.kitfile.model?.path;
     let parent = modelReference(parentPath);

@@ -65,7 +65,7 @@ describe("resolveDevModel", () => {
     const dir = project({ "m/model.safetensors": "x", "m/config.json": "{}" });
     const e = await failure(resolve(dir, KF("m")));
     expect(e.message).toBe("Could not find a .gguf model file in m: it holds config.json, model.safetensors");
-    expect(e.hint).toBe("kit dev needs a .gguf model file, or a directory holding exactly one .gguf model");
+    expect(e.hint).toBe("The model for kit dev must be a .gguf file, or a directory holding exactly one .gguf model");
     const empty = project({ "e/": "" });
     expect((await failure(resolve(empty, KF("e")))).message).toBe("Could not find a .gguf model file in e: it holds nothing");
     const proj = project({ "p/mmproj-model.gguf": "x" });
@@ -76,7 +76,7 @@ describe("resolveDevModel", () => {
     const dir = project({ "m/a.gguf": "x", "m/b/c.gguf": "x" });
     const e = await failure(resolve(dir, KF("m")));
     expect(e.message).toBe("Found 2 .gguf model files in m: a.gguf, b/c.gguf");
-    expect(e.hint).toBe("kit dev needs a .gguf model file, or a directory holding exactly one .gguf model: point model.path in the Kitfile at one of them");
+    expect(e.hint).toBe("The model for kit dev must be a .gguf file, or a directory holding exactly one .gguf model: point model.path in the Kitfile at one of them");
   });
 
   test("a file that is not .gguf", async () => {
