@@ -5,7 +5,7 @@
  * @module
  */
 import type { Kitfile } from "../kitfile/schema.ts";
-import { displayRef, parseReference, refToString, repoKey, type ModelRef } from "../oci/reference.ts";
+import { displayRef, LOCAL_REGISTRY, parseReference, refToString, repoKey, type ModelRef } from "../oci/reference.ts";
 import type { LayoutStore } from "../store/layout.ts";
 import { LocalRepository } from "../store/local.ts";
 import type { ReadOnlyTarget } from "../store/target.ts";
@@ -36,6 +36,24 @@ export function localParentSource(storage: LayoutStore): ParentSource {
     try {
       await repo.resolve(ref.reference);
       return { source: repo, ref: ref.reference };
+    } catch (e) {
+      if (e instanceof NotFoundError) return undefined;
+      throw e;
+    }
+  };
+}
+
+/**
+ * Parents from their registry (compat §2.5: "else the remote registry"): `open` gives the remote
+ * repository of a reference. References without a registry (`localhost`) are not looked up.
+ */
+export function remoteParentSource(open: (ref: ModelRef) => Promise<ReadOnlyTarget>): ParentSource {
+  return async (ref) => {
+    if (ref.registry === LOCAL_REGISTRY) return undefined;
+    const source = await open(ref);
+    try {
+      await source.resolve(ref.reference);
+      return { source, ref: ref.reference };
     } catch (e) {
       if (e instanceof NotFoundError) return undefined;
       throw e;

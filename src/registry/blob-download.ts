@@ -5,7 +5,7 @@
  * @module
  */
 import type { Descriptor } from "../oci/descriptor.ts";
-import { CancelledError, IntegrityError, KitError, errorMessage } from "../util/errors.ts";
+import { CancelledError, IntegrityError, KitError, NotFoundError, errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { abortReason } from "../util/pool.ts";
 
@@ -26,6 +26,14 @@ export interface ResumeOptions {
 
 class StalledError extends KitError {
   override name = "StalledError";
+}
+
+/** Broken connections, stalls, timeouts and server-side trouble are worth a resume; a refusal is not. */
+function resumable(e: unknown): boolean {
+  if (e instanceof CancelledError || e instanceof IntegrityError || e instanceof NotFoundError) return false;
+  const status = (e as { status?: unknown } | null)?.status;
+  if (typeof status === "number") return status === 408 || status === 429 || status >= 500;
+  return true;
 }
 
 /** Skips the first `n` bytes of a stream (a server that ignored our Range answered from 0). */
@@ -83,7 +91,7 @@ export function resumingBody(
   const resume = async (cause: unknown): Promise<void> => {
     for (;;) {
       if (opts.signal?.aborted) throw abortReason(opts.signal);
-      if (cause instanceof CancelledError || cause instanceof IntegrityError) throw cause;
+      if (!resumable(cause)) throw cause;
       if (resumes >= maxResumes) {
         throw new KitError(`Download of ${desc.digest} failed after ${resumes} resumed attempts: ${errorMessage(cause)}`, { cause });
       }

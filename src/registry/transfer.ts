@@ -4,16 +4,17 @@
  *
  * - {@link pushTarget}: a remote repository whose blob uploads can read the blob again from the
  *   local source when a fresh upload session is needed, with a progress bar per blob.
- * - {@link PullSource} + {@link PullTarget}: blobs are not streamed through the copy; the
- *   destination downloads each one itself into `storage/ingest/<hex>` with `Range` requests, so a
- *   broken connection — or a killed process — continues where it stopped.
+ * - {@link downloadBlobs}: a pull downloads its blobs itself before the copy records the manifest:
+ *   each goes into `storage/ingest/<hex>` with `Range` requests, so a broken connection — or a
+ *   killed process — continues where it stopped.
  * @module
  */
 import type { Descriptor } from "../oci/descriptor.ts";
-import { digestHex } from "../oci/digest.ts";
-import type { LocalRepository } from "../store/local.ts";
-import { bytesStream, isManifestType, type ReadOnlyStorage, type ReadOnlyTarget, type StoreOptions, type Target } from "../store/target.ts";
-import { AlreadyExistsError } from "../util/errors.ts";
+import { digestHex, VerifyStream } from "../oci/digest.ts";
+import type { LayoutStore } from "../store/layout.ts";
+import { bytesStream, DEFAULT_MAX_METADATA_BYTES, isManifestType, readAll, type ReadOnlyStorage, type ReadOnlyTarget, type StoreOptions, type Target } from "../store/target.ts";
+import { AlreadyExistsError, CancelledError } from "../util/errors.ts";
+import { abortReason, Pool } from "../util/pool.ts";
 import type { Logger } from "../util/log.ts";
 import { noProgress, type Progress, type ProgressTask } from "../util/progress.ts";
 import { skipBytes } from "./blob-download.ts";
@@ -45,12 +46,24 @@ function taskFor(progress: Progress, desc: Descriptor): ProgressTask {
  * upload, and a progress bar per blob.
  */
 export function pushTarget(remote: RemoteRepository, source: ReadOnlyStorage, progress: Progress = noProgress): Target {
+  // Manifests pushed here are kept (they are small) so tagging needs no download.
+  const manifests = new Map<string, Uint8Array>();
   return {
     exists: (d, o) => remote.exists(d, o),
     fetch: (d, o) => remote.fetch(d, o),
     resolve: (r, o) => remote.resolve(r, o),
-    tag: (d, r, o) => remote.tag(d, r, o),
+    async tag(desc, ref, opts) {
+      const bytes = manifests.get(desc.digest);
+      if (bytes && ref !== desc.digest) return remote.pushManifest(desc, bytes, ref, opts);
+      return remote.tag(desc, ref, opts);
+    },
     async push(desc, body, opts: StoreOptions = {}) {
+      if (isManifestType(desc.mediaType)) {
+        const bytes = await readAll(body.pipeThrough(new VerifyStream(desc)), DEFAULT_MAX_METADATA_BYTES, opts.signal);
+        await remote.pushManifest(desc, bytes, desc.digest, opts);
+        manifests.set(desc.digest, bytes);
+        return;
+      }
       const task = taskFor(progress, desc);
       try {
         await remote.push(desc, counted(body, task), {
@@ -65,9 +78,8 @@ export function pushTarget(remote: RemoteRepository, source: ReadOnlyStorage, pr
 }
 
 /**
- * The source of a pull: manifests are fetched (each once: the pull command hands over the root it
- * already checked); a blob's stream is only opened if someone reads it — {@link PullTarget} never
- * does, it downloads the blob itself.
+ * The source of a pull: the remote repository, with the manifests the pull command already
+ * fetched and checked kept in memory so the copy does not download them again.
  */
 export class PullSource implements ReadOnlyTarget {
   readonly remote: RemoteRepository;
@@ -77,7 +89,7 @@ export class PullSource implements ReadOnlyTarget {
     this.remote = remote;
   }
 
-  /** Keeps a manifest already fetched and verified, so the copy does not download it again. */
+  /** Keeps a manifest already fetched and verified. */
   remember(desc: Descriptor, bytes: Uint8Array): void {
     this.#manifests.set(desc.digest, bytes);
   }
@@ -88,74 +100,80 @@ export class PullSource implements ReadOnlyTarget {
   exists(d: Descriptor, o?: StoreOptions) {
     return this.remote.exists(d, o);
   }
-
   async fetch(desc: Descriptor, opts: StoreOptions = {}): Promise<ReadableStream<Uint8Array>> {
-    if (isManifestType(desc.mediaType)) {
-      const cached = this.#manifests.get(desc.digest);
-      return cached ? bytesStream(cached) : this.remote.fetch(desc, opts);
-    }
-    const remote = this.remote;
-    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-    return new ReadableStream<Uint8Array>({
-      async pull(ctl) {
-        reader ??= (await remote.fetch(desc, opts)).getReader();
-        const { done, value } = await reader.read();
-        if (done) ctl.close();
-        else ctl.enqueue(value);
-      },
-      cancel(reason) {
-        return reader?.cancel(reason);
-      },
-    }, { highWaterMark: 0 });
+    const cached = this.#manifests.get(desc.digest);
+    return cached ? bytesStream(cached) : this.remote.fetch(desc, opts);
   }
 }
 
-/** The destination of a pull: a local repository whose blobs come straight from `remote`, resumably. */
-export class PullTarget implements Target {
-  readonly local: LocalRepository;
-  readonly remote: RemoteRepository;
-  readonly #progress: Progress;
-  readonly #logger?: Logger;
+export interface DownloadOptions {
+  signal?: AbortSignal;
+  progress?: Progress;
+  logger?: Logger;
+}
 
-  constructor(local: LocalRepository, remote: RemoteRepository, opts: { progress?: Progress; logger?: Logger } = {}) {
-    this.local = local;
-    this.remote = remote;
-    this.#progress = opts.progress ?? noProgress;
-    this.#logger = opts.logger;
+/**
+ * Downloads one blob into local storage, resumably: into `storage/ingest/<hex>` (continuing
+ * what an earlier run left there, with `Range`), verified as a whole, then moved into `blobs/`.
+ * A broken connection keeps the bytes received so far for the next run. Returns false when the
+ * blob was already stored.
+ */
+export async function downloadBlob(layout: LayoutStore, remote: RemoteRepository, desc: Descriptor, opts: DownloadOptions = {}): Promise<boolean> {
+  if (await layout.exists(desc, opts)) return false;
+  let partial;
+  try {
+    partial = await layout.openPartial(desc, opts);
+  } catch (e) {
+    if (e instanceof AlreadyExistsError) return false;
+    throw e;
   }
-
-  exists(d: Descriptor, o?: StoreOptions) {
-    return this.local.exists(d, o);
-  }
-  fetch(d: Descriptor, o?: StoreOptions) {
-    return this.local.fetch(d, o);
-  }
-  resolve(r: string, o?: StoreOptions) {
-    return this.local.resolve(r, o);
-  }
-  tag(d: Descriptor, r: string, o?: StoreOptions) {
-    return this.local.tag(d, r, o);
-  }
-
-  async push(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: StoreOptions = {}): Promise<void> {
-    if (isManifestType(desc.mediaType)) return this.local.push(desc, body, opts);
-    await body.cancel().catch(() => {}); // never opened: see PullSource
-    const partial = await this.local.layout.openPartial(desc, opts); // AlreadyExistsError when stored meanwhile
-    const task = taskFor(this.#progress, desc);
-    try {
-      if (partial.offset > 0) {
-        this.#logger?.debug(`Resuming download of ${desc.digest} at byte ${partial.offset} of ${desc.size}`);
-        task.add(partial.offset);
-      }
-      let { body: data, offset } = await this.remote.fetchFrom(desc, partial.offset, opts);
-      if (offset < partial.offset) data = skipBytes(data, partial.offset - offset);
-      await partial.write(data, { signal: opts.signal, onBytes: (n) => task.add(n) });
-    } catch (e) {
-      await partial.close();
-      if (e instanceof AlreadyExistsError) return;
-      throw e;
-    } finally {
-      task.done();
+  const task = taskFor(opts.progress ?? noProgress, desc);
+  try {
+    if (partial.offset > 0) {
+      opts.logger?.debug(`Resuming download of ${desc.digest} at byte ${partial.offset} of ${desc.size}`);
+      task.add(partial.offset);
     }
+    let { body, offset } = await remote.fetchFrom(desc, partial.offset, opts);
+    if (offset < partial.offset) body = skipBytes(body, partial.offset - offset);
+    await partial.write(body, { signal: opts.signal, onBytes: (n) => task.add(n) });
+    return true;
+  } finally {
+    await partial.close(); // after a failure: keeps the bytes for a later resume; after success: nothing to do
+    task.done();
+  }
+}
+
+/**
+ * Downloads the blobs a pull needs (`concurrency` at a time) before the manifest is copied: the
+ * copy then finds them present and only records the manifest and the tag. The first failure
+ * stops the other downloads (each keeps what it received).
+ */
+export async function downloadBlobs(
+  layout: LayoutStore,
+  remote: RemoteRepository,
+  blobs: Descriptor[],
+  opts: DownloadOptions & { concurrency?: number } = {},
+): Promise<void> {
+  const pool = new Pool(opts.concurrency ?? 5);
+  const ctl = new AbortController();
+  const onAbort = () => ctl.abort(opts.signal!.reason);
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  const seen = new Set<string>();
+  let first: unknown;
+  try {
+    await Promise.all(blobs.filter((d) => !seen.has(d.digest) && seen.add(d.digest)).map((d) =>
+      pool.run(() => downloadBlob(layout, remote, d, { ...opts, signal: ctl.signal }), ctl.signal).catch((e) => {
+        if (first === undefined) {
+          first = e;
+          ctl.abort(new CancelledError());
+        }
+        throw e;
+      })
+    ));
+  } catch (e) {
+    if (opts.signal?.aborted) throw abortReason(opts.signal);
+    throw first ?? e;
+  } finally {
+    opts.signal?.removeEventListener("abort", onAbort);
   }
 }

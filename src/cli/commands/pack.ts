@@ -10,7 +10,10 @@ import { LOCAL_REGISTRY, UNNAMED_REPOSITORY, isDigestRef, parseReference, repoKe
 import { pack } from "../../pack/pack.ts";
 import { LayerCache } from "../../pack/layer-cache.ts";
 import { homePaths } from "../../util/paths.ts";
-import { localParentSource, resolveModelReferences } from "../../pack/modelref.ts";
+import { firstSource, localParentSource, remoteParentSource, resolveModelReferences } from "../../pack/modelref.ts";
+import { openRemoteRepository } from "../../registry/remote.ts";
+import { DEFAULT_NETWORK_OPTIONS } from "../../registry/transport.ts";
+import { remoteContext } from "../network-flags.ts";
 import { KitError } from "../../util/errors.ts";
 
 /** `created` from SOURCE_DATE_EPOCH (addendum §1.1) or the clock, RFC 3339 at second precision. */
@@ -80,7 +83,7 @@ untagged when no tag is given.`,
       if (v17) checkV17(kitfile, layerFormat, compression);
       const created = createdTime(ctx.env);
       const storage = await openStorage(ctx);
-      const refs = await resolveModelReferences(kitfile, { source: localParentSource(storage), self: flags.tag, logger: ctx.log, signal: ctx.signal });
+      const refs = await resolveModelReferences(kitfile, { source: firstSource(localParentSource(storage), remoteParentSource((r) => openRemoteRepository(r, DEFAULT_NETWORK_OPTIONS, remoteContext(ctx)))), self: flags.tag, logger: ctx.log, signal: ctx.signal });
       if (refs) assertValidKitfile(refs.merged, ctx.log);
       const result = await pack({
         context,

@@ -8,8 +8,9 @@ import { LOCAL_REGISTRY, parseReference, refToString, repoKey, type ModelRef } f
 import { MAX_MODEL_REF_CHAIN, modelReference } from "../../pack/modelref.ts";
 import { readModelKit } from "../../pack/unpack.ts";
 import { openSession, type RegistrySession } from "../../registry/remote.ts";
-import { PullSource, PullTarget } from "../../registry/transfer.ts";
+import { downloadBlobs, PullSource } from "../../registry/transfer.ts";
 import { copy } from "../../store/copy.ts";
+import { successorsOf } from "../../store/target.ts";
 import type { LayoutStore } from "../../store/layout.ts";
 import { LocalRepository } from "../../store/local.ts";
 import { CancelledError, KitError, errorMessage } from "../../util/errors.ts";
@@ -36,13 +37,17 @@ async function pullRef(run: PullRun, ref: ModelRef, visited: string[]): Promise<
   const { desc, bytes } = await remote.fetchManifest(ref.reference, { signal: run.signal });
   if (desc.mediaType !== OCI_MANIFEST) throw new KitError(`reference ${r} is not an image manifest`);
   if (artifactKind(parseManifest(bytes)) === "other") throw new KitError(`reference ${r} does not refer to a model`);
+  // Blobs first, each resumable; the copy then records the manifest and the tag.
+  await downloadBlobs(run.storage, remote, successorsOf(desc, bytes), {
+    concurrency: run.concurrency,
+    signal: run.signal,
+    progress: run.progress,
+    logger: run.log,
+  });
   const source = new PullSource(remote);
   source.remember(desc, bytes);
   const local = new LocalRepository(run.storage, repoKey(ref));
-  await copy(source, desc.digest, new PullTarget(local, remote, { progress: run.progress, logger: run.log }), ref.reference, {
-    concurrency: run.concurrency,
-    signal: run.signal,
-  });
+  await copy(source, desc.digest, local, ref.reference, { concurrency: run.concurrency, signal: run.signal });
 
   const kit = await readModelKit(local, desc.digest, { signal: run.signal, logger: run.log });
   const parentPath = kit.kitfile.model?.path;

@@ -1,6 +1,8 @@
 import path from "node:path";
 import { defineCommand } from "../command.ts";
 import { openStorage, startProgress } from "../session.ts";
+import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
+import { openSession, type RegistrySession } from "../../registry/remote.ts";
 import { displayRef, parseReference, refToString, repoKey, LOCAL_REGISTRY, type ModelRef } from "../../oci/reference.ts";
 import { parentFilters, parseFilter, type Filter, type FilterType } from "../../pack/filter.ts";
 import { MAX_MODEL_REF_CHAIN, modelReference } from "../../pack/modelref.ts";
@@ -12,8 +14,11 @@ import { KitError, NotFoundError } from "../../util/errors.ts";
 import type { Logger } from "../../util/log.ts";
 import type { Progress } from "../../util/progress.ts";
 
-/** Finds where a ModelKit can be read: its local repository, else (later) its registry. */
-export async function sourceFor(storage: LayoutStore, ref: ModelRef): Promise<ReadOnlyTarget> {
+/**
+ * Finds where a ModelKit can be read: its local repository, else its registry through `remote`
+ * (layers are then streamed from the registry and nothing is stored locally).
+ */
+export async function sourceFor(storage: LayoutStore, ref: ModelRef, remote?: (ref: ModelRef) => Promise<ReadOnlyTarget>): Promise<ReadOnlyTarget> {
   const repo = new LocalRepository(storage, repoKey(ref));
   try {
     await repo.resolve(ref.reference);
@@ -22,6 +27,15 @@ export async function sourceFor(storage: LayoutStore, ref: ModelRef): Promise<Re
     if (!(e instanceof NotFoundError)) throw e;
   }
   if (ref.registry === LOCAL_REGISTRY) throw new KitError(`failed to find reference ${displayRef(refToString(ref))}: not found`);
+  if (remote) {
+    const repo = await remote(ref);
+    try {
+      await repo.resolve(ref.reference);
+      return repo;
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+    }
+  }
   throw new KitError(`reference ${refToString(ref)} is not present in local storage and could not be found in remote`);
 }
 
@@ -33,10 +47,11 @@ interface UnpackRun {
   log: Logger;
   progress: Progress;
   signal: AbortSignal;
+  remote?: (ref: ModelRef) => Promise<ReadOnlyTarget>;
 }
 
 async function unpackRef(run: UnpackRun, ref: ModelRef, filters: Filter[], visited: string[], isParent: boolean): Promise<void> {
-  const source = await sourceFor(run.storage, ref);
+  const source = await sourceFor(run.storage, ref, run.remote);
   const kit = await readModelKit(source, ref.reference, { signal: run.signal, logger: run.log });
   const parentPath = kit.kitfile.model?.path;
   const parent = modelReference(parentPath);
@@ -94,8 +109,10 @@ outside the target directory are refused.`,
     code: { type: "bool", help: "Unpack only code", deprecated: "use --filter=code instead" },
     datasets: { type: "bool", help: "Unpack only datasets", deprecated: "use --filter=datasets instead" },
     docs: { type: "bool", help: "Unpack only docs", deprecated: "use --filter=docs instead" },
+    ...networkFlags,
   },
   async run(ctx, args, flags) {
+    const net = networkOptions(flags, ctx.cwd);
     const ref = parseReference(args[0]!);
     if (ref.extraTags.length) throw new KitError("Invalid arguments: can not unpack multiple tags");
     let filters = flags.filter.map(parseFilter);
@@ -107,9 +124,11 @@ outside the target directory are refused.`,
     const storage = await openStorage(ctx);
     ctx.log.info(`Unpacking to ${dir}`);
     const ui = startProgress(ctx);
+    let session: Promise<RegistrySession> | undefined;
+    const remote = async (r: ModelRef) => (await (session ??= openSession(net, remoteContext(ctx, ui.log)))).repository(r.registry, r.repository);
     try {
       await unpackRef(
-        { storage, dir, overwrite: flags.overwrite, ignoreExisting: flags["ignore-existing"], log: ui.log, progress: ui.progress, signal: ctx.signal },
+        { storage, dir, overwrite: flags.overwrite, ignoreExisting: flags["ignore-existing"], log: ui.log, progress: ui.progress, signal: ctx.signal, remote },
         ref,
         filters,
         [refToString(ref)],
