@@ -30,7 +30,7 @@ export interface LlmOptions {
   modelPath: string;
   /** The id `/v1/models` reports. */
   modelId: string;
-  /** llama.cpp threads; 0 or absent = the physical cores. */
+  /** llama.cpp threads; 0 or absent = the physical cores less one (see threads.ts). */
   threads?: number;
   /** Context size in tokens; absent = as large as the model was trained for and memory allows. */
   contextSize?: number;

@@ -1,8 +1,10 @@
 /**
- * How many threads llama.cpp may use. Its threads spin while they wait, so more threads than
- * physical cores (hyper-threads, or cores another process holds) makes generation much slower,
- * not faster: on a 2-core VM node-llama-cpp's default of 4 threads gave 3.8 tokens/s where one
- * thread gave ~1000 (feasibility §3).
+ * How many threads llama.cpp may use. Its threads spin while they wait for each other, so a
+ * thread that has to share its core (hyper-threads, the server's own event loop, the OS) stalls
+ * all of them: on a 2-core VM node-llama-cpp's default of 4 threads gave 3.8 tokens/s where one
+ * thread gave ~1000 (feasibility §3), and scripts/bench-dev.ts measured 2 threads at 15 (kit dev)
+ * and 54 (node-llama-cpp alone) tokens/s against ~600 for 1 thread on a 384-wide model. So the
+ * default leaves one physical core to the rest of the process and the system.
  * @module
  */
 import { readFileSync } from "node:fs";
@@ -49,7 +51,12 @@ export function physicalCores(): number {
   return Math.max(1, Math.min(physical, logical));
 }
 
-/** The thread count to use: `requested` when given (> 0), else the physical cores. */
+/** The default thread count: the physical cores less one, at least one. */
+export function defaultThreads(): number {
+  return Math.max(1, physicalCores() - 1);
+}
+
+/** The thread count to use: `requested` when given (> 0), else {@link defaultThreads}. */
 export function llamaThreads(requested: number | undefined): number {
-  return requested && requested > 0 ? Math.floor(requested) : physicalCores();
+  return requested && requested > 0 ? Math.floor(requested) : defaultThreads();
 }

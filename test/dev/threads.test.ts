@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { llamaThreads, physicalCores, physicalCoresFromCpuinfo } from "../../src/dev/threads.ts";
+import { defaultThreads, llamaThreads, physicalCores, physicalCoresFromCpuinfo } from "../../src/dev/threads.ts";
 
 const cpu = (phys: number, core: number) => `processor\t: 0\nphysical id\t: ${phys}\ncore id\t\t: ${core}\nflags\t\t: fpu\n`;
 
@@ -22,9 +22,10 @@ describe("physical cores", () => {
     expect(n).toBeLessThanOrEqual(navigator.hardwareConcurrency);
   });
 
-  test("an explicit thread count wins; 0 or none means the physical cores", () => {
+  test("an explicit thread count wins; 0 or none means the physical cores less one, at least one", () => {
     expect(llamaThreads(3)).toBe(3);
-    expect(llamaThreads(0)).toBe(physicalCores());
-    expect(llamaThreads(undefined)).toBe(physicalCores());
+    expect(defaultThreads()).toBe(Math.max(1, physicalCores() - 1));
+    expect(llamaThreads(0)).toBe(defaultThreads());
+    expect(llamaThreads(undefined)).toBe(defaultThreads());
   });
 });

@@ -29,6 +29,12 @@ export interface TinyGgufOptions {
   name?: string;
   /** Jinja chat template; `null` leaves it out (node-llama-cpp then falls back to its own guess). */
   chatTemplate?: string | null;
+  /**
+   * Zero the output rows of the special tokens (`<unk>`, `<s>`, `</s>`, `<|im_start|>`,
+   * `<|im_end|>`; llama.cpp ends generation on several of them): their logits are then always
+   * 0, below the largest of the others, so greedy decoding never ends by itself (benchmarks).
+   */
+  neverEnd?: boolean;
 }
 
 export interface TinyGgufInfo {
@@ -41,6 +47,9 @@ export interface TinyGgufInfo {
 export const CHATML_TEMPLATE =
   "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+/** `<|im_end|>`: the end-of-generation token. */
+const EOS = 4;
 
 // token types as llama.cpp numbers them
 const NORMAL = 1, UNKNOWN = 2, CONTROL = 3, BYTE = 6;
@@ -152,7 +161,7 @@ export function writeTinyGguf(file: string, o: TinyGgufOptions = {}): TinyGgufIn
     ["tokenizer.ggml.scores", "f32[]", vocab.map((t) => t.score)],
     ["tokenizer.ggml.token_type", "i32[]", vocab.map((t) => t.type)],
     ["tokenizer.ggml.bos_token_id", "u32", 1],
-    ["tokenizer.ggml.eos_token_id", "u32", 4],
+    ["tokenizer.ggml.eos_token_id", "u32", EOS],
     ["tokenizer.ggml.unknown_token_id", "u32", 0],
     ["tokenizer.ggml.padding_token_id", "u32", 0],
     ["tokenizer.ggml.add_bos_token", "bool", true],
@@ -230,6 +239,8 @@ export function writeTinyGguf(file: string, o: TinyGgufOptions = {}): TinyGgufIn
         const x = t.ones ? 1 : normal();
         data[i] = t.half ? toHalf(x) : x;
       }
+      // rows are embd long (ggml's first dimension is the contiguous one)
+      if (o.neverEnd && t.name === "output.weight") data.fill(0, 0, (EOS + 1) * embd);
       writeSync(fd, new Uint8Array(data.buffer));
       written += t.size;
     }

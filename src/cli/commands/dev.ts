@@ -99,7 +99,7 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
     file: { type: "string", short: "f", help: "Path to the kitfile" },
     host: { type: "string", default: "127.0.0.1", help: "Host for the development server" },
     port: { type: "int", default: 0, help: "Port for development server to listen on" },
-    threads: { type: "int", default: 0, help: "CPU threads for inference (0: the number of physical cores)" },
+    threads: { type: "int", default: 0, help: "CPU threads for inference (0: the physical cores less one)" },
   },
   async run(ctx, args, flags) {
     const host = flags.host || "127.0.0.1";
@@ -303,7 +303,7 @@ this in the background; it can also be used directly (for example in a container
     name: { type: "string", help: "The model id the API reports (default: the file name)" },
     host: { type: "string", default: "127.0.0.1", help: "Host to listen on" },
     port: { type: "int", default: 8080, help: "Port to listen on (0: a free port)" },
-    threads: { type: "int", default: 0, help: "CPU threads for inference (0: the number of physical cores)" },
+    threads: { type: "int", default: 0, help: "CPU threads for inference (0: the physical cores less one)" },
     "context-size": { type: "int", default: 0, help: "Context size in tokens (0: from the model)" },
   },
   async run(ctx, _args, flags) {
