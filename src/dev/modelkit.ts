@@ -18,6 +18,7 @@ import type { ReadOnlyTarget } from "../store/target.ts";
 import { KitError } from "../util/errors.ts";
 import { errnoCode, randomHex } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
+import type { Progress } from "../util/progress.ts";
 
 /** Finds where a ModelKit can be read (local storage first, then its registry). */
 export type KitSource = (ref: ModelRef) => Promise<ReadOnlyTarget>;
@@ -46,6 +47,7 @@ export async function extractModelKit(o: {
   /** `<home>/cache`. */
   cacheRoot: string;
   logger: Logger;
+  progress?: Progress;
   signal?: AbortSignal;
 }): Promise<ExtractedKit> {
   const src = await o.source(o.ref);
@@ -63,7 +65,7 @@ export async function extractModelKit(o: {
   try {
     // unpack's per-layer lines would name the temporary directory: keep them for -v
     const quiet: Logger = { ...o.logger, info: (m) => o.logger.debug(m) };
-    const common = { dir: tmp, overwrite: false, ignoreExisting: true, logger: quiet, signal: o.signal };
+    const common = { dir: tmp, overwrite: false, ignoreExisting: true, logger: quiet, progress: o.progress, signal: o.signal };
     // parents first (their model files only), then the kit itself
     let parentPath = kit.kitfile.model?.path;
     let parent = modelReference(parentPath);

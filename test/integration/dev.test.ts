@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFi
 import path from "node:path";
 import { processRunning } from "../../src/dev/harness.ts";
 import { kitBinary, runKit, tempDir } from "../helpers/kit.ts";
+import { hasDockerRegistry, startRegistry } from "../helpers/registry.ts";
 import { writeTinyGguf } from "../helpers/tiny-gguf.ts";
 
 const HELLO = 'root ::= "Hello from the compiled kit."';
@@ -224,6 +225,31 @@ describe("kit dev with the compiled binary", () => {
     expect(logs.stderr).toBe("[ERROR] No log file found\n");
   });
 
+  test("-f names the Kitfile; logs -f follows the log and ends with kit's error once the server stops", async () => {
+    const h = path.join(tempDir("kit-deve2e-"), "home");
+    started.push(h);
+    const r = await runKit(["dev", "start", "-f", "Kitfile", "--threads", "1"], { cwd: project, env: { KITOPS_HOME: h } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toStartWith(`Loaded Kitfile: ${path.join(project, "Kitfile")}\nDevelopment server started at `);
+    const base = startedUrl(r.stdout);
+
+    const follower = spawn(kitBinary, ["dev", "logs", "-f"], { env: { PATH: process.env.PATH, HOME: process.env.HOME, KITOPS_HOME: h }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    follower.stdout.on("data", (d) => (out += d));
+    follower.stderr.on("data", (d) => (err += d));
+    const exited = new Promise<number | null>((resolve) => follower.once("exit", resolve));
+    // a request made while following shows up in the followed output
+    for (let i = 0; i < 200 && !out.includes("Serving "); i++) await new Promise((res) => setTimeout(res, 25));
+    await streamChat(base);
+    for (let i = 0; i < 200 && !out.includes("Chat completion:"); i++) await new Promise((res) => setTimeout(res, 25));
+    expect(out).toContain("Chat completion: 20 prompt + ");
+    expect((await runKit(["dev", "stop"], { env: { KITOPS_HOME: h } })).code).toBe(0);
+    expect(await exited).toBe(1);
+    expect(err).toBe("[ERROR] Server stopped\n");
+    expect(out).toContain("Stopping the development server\n");
+  });
+
   test("two servers starting at once both extract the embedded llama.cpp runtime safely", async () => {
     const h = path.join(tempDir("kit-deve2e-"), "home");
     const model = path.join(project, "model", "tiny.gguf");
@@ -266,6 +292,38 @@ describe("kit dev with the compiled binary", () => {
     } finally {
       for (const s of [a, b]) s.child.kill("SIGINT");
       await Promise.all([a, b].map((s) => new Promise((r) => (s.child.exitCode !== null ? r(null) : s.child.once("exit", r)))));
+    }
+  });
+});
+
+describe.if(hasDockerRegistry())("kit dev with a ModelKit in a registry", () => {
+  test("a reference not in local storage is read from its registry (--plain-http) and served", async () => {
+    const reg = await startRegistry("none");
+    const h = path.join(tempDir("kit-deve2e-"), "home");
+    started.push(h);
+    try {
+      const ref = `${reg.host}/dev/tiny:v1`;
+      expect((await runKit(["pack", project, "-t", ref], { env: env() })).code).toBe(0);
+      const push = await runKit(["push", ref, "--plain-http"], { env: env() });
+      expect(push.code).toBe(0);
+      // a fresh home: nothing local
+      const r = await runKit(["dev", "start", ref, "--plain-http", "--threads", "1"], { env: { KITOPS_HOME: h } });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toStartWith(`Extracting ModelKit ${ref} to cache directory...\nModelKit extracted to ${path.join(h, "cache", "dev")}`);
+      expect((await streamChat(startedUrl(r.stdout))).text).toBe("Hello from the compiled kit.");
+      // streamed from the registry, not pulled into local storage
+      const blobs = path.join(h, "storage", "blobs", "sha256");
+      expect(existsSync(blobs) ? readdirSync(blobs) : []).toEqual([]);
+      expect((await runKit(["dev", "stop"], { env: { KITOPS_HOME: h } })).code).toBe(0);
+      // without --plain-http the registry cannot be reached over TLS: kit's error, no server
+      const h2 = path.join(tempDir("kit-deve2e-"), "home");
+      const tls = await runKit(["dev", "start", ref, "--threads", "1"], { env: { KITOPS_HOME: h2 } });
+      expect(tls.code).toBe(1);
+      expect(tls.stderr).toStartWith("[ERROR] Failed to start dev server: ");
+      expect(existsSync(path.join(h2, "harness", "process.pid"))).toBe(false);
+    } finally {
+      await reg.stop();
     }
   });
 });

@@ -8,12 +8,15 @@
 import { mkdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { defineCommand, type Context } from "../command.ts";
-import { openStorage } from "../session.ts";
+import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
+import { openStorage, startProgress } from "../session.ts";
 import { sourceFor } from "./unpack.ts";
 import { findKitfile, readKitfile } from "../../kitfile/parse.ts";
 import { parseReference, refToString, type ModelRef } from "../../oci/reference.ts";
-import type { ParentSource } from "../../pack/modelref.ts";
+import { firstSource, localParentSource, remoteParentSource } from "../../pack/modelref.ts";
+import { openSession, type RegistrySession } from "../../registry/remote.ts";
 import type { LayoutStore } from "../../store/layout.ts";
+import type { ReadOnlyTarget } from "../../store/target.ts";
 import {
   findFreePort,
   harnessPaths,
@@ -31,21 +34,11 @@ import { resolveDevModel } from "../../dev/model.ts";
 import { extractModelKit } from "../../dev/modelkit.ts";
 import { runDevServer } from "../../dev/server.ts";
 import { selfCommand } from "../../runtime/self.ts";
-import { CancelledError, KitError, NotFoundError, errorMessage } from "../../util/errors.ts";
+import { CancelledError, KitError, errorMessage } from "../../util/errors.ts";
 import { withLock } from "../../util/fs.ts";
 import { homePaths } from "../../util/paths.ts";
 
-/** Parents of model references: local storage, then (through sourceFor) the registry. */
-function parentSource(storage: LayoutStore): ParentSource {
-  return async (ref) => {
-    try {
-      return { source: await sourceFor(storage, ref), ref: ref.reference };
-    } catch (e) {
-      if (e instanceof KitError && !(e instanceof CancelledError)) return undefined;
-      throw e;
-    }
-  };
-}
+type Remote = (ref: ModelRef) => Promise<ReadOnlyTarget>;
 
 /** A ModelKit reference rather than a directory: not an existing directory, and parses as a reference. */
 async function asModelKitRef(arg: string, cwd: string): Promise<ModelRef | undefined> {
@@ -100,8 +93,10 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
     host: { type: "string", default: "127.0.0.1", help: "Host for the development server" },
     port: { type: "int", default: 0, help: "Port for development server to listen on" },
     threads: { type: "int", default: 0, help: "CPU threads for inference (0: the physical cores less one)" },
+    ...networkFlags,
   },
   async run(ctx, args, flags) {
+    const net = networkOptions(flags, ctx.cwd);
     const host = flags.host || "127.0.0.1";
     if (flags.port < 0 || flags.port > 65535) throw new KitError(`failed to complete options: invalid port ${flags.port}`);
     if (flags.threads < 0) throw new KitError(`failed to complete options: invalid thread count ${flags.threads}`);
@@ -112,6 +107,9 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
 
     let storage: LayoutStore | undefined;
     const getStorage = async () => (storage ??= await openStorage(ctx));
+    // the registry, only if a ModelKit is not in local storage
+    let session: Promise<RegistrySession> | undefined;
+    const remote: Remote = async (r) => (await (session ??= openSession(net, remoteContext(ctx)))).repository(r.registry, r.repository);
     let contextDir: string;
     let kitfilePath: string;
     if (!ref) {
@@ -130,13 +128,20 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
       if (ref) {
         const store = await getStorage();
         ctx.log.info(`Extracting ModelKit ${refToString(ref)} to cache directory...`);
-        const kit = await extractModelKit({
-          ref,
-          source: (r) => sourceFor(store, r),
-          cacheRoot: homePaths(ctx.home).cache,
-          logger: ctx.log,
-          signal: ctx.signal,
-        });
+        const ui = startProgress(ctx);
+        let kit;
+        try {
+          kit = await extractModelKit({
+            ref,
+            source: (r) => sourceFor(store, r, remote),
+            cacheRoot: homePaths(ctx.home).cache,
+            logger: ui.log,
+            progress: ui.progress,
+            signal: ctx.signal,
+          });
+        } finally {
+          ui.close();
+        }
         ctx.log.info(`ModelKit extracted to ${kit.dir}`);
         contextDir = kit.dir;
         kitfilePath = kit.kitfilePath;
@@ -148,7 +153,7 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
         kitfile: parsed.kitfile,
         kitfilePath: kitfilePath!,
         contextDir: contextDir!,
-        parents: async (r) => parentSource(await getStorage())(r),
+        parents: async (r) => firstSource(localParentSource(await getStorage()), remoteParentSource(remote))(r),
         logger: ctx.log,
         signal: ctx.signal,
       });
@@ -307,7 +312,7 @@ this in the background; it can also be used directly (for example in a container
     "context-size": { type: "int", default: 0, help: "Context size in tokens (0: from the model)" },
   },
   async run(ctx, _args, flags) {
-    if (!flags.model) throw new NotFoundError("--model is required: the .gguf file to serve");
+    if (!flags.model) throw new KitError("--model is required: the .gguf file to serve");
     const file = path.resolve(ctx.cwd, flags.model);
     const paths = harnessPaths(ctx.home);
     try {
