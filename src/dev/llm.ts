@@ -34,7 +34,7 @@ export interface LlmOptions {
   threads?: number;
   /** Context size in tokens; absent = as large as the model was trained for and memory allows. */
   contextSize?: number;
-  /** `"auto"` uses a GPU when the runtime has one (Metal on Apple silicon); `false` forces the CPU. */
+  /** `"auto"` uses a GPU when the runtime has one (Metal on Apple silicon); `false` forces the CPU. Default: what the runtime supports. */
   gpu?: "auto" | false;
   /** Where the compiled binary extracts its llama.cpp runtime. */
   nativeCacheDir?: string;
@@ -135,8 +135,14 @@ interface Loaded {
   threads: number;
 }
 
-/** Imports node-llama-cpp, after extracting its native files when this is the compiled binary. */
-async function importNodeLlamaCpp(nativeCacheDir: string | undefined, logger: Logger | undefined): Promise<Nlc> {
+/**
+ * Imports node-llama-cpp, after extracting its native files when this is the compiled binary.
+ * Also says which GPU setting fits: `"auto"` from source (whatever prebuilt packages are
+ * installed) or when the binary carries a GPU build (Metal on Apple silicon); `false` when it
+ * carries only the CPU build, which spares the probing for CUDA and Vulkan.
+ */
+async function importNodeLlamaCpp(nativeCacheDir: string | undefined, logger: Logger | undefined): Promise<{ nlc: Nlc; gpu: "auto" | false }> {
+  let gpu: "auto" | false = "auto";
   if (needsEmbeddedLlama()) {
     if (!nativeCacheDir) throw new KitError("No directory was given for the llama.cpp runtime");
     const t0 = performance.now();
@@ -147,8 +153,9 @@ async function importNodeLlamaCpp(nativeCacheDir: string | undefined, logger: Lo
       });
     }
     logger?.debug(`llama.cpp runtime ${r.version} (${r.binaryFolders.join(", ")}) in ${r.root}: ${r.written} files written in ${(performance.now() - t0).toFixed(0)} ms`);
+    if (!r.binaryFolders.some((f) => /metal|cuda|vulkan/.test(f))) gpu = false;
   }
-  return await import("node-llama-cpp");
+  return { nlc: await import("node-llama-cpp"), gpu };
 }
 
 const cancelled = () => new DOMException("The operation was aborted", "AbortError");
@@ -225,7 +232,7 @@ class LocalLlm implements Llm {
   async #load(): Promise<Loaded> {
     const o = this.#opts;
     const log = o.logger;
-    const nlc = await importNodeLlamaCpp(o.nativeCacheDir, log);
+    const { nlc, gpu } = await importNodeLlamaCpp(o.nativeCacheDir, log);
     const threads = llamaThreads(o.threads);
     // llama.cpp tells why a load failed only in its log; the error itself just says it failed
     let firstError: string | undefined;
@@ -236,7 +243,7 @@ class LocalLlm implements Llm {
       else if (level === "warn") log?.warn(line);
       else log?.debug(line);
     };
-    const llama = await sharedLlama(nlc, o.gpu ?? "auto", threads);
+    const llama = await sharedLlama(nlc, o.gpu ?? gpu, threads);
     logSinks.add(sink);
     this.#sink = sink;
     try {
