@@ -40,8 +40,20 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // never leave a server behind, whatever failed
-  for (const h of new Set([home, ...started])) await runKit(["dev", "stop"], { env: { KITOPS_HOME: h } }).catch(() => {});
+  // never leave a server behind, whatever failed: stop each home's server, then any
+  // `kit dev serve` still running for one of our homes (its PID file may have been replaced)
+  const homes = new Set([home, ...started]);
+  for (const h of homes) await runKit(["dev", "stop"], { env: { KITOPS_HOME: h } }).catch(() => {});
+  if (process.platform !== "linux") return;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      const i = argv.indexOf("--config");
+      if (argv.includes("serve") && i >= 0 && homes.has(argv[i + 1]!)) process.kill(Number(pid), "SIGKILL");
+    } catch {
+      // gone meanwhile
+    }
+  }
 });
 
 const pidFile = (h = home) => path.join(h, "harness", "process.pid");
@@ -161,21 +173,23 @@ describe("kit dev with the compiled binary", () => {
   });
 
   test("a stale PID file is cleaned up", async () => {
-    mkdirSync(path.join(home, "harness"), { recursive: true });
+    const h = path.join(tempDir("kit-deve2e-"), "home");
+    started.push(h);
+    mkdirSync(path.join(h, "harness"), { recursive: true });
     const dead = spawnSync("true").pid!;
-    writeFileSync(pidFile(), String(dead));
-    const stop = await runKit(["dev", "stop"], { env: env() });
+    writeFileSync(pidFile(h), String(dead));
+    const stop = await runKit(["dev", "stop"], { env: { KITOPS_HOME: h } });
     expect(stop.stderr).toBe(`[ERROR] Failed to stop dev server: no running process found with PID ${dead}\n`);
-    expect(existsSync(pidFile())).toBe(false);
+    expect(existsSync(pidFile(h))).toBe(false);
 
-    writeFileSync(pidFile(), String(dead));
-    const r = await runKit(["dev", "start", project, "--threads", "1"], { env: env() });
+    writeFileSync(pidFile(h), String(dead));
+    const r = await runKit(["dev", "start", project, "--threads", "1"], { env: { KITOPS_HOME: h } });
     expect(r.code).toBe(0);
     expect(r.stdout).toStartWith(
       `Loaded Kitfile: ${path.join(project, "Kitfile")}\nThe process previously recorded is not running. Proceeding to start a new process.\nDevelopment server started at `,
     );
-    expect(Number(readFileSync(pidFile(), "utf8"))).not.toBe(dead);
-    expect((await runKit(["dev", "stop"], { env: env() })).code).toBe(0);
+    expect(Number(readFileSync(pidFile(h), "utf8"))).not.toBe(dead);
+    expect((await runKit(["dev", "stop"], { env: { KITOPS_HOME: h } })).code).toBe(0);
   });
 
   test("a model that cannot be loaded: a clear error, no server and no PID file left", async () => {
