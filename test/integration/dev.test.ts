@@ -226,6 +226,12 @@ describe("kit dev with the compiled binary", () => {
     const r = await runKit(["dev", "start"], { cwd, env: env() });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`[ERROR] Failed to complete options: failed to find Kitfile in directory .: No Kitfile found in ${cwd}. Consider using the -f flag to specify its path\n`);
+    // what looks like a path is a directory; a name that is no path is a ModelKit reference
+    const p = await runKit(["dev", "start", "./nosuch"], { cwd, env: env() });
+    expect(p.stderr).toBe(`[ERROR] Failed to complete options: failed to find Kitfile in directory ./nosuch: No Kitfile found in ${path.join(cwd, "nosuch")}. Consider using the -f flag to specify its path\n`);
+    const ref = await runKit(["dev", "start", "nosuch"], { cwd, env: env() });
+    expect(ref.stdout).toBe("Extracting ModelKit localhost/nosuch:latest to cache directory...\n");
+    expect(ref.stderr).toBe("[ERROR] Failed to start dev server: failed to find reference nosuch:latest: not found\n");
   });
 
   test("`kit dev` alone prints help; logs without a log file", async () => {

@@ -5,7 +5,7 @@
  * downloaded llamafile, so it works offline and from the one binary.
  * @module
  */
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, open, stat } from "node:fs/promises";
 import path from "node:path";
 import { defineCommand, type Context } from "../command.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
@@ -40,11 +40,15 @@ import { homePaths } from "../../util/paths.ts";
 
 type Remote = (ref: ModelRef) => Promise<ReadOnlyTarget>;
 
-/** A ModelKit reference rather than a directory: not an existing directory, and parses as a reference. */
+/**
+ * A ModelKit reference rather than a directory: it parses as one (as kit decides), is not an
+ * existing path (kit would take a directory named like a repository, e.g. `models`, for a
+ * reference to `models:latest`) and does not look like a path (`./x` would parse as registry
+ * `.`, repository `x`).
+ */
 async function asModelKitRef(arg: string, cwd: string): Promise<ModelRef | undefined> {
-  const st = await stat(path.resolve(cwd, arg)).catch(() => undefined);
-  if (st) return undefined;
-  if (!arg.includes(":") && !arg.includes("@") && !arg.includes("/")) return undefined;
+  if (/^(\.{1,2}(?:$|[\\/])|[\\/~])/.test(arg) || path.isAbsolute(arg)) return undefined;
+  if (await stat(path.resolve(cwd, arg)).catch(() => undefined)) return undefined;
   try {
     return parseReference(arg);
   } catch {
@@ -233,9 +237,8 @@ const stop = defineCommand({
   },
 });
 
-/** Prints the log from `offset` on; returns the new offset. */
+/** Prints the log from `offset` on, 64 KiB at a time; returns the new offset. */
 async function printFrom(ctx: Context, file: string, offset: number): Promise<number> {
-  const { open } = await import("node:fs/promises");
   const fh = await open(file, "r");
   try {
     const size = (await fh.stat()).size;
