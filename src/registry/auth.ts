@@ -150,11 +150,25 @@ export class AuthClient {
   readonly #credential: CredentialFn;
   readonly #clientId: string;
   readonly #hosts = new Map<string, HostState>();
+  readonly #aliases = new Map<string, string>();
 
   constructor(opts: AuthClientOptions) {
     this.transport = opts.transport;
     this.#credential = opts.credential;
     this.#clientId = opts.clientId ?? "oras-go";
+  }
+
+  /**
+   * Says that requests to URL host `urlHost` are for registry `registry` (`reg.io:443` is sent
+   * to `reg.io`, Docker Hub's API is `registry-1.docker.io`): its credential is looked up under
+   * the registry's name. Other hosts (a blob redirect, an upload location elsewhere) never get it.
+   */
+  alias(urlHost: string, registry: string): void {
+    this.#aliases.set(urlHost, registry);
+  }
+
+  #credentialFor(host: string): Promise<Credential> {
+    return this.#credential(this.#aliases.get(host) ?? host);
   }
 
   #state(host: string): HostState {
@@ -204,7 +218,7 @@ export class AuthClient {
     const st = this.#state(host);
     if (!ch) throw unauthorized;
     if (ch.scheme === "basic") {
-      const cred = await this.#credential(host);
+      const cred = await this.#credentialFor(host);
       if (!cred.username && !cred.password) throw unauthorized;
       st.scheme = "basic";
       st.basic = basicAuthorization(cred.username ?? "", cred.password ?? "");
@@ -235,7 +249,7 @@ export class AuthClient {
     if (realmUrl.protocol !== "https:" && realmUrl.protocol !== "http:") {
       throw new TokenError(`The registry ${host} named a token realm with unsupported scheme ${realmUrl.protocol}`);
     }
-    const cred = await this.#credential(host);
+    const cred = await this.#credentialFor(host);
     if (cred.accessToken) return cred.accessToken;
     if (cred.refreshToken) return this.#oauth2(realmUrl, service, scopes, cred.refreshToken, signal);
     const url = new URL(realmUrl);

@@ -31,6 +31,7 @@ class StalledError extends KitError {
 /** Broken connections, stalls, timeouts and server-side trouble are worth a resume; a refusal is not. */
 function resumable(e: unknown): boolean {
   if (e instanceof CancelledError || e instanceof IntegrityError || e instanceof NotFoundError) return false;
+  if ((e as { retryable?: unknown } | null)?.retryable === false) return false;
   const status = (e as { status?: unknown } | null)?.status;
   if (typeof status === "number") return status === 408 || status === 429 || status >= 500;
   return true;

@@ -32,15 +32,12 @@ export function useMonolithic(host: string, size: number, chunkSize = CHUNK_SIZE
 
 /**
  * The next URL of an upload session from a `Location` header, resolved against the request URL.
- * When the registry was named with an explicit `:443` and the location names the same host
- * without a port, `:443` is added back (kit does this so credentials keep matching).
+ * (kit re-adds an explicit `:443` so its credential lookup keeps matching; web URLs drop default
+ * ports anyway, and credentials are looked up by registry name — see `AuthClient.alias`.)
  */
-export function resolveLocation(requestUrl: URL, location: string | null, registry: string): URL {
+export function resolveLocation(requestUrl: URL, location: string | null): URL {
   if (!location) throw new KitError(`The registry answered ${redactUrl(requestUrl)} without a Location header`);
   const u = new URL(location, requestUrl);
-  if (registry.endsWith(":443") && u.port === "" && u.protocol === "https:" && `${u.hostname}:443` === registry) {
-    return new URL(u.toString().replace(`//${u.hostname}`, `//${u.hostname}:443`));
-  }
   if (u.protocol !== requestUrl.protocol && requestUrl.protocol === "https:") {
     throw new KitError(`The registry sent an upload location that downgrades to ${u.protocol}`);
   }
@@ -79,7 +76,7 @@ export async function startUpload(ctx: UploadContext, uploadsUrl: URL, desc: Des
   }
   await expectStatus(res, "POST", url, 202);
   await res.body?.cancel().catch(() => {});
-  return { mounted: false, location: resolveLocation(url, res.headers.get("location"), ctx.registry) };
+  return { mounted: false, location: resolveLocation(url, res.headers.get("location")) };
 }
 
 function withDigest(location: URL, desc: Descriptor): URL {
@@ -164,7 +161,7 @@ export async function uploadChunked(ctx: UploadContext, first: URL, desc: Descri
           url: redactUrl(location),
         });
       }
-      location = resolveLocation(location, res.headers.get("location"), ctx.registry);
+      location = resolveLocation(location, res.headers.get("location"));
       offset += n;
     }
     // Reading the end lets the digest check of the source run before anything is committed.
@@ -207,7 +204,8 @@ export function isRetryableUploadError(e: unknown): boolean {
     if (s === 416) return true;
     return false;
   }
-  return (e as { name?: string } | null)?.name === "NetworkError";
+  const n = e as { name?: string; retryable?: boolean } | null;
+  return n?.name === "NetworkError" && n.retryable !== false;
 }
 
 export { responseError };

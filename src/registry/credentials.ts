@@ -195,6 +195,7 @@ export function processHelperRunner(env: Record<string, string | undefined>): He
         child.stdout.on("data", (d: Buffer) => out.push(d));
         child.stderr.on("data", (d: Buffer) => err.push(d));
         child.on("error", reject);
+        child.stdin.on("error", () => {}); // a helper that exits without reading: its exit code tells
         child.on("close", (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
         child.stdin.end(input);
       });

@@ -89,8 +89,10 @@ export async function listTags(ref: Pick<ModelRef, "registry" | "repository">, n
  * it). Throws the registry's or the token server's error when it is refused.
  */
 export async function verifyCredential(registry: string, cred: Credential, net: NetworkOptions, ctx: RemoteContext): Promise<void> {
-  const session = await openSession(net, ctx, async () => cred);
+  // The credential is only for this registry (and its token realm): never for a redirect elsewhere.
+  const session = await openSession(net, ctx, async (host) => (host === registry ? cred : {}));
   const url = new URL(`${net.plainHttp ? "http" : "https"}://${apiHost(registry)}/v2/`);
+  session.auth.alias(url.host, registry);
   const res = await session.auth.send({ method: "GET", url });
   await expectStatus(res, "GET", url, 200);
   await res.body?.cancel().catch(() => {});

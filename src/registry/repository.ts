@@ -74,10 +74,16 @@ export interface PushOptions extends StoreOptions {
   reopen?: () => Promise<ReadableStream<Uint8Array>>;
 }
 
-/** Wraps a source stream so a read failure is recorded (to blame the source) and can be stopped from outside. */
-function guardSource(s: ReadableStream<Uint8Array>, onError: (e: unknown) => void) {
+/**
+ * Wraps a (verifying) source stream for upload: a read failure is recorded (to blame the source)
+ * and the upload can be stopped from outside. The chunk that completes `size` bytes is held back
+ * until the source has ended — and so has been verified — so a registry never receives a complete
+ * body for content that turns out to be wrong.
+ */
+function guardSource(s: ReadableStream<Uint8Array>, size: number, onError: (e: unknown) => void) {
   const reader = s.getReader();
   let finished = false;
+  let n = 0;
   const stream = new ReadableStream<Uint8Array>({
     async pull(ctl) {
       try {
@@ -85,9 +91,18 @@ function guardSource(s: ReadableStream<Uint8Array>, onError: (e: unknown) => voi
         if (done) {
           finished = true;
           ctl.close();
-        } else {
-          ctl.enqueue(value);
+          return;
         }
+        n += value.byteLength;
+        if (n >= size) {
+          const end = await reader.read(); // runs the verification at the end of the source
+          if (!end.done) throw new IntegrityError(`Content is larger than expected: more than ${size} bytes`);
+          finished = true;
+          ctl.enqueue(value);
+          ctl.close();
+          return;
+        }
+        ctl.enqueue(value);
       } catch (e) {
         finished = true;
         onError(e);
@@ -138,6 +153,7 @@ export class RemoteRepository implements Target {
     this.#uploadAttempts = opts.uploadAttempts ?? 5;
     this.#maxResumes = opts.maxResumes ?? 10;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
+    this.client.alias(new URL(this.baseUrl).host, this.registry);
   }
 
   /** `<scheme>://<api host>/v2/`. */
@@ -391,7 +407,7 @@ export class RemoteRepository implements Target {
       session = undefined;
       let sourceError: unknown;
       const abort = new AbortController();
-      const guarded = source ? guardSource(source.pipeThrough(new VerifyStream(desc)), (e) => {
+      const guarded = source ? guardSource(source.pipeThrough(new VerifyStream(desc)), desc.size, (e) => {
         sourceError = e;
         abort.abort(e);
       }) : undefined;

@@ -98,15 +98,25 @@ export interface TransportOptions {
   random?: () => number;
 }
 
+/**
+ * Failures that another attempt will not fix: no such host, nothing listening, TLS refused or
+ * an untrusted certificate. Resets, timeouts and unknown failures are worth retrying.
+ */
+const PERMANENT_CODES = /^(ENOTFOUND|ECONNREFUSED|EPROTO|EHOSTUNREACH|ENETUNREACH|ERR_TLS_.*|.*CERT.*|.*SIGNATURE.*|UNABLE_TO_.*|FailedToOpenSocket|ConnectionRefused)$/;
+
 /** A failure to get any answer from the server (refused, reset, timed out, TLS, DNS). */
 export class NetworkError extends KitError {
   override name = "NetworkError";
   readonly method: string;
   readonly url: string;
+  /** False for failures another attempt will not fix (see PERMANENT_CODES). */
+  readonly retryable: boolean;
   constructor(method: string, url: string | URL, cause: unknown) {
     super(`${method} "${redactUrl(url)}": ${describeCause(cause)}`, { cause });
     this.method = method;
     this.url = redactUrl(url);
+    const code = (cause as { code?: unknown } | null)?.code;
+    this.retryable = !(typeof code === "string" && PERMANENT_CODES.test(code));
   }
 }
 
@@ -217,7 +227,7 @@ export class Transport {
     const p = this.#retry;
     if (attempt >= p.maxRetries) return -1;
     const backoff = () => this.backoff(attempt);
-    if (!res) return backoff();
+    if (!res) return err instanceof NetworkError && !err.retryable ? -1 : backoff();
     const s = res.status;
     if (s === 429) {
       const ra = parseRetryAfter(res.headers.get("retry-after"));

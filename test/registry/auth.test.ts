@@ -1,0 +1,150 @@
+import { describe, expect, test } from "bun:test";
+import { AuthClient, basicAuthorization, cleanScopes, type Credential, parseChallenge, repositoryScope } from "../../src/registry/auth.ts";
+import { RegistryError } from "../../src/registry/http.ts";
+import { Transport } from "../../src/registry/transport.ts";
+import { FakeRegistry } from "./fake-registry.ts";
+
+describe("parseChallenge", () => {
+  test("Bearer with quoted parameters", () => {
+    expect(parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:samalba/my-app:pull,push"')).toEqual({
+      scheme: "bearer",
+      params: { realm: "https://auth.docker.io/token", service: "registry.docker.io", scope: "repository:samalba/my-app:pull,push" },
+    });
+  });
+  test("Basic, unquoted values, escapes, spaces, upper-case names", () => {
+    expect(parseChallenge('Basic realm="kit-test"')).toEqual({ scheme: "basic", params: { realm: "kit-test" } });
+    expect(parseChallenge("BEARER Realm=https://t/x , Service=s")).toEqual({ scheme: "bearer", params: { realm: "https://t/x", service: "s" } });
+    expect(parseChallenge('Bearer realm="a\\"b"')?.params.realm).toBe('a"b');
+  });
+  test("only the first of several challenges; junk is undefined", () => {
+    expect(parseChallenge('Bearer realm="https://a/t", Basic realm="b"')).toEqual({ scheme: "bearer", params: { realm: "https://a/t" } });
+    expect(parseChallenge(null)).toBeUndefined();
+    expect(parseChallenge("  ")).toBeUndefined();
+  });
+});
+
+test("cleanScopes merges actions per resource and sorts", () => {
+  expect(cleanScopes(["repository:a/b:push", "repository:a/b:pull", "repository:c:pull registry:catalog:*", "repository:a/b:pull,push"])).toEqual([
+    "registry:catalog:*",
+    "repository:a/b:pull,push",
+    "repository:c:pull",
+  ]);
+  expect(cleanScopes(["repository:x:*,pull"])).toEqual(["repository:x:*"]);
+  expect(repositoryScope("org/m", "pull", "push")).toBe("repository:org/m:pull,push");
+});
+
+/** An auth client whose credential store knows `cred` for reg.test only. */
+function client(fake: FakeRegistry, cred: Credential = {}) {
+  const transport = new Transport({ userAgent: "kitops-cli/t", fetch: fake.fetch, sleep: async () => {} });
+  return new AuthClient({ transport, credential: async (host) => (host === "reg.test" ? cred : {}) });
+}
+
+const REG = "http://reg.test";
+const get = (path: string) => ({ method: "GET", url: new URL(REG + path) });
+
+describe("Basic", () => {
+  test("answers the challenge once, then sends the cached header directly", async () => {
+    const fake = new FakeRegistry({ auth: { kind: "basic", users: { alice: "pw" } } });
+    fake.putManifest("a/b", "application/vnd.oci.image.manifest.v1+json", new TextEncoder().encode("{}"), "v1");
+    const c = client(fake, { username: "alice", password: "pw" });
+    expect((await c.send(get("/v2/"))).status).toBe(200);
+    expect((await c.send(get("/v2/a/b/manifests/v1"))).status).toBe(200);
+    expect(fake.log.map((r) => [r.url.pathname, r.headers.get("authorization")])).toEqual([
+      ["/v2/", null],
+      ["/v2/", basicAuthorization("alice", "pw")],
+      ["/v2/a/b/manifests/v1", basicAuthorization("alice", "pw")],
+    ]);
+  });
+
+  test("no credential: the 401 becomes a RegistryError", async () => {
+    const fake = new FakeRegistry({ auth: { kind: "basic", users: { alice: "pw" } } });
+    const e = await client(fake).send(get("/v2/")).catch((x) => x);
+    expect(e).toBeInstanceOf(RegistryError);
+    expect([e.status, e.message]).toEqual([401, "unauthorized: authentication required"]);
+  });
+
+  test("wrong password: the retried request's 401 is returned", async () => {
+    const fake = new FakeRegistry({ auth: { kind: "basic", users: { alice: "pw" } } });
+    expect((await client(fake, { username: "alice", password: "nope" }).send(get("/v2/"))).status).toBe(401);
+  });
+
+  test("the registry's credential never goes to another host", async () => {
+    const fake = new FakeRegistry({ auth: { kind: "basic", users: { alice: "pw" } } });
+    const c = client(fake, { username: "alice", password: "pw" });
+    await c.send(get("/v2/"));
+    const e = await c.send({ method: "GET", url: new URL("http://elsewhere.test/v2/") }).catch((x) => x);
+    expect(e).toBeInstanceOf(RegistryError);
+    const other = fake.log.filter((r) => r.url.host === "elsewhere.test");
+    expect(other.map((r) => r.headers.get("authorization"))).toEqual([null]);
+  });
+});
+
+describe("Bearer", () => {
+  const fakeBearer = () => {
+    const fake = new FakeRegistry({ auth: { kind: "bearer", users: { alice: "pw" }, refreshTokens: { "refresh-123": "alice" } } });
+    fake.putManifest("a/b", "application/vnd.oci.image.manifest.v1+json", new TextEncoder().encode("{}"), "v1");
+    fake.putManifest("c/d", "application/vnd.oci.image.manifest.v1+json", new TextEncoder().encode("{}"), "v1");
+    return fake;
+  };
+
+  test("fetches a token for the operation's scopes plus the challenge's, with Basic credentials, and caches it per scope set", async () => {
+    const fake = fakeBearer();
+    const c = client(fake, { username: "alice", password: "pw" });
+    const push = ["repository:a/b:pull,push"];
+    expect((await c.send(get("/v2/a/b/manifests/v1"), push)).status).toBe(200);
+    expect((await c.send({ method: "HEAD", url: new URL(REG + "/v2/a/b/manifests/v1") }, push)).status).toBe(200);
+    expect(fake.tokensIssued).toEqual([{ user: "alice", scopes: ["repository:a/b:pull,push"], via: "GET" }]);
+    const tokenReq = fake.log.find((r) => r.url.pathname === "/token")!;
+    expect(tokenReq.url.search).toBe("?service=fake-registry&scope=repository%3Aa%2Fb%3Apull%2Cpush");
+    expect(tokenReq.headers.get("authorization")).toBe(basicAuthorization("alice", "pw"));
+    // Another repository: another scope set, another token.
+    expect((await c.send(get("/v2/c/d/manifests/v1"), ["repository:c/d:pull"])).status).toBe(200);
+    expect(fake.tokensIssued.length).toBe(2);
+  });
+
+  test("anonymous: no Authorization on the token request; push is refused with 401", async () => {
+    const fake = fakeBearer();
+    const c = client(fake);
+    expect((await c.send(get("/v2/a/b/manifests/v1"), ["repository:a/b:pull"])).status).toBe(200);
+    expect(fake.log.find((r) => r.url.pathname === "/token")!.headers.get("authorization")).toBeNull();
+    const put = await c.send({ method: "PUT", url: new URL(REG + "/v2/a/b/manifests/v2"), body: new Uint8Array(2) }, ["repository:a/b:pull,push"]);
+    expect(put.status).toBe(401);
+  });
+
+  test("an identity token is exchanged with the OAuth2 POST form", async () => {
+    const fake = fakeBearer();
+    const c = client(fake, { refreshToken: "refresh-123" });
+    expect((await c.send(get("/v2/a/b/manifests/v1"), ["repository:a/b:pull"])).status).toBe(200);
+    const post = fake.log.find((r) => r.url.pathname === "/token")!;
+    expect(post.method).toBe("POST");
+    expect(post.headers.get("content-type")).toBe("application/x-www-form-urlencoded");
+    expect(fake.tokensIssued).toEqual([{ user: "alice", scopes: ["repository:a/b:pull"], via: "POST" }]);
+  });
+
+  test("an access token is sent as it is", async () => {
+    const fake = fakeBearer();
+    const anon = client(fake);
+    await anon.send(get("/v2/a/b/manifests/v1"), ["repository:a/b:pull"]);
+    const issued = (await anon.cachedAuthorization("reg.test", ["repository:a/b:pull"]))!.slice("Bearer ".length);
+    const c = client(fake, { accessToken: issued });
+    const before = fake.tokensIssued.length;
+    expect((await c.send(get("/v2/a/b/manifests/v1"), ["repository:a/b:pull"])).status).toBe(200);
+    expect(fake.tokensIssued.length).toBe(before);
+  });
+
+  test("a refused token request names the realm and the server's answer, without the password", async () => {
+    const fake = fakeBearer();
+    const e = await client(fake, { username: "alice", password: "wrong-pw" }).send(get("/v2/")).catch((x) => x);
+    expect(e).toBeInstanceOf(RegistryError);
+    expect(e.message).toBe("failed to fetch an auth token from http://reg.test/token: Unauthorized (additional info: invalid credentials)");
+    expect(e.message).not.toContain("wrong-pw");
+  });
+
+  test("a streamed request that meets a 401 is not sent again", async () => {
+    const fake = fakeBearer();
+    const body = new ReadableStream<Uint8Array>({ start: (ctl) => (ctl.enqueue(new Uint8Array(4)), ctl.close()) });
+    const res = await client(fake, { username: "alice", password: "pw" }).send({ method: "PATCH", url: new URL(REG + "/v2/a/b/blobs/uploads/x"), body });
+    expect(res.status).toBe(401);
+    expect(fake.log.filter((r) => r.url.pathname !== "/token").length).toBe(1);
+  });
+});

@@ -1,0 +1,105 @@
+import { expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { descriptorFromBytes } from "../../src/oci/descriptor.ts";
+import { digestHex } from "../../src/oci/digest.ts";
+import { OCI_MANIFEST } from "../../src/oci/media-types.ts";
+import { AuthClient } from "../../src/registry/auth.ts";
+import { RemoteRepository } from "../../src/registry/repository.ts";
+import { downloadBlob, downloadBlobs, PullSource, pushTarget } from "../../src/registry/transfer.ts";
+import { Transport } from "../../src/registry/transport.ts";
+import { LayoutStore } from "../../src/store/layout.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
+import { NotFoundError } from "../../src/util/errors.ts";
+import { memoryLogger } from "../../src/util/log.ts";
+import { chunked, readStream } from "../store/conformance.ts";
+import { FakeRegistry } from "./fake-registry.ts";
+
+const LAYER = "application/vnd.kitops.modelkit.model.v1.tar";
+
+function repoOn(fake: FakeRegistry) {
+  const transport = new Transport({ userAgent: "t", fetch: fake.fetch, sleep: async () => {} });
+  return new RemoteRepository({ registry: "reg.test", repository: "org/m", client: new AuthClient({ transport, credential: async () => ({}) }), plainHttp: true, actions: ["pull", "push"] });
+}
+
+function bytes(n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 13) & 0xff;
+  return b;
+}
+
+test("downloadBlob continues a partial file left by an earlier run with a Range request", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "kit-transfer-"));
+  const layout = await LayoutStore.open(dir);
+  const fake = new FakeRegistry();
+  const data = bytes(50_000);
+  const desc = descriptorFromBytes(LAYER, data);
+  fake.putBlob(data);
+  mkdirSync(layout.ingestDir, { recursive: true });
+  writeFileSync(path.join(layout.ingestDir, digestHex(desc.digest)), data.slice(0, 20_000));
+  const log = memoryLogger("debug");
+  expect(await downloadBlob(layout, repoOn(fake), desc, { logger: log })).toBe(true);
+  expect(fake.log.map((r) => r.headers.get("range"))).toEqual(["bytes=20000-"]);
+  expect(new Uint8Array(readFileSync(layout.blobPath(desc.digest)))).toEqual(new Uint8Array(data));
+  expect(existsSync(path.join(layout.ingestDir, digestHex(desc.digest)))).toBe(false);
+  expect(log.text()).toBe(`[DEBUG] Resuming download of ${desc.digest} at byte 20000 of 50000\n`);
+  expect(await downloadBlob(layout, repoOn(fake), desc)).toBe(false);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("a failed download keeps what arrived for the next run; downloadBlobs reports the first failure", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "kit-transfer-"));
+  const layout = await LayoutStore.open(dir);
+  const fake = new FakeRegistry();
+  const data = bytes(8000);
+  const desc = descriptorFromBytes(LAYER, data);
+  const missing = descriptorFromBytes(LAYER, bytes(10).fill(7));
+  fake.putBlob(data);
+  let sent = false;
+  fake.intercept((req) => req.method === "GET" && req.url.includes(desc.digest) ? new Response(new ReadableStream({
+    pull(ctl) {
+      if (!sent) {
+        sent = true;
+        return ctl.enqueue(data.slice(0, 3000));
+      }
+      ctl.error(new TypeError("ECONNRESET"));
+    },
+  })) : undefined);
+  fake.intercept((req) => (req.headers.get("range") ? new Response("gone", { status: 404 }) : undefined));
+  const e = await downloadBlobs(layout, repoOn(fake), [desc, missing, desc], { concurrency: 1 }).catch((x) => x);
+  expect(e).toBeInstanceOf(NotFoundError);
+  expect(readFileSync(path.join(layout.ingestDir, digestHex(desc.digest))).byteLength).toBe(3000);
+  await downloadBlobs(layout, repoOn(fake), [desc]);
+  expect(new Uint8Array(readFileSync(layout.blobPath(desc.digest)))).toEqual(new Uint8Array(data));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("pushTarget tags with the manifest it pushed (no download) and reopens the source for a retried upload", async () => {
+  const fake = new FakeRegistry();
+  const remote = repoOn(fake);
+  const src = new MemoryStore();
+  const layer = bytes(5_000_000); // above the 4 MiB buffer limit: streamed
+  const ldesc = descriptorFromBytes(LAYER, layer);
+  await src.push(ldesc, chunked(layer, 1 << 20));
+  const m = new TextEncoder().encode('{"schemaVersion":2}');
+  const mdesc = descriptorFromBytes(OCI_MANIFEST, m);
+  fake.intercept((req) => (req.method === "PUT" && req.url.includes("/uploads/") ? new Response(null, { status: 502 }) : undefined));
+  const t = pushTarget(remote, src);
+  await t.push(ldesc, await src.fetch(ldesc));
+  await t.push(mdesc, chunked(m));
+  await t.tag(mdesc, "v1");
+  expect(fake.blobs.get(ldesc.digest)?.byteLength).toBe(layer.byteLength);
+  expect(fake.log.filter((r) => r.method === "GET")).toEqual([]);
+  expect(fake.tags.get("org/m")?.get("v1")).toBe(mdesc.digest);
+});
+
+test("PullSource serves a remembered manifest without asking the registry", async () => {
+  const fake = new FakeRegistry();
+  const m = new TextEncoder().encode("{}");
+  const mdesc = descriptorFromBytes(OCI_MANIFEST, m);
+  const s = new PullSource(repoOn(fake));
+  s.remember(mdesc, m);
+  expect(await readStream(await s.fetch(mdesc))).toEqual(m);
+  expect(fake.log).toEqual([]);
+});
