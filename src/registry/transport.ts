@@ -117,6 +117,13 @@ export class NetworkError extends KitError {
     this.url = redactUrl(url);
     const code = (cause as { code?: unknown } | null)?.code;
     this.retryable = !(typeof code === "string" && PERMANENT_CODES.test(code));
+    if (typeof code === "string") {
+      if (/CERT|SIGNATURE|UNABLE_TO_|ERR_TLS_CERT/.test(code)) {
+        this.hint = "The registry's certificate is not trusted: pass its CA with --tls-cert <file>, or skip verification with --tls-verify=false";
+      } else if (code === "EPROTO") {
+        this.hint = "If the registry serves plain HTTP, use --plain-http; if it requires a client certificate, use --cert and --key";
+      }
+    }
   }
 }
 

@@ -23,13 +23,15 @@ export interface TestRegistry {
   /** `127.0.0.1:<port>`: what goes into references. */
   host: string;
   port: number;
-  /** `http://127.0.0.1:<port>`. */
+  /** `http://127.0.0.1:<port>` (`https://` with `tls`). */
   url: string;
   /** The user that may push (htpasswd and token setups). */
   username: string;
   password: string;
   dataDir: string;
   tokenServer?: TokenServer;
+  /** With `tls`: the CA that signed the server (and client) certificates, and the client's pair. */
+  tlsFiles?: { ca: string; clientCert: string; clientKey: string };
   /** The registry's access log so far, parsed. */
   requests(): RegistryRequest[];
   /** The raw log output. */
@@ -60,7 +62,23 @@ export function freePort(): Promise<number> {
 
 const ACCESS_RE = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3})/;
 
-function configYaml(dataDir: string, port: number, authBlock: string): string {
+/** A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
+function makeTlsFiles(dir: string) {
+  const f = (n: string) => path.join(dir, n);
+  const ssl = (...args: string[]) => {
+    const r = spawnSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+  };
+  ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f("ca.key"), "-out", f("ca.crt"), "-days", "2", "-subj", "/CN=kit-test-ca");
+  writeFileSync(f("ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  for (const who of ["server", "client"]) {
+    ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f(`${who}.key`), "-out", f(`${who}.csr`), "-subj", who === "server" ? "/CN=127.0.0.1" : "/CN=kit-client");
+    ssl("x509", "-req", "-in", f(`${who}.csr`), "-CA", f("ca.crt"), "-CAkey", f("ca.key"), "-CAcreateserial", "-out", f(`${who}.crt`), "-days", "2", ...(who === "server" ? ["-extfile", f("ext")] : []));
+  }
+  return { ca: f("ca.crt"), serverCert: f("server.crt"), serverKey: f("server.key"), clientCert: f("client.crt"), clientKey: f("client.key") };
+}
+
+function configYaml(dataDir: string, port: number, authBlock: string, tlsBlock = ""): string {
   return `version: 0.1
 log:
   level: warn
@@ -77,15 +95,18 @@ storage:
 http:
   addr: 127.0.0.1:${port}
   secret: kit-test-secret
-${authBlock}`;
+${tlsBlock}${authBlock}`;
 }
 
-async function waitReady(url: string, child: ChildProcess, logPath: string): Promise<void> {
+async function waitReady(url: string, child: ChildProcess, logPath: string, tls?: { clientCert: string; clientKey: string }): Promise<void> {
   const deadline = Date.now() + 15_000;
+  const init = tls
+    ? { tls: { rejectUnauthorized: false, cert: readFileSync(tls.clientCert, "utf8"), key: readFileSync(tls.clientKey, "utf8") } }
+    : {};
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${readFileSync(logPath, "utf8")}`);
     try {
-      const res = await fetch(`${url}/v2/`);
+      const res = await fetch(`${url}/v2/`, init as RequestInit);
       await res.body?.cancel();
       return;
     } catch {
@@ -95,8 +116,14 @@ async function waitReady(url: string, child: ChildProcess, logPath: string): Pro
   throw new Error(`docker-registry did not start: ${readFileSync(logPath, "utf8")}`);
 }
 
-/** Starts a registry in the given setup. */
-export async function startRegistry(auth: RegistryAuth, opts: { username?: string; password?: string } = {}): Promise<TestRegistry> {
+/**
+ * Starts a registry in the given setup. `tls: "tls"` serves HTTPS with a certificate from a test
+ * CA; `"mtls"` also requires a client certificate signed by that CA.
+ */
+export async function startRegistry(
+  auth: RegistryAuth,
+  opts: { username?: string; password?: string; tls?: "tls" | "mtls" } = {},
+): Promise<TestRegistry> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `kit-registry-${auth}-`));
   const dataDir = path.join(dir, "data");
   const username = opts.username ?? "testuser";
@@ -111,18 +138,25 @@ export async function startRegistry(auth: RegistryAuth, opts: { username?: strin
     tokenServer = await startTokenServer({ dir, users: { [username]: password } });
     authBlock = `auth:\n  token:\n    realm: ${tokenServer.realm}\n    service: ${tokenServer.service}\n    issuer: ${tokenServer.issuer}\n    rootcertbundle: ${tokenServer.certPath}\n`;
   }
+  let tlsBlock = "";
+  let tlsFiles: TestRegistry["tlsFiles"];
+  if (opts.tls) {
+    const t = makeTlsFiles(dir);
+    tlsFiles = { ca: t.ca, clientCert: t.clientCert, clientKey: t.clientKey };
+    tlsBlock = `  tls:\n    certificate: ${t.serverCert}\n    key: ${t.serverKey}\n` + (opts.tls === "mtls" ? `    clientcas:\n      - ${t.ca}\n` : "");
+  }
   const logPath = path.join(dir, "registry.log");
   for (let tries = 0; ; tries++) {
     const port = await freePort();
     const cfg = path.join(dir, "config.yml");
-    writeFileSync(cfg, configYaml(dataDir, port, authBlock));
+    writeFileSync(cfg, configYaml(dataDir, port, authBlock, tlsBlock));
     writeFileSync(logPath, "");
     const fd = openSync(logPath, "a");
     const child = spawn("docker-registry", ["serve", cfg], { stdio: ["ignore", fd, fd] });
     closeSync(fd);
-    const url = `http://127.0.0.1:${port}`;
+    const url = `${opts.tls ? "https" : "http"}://127.0.0.1:${port}`;
     try {
-      await waitReady(url, child, logPath);
+      await waitReady(url, child, logPath, tlsFiles);
     } catch (e) {
       child.kill("SIGKILL");
       if (tries < 3 && /address already in use/.test(String(e))) continue;
@@ -140,6 +174,7 @@ export async function startRegistry(auth: RegistryAuth, opts: { username?: strin
       password,
       dataDir,
       tokenServer,
+      tlsFiles,
       log: () => readFileSync(logPath, "utf8"),
       requests: () => {
         const out: RegistryRequest[] = [];

@@ -298,6 +298,38 @@ describe.skipIf(!ready)("kit against a real registry", () => {
     }
   }, TIMEOUT);
 
+  test("TLS: --tls-cert trusts a private CA, --tls-verify=false skips the check, client certificates from flags or env", async () => {
+    const reg = await startRegistry("none", { tls: "mtls" });
+    try {
+      const f = reg.tlsFiles!;
+      const env = makeEnv();
+      makeContext(path.join(env.cwd, "ctx"), "tls");
+      const ref = `${reg.host}/e2e/tls:v1`;
+      const pack = await env.run(["pack", "ctx", "-t", ref]);
+      const digest = digestFrom(pack.stdout, "Model saved:");
+
+      const untrusted = await env.run(["push", ref]);
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stderr).toContain("unable to verify the first certificate");
+      expect(untrusted.stdout).toBe(`Pushing ${ref}\nThe registry's certificate is not trusted: pass its CA with --tls-cert <file>, or skip verification with --tls-verify=false\n`);
+      const noClientCert = await env.run(["push", ref, "--tls-cert", f.ca]);
+      expect(noClientCert.code).toBe(1);
+      expect(noClientCert.stderr).toContain("TLS handshake failed");
+      const ok = await env.run(["push", ref, "--tls-cert", f.ca, "--cert", f.clientCert, "--key", f.clientKey]);
+      expect(ok.stderr).toBe("");
+      expect(ok.stdout).toBe(`Pushing ${ref}\nPushed ${digest}\n`);
+
+      expect((await env.run(["remove", ref])).code).toBe(0);
+      const pull = await env.run(["pull", ref, "--tls-verify=false", "--cert", "/nonexistent.crt", "--key", "/nonexistent.key"], {
+        env: { KITOPS_CLIENT_CERT: f.clientCert, KITOPS_CLIENT_KEY: f.clientKey },
+      });
+      expect(pull.stderr).toBe("");
+      expect(pull.stdout).toBe(`Pulling ${ref}\nPulled ${digest}\n`);
+    } finally {
+      await reg.stop();
+    }
+  }, TIMEOUT);
+
   describe("through a misbehaving connection", () => {
     let proxy: FaultProxy;
     let env: Env;

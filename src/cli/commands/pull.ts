@@ -8,12 +8,13 @@ import { LOCAL_REGISTRY, parseReference, refToString, repoKey, type ModelRef } f
 import { MAX_MODEL_REF_CHAIN, modelReference } from "../../pack/modelref.ts";
 import { readModelKit } from "../../pack/unpack.ts";
 import { openSession, type RegistrySession } from "../../registry/remote.ts";
+import { hintIn } from "./push.ts";
 import { downloadBlobs, PullSource } from "../../registry/transfer.ts";
 import { copy } from "../../store/copy.ts";
 import { successorsOf } from "../../store/target.ts";
 import type { LayoutStore } from "../../store/layout.ts";
 import { LocalRepository } from "../../store/local.ts";
-import { CancelledError, KitError, errorMessage } from "../../util/errors.ts";
+import { CancelledError, KitError, NotFoundError, errorMessage } from "../../util/errors.ts";
 import type { Logger } from "../../util/log.ts";
 import type { Progress } from "../../util/progress.ts";
 
@@ -34,7 +35,14 @@ interface PullRun {
 async function pullRef(run: PullRun, ref: ModelRef, visited: string[]): Promise<Descriptor> {
   const r = refToString(ref);
   const remote = run.session.repository(ref.registry, ref.repository);
-  const { desc, bytes } = await remote.fetchManifest(ref.reference, { signal: run.signal });
+  let fetched;
+  try {
+    fetched = await remote.fetchManifest(ref.reference, { signal: run.signal });
+  } catch (e) {
+    if (e instanceof NotFoundError) throw new NotFoundError(`${r}: not found`, { cause: e });
+    throw e;
+  }
+  const { desc, bytes } = fetched;
   if (desc.mediaType !== OCI_MANIFEST) throw new KitError(`reference ${r} is not an image manifest`);
   if (artifactKind(parseManifest(bytes)) === "other") throw new KitError(`reference ${r} does not refer to a model`);
   // Blobs first, each resumable; the copy then records the manifest and the tag.
@@ -62,7 +70,8 @@ async function pullRef(run: PullRun, ref: ModelRef, visited: string[]): Promise<
       run.log.info(`Pulling referenced image ${parentPath}`);
       await pullRef(run, parent, [...visited, key]);
     } catch (e) {
-      if (e instanceof CancelledError) throw e;
+      // Wrapped once, where the chain starts.
+      if (e instanceof CancelledError || visited.length > 1) throw e;
       throw new KitError(`failed to pull referenced modelkits: ${errorMessage(e)}`, { cause: e });
     }
   }
@@ -112,7 +121,7 @@ time. ModelKits that the model refers to (model.path naming another ModelKit) ar
     } catch (e) {
       ui.close();
       if (e instanceof CancelledError || ctx.signal.aborted) throw e;
-      throw new KitError(`failed to pull: ${errorMessage(e)}`, { cause: e, hint: e instanceof KitError ? e.hint : undefined });
+      throw new KitError(`failed to pull: ${errorMessage(e)}`, { cause: e, hint: hintIn(e) });
     }
   },
 });

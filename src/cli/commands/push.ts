@@ -17,6 +17,15 @@ export function registryErrorIn(e: unknown): RegistryError | undefined {
   return undefined;
 }
 
+/** The first hint in an error's cause chain. */
+export function hintIn(e: unknown): string | undefined {
+  for (let c: unknown = e, i = 0; c && i < 10; c = (c as { cause?: unknown }).cause, i++) {
+    const h = (c as { hint?: unknown }).hint;
+    if (typeof h === "string" && h) return h;
+  }
+  return undefined;
+}
+
 function parseArg(arg: string, what: string): ModelRef {
   let ref: ModelRef;
   try {
@@ -84,7 +93,7 @@ already has are not uploaded again; a failed upload is retried in a fresh upload
         if (re.status === 401) msg += ". Ensure the repository exists and you have push access to it.";
         throw new KitError(msg, { cause: e, hint: re.status === 401 ? undefined : `The registry said: ${re.message}` });
       }
-      throw new KitError(`Failed to push: ${errorMessage(e)}.`, { cause: e, hint: e instanceof KitError ? e.hint : undefined });
+      throw new KitError(`Failed to push: ${errorMessage(e)}.`, { cause: e, hint: hintIn(e) });
     }
   },
 });
