@@ -176,6 +176,19 @@ describe("pull", () => {
   });
 });
 
+test("pull: up to 10 ancestors, as pack and unpack allow; an 11th is refused", async () => {
+  const e = env();
+  const name = (i: number) => `depth/k${i}`;
+  kitInFake(reg.fake, name(11), "v1", "weights.bin");
+  for (let i = 10; i >= 0; i--) kitInFake(reg.fake, name(i), "v1", `${reg.host}/${name(i + 1)}:v1`);
+  const ok = await e.run(["pull", `${reg.host}/${name(1)}:v1`, "--plain-http"]);
+  expect(ok.stderr).toBe("");
+  expect(ok.stdout.match(/Pulling referenced image/g)?.length).toBe(10);
+  const r = await e.run(["pull", `${reg.host}/${name(0)}:v1`, "--plain-http"]);
+  const chain = Array.from({ length: 12 }, (_, i) => `${reg.host}/${name(i)}:v1`).join("=>");
+  expect(r.stderr).toBe(`[ERROR] Failed to pull: failed to pull referenced modelkits: reached maximum number of model references: [${chain}]\n`);
+});
+
 describe("unpack from a registry", () => {
   test("a kit that is not local is read from its registry and nothing is stored", async () => {
     const e = env();

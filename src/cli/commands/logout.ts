@@ -1,6 +1,5 @@
 import { defineCommand } from "../command.ts";
 import { credentialStore } from "../../registry/remote.ts";
-import { validateRegistry } from "./login.ts";
 
 export const logoutCommand = defineCommand({
   name: "logout",
@@ -16,7 +15,6 @@ configuration is never written. Logging out of a registry with no stored credent
   flags: {},
   async run(ctx, args) {
     const registry = args[0]!;
-    validateRegistry(registry);
     await credentialStore(ctx).delete(registry);
     ctx.log.info(`Successfully logged out from ${registry}`);
   },

@@ -64,7 +64,9 @@ async function pullRef(run: PullRun, ref: ModelRef, visited: string[]): Promise<
     try {
       const key = refToString(parent);
       if (visited.includes(key)) throw new KitError(`found cycle in modelkit references: [${[...visited, key].join("=>")}]`);
-      if (visited.length >= MAX_MODEL_REF_CHAIN) {
+      // `visited` holds the kit and its ancestors so far: up to 10 ancestors, as pack and unpack
+      // allow (kit's pull stops at 9 [quirk]).
+      if (visited.length > MAX_MODEL_REF_CHAIN) {
         throw new KitError(`reached maximum number of model references: [${[...visited, key].join("=>")}]`);
       }
       run.log.info(`Pulling referenced image ${parentPath}`);
