@@ -83,26 +83,26 @@ export function pushTarget(remote: RemoteRepository, source: ReadOnlyStorage, pr
  */
 export class PullSource implements ReadOnlyTarget {
   readonly remote: RemoteRepository;
-  readonly #manifests = new Map<string, Uint8Array>();
+  readonly #manifests = new Map<string, { desc: Descriptor; bytes: Uint8Array }>();
 
   constructor(remote: RemoteRepository) {
     this.remote = remote;
   }
 
-  /** Keeps a manifest already fetched and verified. */
+  /** Keeps a manifest already fetched and verified (resolving its digest then needs no request either). */
   remember(desc: Descriptor, bytes: Uint8Array): void {
-    this.#manifests.set(desc.digest, bytes);
+    this.#manifests.set(desc.digest, { desc, bytes });
   }
 
-  resolve(r: string, o?: StoreOptions) {
-    return this.remote.resolve(r, o);
+  async resolve(r: string, o?: StoreOptions): Promise<Descriptor> {
+    return this.#manifests.get(r)?.desc ?? this.remote.resolve(r, o);
   }
   exists(d: Descriptor, o?: StoreOptions) {
     return this.remote.exists(d, o);
   }
   async fetch(desc: Descriptor, opts: StoreOptions = {}): Promise<ReadableStream<Uint8Array>> {
     const cached = this.#manifests.get(desc.digest);
-    return cached ? bytesStream(cached) : this.remote.fetch(desc, opts);
+    return cached ? bytesStream(cached.bytes) : this.remote.fetch(desc, opts);
   }
 }
 
