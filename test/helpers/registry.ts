@@ -165,6 +165,10 @@ export async function startRegistry(
       throw e;
     }
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    // Never leave a registry behind, even when the test process ends abruptly.
+    const onExit = () => child.kill("SIGKILL");
+    process.once("exit", onExit);
+    void exited.then(() => process.off("exit", onExit));
     return {
       auth,
       host: `127.0.0.1:${port}`,
