@@ -1,0 +1,221 @@
+/**
+ * Release archives from the cross-compiled binaries (scripts/build.ts --all):
+ *
+ *   dist/release/kitops-<os>-<arch>.zip      every target
+ *   dist/release/kitops-linux-<arch>.tar.gz  the Linux targets
+ *   dist/release/SHA256SUMS                  `sha256sum` format, sorted by file name
+ *
+ * Each archive holds, at its top level, the binary (`kit`, `kit.exe`; mode 0755), README.md and
+ * LICENSE (0644). Entry times are $SOURCE_DATE_EPOCH when set, else the binary's modification
+ * time, so archives of the same binaries are byte-identical.
+ *
+ *   bun scripts/release.ts   → archives from the binaries already in dist/<os>-<arch>/
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync, mkdirSync, openAsBlob, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
+import path from "node:path";
+import { BlobReader, ZipWriter, configure as configureZip } from "@zip.js/zip.js";
+import { type BuiltBinary, RELEASE_TARGETS, checkBinaryFormat } from "./build.ts";
+
+const root = path.resolve(import.meta.dir, "..");
+
+/** One file in an archive. */
+export interface ArchiveMember {
+  /** Name inside the archive (top level). */
+  name: string;
+  /** Permission bits (0o755, 0o644). */
+  mode: number;
+  /** Where the content comes from. */
+  source: string;
+}
+
+export interface ReleaseArchive {
+  /** Absolute path. */
+  file: string;
+  /** `<os>-<arch>` of the binary inside. */
+  target: string;
+  kind: "zip" | "tar.gz";
+  size: number;
+  /** Lower-case hex SHA-256 of the archive. */
+  sha256: string;
+}
+
+/** What goes into a target's archives: the binary, README.md and LICENSE. */
+export function archiveMembers(binary: string, repoRoot = root): ArchiveMember[] {
+  return [
+    { name: path.basename(binary), mode: 0o755, source: binary },
+    { name: "README.md", mode: 0o644, source: path.join(repoRoot, "README.md") },
+    { name: "LICENSE", mode: 0o644, source: path.join(repoRoot, "LICENSE") },
+  ];
+}
+
+/** A `WritableStream` into a new file. */
+function fileSink(file: string): WritableStream<Uint8Array> {
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  return new WritableStream<Uint8Array>({
+    async start() {
+      fh = await open(file, "w", 0o644);
+    },
+    async write(chunk) {
+      let off = 0;
+      while (off < chunk.length) off += (await fh!.write(chunk, off, chunk.length - off)).bytesWritten;
+    },
+    async close() {
+      await fh!.close();
+    },
+    async abort() {
+      await fh?.close();
+    },
+  });
+}
+
+/** Writes a zip with zip.js: deflated entries, Unix modes in the external attributes. */
+export async function writeZip(out: string, members: ArchiveMember[], mtime: Date): Promise<void> {
+  configureZip({ useWebWorkers: false });
+  const tmp = `${out}.tmp-${process.pid}`;
+  try {
+    const zip = new ZipWriter(fileSink(tmp), { level: 6, versionMadeBy: (3 << 8) | 20 });
+    for (const m of members) {
+      const blob = await openAsBlob(m.source);
+      await zip.add(m.name, new BlobReader(blob), { unixMode: 0o100000 | m.mode, lastModDate: mtime });
+    }
+    await zip.close();
+    renameSync(tmp, out);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+const enc = new TextEncoder();
+
+/** A POSIX ustar header for a regular file owned by root (uid/gid 0). Names must fit 100 bytes. */
+export function ustarHeader(name: string, mode: number, size: number, mtime: number): Uint8Array {
+  const nameBytes = enc.encode(name);
+  if (nameBytes.length > 100) throw new Error(`tar member name too long: ${name}`);
+  if (size >= 8 ** 11) throw new Error(`tar member too large for ustar: ${name}`);
+  const h = new Uint8Array(512);
+  const octal = (off: number, width: number, v: number) => h.set(enc.encode(v.toString(8).padStart(width - 1, "0") + "\0"), off);
+  h.set(nameBytes, 0);
+  octal(100, 8, mode);
+  octal(108, 8, 0);
+  octal(116, 8, 0);
+  octal(124, 12, size);
+  octal(136, 12, mtime);
+  h[156] = 0x30; // regular file
+  h.set(enc.encode("ustar\0" + "00"), 257);
+  h.set(enc.encode("root"), 265);
+  h.set(enc.encode("root"), 297);
+  h.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.set(enc.encode(sum.toString(8).padStart(6, "0") + "\0 "), 148);
+  return h;
+}
+
+/** The ustar bytes of `members` as a stream (files read chunk by chunk). */
+export function tarOf(members: ArchiveMember[], mtime: Date): ReadableStream<Uint8Array> {
+  const secs = Math.floor(mtime.getTime() / 1000);
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for (const m of members) {
+      const size = statSync(m.source).size;
+      yield ustarHeader(m.name, m.mode, size, secs);
+      let n = 0;
+      for await (const chunk of createReadStream(m.source, { highWaterMark: 1 << 20 })) {
+        const b = chunk as Buffer;
+        n += b.length;
+        yield new Uint8Array(b.buffer, b.byteOffset, b.length);
+      }
+      if (n !== size) throw new Error(`${m.source} changed size while it was archived`);
+      if (size % 512) yield new Uint8Array(512 - (size % 512));
+    }
+    yield new Uint8Array(1024);
+  }
+  const it = chunks();
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      const r = await it.next();
+      if (r.done) ctl.close();
+      else ctl.enqueue(r.value);
+    },
+    async cancel() {
+      await it.return(undefined);
+    },
+  });
+}
+
+/** Writes `members` as a gzip-compressed ustar archive. */
+export async function writeTarGz(out: string, members: ArchiveMember[], mtime: Date): Promise<void> {
+  const tmp = `${out}.tmp-${process.pid}`;
+  try {
+    await tarOf(members, mtime)
+      .pipeThrough(new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>)
+      .pipeTo(fileSink(tmp));
+    renameSync(tmp, out);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/** SHA-256 of a file, streamed. */
+export async function sha256File(file: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+/** `sha256sum` lines (`<hex>  <name>`), sorted by name. */
+export function sha256sums(archives: ReleaseArchive[]): string {
+  return archives
+    .map((a) => ({ name: path.basename(a.file), sha: a.sha256 }))
+    .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))
+    .map((x) => `${x.sha}  ${x.name}\n`)
+    .join("");
+}
+
+function entryTime(binary: string): Date {
+  const sde = process.env.SOURCE_DATE_EPOCH;
+  if (sde) return new Date(Number.parseInt(sde, 10) * 1000);
+  return new Date(Math.floor(statSync(binary).mtimeMs / 1000) * 1000);
+}
+
+/**
+ * Writes the archives and SHA256SUMS into `outDir` (default dist/release), replacing what was
+ * there. Without `binaries`, takes every release target's binary from `distDir` (default dist/)
+ * and checks its format first.
+ */
+export async function writeRelease(opts: { binaries?: BuiltBinary[]; distDir?: string; outDir?: string } = {}): Promise<ReleaseArchive[]> {
+  const distDir = opts.distDir ?? path.join(root, "dist");
+  const outDir = opts.outDir ?? path.join(distDir, "release");
+  const binaries =
+    opts.binaries ??
+    RELEASE_TARGETS.map((t) => {
+      const file = path.join(distDir, t.name, t.binaryName);
+      if (!existsSync(file)) throw new Error(`${file} is missing: run bun scripts/build.ts --all`);
+      checkBinaryFormat(file, t.format);
+      return { target: t, file, size: statSync(file).size };
+    });
+  for (const f of ["README.md", "LICENSE"]) if (!existsSync(path.join(root, f))) throw new Error(`${f} is missing at the repository root`);
+  mkdirSync(outDir, { recursive: true });
+  for (const f of readdirSync(outDir)) if (f.startsWith("kitops-") || f === "SHA256SUMS") rmSync(path.join(outDir, f), { force: true });
+
+  const archives: ReleaseArchive[] = [];
+  for (const b of binaries) {
+    const members = archiveMembers(b.file);
+    const mtime = entryTime(b.file);
+    const kinds: ReleaseArchive["kind"][] = b.target.os === "linux" ? ["zip", "tar.gz"] : ["zip"];
+    for (const kind of kinds) {
+      const file = path.join(outDir, `kitops-${b.target.name}.${kind}`);
+      if (kind === "zip") await writeZip(file, members, mtime);
+      else await writeTarGz(file, members, mtime);
+      archives.push({ file, target: b.target.name, kind, size: statSync(file).size, sha256: await sha256File(file) });
+    }
+  }
+  writeFileSync(path.join(outDir, "SHA256SUMS"), sha256sums(archives));
+  return archives;
+}
+
+if (import.meta.main) {
+  for (const a of await writeRelease()) console.log(`wrote ${path.relative(root, a.file)} (${(a.size / 2 ** 20).toFixed(1)} MiB)`);
+}
