@@ -1,0 +1,543 @@
+/**
+ * `npm run bench`: measures kit's pack, unpack, re-pack, start-up, list, compressed pack, push
+ * and pull against the physical limits (openssl, tar) and the peers (GNU gzip, skopeo).
+ *
+ *   bun scripts/bench.ts                      full run (2 GiB file, 20,000 small files, 500 kits, 3 runs)
+ *   bun scripts/bench.ts --quick              small sizes, one run each (CI runs this so the code never rots)
+ *   bun scripts/bench.ts --size 4GiB          size of the large file (and of the mixed project's weights)
+ *   bun scripts/bench.ts --runs 5             runs per row (median)
+ *   bun scripts/bench.ts --only pack,unpack   only these groups: pack small unpack repack startup list gzip registry
+ *   bun scripts/bench.ts --kit PATH           use this binary instead of building dist/kit
+ *   bun scripts/bench.ts --write docs/benchmarks.md   also write the result between the file's markers
+ *
+ * Every time is the median of the runs; our runs and the reference runs alternate, and each
+ * ratio (our time ÷ reference time) is taken from the same bench run so machine noise mostly
+ * cancels. Inputs are read once before timing (page cache warm); output of one run is synced to
+ * disk and removed before the next. Peak RSS comes from GNU time (`/usr/bin/time -v`).
+ * Exit status: 0 when every row was measured or skipped as unavailable (missed goals are
+ * results, not failures), 1 when a row failed to run.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import {
+  GiB,
+  MiB,
+  makeLargeFileProject,
+  makeMixedProject,
+  makeSmallFiles,
+  makeTempRoot,
+  parseSize,
+  removeTree,
+} from "./bench/data.ts";
+import { fillStore } from "./bench/kits.ts";
+import {
+  checkGnuTime,
+  cleanupMeasure,
+  have,
+  Interrupted,
+  measure,
+  pipeline,
+  run,
+  type RunSpec,
+  type Sample,
+  sh,
+  summarize,
+  syncDisks,
+  warmPageCache,
+} from "./bench/measure.ts";
+import { exportOciLayout, startRegistry } from "./bench/registry.ts";
+import { fmtBytes, type Goal, MAX_RSS, type Row, table, verdict, writeBetweenMarkers } from "./bench/report.ts";
+
+const root = path.resolve(import.meta.dir, "..");
+
+// ----- options -------------------------------------------------------------------------------
+
+const GROUPS = ["pack", "small", "unpack", "repack", "startup", "list", "gzip", "registry"] as const;
+type Group = (typeof GROUPS)[number];
+
+interface Options {
+  quick: boolean;
+  size: number;
+  runs: number;
+  only: Set<Group>;
+  kit?: string;
+  write?: string;
+}
+
+function usage(msg: string): never {
+  console.error(`bench: ${msg}\nusage: bun scripts/bench.ts [--quick] [--size SIZE] [--runs N] [--only ${GROUPS.join(",")}] [--kit PATH] [--write FILE]`);
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): Options {
+  let quick = false;
+  let size: number | undefined;
+  let runs: number | undefined;
+  let only: Set<Group> = new Set(GROUPS);
+  let kit: string | undefined;
+  let write: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+    const value = () => inline ?? argv[++i] ?? usage(`${flag} needs a value`);
+    switch (flag) {
+      case "--quick": quick = true; break;
+      case "--size": size = parseSize(value()); break;
+      case "--runs": {
+        runs = Number(value());
+        if (!Number.isInteger(runs) || runs < 1) usage("--runs must be a positive integer");
+        break;
+      }
+      case "--only": {
+        const names = value().split(",").map((s) => s.trim()).filter(Boolean);
+        for (const n of names) if (!GROUPS.includes(n as Group)) usage(`unknown group "${n}"`);
+        only = new Set(names as Group[]);
+        break;
+      }
+      case "--kit": kit = path.resolve(value()); break;
+      case "--write": write = path.resolve(value()); break;
+      case "-h":
+      case "--help":
+        console.log(readHelp());
+        process.exit(0);
+      default: usage(`unknown argument "${a}"`);
+    }
+  }
+  return { quick, size: size ?? (quick ? 64 * MiB : 2 * GiB), runs: runs ?? (quick ? 1 : 3), only, kit, write };
+}
+
+function readHelp(): string {
+  return "bun scripts/bench.ts [--quick] [--size SIZE] [--runs N] [--only GROUPS] [--kit PATH] [--write FILE]\n" +
+    `groups: ${GROUPS.join(" ")}`;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const sizes = {
+  large: opts.size,
+  smallFiles: opts.quick ? 2_000 : 20_000,
+  kits: opts.quick ? 50 : 500,
+  weights: opts.size,
+  dataset: opts.quick ? 4 * MiB : 64 * MiB,
+  gzip: opts.quick ? 16 * MiB : 256 * MiB,
+  versionRuns: opts.quick ? 5 : 20,
+  listRuns: opts.quick ? 1 : 5,
+};
+
+// ----- helpers -------------------------------------------------------------------------------
+
+function log(msg: string) {
+  console.error(`[bench] ${msg}`);
+}
+
+function machine() {
+  let cpu = "unknown CPU";
+  try {
+    cpu = /model name\s*:\s*(.*)/.exec(run(["cat", "/proc/cpuinfo"]))?.[1]?.trim() ?? cpu;
+  } catch {
+    cpu = os.cpus()[0]?.model ?? cpu;
+  }
+  return {
+    nproc: os.availableParallelism(),
+    cpu,
+    ram: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    load: os.loadavg().map((l) => l.toFixed(2)).join(", "),
+    kernel: `${os.type()} ${os.release()}`,
+  };
+}
+
+function kitCommit(kit: string): string {
+  try {
+    return /^Commit: (.*)$/m.exec(run([kit, "version"]))?.[1] ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** True when `kit <cmd> --help` works (the command exists in this build). */
+function kitHas(kit: string, cmd: string): boolean {
+  const r = spawnSync(kit, [cmd, "--help"], { stdio: ["ignore", "pipe", "pipe"] });
+  return r.status === 0 && r.stdout.toString().includes(`kit ${cmd}`);
+}
+
+/** The largest blob of a kit home's storage: the big layer of a kit packed there. */
+function largestBlob(home: string): string {
+  const dir = path.join(home, "storage", "blobs", "sha256");
+  let best = "";
+  let bestSize = -1;
+  for (const n of readdirSync(dir)) {
+    const s = statSync(path.join(dir, n)).size;
+    if (s > bestSize) [best, bestSize] = [path.join(dir, n), s];
+  }
+  return best;
+}
+
+/** Runs `fn` `n` times, after `before` each time (untimed), and returns the samples. */
+function repeat(n: number, before: () => void, spec: () => RunSpec): Sample[] {
+  const out: Sample[] = [];
+  for (let i = 0; i < n; i++) {
+    before();
+    syncDisks();
+    out.push(measure(spec()));
+  }
+  return out;
+}
+
+/** Fails unless `file` is the blob `expected` (same name and size): the transfer really happened. */
+function checkSameBlob(file: string, expected: string) {
+  const got = existsSync(file) ? statSync(file).size : -1;
+  if (path.basename(file) !== path.basename(expected) || got !== statSync(expected).size) {
+    throw new Error(`after the transfer ${file} is not the layer blob ${path.basename(expected)} (${got} bytes)`);
+  }
+}
+
+function fresh(dir: string) {
+  removeTree(dir);
+  mkdirSync(dir, { recursive: true });
+}
+
+const PACK_GOAL: Goal = { text: "≥ 80% of the reference throughput (ratio ≤ 1.25)", maxRatio: 1.25 };
+const RSS_ONLY: Goal = { text: `peak RSS < ${MAX_RSS / 1e6} MB` };
+
+// ----- main ----------------------------------------------------------------------------------
+
+checkGnuTime();
+let kit = opts.kit;
+if (!kit) {
+  log("building dist/kit (scripts/build.ts)");
+  const b = spawnSync(process.execPath, [path.join(root, "scripts/build.ts")], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+  if (b.status !== 0) {
+    console.error("bench: building dist/kit failed");
+    process.exit(1);
+  }
+  kit = path.join(root, "dist", "kit");
+}
+if (!existsSync(kit)) usage(`${kit} does not exist`);
+const kitBin = kit;
+
+const work = makeTempRoot();
+const rows: Row[] = [];
+const started = new Date();
+const host = machine();
+const cleanups: Array<() => Promise<void> | void> = [() => removeTree(work), () => cleanupMeasure()];
+// Ctrl-C reaches the measured command too (same process group); its exit makes measure() throw
+// Interrupted, which ends the run through the cleanups below. This handler covers the moments
+// between commands.
+process.on("SIGINT", () => {
+  removeTree(work);
+  cleanupMeasure();
+  process.exit(130);
+});
+
+/** Measures one row group; an exception marks the given rows as errors (the run then exits 1). */
+async function section(names: Row[], fn: () => Promise<void> | void) {
+  rows.push(...names);
+  try {
+    await fn();
+  } catch (e) {
+    if (e instanceof Interrupted) throw e;
+    const msg = (e as Error).message;
+    log(`error: ${msg}`);
+    for (const r of names) if (!r.ours && !r.skipped) r.error = msg;
+  }
+}
+
+const env = (home: string) => ({ KITOPS_HOME: home });
+const kitArgs = (...a: string[]) => [kitBin, ...a, "--progress", "none"];
+
+try {
+  // Data.
+  log(`generating data under ${work}`);
+  const dataStart = Date.now();
+  const large = path.join(work, "large");
+  const small = path.join(work, "small");
+  const mixed = path.join(work, "mixed");
+  const gz = path.join(work, "gz");
+  const want = (g: Group) => opts.only.has(g);
+  if (want("pack") || want("unpack") || want("registry")) makeLargeFileProject(large, sizes.large, 1);
+  if (want("small") || want("unpack")) makeSmallFiles(small, sizes.smallFiles, 2);
+  let mixedBytes = 0;
+  if (want("repack")) mixedBytes = makeMixedProject(mixed, { weights: sizes.weights, dataset: sizes.dataset }, 3);
+  const mixedReady = Date.now();
+  if (want("gzip")) makeLargeFileProject(gz, sizes.gzip, 4);
+  log(`data ready in ${((Date.now() - dataStart) / 1000).toFixed(1)} s; warming the page cache`);
+  warmPageCache([large, small, mixed, gz].filter((p) => existsSync(p)));
+  warmPageCache([kitBin]);
+
+  const runs = opts.runs;
+  const homes = path.join(work, "homes");
+  const outs = path.join(work, "out");
+  mkdirSync(homes, { recursive: true });
+  mkdirSync(outs, { recursive: true });
+
+  // pack of the large file vs openssl and tar | openssl.
+  if (want("pack")) {
+    const vsOpenssl: Row = { name: "pack large file vs openssl sha256", goal: PACK_GOAL, bytes: sizes.large, refLabel: "`openssl dgst -sha256 FILE`" };
+    const vsTar: Row = { name: "pack large file vs tar | openssl sha256", goal: PACK_GOAL, bytes: sizes.large, refLabel: "`tar cf - DIR | openssl dgst -sha256`" };
+    const vsTee: Row = {
+      name: "pack large file vs tar | tee | openssl sha256",
+      goal: { text: `for scale: the same reads, hash and write in a shell pipeline; ${RSS_ONLY.text}` },
+      bytes: sizes.large,
+      refLabel: "`tar cf - DIR | tee FILE | openssl dgst -sha256`",
+    };
+    await section([vsOpenssl, vsTar, vsTee], () => {
+      log(`pack ${fmtBytes(sizes.large)} file`);
+      const home = path.join(homes, "pack");
+      const teeOut = path.join(outs, "tee.tar");
+      const ours: Sample[] = [];
+      const ssl: Sample[] = [];
+      const tar: Sample[] = [];
+      const tee: Sample[] = [];
+      for (let i = 0; i < runs; i++) {
+        fresh(home);
+        syncDisks();
+        ours.push(measure({ argv: kitArgs("pack", large, "-t", "bench/large:v1"), env: env(home) }));
+        removeTree(home);
+        syncDisks();
+        ssl.push(measure({ argv: ["openssl", "dgst", "-sha256", path.join(large, "model.bin")] }));
+        tar.push(measure({ argv: pipeline(`tar cf - -C ${sh(work)} large | openssl dgst -sha256`) }));
+        tee.push(measure({ argv: pipeline(`tar cf - -C ${sh(work)} large | tee ${sh(teeOut)} | openssl dgst -sha256`) }));
+        removeTree(teeOut);
+      }
+      vsOpenssl.ours = vsTar.ours = vsTee.ours = summarize(ours);
+      vsOpenssl.ref = summarize(ssl);
+      vsTar.ref = summarize(tar);
+      vsTee.ref = summarize(tee);
+    });
+  }
+
+  // pack of many small files.
+  if (want("small")) {
+    const row: Row = { name: "pack small files", goal: RSS_ONLY, refLabel: "`tar cf - DIR | openssl dgst -sha256` (for scale)" };
+    await section([row], () => {
+      log(`pack ${sizes.smallFiles} small files`);
+      const home = path.join(homes, "small");
+      const ours: Sample[] = [];
+      const ref: Sample[] = [];
+      for (let i = 0; i < runs; i++) {
+        fresh(home);
+        syncDisks();
+        ours.push(measure({ argv: kitArgs("pack", small, "-t", "bench/small:v1"), env: env(home) }));
+        removeTree(home);
+        syncDisks();
+        ref.push(measure({ argv: pipeline(`tar cf - -C ${sh(work)} small | openssl dgst -sha256`) }));
+      }
+      row.ours = summarize(ours);
+      row.ref = summarize(ref);
+    });
+  }
+
+  // unpack vs tar xf of the same layer blob.
+  if (want("unpack")) {
+    const unpackRow = (what: string, dir: string, tag: string, bytes?: number): Promise<void> => {
+      const row: Row = { name: `unpack ${what} vs tar xf`, goal: PACK_GOAL, bytes, refLabel: "`tar xf LAYER -C EMPTY_DIR`" };
+      return section([row], () => {
+        log(`unpack ${what}`);
+        const home = path.join(homes, `unpack-${tag}`);
+        fresh(home);
+        run(kitArgs("pack", dir, "-t", `bench/${tag}:v1`), { env: env(home) });
+        const blob = largestBlob(home);
+        warmPageCache([blob]);
+        const out = path.join(outs, tag);
+        const ours: Sample[] = [];
+        const ref: Sample[] = [];
+        for (let i = 0; i < runs; i++) {
+          removeTree(out);
+          syncDisks();
+          ours.push(measure({ argv: kitArgs("unpack", `bench/${tag}:v1`, "-d", out), env: env(home) }));
+          fresh(out);
+          syncDisks();
+          ref.push(measure({ argv: ["tar", "xf", blob, "-C", out] }));
+          removeTree(out);
+        }
+        removeTree(home);
+        row.ours = summarize(ours);
+        row.ref = summarize(ref);
+      });
+    };
+    await unpackRow("large file", large, "large", sizes.large);
+    await unpackRow("small files", small, "small");
+  }
+
+  // re-pack of an unchanged project (layer cache) vs its first pack.
+  if (want("repack")) {
+    const row: Row = { name: "re-pack unchanged project vs first pack", goal: { text: "< 25% of a first pack (ratio < 0.25)", maxRatio: 0.25 }, refLabel: "first `kit pack` of the project" };
+    await section([row], async () => {
+      log(`re-pack of a ${fmtBytes(mixedBytes)} mixed project`);
+      // Files changed within the last 2 s are "racy" and not cached: make sure that is over.
+      const wait = mixedReady + 2100 - Date.now();
+      if (wait > 0) await Bun.sleep(wait);
+      const home = path.join(homes, "repack");
+      const first: Sample[] = [];
+      const again: Sample[] = [];
+      for (let i = 0; i < runs; i++) {
+        fresh(home);
+        syncDisks();
+        first.push(measure({ argv: kitArgs("pack", mixed, "-t", "bench/mixed:v1"), env: env(home) }));
+        syncDisks();
+        again.push(measure({ argv: kitArgs("pack", mixed, "-t", "bench/mixed:v1"), env: env(home) }));
+      }
+      removeTree(home);
+      row.ours = summarize(again);
+      row.ref = summarize(first);
+    });
+  }
+
+  // kit version start-up.
+  if (want("startup")) {
+    const row: Row = { name: "kit version start-up", goal: { text: "< 50 ms", maxSeconds: 0.05 } };
+    await section([row], () => {
+      log(`kit version × ${sizes.versionRuns}`);
+      const home = path.join(homes, "startup");
+      fresh(home);
+      measure({ argv: [kitBin, "version"], env: env(home) });
+      row.ours = summarize(repeat(sizes.versionRuns, () => {}, () => ({ argv: [kitBin, "version"], env: env(home) })));
+      removeTree(home);
+    });
+  }
+
+  // kit list with many ModelKits in the store.
+  if (want("list")) {
+    const row: Row = { name: "kit list, full store", goal: RSS_ONLY, refLabel: `${sizes.kits} ModelKits stored` };
+    await section([row], async () => {
+      if (!kitHas(kitBin, "list")) {
+        row.skipped = "not available yet: this build has no `kit list`";
+        return;
+      }
+      log(`kit list with ${sizes.kits} ModelKits`);
+      const home = path.join(homes, "list");
+      fresh(home);
+      await fillStore(home, path.join(work, "tiny"), sizes.kits);
+      const lines = run([kitBin, "list"], { env: env(home) }).trimEnd().split("\n");
+      if (lines.length !== sizes.kits + 1) throw new Error(`kit list printed ${lines.length - 1} ModelKits, expected ${sizes.kits}`);
+      row.ours = summarize(repeat(sizes.listRuns, () => {}, () => ({ argv: [kitBin, "list"], env: env(home) })));
+      removeTree(home);
+    });
+  }
+
+  // gzip and gzip-fastest pack throughput.
+  if (want("gzip")) {
+    for (const [flag, level] of [["gzip", 6], ["gzip-fastest", 1]] as const) {
+      const row: Row = { name: `pack --compression ${flag} vs gzip -${level}`, goal: RSS_ONLY, bytes: sizes.gzip, refLabel: `\`tar cf - DIR | gzip -${level} | openssl dgst -sha256\`` };
+      await section([row], () => {
+        log(`pack --compression ${flag} of ${fmtBytes(sizes.gzip)}`);
+        const home = path.join(homes, "gz");
+        const ours: Sample[] = [];
+        const ref: Sample[] = [];
+        for (let i = 0; i < runs; i++) {
+          fresh(home);
+          syncDisks();
+          ours.push(measure({ argv: kitArgs("pack", gz, "-t", "bench/gz:v1", "--compression", flag), env: env(home) }));
+          removeTree(home);
+          syncDisks();
+          ref.push(measure({ argv: pipeline(`tar cf - -C ${sh(work)} gz | gzip -${level} | openssl dgst -sha256`) }));
+        }
+        row.ours = summarize(ours);
+        row.ref = summarize(ref);
+      });
+    }
+  }
+
+  // push and pull against a local registry vs skopeo.
+  if (want("registry")) {
+    const goal: Goal = { text: "no slower than skopeo (ratio ≤ 1.00)", maxRatio: 1 };
+    const push: Row = { name: "push vs skopeo copy", goal, bytes: sizes.large, refLabel: "`skopeo copy oci:LAYOUT docker://REGISTRY`" };
+    const pull: Row = { name: "pull vs skopeo copy", goal, bytes: sizes.large, refLabel: "`skopeo copy docker://REGISTRY oci:EMPTY_LAYOUT`" };
+    const repush: Row = { name: "re-push unchanged vs skopeo copy", goal, refLabel: "the same `skopeo copy` again" };
+    await section([push, pull, repush], async () => {
+      const missing: string[] = [];
+      if (!kitHas(kitBin, "push") || !kitHas(kitBin, "pull")) missing.push("this build has no `kit push`/`kit pull`");
+      if (!have("docker-registry")) missing.push("docker-registry is not installed");
+      if (!have("skopeo")) missing.push("skopeo is not installed");
+      if (missing.length) {
+        for (const r of [push, pull, repush]) r.skipped = `not available yet: ${missing.join("; ")}`;
+        return;
+      }
+      log(`push and pull of a ${fmtBytes(sizes.large)} ModelKit`);
+      const pushHelp = run([kitBin, "push", "--help"]);
+      const net = pushHelp.includes("--plain-http") ? ["--plain-http"] : [];
+      const src = path.join(homes, "push-src");
+      fresh(src);
+      const packed = run(kitArgs("pack", large, "-t", "bench/large:v1"), { env: env(src) });
+      const digest = /Model saved: (sha256:[a-f0-9]{64})/.exec(packed)?.[1];
+      if (!digest) throw new Error(`kit pack printed no manifest digest:\n${packed}`);
+      const layer = largestBlob(src);
+      const layout = path.join(work, "oci-layout");
+      exportOciLayout(path.join(src, "storage"), digest, layout, "v1");
+      const s = { push: [] as Sample[], pull: [] as Sample[], repush: [] as Sample[] };
+      const r = { push: [] as Sample[], pull: [] as Sample[], repush: [] as Sample[] };
+      for (let i = 0; i < runs; i++) {
+        // A fresh registry (new port, empty storage) for each tool, so neither finds blobs left by the other.
+        for (const tool of ["kit", "skopeo"] as const) {
+          const reg = await startRegistry(path.join(work, `registry-${tool}`));
+          cleanups.push(() => reg.stop());
+          try {
+            const dest = `${reg.host}/bench/large:v1`;
+            const pullHome = path.join(homes, "pull");
+            const pullLayout = path.join(outs, "pull-layout");
+            if (tool === "kit") {
+              syncDisks();
+              s.push.push(measure({ argv: kitArgs("push", "bench/large:v1", dest, ...net), env: env(src) }));
+              s.repush.push(measure({ argv: kitArgs("push", "bench/large:v1", dest, ...net), env: env(src) }));
+              fresh(pullHome);
+              syncDisks();
+              s.pull.push(measure({ argv: kitArgs("pull", dest, ...net), env: env(pullHome) }));
+              checkSameBlob(largestBlob(pullHome), layer);
+              removeTree(pullHome);
+            } else {
+              const copy = ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", `oci:${layout}:v1`, `docker://${dest}`];
+              syncDisks();
+              r.push.push(measure({ argv: copy }));
+              r.repush.push(measure({ argv: copy }));
+              removeTree(pullLayout);
+              syncDisks();
+              r.pull.push(measure({ argv: ["skopeo", "copy", "--quiet", "--src-tls-verify=false", `docker://${dest}`, `oci:${pullLayout}:v1`] }));
+              checkSameBlob(path.join(pullLayout, "blobs", "sha256", path.basename(layer)), layer);
+              removeTree(pullLayout);
+            }
+          } finally {
+            await reg.stop();
+            cleanups.pop();
+          }
+        }
+      }
+      removeTree(src);
+      removeTree(layout);
+      push.ours = summarize(s.push);
+      push.ref = summarize(r.push);
+      pull.ours = summarize(s.pull);
+      pull.ref = summarize(r.pull);
+      repush.ours = summarize(s.repush);
+      repush.ref = summarize(r.repush);
+    });
+  }
+} catch (e) {
+  if (!(e instanceof Interrupted)) throw e;
+  for (const c of cleanups.reverse()) await c();
+  console.error("bench: interrupted");
+  process.exit(130);
+} finally {
+  for (const c of cleanups.reverse()) await c();
+}
+
+// ----- report --------------------------------------------------------------------------------
+
+const bunVersion = typeof Bun !== "undefined" ? Bun.version : process.versions.bun ?? "unknown";
+const header = [
+  `Date: ${started.toISOString().replace(/\.\d+Z$/, "Z")}. Machine: ${host.nproc} CPUs (\`nproc\`), ${host.cpu}, ${host.ram} RAM, ${host.kernel}; load average at start ${host.load}.`,
+  `kit commit ${kitCommit(kitBin)}, Bun ${bunVersion}. Mode: ${opts.quick ? "quick" : "full"}, ${opts.runs} run${opts.runs > 1 ? "s" : ""} per row (median; peak RSS is the largest of the runs).`,
+  `Sizes: large file ${fmtBytes(sizes.large)} of incompressible bytes; ${sizes.smallFiles.toLocaleString("en-US")} small files of 1–64 KiB; mixed project with ${fmtBytes(sizes.weights)} of weights; ${sizes.kits} ModelKits for \`kit list\`; gzip rows on a ${fmtBytes(sizes.gzip)} incompressible file; \`kit version\` × ${sizes.versionRuns}.`,
+  "Page cache warm: every input was read once before timing; output of each run is synced and removed before the next. Ratio = our time ÷ reference time, from runs taken side by side.",
+].join("\n");
+const result = `${header}\n\n${table(rows)}\n`;
+console.log(result);
+if (opts.write) {
+  writeBetweenMarkers(opts.write, result);
+  log(`wrote ${path.relative(process.cwd(), opts.write)}`);
+}
+const failed = rows.filter((r) => r.error);
+if (failed.length) {
+  console.error(`bench: ${failed.length} row(s) failed: ${failed.map((r) => `${r.name} (${verdict(r)})`).join("; ")}`);
+  process.exit(1);
+}

@@ -1,0 +1,62 @@
+/**
+ * The benchmark in --quick mode, so its code never rots: it must run to the end, print the
+ * table with every row, and write it between the markers of a file while keeping the prose.
+ * Timings are not checked (no timed assertions).
+ */
+import { expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { kitBinary, repoRoot, tempDir } from "../helpers/kit.ts";
+
+const ROWS = [
+  "pack large file vs openssl sha256",
+  "pack large file vs tar | openssl sha256",
+  "pack large file vs tar | tee | openssl sha256",
+  "pack small files",
+  "unpack large file vs tar xf",
+  "unpack small files vs tar xf",
+  "re-pack unchanged project vs first pack",
+  "kit version start-up",
+  "kit list, full store",
+  "pack --compression gzip vs gzip -6",
+  "pack --compression gzip-fastest vs gzip -1",
+  "push vs skopeo copy",
+  "pull vs skopeo copy",
+  "re-push unchanged vs skopeo copy",
+];
+
+const esc = (s: string) => s.replaceAll("|", "\\|");
+
+test(
+  "bun scripts/bench.ts --quick runs every row and writes the table between the markers",
+  () => {
+    const dir = tempDir();
+    const doc = path.join(dir, "benchmarks.md");
+    writeFileSync(doc, "# Benchmarks\n\nProse before.\n\n<!-- bench:begin -->\nold table\n<!-- bench:end -->\n\nProse after.\n");
+    const r = spawnSync(process.execPath, [path.join(repoRoot, "scripts/bench.ts"), "--quick", "--kit", kitBinary, "--write", doc], {
+      cwd: repoRoot,
+      encoding: "utf8",
+      timeout: 300_000,
+    });
+    if (r.status !== 0) console.error(r.stderr);
+    expect(r.status).toBe(0);
+    const out = r.stdout;
+    expect(out).toMatch(/^Date: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\. Machine: \d+ CPUs/m);
+    expect(out).toContain("Mode: quick, 1 run per row");
+    expect(out).toContain("| Row | Ours | Reference | Ratio | Goal | Peak RSS | Result |\n|---|---|---|---|---|---|---|\n");
+    const lines = out.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| Row |"));
+    expect(lines.map((l) => l.slice(2, l.indexOf(" | ", 2)))).toEqual(ROWS.map(esc));
+    for (const l of lines) {
+      expect(l).not.toContain("error:");
+      // Every row was measured, or (push/pull in a build or machine without them) says why not.
+      expect(l).toMatch(/\| (pass|\*\*miss\*\* \([^)]*\)|not available yet: [^|]+) \|$/);
+    }
+    const text = readFileSync(doc, "utf8");
+    expect(text.startsWith("# Benchmarks\n\nProse before.\n\n<!-- bench:begin -->\nDate: ")).toBe(true);
+    expect(text.endsWith("\n<!-- bench:end -->\n\nProse after.\n")).toBe(true);
+    expect(text).not.toContain("old table");
+    for (const name of ROWS) expect(text).toContain(`| ${esc(name)} |`);
+  },
+  { timeout: 300_000 },
+);
