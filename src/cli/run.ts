@@ -5,7 +5,7 @@
  * @module
  */
 import { createLogger, LEVELS, type Level, type Logger, type Sink } from "../util/log.ts";
-import { CancelledError, KitError, UsageError, errorMessage } from "../util/errors.ts";
+import { CancelledError, KitError, UsageError, asKitError, errorMessage } from "../util/errors.ts";
 import { defaultHomeSources, resolveHome } from "../util/paths.ts";
 import { buildInfo } from "../util/build-info.ts";
 import { checkArgs, commandPath, renderHelp, renderUsage, type Command, type Context } from "./command.ts";
@@ -133,7 +133,8 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
 }
 
 /** Prints an error the kit way: `[ERROR] <message>`, the hint, and at -vv the cause chain. */
-export function reportError(log: Logger, e: unknown): void {
+export function reportError(log: Logger, err: unknown): void {
+  const e = asKitError(err);
   log.error(errorMessage(e));
   if (e instanceof KitError && e.hint) log.info(e.hint);
   if (log.enabled("trace")) {

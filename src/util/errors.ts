@@ -47,3 +47,28 @@ export class CancelledError extends KitError {
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+const SYSTEM_ERRORS: Record<string, [string, string?]> = {
+  ENOSPC: ["No space left on device", "Free some disk space, or point KITOPS_HOME (or --config) at a disk with more room"],
+  EDQUOT: ["Disk quota exceeded", "Free some space within your quota, or point KITOPS_HOME at another disk"],
+  EACCES: ["Permission denied", "Check the permissions of the path, or run kit as a user that may write there"],
+  EPERM: ["Operation not permitted", "Check the permissions of the path"],
+  EROFS: ["Read-only file system", "Point KITOPS_HOME (or --config, or the target directory) at a writable location"],
+  EMFILE: ["Too many open files", "Raise the open-file limit (ulimit -n)"],
+  ENOTDIR: ["Not a directory"],
+  EISDIR: ["Is a directory"],
+  ENOENT: ["No such file or directory"],
+};
+
+/**
+ * Turns an operating-system error (ENOSPC, EACCES, …) into a KitError naming the file and the
+ * fix; other errors are returned unchanged.
+ */
+export function asKitError(e: unknown): unknown {
+  if (e instanceof KitError || !(e instanceof Error)) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  const known = code ? SYSTEM_ERRORS[code] : undefined;
+  if (!known) return e;
+  const where = (e as NodeJS.ErrnoException).path;
+  return new KitError(`${known[0]}${where ? ` (${where})` : ""}`, { cause: e, hint: known[1] });
+}
