@@ -37,7 +37,7 @@ export async function runInProcess(args: string[], opts: RunOptions = {}): Promi
     stdin: {
       isTTY: opts.stdinIsTTY ?? false,
       readAll: async () => stdinBytes,
-      stream: () => new Blob([stdinBytes]).stream(),
+      stream: () => new Blob([stdinBytes as Uint8Array<ArrayBuffer>]).stream(),
       prompt: async (q) => {
         out.push(q);
         const a = answers.shift();
