@@ -2,20 +2,23 @@
  * What `kit list` shows about each ModelKit in local storage (compat §1.4, §4.5; addendum §3, §4):
  * one entry per manifest of every repository, repositories in byte order, entries by digest, tags
  * sorted. Manifests that are not ModelKits are skipped (kit v1.7 crashed on them), and `--filter`
- * keeps the kits whose Kitfile has at least one matching entry.
+ * keeps the kits whose Kitfile has at least one matching entry. A remote repository is listed the
+ * same way from its tags (every tag, not only `latest` as kit v1.7 did).
  * @module
  */
 import type { Kitfile } from "../kitfile/schema.ts";
 import { displayRef } from "../oci/reference.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
+import { digestProblem } from "../oci/digest.ts";
 import type { Manifest } from "../oci/manifest.ts";
 import { OCI_MANIFEST } from "../oci/media-types.ts";
 import type { LayoutStore } from "../store/layout.ts";
 import { listRepositories, LocalRepository } from "../store/local.ts";
-import { KitError } from "../util/errors.ts";
+import type { ReadOnlyTarget, StoreOptions } from "../store/target.ts";
+import { KitError, NotFoundError } from "../util/errors.ts";
 import { compareGoStrings } from "../util/go-json.ts";
 import { formatBytes, type Logger } from "../util/log.ts";
-import { throwIfAborted } from "../util/pool.ts";
+import { Pool, throwIfAborted } from "../util/pool.ts";
 import { matchesFilters, type Filter, type LayerKind } from "./filter.ts";
 import { inspectModelKit, NotAModelKitError } from "./inspect.ts";
 
@@ -78,10 +81,13 @@ export function kitMatchesFilters(filters: Filter[], kitfile: Kitfile | undefine
   return entries.some(([kind, e]) => e !== undefined && matchesFilters(filters, kind, e));
 }
 
-/** A repository's manifest read for listing; `undefined` when it is not a ModelKit. */
-async function readEntry(repo: LocalRepository, desc: Descriptor, opts: ListOptions): Promise<{ manifest: Manifest; kitfile?: Kitfile } | undefined> {
+/**
+ * A manifest read for listing; `undefined` when it is not a ModelKit. `where` names the
+ * repository (and tags) in the debug line of a skipped manifest.
+ */
+async function readEntry(repo: ReadOnlyTarget, desc: Descriptor, where: string, opts: ListOptions): Promise<{ manifest: Manifest; kitfile?: Kitfile } | undefined> {
   const skip = (why: string) => {
-    opts.logger?.debug(`Skipping ${desc.digest} in ${repo.name}: not a ModelKit (${why})`);
+    opts.logger?.debug(`Skipping ${desc.digest} in ${where}: not a ModelKit (${why})`);
     return undefined;
   };
   if (desc.mediaType !== OCI_MANIFEST) return skip(`media type ${desc.mediaType}`);
@@ -109,7 +115,7 @@ export async function listLocalModelKits(storage: LayoutStore, opts: ListOptions
     for (const desc of await repo.manifests()) {
       let entry;
       try {
-        entry = await readEntry(repo, desc, opts);
+        entry = await readEntry(repo, desc, repo.name, opts);
       } catch (e) {
         if (e instanceof KitError && e.name === "CancelledError") throw e;
         throw new KitError(`Failed to read ModelKit ${desc.digest} in ${display || name}: ${(e as Error).message}`, { cause: e });
@@ -125,4 +131,107 @@ export async function listLocalModelKits(storage: LayoutStore, opts: ListOptions
     all.push(...infos);
   }
   return all;
+}
+
+/** What a remote listing reads: a repository's tags, and its manifests and blobs. */
+export interface TaggedSource extends ReadOnlyTarget {
+  /** Every tag of the repository (all pages). */
+  tags(opts?: StoreOptions): Promise<string[]>;
+}
+
+export interface RemoteListOptions extends ListOptions {
+  /** A tag or digest to list on its own (`kit list reg/repo:tag`); every tag when absent. */
+  reference?: string;
+  /** Requests in flight at once (default 5). */
+  concurrency?: number;
+}
+
+/** Runs `fn` over `items`, at most `n` at a time; the first failure stops the rest. */
+async function mapLimit<T, R>(items: T[], n: number, fn: (item: T, signal: AbortSignal) => Promise<R>, signal?: AbortSignal): Promise<R[]> {
+  const pool = new Pool(Math.max(1, n));
+  const ctl = new AbortController();
+  const stop = () => ctl.abort(signal?.reason);
+  signal?.addEventListener("abort", stop, { once: true });
+  try {
+    return await Promise.all(items.map((item) => pool.run(() => fn(item, ctl.signal), ctl.signal).catch((e) => {
+      if (!ctl.signal.aborted) ctl.abort(e);
+      throw e;
+    })));
+  } finally {
+    signal?.removeEventListener("abort", stop);
+  }
+}
+
+/**
+ * The ModelKits of a remote repository, shown like the local listing (compat §1.4): one entry per
+ * manifest with all the tags that point to it (sorted), entries ordered by digest, `repo` the
+ * repository path. Every tag is listed (kit v1.7 showed only `latest` [quirk]); with
+ * `opts.reference` only that tag or digest. Manifests that are not ModelKits are skipped with a
+ * debug line, as is a tag deleted between listing and reading it. `name` (`registry/repository`)
+ * is used in messages: `failed to list tags on repository <name>: <err>`, `failed to resolve
+ * reference <tag>: <err>` (kit's), `Failed to read ModelKit <digest> in <name>: <err>`.
+ */
+export async function listRemoteModelKits(source: TaggedSource, repo: string, name: string, opts: RemoteListOptions = {}): Promise<ModelKitInfo[]> {
+  const filters = opts.filters ?? [];
+  const concurrency = opts.concurrency ?? 5;
+  const single = opts.reference !== undefined && opts.reference !== "";
+  let refs: string[];
+  if (single) {
+    refs = [opts.reference!];
+  } else {
+    try {
+      refs = await source.tags({ signal: opts.signal });
+    } catch (e) {
+      if (e instanceof KitError && e.name === "CancelledError") throw e;
+      // The registry client's NotFoundError already names the repository.
+      if (e instanceof NotFoundError) throw e;
+      throw new KitError(`failed to list tags on repository ${name}: ${(e as Error).message}`, { cause: e, hint: (e as KitError).hint });
+    }
+  }
+
+  // Tags → manifests; each manifest is read once however many tags point to it.
+  const byDigest = new Map<string, { desc: Descriptor; tags: string[] }>();
+  const resolved = await mapLimit(refs, concurrency, async (ref, signal) => {
+    try {
+      return { ref, desc: await source.resolve(ref, { signal }) };
+    } catch (e) {
+      if (e instanceof KitError && e.name === "CancelledError") throw e;
+      if (!single && e instanceof NotFoundError) {
+        opts.logger?.debug(`Skipping tag ${ref} in ${name}: ${e.message}`);
+        return undefined;
+      }
+      const what = e instanceof NotFoundError ? "not found" : (e as Error).message;
+      throw new KitError(`failed to resolve reference ${ref}: ${what}`, { cause: e, hint: (e as KitError).hint });
+    }
+  }, opts.signal);
+  for (const r of resolved) {
+    if (!r) continue;
+    let group = byDigest.get(r.desc.digest);
+    if (!group) byDigest.set(r.desc.digest, (group = { desc: r.desc, tags: [] }));
+    if (digestProblem(r.ref) !== undefined) group.tags.push(r.ref);
+  }
+
+  // Resolving by digest again would cost a request per manifest: answer it from what we know.
+  const known: ReadOnlyTarget = {
+    resolve: async (ref, o) => byDigest.get(ref)?.desc ?? source.resolve(ref, o),
+    exists: (d, o) => source.exists(d, o),
+    fetch: (d, o) => source.fetch(d, o),
+  };
+  const groups = [...byDigest.values()];
+  const infos = await mapLimit(groups, concurrency, async ({ desc, tags }, signal) => {
+    tags.sort(compareGoStrings);
+    const where = tags.length ? `${name} (tags ${tags.join(", ")})` : name;
+    let entry;
+    try {
+      entry = await readEntry(known, desc, where, { ...opts, signal });
+    } catch (e) {
+      if (e instanceof KitError && e.name === "CancelledError") throw e;
+      throw new KitError(`Failed to read ModelKit ${desc.digest} in ${name}: ${(e as Error).message}`, { cause: e, hint: (e as KitError).hint });
+    }
+    if (!entry || !kitMatchesFilters(filters, entry.kitfile)) return undefined;
+    return modelKitInfo(repo, desc.digest, tags, entry.manifest, entry.kitfile);
+  }, opts.signal);
+  const out = infos.filter((i): i is ModelKitInfo => i !== undefined);
+  out.sort((a, b) => compareGoStrings(a.digest, b.digest));
+  return out;
 }

@@ -136,12 +136,7 @@ docs:
       stdout: "",
       stderr: "[ERROR] Invalid arguments: can not check remote: my-model:v1 does not contain registry\n",
     });
-    expect(await info("-r", "registry.example.com/my-model:v1")).toEqual({
-      code: 1,
-      stdout: "Leave out --remote to read the ModelKit from local storage\n",
-      stderr:
-        "[ERROR] Cannot read registry.example.com/my-model:v1 from its registry: --remote needs the registry client, which this build of kit does not include yet\n",
-    });
+    // --remote against a registry: test/integration/remote-commands.test.ts.
     expect((await info()).stderr).toStartWith("Error: accepts 1 arg(s), received 0\n");
   });
 });

@@ -110,7 +110,7 @@ test("a ModelPack without a Kitfile is inspected without the kitfile key", async
   expect(doc.manifest.layers).toEqual([layer]);
 });
 
-test("inspect errors: not found, not a ModelKit, extra tags, --remote", async () => {
+test("inspect errors: not found, not a ModelKit, extra tags, --remote without a registry", async () => {
   const home = tempDir();
   const inspect = (...args: string[]) => runInProcess(["inspect", ...args], { env: { KITOPS_HOME: home } });
   expect(await inspect("example:v1")).toEqual({ code: 1, stdout: "", stderr: "[ERROR] Could not find modelkit example:v1\n" });
@@ -119,9 +119,5 @@ test("inspect errors: not found, not a ModelKit, extra tags, --remote", async ()
   expect(await inspect("image")).toEqual({ code: 1, stdout: "", stderr: "[ERROR] Error resolving modelkit: reference exists but is not a modelkit\n" });
   expect(await inspect("example:v1,v2,v3")).toEqual({ code: 1, stdout: "", stderr: "[ERROR] Invalid arguments: invalid reference format: extra tags are not supported: v2, v3\n" });
   expect(await inspect("-r", "example:v1")).toEqual({ code: 1, stdout: "", stderr: "[ERROR] Invalid arguments: can not check remote: example:v1 does not contain registry\n" });
-  expect(await inspect("--remote", "ghcr.io/org/example:v1")).toEqual({
-    code: 1,
-    stdout: "Leave out --remote to read the ModelKit from local storage\n",
-    stderr: "[ERROR] Cannot read ghcr.io/org/example:v1 from its registry: --remote needs the registry client, which this build of kit does not include yet\n",
-  });
+  // --remote against a registry: test/integration/remote-commands.test.ts.
 });

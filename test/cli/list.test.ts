@@ -170,14 +170,8 @@ test("a damaged store fails the listing, naming the ModelKit and the missing blo
   });
 });
 
-test("REPOSITORY lists a registry: a clear error until the registry client exists", async () => {
+test("REPOSITORY argument errors (listing a registry: test/cli/remote-commands.test.ts, test/integration/remote-commands.test.ts)", async () => {
   const home = tempDir();
-  expect(await list(home, "registry.example.com/org/model")).toEqual({
-    code: 1,
-    stdout: "Run kit list without a REPOSITORY argument to list ModelKits in local storage\n",
-    stderr:
-      "[ERROR] Cannot list remote repository registry.example.com/org/model: listing a registry needs the registry client, which this build of kit does not include yet\n",
-  });
   expect((await list(home, "reg.io/a:x,y")).stderr).toBe("[ERROR] Invalid arguments: repository cannot reference multiple tags\n");
   expect((await list(home, "Bad")).stderr).toBe("[ERROR] Invalid arguments: invalid reference: repository (Bad) name must be lowercase\n");
   expect((await list(home, "a", "b")).stderr).toStartWith("Error: accepts at most 1 arg(s), received 2\n");

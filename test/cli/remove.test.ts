@@ -139,9 +139,5 @@ test("argument rules and --remote", async () => {
   await usage(["a", "b"], "accepts at most 1 arg(s), received 2");
   expect(await remove("--all", "--remote")).toEqual({ code: 1, stdout: "", stderr: "[ERROR] Invalid arguments: cannot use --all with --remote\n" });
   expect(await remove("Bad:v1")).toEqual({ code: 1, stdout: "", stderr: "[ERROR] Invalid arguments: failed to parse reference: repository (Bad) name must be lowercase\n" });
-  expect(await remove("--remote", "ghcr.io/org/m:v1")).toEqual({
-    code: 1,
-    stdout: "Leave out --remote to remove the ModelKit from local storage\n",
-    stderr: "[ERROR] Cannot remove ghcr.io/org/m:v1 from its registry: --remote needs the registry client, which this build of kit does not include yet\n",
-  });
+  // --remote against a registry: test/integration/remote-commands.test.ts and test/cli/remote-commands.test.ts.
 });

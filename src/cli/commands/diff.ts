@@ -1,12 +1,16 @@
 import { defineCommand, type Context } from "../command.ts";
+import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
 import { openStorage } from "../session.ts";
+import { hintIn } from "./push.ts";
 import type { Descriptor } from "../../oci/descriptor.ts";
 import type { Manifest } from "../../oci/manifest.ts";
 import { parseOrasReference, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
 import { diffReport } from "../../pack/diff.ts";
 import { inspectModelKit } from "../../pack/inspect.ts";
+import { openSession, type RegistrySession } from "../../registry/remote.ts";
+import type { NetworkOptions } from "../../registry/transport.ts";
 import { LocalRepository } from "../../store/local.ts";
-import { KitError, NotFoundError } from "../../util/errors.ts";
+import { CancelledError, KitError, NotFoundError, errorMessage } from "../../util/errors.ts";
 
 const REMOTE_PREFIX = "remote://";
 const LOCAL_PREFIX = "local://";
@@ -16,46 +20,48 @@ interface DiffInfo {
   manifest: Manifest;
 }
 
-/** Thrown while reading from a registry is not available in this build. */
-class RegistryClientMissingError extends KitError {
-  override name = "RegistryClientMissingError";
+/** What one run needs: the network options, and local storage and a registry session opened once. */
+interface DiffRun {
+  ctx: Context;
+  net: NetworkOptions;
+  storage?: ReturnType<typeof openStorage>;
+  session?: Promise<RegistrySession>;
 }
 
-/**
- * Reads a manifest from its registry. That needs the registry client, which this build does not
- * include yet; it is the one place to plug it in (for `remote://` and the fallback).
- */
-export async function diffRemote(_ctx: Context, ref: ModelRef): Promise<DiffInfo> {
-  throw new RegistryClientMissingError(`reading ${refToString(ref)} from a registry needs the registry client, which this build of kit does not include yet`);
-}
-
-/** Local storage, opened once per run (both references may need it at the same time). */
-const storages = new WeakMap<Context, ReturnType<typeof openStorage>>();
-
-async function diffLocal(ctx: Context, ref: ModelRef): Promise<DiffInfo> {
-  let opening = storages.get(ctx);
-  if (!opening) storages.set(ctx, (opening = openStorage(ctx)));
-  const storage = await opening;
-  const kit = await inspectModelKit(new LocalRepository(storage, repoKey(ref)), ref.reference, { signal: ctx.signal });
+/** Reads the ModelKit manifest of `ref` from its registry (verified; nothing is stored). */
+export async function diffRemote(run: DiffRun, ref: ModelRef): Promise<DiffInfo> {
+  const session = await (run.session ??= openSession(run.net, remoteContext(run.ctx)));
+  const kit = await inspectModelKit(session.repository(ref.registry, ref.repository), ref.reference, { signal: run.ctx.signal });
   return { descriptor: kit.descriptor, manifest: kit.manifest };
 }
 
-/** kit's `getManifest`: `remote://` → registry, `local://` → local storage, else local then registry. */
-async function getManifest(ctx: Context, arg: string, ref: ModelRef): Promise<DiffInfo> {
-  if (arg.startsWith(REMOTE_PREFIX)) return diffRemote(ctx, ref);
-  if (arg.startsWith(LOCAL_PREFIX)) return diffLocal(ctx, ref);
+async function diffLocal(run: DiffRun, ref: ModelRef): Promise<DiffInfo> {
+  const storage = await (run.storage ??= openStorage(run.ctx));
+  const kit = await inspectModelKit(new LocalRepository(storage, repoKey(ref)), ref.reference, { signal: run.ctx.signal });
+  return { descriptor: kit.descriptor, manifest: kit.manifest };
+}
+
+/**
+ * kit's `getManifest`: `remote://` → registry, `local://` → local storage, else local storage
+ * first and the registry after any local failure. When both fail, the message says both.
+ */
+async function getManifest(run: DiffRun, arg: string, ref: ModelRef): Promise<DiffInfo> {
+  if (arg.startsWith(REMOTE_PREFIX)) return diffRemote(run, ref);
+  if (arg.startsWith(LOCAL_PREFIX)) return diffLocal(run, ref);
   try {
-    return await diffLocal(ctx, ref);
+    return await diffLocal(run, ref);
   } catch (localErr) {
-    if (localErr instanceof KitError && localErr.name === "CancelledError") throw localErr;
+    if (localErr instanceof CancelledError || run.ctx.signal.aborted) throw localErr;
+    run.ctx.log.debug(`${refToString(ref)} not read from local storage (${errorMessage(localErr)}); trying its registry`);
     try {
-      return await diffRemote(ctx, ref);
+      return await diffRemote(run, ref);
     } catch (remoteErr) {
-      if (remoteErr instanceof RegistryClientMissingError) {
-        const local = localErr instanceof NotFoundError ? `${refToString(ref)} not found in local storage` : `cannot read ${refToString(ref)} from local storage: ${(localErr as Error).message}`;
-        throw new KitError(`${local}, and ${remoteErr.message}`, { cause: localErr });
-      }
-      throw remoteErr;
+      if (remoteErr instanceof CancelledError || run.ctx.signal.aborted) throw remoteErr;
+      const local = localErr instanceof NotFoundError ? "not found in local storage" : `cannot be read from local storage (${errorMessage(localErr)})`;
+      throw new KitError(`${refToString(ref)} ${local}, and reading it from its registry failed: ${errorMessage(remoteErr)}`, {
+        cause: remoteErr,
+        hint: hintIn(remoteErr),
+      });
     }
   }
 }
@@ -90,13 +96,18 @@ specified, the local storage is checked first.`,
   # Compare local ModelKit with a remote ModelKit
   kit diff local://jozu.ml/foo:latest remote://jozu.ml/foo:latest`,
   args: { min: 2, max: 2 },
-  flags: {},
-  async run(ctx, args) {
+  flags: { ...networkFlags },
+  async run(ctx, args, flags) {
     const refA = parseArg(args[0]!, 1);
     const refB = parseArg(args[1]!, 2);
-    const [a, b] = await Promise.allSettled([getManifest(ctx, args[0]!, refA), getManifest(ctx, args[1]!, refB)]);
-    if (a.status === "rejected") throw new KitError(`Failed to get manifest for ModelKit1: ${(a.reason as Error).message}`, { cause: a.reason });
-    if (b.status === "rejected") throw new KitError(`Failed to get manifest for ModelKit2: ${(b.reason as Error).message}`, { cause: b.reason });
+    const run: DiffRun = { ctx, net: networkOptions(flags, ctx.cwd) };
+    const [a, b] = await Promise.allSettled([getManifest(run, args[0]!, refA), getManifest(run, args[1]!, refB)]);
+    const failed = (n: 1 | 2, reason: unknown) => {
+      if (reason instanceof CancelledError || ctx.signal.aborted) return reason;
+      return new KitError(`Failed to get manifest for ModelKit${n}: ${errorMessage(reason)}`, { cause: reason, hint: hintIn(reason) });
+    };
+    if (a.status === "rejected") throw failed(1, a.reason);
+    if (b.status === "rejected") throw failed(2, b.reason);
     if (a.value.descriptor.digest === b.value.descriptor.digest) {
       ctx.log.info("ModelKits are identical");
       return;

@@ -1,4 +1,5 @@
 import { defineCommand } from "../command.ts";
+import { networkFlags, networkOptions } from "../network-flags.ts";
 import { loadModelKit, parseModelKitArg } from "./inspect.ts";
 import { filterKitfile } from "../../kitfile/filter.ts";
 import type { Kitfile } from "../../kitfile/schema.ts";
@@ -49,12 +50,14 @@ configuration for a modelkit stored on a remote registry, use the --remote flag.
   kit info --remote registry.example.com/my-model:1.0.0`,
   args: { min: 1, max: 1 },
   flags: {
+    ...networkFlags,
     remote: { type: "bool", short: "r", help: "Check remote registry instead of local storage" },
     filter: { type: "string", short: "f", help: "filter with node selectors" },
   },
   async run(ctx, args, flags) {
     const ref = parseModelKitArg(args[0]!, flags.remote);
-    const kit = await loadModelKit(ctx, ref, flags.remote, ctx.log);
+    const net = networkOptions(flags, ctx.cwd);
+    const kit = await loadModelKit(ctx, ref, flags.remote ? net : undefined, ctx.log);
     ctx.log.print(flags.filter ? infoFilter(kit.kitfile, flags.filter) : kitfileToYaml(kit.kitfile));
   },
 });

@@ -1,9 +1,13 @@
 import { defineCommand, type Context } from "../command.ts";
+import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
 import { openStorage } from "../session.ts";
+import { hintIn } from "./push.ts";
 import { displayRef, LOCAL_REGISTRY, parseReference, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
 import { inspectJson, inspectModelKit, type InspectedModelKit } from "../../pack/inspect.ts";
+import { openRemoteRepository } from "../../registry/remote.ts";
+import type { NetworkOptions } from "../../registry/transport.ts";
 import { LocalRepository } from "../../store/local.ts";
-import { KitError, NotFoundError } from "../../util/errors.ts";
+import { CancelledError, KitError, NotFoundError } from "../../util/errors.ts";
 import type { Logger } from "../../util/log.ts";
 
 /** Parses the MODELKIT argument of `inspect`/`info` with kit's checks (`Invalid arguments: ...`). */
@@ -21,30 +25,26 @@ export function parseModelKitArg(arg: string, remote: boolean): ModelRef {
   }
 }
 
-/**
- * Reads a ModelKit from its registry. That needs the registry client, which this build does not
- * include yet; it is the one place to plug it in.
- */
-export async function inspectRemote(_ctx: Context, ref: ModelRef): Promise<InspectedModelKit> {
-  throw new KitError(`Cannot read ${refToString(ref)} from its registry: --remote needs the registry client, which this build of kit does not include yet`, {
-    hint: "Leave out --remote to read the ModelKit from local storage",
-  });
+/** Reads a ModelKit (manifest and Kitfile, verified) from its registry; nothing is stored. */
+export async function inspectRemote(ctx: Context, ref: ModelRef, net: NetworkOptions, logger?: Logger): Promise<InspectedModelKit> {
+  const repo = await openRemoteRepository(ref, net, remoteContext(ctx));
+  return inspectModelKit(repo, ref.reference, { signal: ctx.signal, logger });
 }
 
 /**
- * The ModelKit named by `ref`, from local storage or (with `remote`) its registry, with kit's
- * messages: `Could not find modelkit <ref>` or `Error resolving modelkit: <err>`. `logger` gets the
- * warning for a ModelKit without a Kitfile.
+ * The ModelKit named by `ref`, from local storage or (with `net`, i.e. `--remote`) its registry,
+ * with kit's messages: `Could not find modelkit <ref>` or `Error resolving modelkit: <err>`.
+ * `logger` gets the warning for a ModelKit without a Kitfile.
  */
-export async function loadModelKit(ctx: Context, ref: ModelRef, remote: boolean, logger?: Logger): Promise<InspectedModelKit> {
-  if (remote) return inspectRemote(ctx, ref);
+export async function loadModelKit(ctx: Context, ref: ModelRef, net: NetworkOptions | undefined, logger?: Logger): Promise<InspectedModelKit> {
   try {
+    if (net) return await inspectRemote(ctx, ref, net, logger);
     const storage = await openStorage(ctx);
     return await inspectModelKit(new LocalRepository(storage, repoKey(ref)), ref.reference, { signal: ctx.signal, logger });
   } catch (e) {
+    if (e instanceof CancelledError || ctx.signal.aborted) throw e;
     if (e instanceof NotFoundError) throw new KitError(`Could not find modelkit ${displayRef(refToString(ref))}`, { cause: e });
-    if (e instanceof KitError && e.name === "CancelledError") throw e;
-    throw new KitError(`Error resolving modelkit: ${(e as Error).message}`, { cause: e });
+    throw new KitError(`Error resolving modelkit: ${(e as Error).message}`, { cause: e, hint: hintIn(e) });
   }
 }
 
@@ -67,11 +67,13 @@ modelkit stored on a remote registry, use the --remote flag.`,
   kit inspect --remote registry.example.com/my-model:1.0.0`,
   args: { min: 1, max: 1 },
   flags: {
+    ...networkFlags,
     remote: { type: "bool", short: "r", help: "Check remote registry instead of local storage" },
   },
   async run(ctx, args, flags) {
     const ref = parseModelKitArg(args[0]!, flags.remote);
-    const kit = await loadModelKit(ctx, ref, flags.remote);
+    const net = networkOptions(flags, ctx.cwd);
+    const kit = await loadModelKit(ctx, ref, flags.remote ? net : undefined);
     ctx.log.info(inspectJson(kit));
   },
 });

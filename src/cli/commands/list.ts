@@ -1,19 +1,41 @@
 import { defineCommand, type Context } from "../command.ts";
+import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
 import { openStorage } from "../session.ts";
-import { parseReference, refToString, type ModelRef } from "../../oci/reference.ts";
+import { hintIn } from "./push.ts";
+import { LOCAL_REGISTRY, parseReference, refToString, type ModelRef } from "../../oci/reference.ts";
 import { parseFilter, type Filter } from "../../pack/filter.ts";
 import { writeList } from "../../pack/list-format.ts";
-import { listLocalModelKits, type ModelKitInfo } from "../../pack/listing.ts";
-import { KitError } from "../../util/errors.ts";
+import { listLocalModelKits, listRemoteModelKits, type ModelKitInfo } from "../../pack/listing.ts";
+import { openRemoteRepository } from "../../registry/remote.ts";
+import type { NetworkOptions } from "../../registry/transport.ts";
+import { CancelledError, KitError, errorMessage } from "../../util/errors.ts";
+
+/** True when the REPOSITORY argument names a tag or digest (kit's parser would add `latest` otherwise). */
+export function namesReference(arg: string): boolean {
+  const first = arg.split(",")[0]!;
+  return first.includes("@") || first.slice(first.lastIndexOf("/") + 1).includes(":");
+}
 
 /**
- * Lists the ModelKits of a remote repository. Remote listing needs the registry client, which
- * this build does not include yet; it is the one place to plug it in.
+ * Lists the ModelKits of a remote repository: every tag, or only the one `ref` names when
+ * `explicit` (the argument had a tag or digest). Rows as the local listing; `repo` is the
+ * repository path without the registry.
  */
-export async function listRemote(_ctx: Context, ref: ModelRef, _filters: Filter[]): Promise<ModelKitInfo[]> {
-  throw new KitError(`Cannot list remote repository ${ref.registry}/${ref.repository}: listing a registry needs the registry client, which this build of kit does not include yet`, {
-    hint: "Run kit list without a REPOSITORY argument to list ModelKits in local storage",
-  });
+export async function listRemote(ctx: Context, ref: ModelRef, filters: Filter[], net: NetworkOptions, explicit: boolean): Promise<ModelKitInfo[]> {
+  try {
+    const repo = await openRemoteRepository(ref, net, remoteContext(ctx));
+    return await listRemoteModelKits(repo, ref.repository, `${ref.registry}/${ref.repository}`, {
+      reference: explicit ? ref.reference : undefined,
+      filters,
+      concurrency: net.concurrency,
+      logger: ctx.log,
+      signal: ctx.signal,
+    });
+  } catch (e) {
+    if (e instanceof CancelledError || ctx.signal.aborted) throw e;
+    const hint = hintIn(e) ?? (ref.registry === LOCAL_REGISTRY ? "Run kit list without a REPOSITORY argument to list ModelKits in local storage" : undefined);
+    throw new KitError(errorMessage(e), { cause: e, hint });
+  }
 }
 
 export const listCommand = defineCommand({
@@ -23,7 +45,8 @@ export const listCommand = defineCommand({
   long: `Displays a list of modelkits available in a repository.
 
 Without REPOSITORY, lists the ModelKits in local storage; with it, the ModelKits of that remote
-repository. Each ModelKit is shown once per tag with its repository, maintainer, name, the total
+repository: every tag, or only the tag or digest the argument names. Artifacts in the repository
+that are not ModelKits are skipped. Each ModelKit is shown once per tag with its repository, maintainer, name, the total
 size of its layers and its digest.
 
 Use --filter TYPES[:NAMES] (repeatable) to show only ModelKits with at least one matching layer,
@@ -50,12 +73,16 @@ Template placeholders:
   # Print one line per modelkit with a template
   kit list --format '{{ .Repo }} {{ .Digest }}'
 
-  # List modelkits from a remote repository
-  kit list registry.example.com/my-namespace/my-model`,
+  # List every modelkit (all tags) of a remote repository
+  kit list registry.example.com/my-namespace/my-model
+
+  # List one tag of a remote repository
+  kit list registry.example.com/my-namespace/my-model:v1`,
   args: { min: 0, max: 1 },
   flags: {
     format: { type: "string", default: "table", help: "Output format: table, json, or Go template string" },
     filter: { type: "stringArray", short: "f", help: "Only list modelkits with a layer matching the filter (<type1>,<type2>[:<name1>,<name2>]); can be repeated" },
+    ...networkFlags,
   },
   async run(ctx, args, flags) {
     let ref: ModelRef | undefined;
@@ -68,15 +95,16 @@ Template placeholders:
           throw new KitError(`invalid reference: ${(e as Error).message}`);
         }
         if (ref.extraTags.length > 0) throw new KitError("repository cannot reference multiple tags");
-        ctx.log.debug(`Listing remote model kits in ${refToString(ref)}`);
+        ctx.log.debug(`Listing remote model kits in ${namesReference(args[0]!) ? refToString(ref) : `${ref.registry}/${ref.repository}`}`);
       }
       filters = flags.filter.map(parseFilter);
     } catch (e) {
       throw new KitError(`Invalid arguments: ${(e as Error).message}`, { cause: e });
     }
+    const net = networkOptions(flags, ctx.cwd);
     let infos: ModelKitInfo[];
     if (ref) {
-      infos = await listRemote(ctx, ref, filters);
+      infos = await listRemote(ctx, ref, filters, net, namesReference(args[0]!));
     } else {
       const storage = await openStorage(ctx);
       infos = await listLocalModelKits(storage, { filters, logger: ctx.log, signal: ctx.signal });

@@ -1,19 +1,75 @@
 import { defineCommand, type Context } from "../command.ts";
+import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
 import { openStorage } from "../session.ts";
+import { hintIn, registryErrorIn } from "./push.ts";
 import type { Descriptor } from "../../oci/descriptor.ts";
 import { displayRef, parseReference, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
+import { openRemoteRepository } from "../../registry/remote.ts";
+import type { RemoteRepository } from "../../registry/repository.ts";
+import type { NetworkOptions } from "../../registry/transport.ts";
 import type { LayoutStore } from "../../store/layout.ts";
 import { listRepositories, LocalRepository, referenceIsDigest } from "../../store/local.ts";
-import { KitError, NotFoundError } from "../../util/errors.ts";
+import { CancelledError, KitError, NotFoundError, errorMessage } from "../../util/errors.ts";
 
 /**
- * Removes (untags or deletes) a ModelKit in its registry. That needs the registry client, which
- * this build does not include yet; it is the one place to plug it in.
+ * kit's `removeRemoteModel` (addendum §4, #978): a tag is only untagged (`Untagging remote
+ * ModelKit <ref>`; the registry is left to prune what is no longer tagged); a digest, or a tag
+ * with `force`, deletes the manifest by digest with every tag pointing to it (`Deleting remote
+ * ModelKit <ref@digest>`). A registry refusing deletes (405) is `removing models is unsupported by
+ * registry <reg>`.
  */
-export async function removeRemote(_ctx: Context, ref: ModelRef, _force: boolean): Promise<void> {
-  throw new KitError(`Cannot remove ${refToString(ref)} from its registry: --remote needs the registry client, which this build of kit does not include yet`, {
-    hint: "Leave out --remote to remove the ModelKit from local storage",
-  });
+async function removeRemoteRef(ctx: Context, repo: RemoteRepository, ref: ModelRef, force: boolean): Promise<void> {
+  const display = displayRef(refToString(ref));
+  let desc: Descriptor;
+  try {
+    desc = await repo.resolve(ref.reference, { signal: ctx.signal });
+  } catch (e) {
+    if (e instanceof CancelledError || ctx.signal.aborted) throw e;
+    if (e instanceof NotFoundError) throw new KitError(`model ${display} not found`, { cause: e });
+    throw new KitError(`error resolving modelkit: ${errorMessage(e)}`, { cause: e, hint: hintIn(e) });
+  }
+  if (!referenceIsDigest(ref.reference) && !force) {
+    ctx.log.info(`Untagging remote ModelKit ${display}`);
+    try {
+      await repo.untag(ref.reference, { signal: ctx.signal });
+    } catch (e) {
+      if (e instanceof CancelledError || ctx.signal.aborted) throw e;
+      const status = registryErrorIn(e)?.status;
+      // Registries without tag deletion (distribution 2.x answers 400 DIGEST_INVALID, others 405).
+      const hint = status === 400 || status === 405
+        ? `The registry may not support removing a tag on its own: use --force to delete the ModelKit with every tag that refers to it`
+        : hintIn(e);
+      throw new KitError(`failed to untag ModelKit in remote: ${errorMessage(e)}`, { cause: e, hint });
+    }
+    return;
+  }
+  const deleteRef: ModelRef = { ...ref, reference: desc.digest, extraTags: [] };
+  ctx.log.info(`Deleting remote ModelKit ${displayRef(refToString(deleteRef))}`);
+  try {
+    await repo.delete(desc, { signal: ctx.signal });
+  } catch (e) {
+    if (e instanceof CancelledError || ctx.signal.aborted) throw e;
+    if (registryErrorIn(e)?.status === 405) throw new KitError(`removing models is unsupported by registry ${ref.registry}`, { cause: e });
+    throw new KitError(`failed to remove remote model: ${errorMessage(e)}`, { cause: e, hint: hintIn(e) });
+  }
+}
+
+/**
+ * `kit remove --remote REF[,tag...]`. Extra comma tags are handled like the first reference, each
+ * failure printed without failing the command, as the local remove does (kit ignores them
+ * with --remote).
+ */
+export async function removeRemote(ctx: Context, ref: ModelRef, force: boolean, net: NetworkOptions): Promise<void> {
+  const repo = await openRemoteRepository(ref, net, remoteContext(ctx));
+  await removeRemoteRef(ctx, repo, ref, force);
+  for (const tag of ref.extraTags) {
+    try {
+      await removeRemoteRef(ctx, repo, { ...ref, reference: tag, extraTags: [] }, force);
+    } catch (e) {
+      if (e instanceof CancelledError || ctx.signal.aborted) throw e;
+      ctx.log.error(`Failed to remove tag ${tag}: ${errorMessage(e)}`);
+    }
+  }
 }
 
 /**
@@ -144,7 +200,13 @@ untagged. If the --force flag is used, the modelkit and all tags referring to it
   kit remove --all --force
 
   # Untag a remote modelkit
-  kit remove --remote my-registry.com/my-org/my-repo:my-tag`,
+  kit remove --remote my-registry.com/my-org/my-repo:my-tag
+
+  # Delete a remote modelkit and all tags referring to it
+  kit remove --remote my-registry.com/my-org/my-repo@sha256:<digest>
+
+  # Delete a remote modelkit and all its tags without using a digest
+  kit remove --remote --force my-registry.com/my-org/my-repo:my-tag`,
   args: { min: 0, max: 1 },
   validateArgs(args, flags) {
     if (args.length === 0 && !flags.all) return "modelkit is required for remove unless --all is specified";
@@ -155,6 +217,7 @@ untagged. If the --force flag is used, the modelkit and all tags referring to it
     force: { type: "bool", short: "f", help: "remove modelkit and all other tags that refer to it" },
     all: { type: "bool", short: "a", help: "remove all untagged modelkits" },
     remote: { type: "bool", short: "r", help: "remove modelkit from remote registry" },
+    ...networkFlags,
   },
   async run(ctx, args, flags) {
     let ref: ModelRef | undefined;
@@ -168,10 +231,11 @@ untagged. If the --force flag is used, the modelkit and all tags referring to it
       ctx.log.debug(`Removing ${displayRef(refToString(ref))} and additional tags: [${ref.extraTags.join(", ")}]`);
     }
     if (flags.remote && flags.all) throw new KitError("Invalid arguments: cannot use --all with --remote");
+    const net = networkOptions(flags, ctx.cwd);
     if (flags.all) ctx.log.debug(flags.force ? "Removing all locally-stored modelkits" : "Removing all untagged modelkits");
 
     if (flags.remote) {
-      await removeRemote(ctx, ref!, flags.force);
+      await removeRemote(ctx, ref!, flags.force, net);
       return;
     }
     const storage = await openStorage(ctx);
