@@ -8,7 +8,7 @@ import type { Kitfile } from "../kitfile/schema.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { artifactKind, encodeManifest, parseManifest, type Manifest } from "../oci/manifest.ts";
 import { ANNOTATION_CLI_VERSION, ANNOTATION_KITFILE, OCI_MANIFEST } from "../oci/media-types.ts";
-import { fetchBytes, type ReadOnlyTarget } from "../store/target.ts";
+import { bytesStream, fetchBytes, type ReadOnlyTarget } from "../store/target.ts";
 import { KitError } from "../util/errors.ts";
 import { goQuote, indentCompactJson } from "../util/go-json.ts";
 import type { Logger } from "../util/log.ts";
@@ -41,9 +41,10 @@ export interface InspectedModelKit {
 export async function inspectModelKit(source: ReadOnlyTarget, ref: string, opts: { signal?: AbortSignal; logger?: Logger } = {}): Promise<InspectedModelKit> {
   const descriptor = await source.resolve(ref, opts);
   if (descriptor.mediaType !== OCI_MANIFEST) throw new NotAModelKitError();
+  const bytes = await fetchBytes(source, descriptor, undefined, opts);
   let manifest: Manifest;
   try {
-    manifest = parseManifest(await fetchBytes(source, descriptor, undefined, opts));
+    manifest = parseManifest(bytes);
   } catch (e) {
     if (e instanceof KitError && e.message.startsWith("Invalid manifest")) throw new NotAModelKitError();
     throw e;
@@ -51,7 +52,14 @@ export async function inspectModelKit(source: ReadOnlyTarget, ref: string, opts:
   const kind = artifactKind(manifest);
   if (kind === "other") throw new NotAModelKitError();
   const synthesised = kind === "modelpack" && !manifest.annotations?.[ANNOTATION_KITFILE];
-  const kit = await readModelKit(source, descriptor.digest, opts);
+  // The manifest is already here and verified: reading the kit asks the source only for the config
+  // (a registry is not asked twice).
+  const known: ReadOnlyTarget = {
+    resolve: async (r, o) => (r === descriptor.digest ? descriptor : source.resolve(r, o)),
+    exists: (d, o) => source.exists(d, o),
+    fetch: async (d, o) => (d.digest === descriptor.digest ? bytesStream(bytes) : source.fetch(d, o)),
+  };
+  const kit = await readModelKit(known, descriptor.digest, opts);
   return { descriptor, manifest: kit.manifest, kitfile: kit.kitfile, synthesised };
 }
 
