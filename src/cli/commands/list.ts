@@ -46,8 +46,8 @@ export const listCommand = defineCommand({
 
 Without REPOSITORY, lists the ModelKits in local storage; with it, the ModelKits of that remote
 repository: every tag, or only the tag or digest the argument names. Artifacts in the repository
-that are not ModelKits are skipped. Each ModelKit is shown once per tag with its repository, maintainer, name, the total
-size of its layers and its digest.
+that are not ModelKits are skipped. Each ModelKit is shown once per tag with its repository,
+maintainer, name, the total size of its layers and its digest.
 
 Use --filter TYPES[:NAMES] (repeatable) to show only ModelKits with at least one matching layer,
 e.g. --filter datasets or --filter model:my-model.
