@@ -9,15 +9,18 @@
  * LICENSE (0644). Entry times are $SOURCE_DATE_EPOCH when set, else the binary's modification
  * time, so archives of the same binaries are byte-identical.
  *
- *   bun scripts/release.ts   → archives from the binaries already in dist/<os>-<arch>/
+ *   bun scripts/release.ts            → archives from the binaries already in dist/<os>-<arch>/
+ *   bun scripts/release.ts --report   → a Markdown table of binary and archive sizes, what makes up
+ *                                       each binary, and `kit version` start-up time (docs/benchmarks.md)
  * @module
  */
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, openAsBlob, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import path from "node:path";
 import { BlobReader, ZipWriter, configure as configureZip } from "@zip.js/zip.js";
-import { type BuiltBinary, RELEASE_TARGETS, checkBinaryFormat } from "./build.ts";
+import { type BuiltBinary, RELEASE_TARGETS, checkBinaryFormat, targetRuntime } from "./build.ts";
 
 const root = path.resolve(import.meta.dir, "..");
 
@@ -216,6 +219,67 @@ export async function writeRelease(opts: { binaries?: BuiltBinary[]; distDir?: s
   return archives;
 }
 
+function treeSize(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    n += e.isDirectory() ? treeSize(p) : statSync(p).size;
+  }
+  return n;
+}
+
+const mib = (n: number) => (n / 2 ** 20).toFixed(1);
+
+/** Median wall time in milliseconds of `runs` runs of `kit version` (after one warm-up run). */
+export function startupMedianMs(binary: string, runs = 20): number {
+  const home = path.join(root, ".tmp", "startup-home");
+  mkdirSync(home, { recursive: true });
+  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, KITOPS_HOME: home };
+  const once = () => {
+    const t0 = performance.now();
+    const r = spawnSync(binary, ["version"], { env, stdio: "ignore" });
+    if (r.status !== 0) throw new Error(`${binary} version exited with ${r.status}`);
+    return performance.now() - t0;
+  };
+  once();
+  const times = Array.from({ length: runs }, once).sort((a, b) => a - b);
+  return (times[Math.floor((runs - 1) / 2)]! + times[Math.ceil((runs - 1) / 2)]!) / 2;
+}
+
+/**
+ * The release artifacts as Markdown: per target the binary's size split into the Bun runtime it
+ * was built on, the embedded llama.cpp files (scripts/build.ts stages them under
+ * .tmp/nlc-stage/<bun target>) and the rest (bundled JS as bytecode, kit's own assets); the
+ * archive sizes; and, for the host's binary, the `kit version` start-up time.
+ */
+export function releaseReport(distDir = path.join(root, "dist")): string {
+  const rows: string[] = [
+    "| target | binary | Bun runtime | llama.cpp files | JS bytecode + rest | .zip | .tar.gz |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+  ];
+  let host: string | undefined;
+  for (const t of RELEASE_TARGETS) {
+    const bin = path.join(distDir, t.name, t.binaryName);
+    if (!existsSync(bin)) throw new Error(`${bin} is missing: run bun scripts/build.ts --all`);
+    const size = statSync(bin).size;
+    const runtime = statSync(targetRuntime(t) ?? process.execPath).size;
+    const llama = treeSize(path.join(root, ".tmp", "nlc-stage", t.bunTarget, "nlc"));
+    const archive = (kind: string) => {
+      const f = path.join(distDir, "release", `kitops-${t.name}.${kind}`);
+      return existsSync(f) ? `${mib(statSync(f).size)} MiB` : "—";
+    };
+    rows.push(`| ${t.name} | ${mib(size)} MiB | ${mib(runtime)} MiB | ${mib(llama)} MiB | ${mib(size - runtime - llama)} MiB | ${archive("zip")} | ${archive("tar.gz")} |`);
+    if (t.name === `${process.platform}-${process.arch}`) host = bin;
+  }
+  if (host) rows.push("", `\`kit version\` start-up, ${path.relative(root, host)}: median of 20 runs ${startupMedianMs(host).toFixed(1)} ms.`);
+  return rows.join("\n") + "\n";
+}
+
 if (import.meta.main) {
-  for (const a of await writeRelease()) console.log(`wrote ${path.relative(root, a.file)} (${(a.size / 2 ** 20).toFixed(1)} MiB)`);
+  if (process.argv.includes("--report")) {
+    process.stdout.write(releaseReport());
+  } else {
+    for (const a of await writeRelease()) console.log(`wrote ${path.relative(root, a.file)} (${(a.size / 2 ** 20).toFixed(1)} MiB)`);
+  }
 }
