@@ -5,7 +5,7 @@
  * a bounded amount of small pieces is staged to make large output chunks.
  * @module
  */
-import { open } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { CancelledError, KitError } from "../util/errors.ts";
 import { joinPath } from "./ignore.ts";
 
@@ -250,7 +250,7 @@ async function* iterateSource(src: TarSource): AsyncGenerator<Uint8Array> {
 }
 
 /**
- * Produces the tar bytes for `entries` as a sequence of chunks. Small pieces are gathered into
+ * Produces the tar bytes for `entries` as a sequence of chunks. Small pieces are copied into
  * chunks of about `stagingBytes`; large data chunks pass through as they are (never reused here).
  */
 export async function* tarChunks(
@@ -259,21 +259,29 @@ export async function* tarChunks(
 ): AsyncGenerator<Uint8Array> {
   const passThrough = opts.passThroughBytes ?? 64 * 1024;
   const staging = opts.stagingBytes ?? 1024 * 1024;
-  let pending: Uint8Array[] = [];
+  // Small pieces are copied into one staging buffer as they come (so a source may reuse its own
+  // buffers). A full buffer is handed on as it is; a nearly empty one (a header before a large
+  // chunk) is copied out and kept, so a large file does not cost a whole staging buffer.
+  let buf = new Uint8Array(0);
   let pendingLen = 0;
   const take = (): Uint8Array => {
-    const out = new Uint8Array(pendingLen);
-    let off = 0;
-    for (const p of pending) {
-      out.set(p, off);
-      off += p.length;
+    let out: Uint8Array;
+    if (pendingLen < staging / 2) {
+      out = buf.slice(0, pendingLen);
+    } else {
+      out = buf.subarray(0, pendingLen);
+      buf = new Uint8Array(0);
     }
-    pending = [];
     pendingLen = 0;
     return out;
   };
   const stage = (b: Uint8Array) => {
-    pending.push(b);
+    if (pendingLen + b.length > buf.length) {
+      const grown = new Uint8Array(Math.max(staging + passThrough, pendingLen + b.length));
+      grown.set(buf.subarray(0, pendingLen));
+      buf = grown;
+    }
+    buf.set(b, pendingLen);
     pendingLen += b.length;
   };
 
@@ -297,7 +305,7 @@ export async function* tarChunks(
           if (pendingLen > 0) yield take();
           yield chunk;
         } else if (chunk.length > 0) {
-          stage(chunk.slice());
+          stage(chunk);
           if (pendingLen >= staging) yield take();
         }
       }
@@ -336,29 +344,40 @@ export function tarStream(
 }
 
 /**
- * Reads a file in large chunks (default 2 MiB), each in a fresh buffer, closing it as soon as the end
- * is reached or the consumer stops. Suitable as a {@link TarFileEntry} source.
+ * Reads a file in chunks (default 1 MiB), each in a fresh buffer, closing it as soon as the end
+ * is reached or the consumer stops. Suitable as a {@link TarFileEntry} source. Reads go on until
+ * the end of the file, whatever size it had when opened; buffers are never larger than what is
+ * left of that size plus one byte, so a small file costs a small buffer, not a whole chunk.
+ *
+ * Reads are synchronous on purpose: the bytes land in the cache of the core that hashes them next.
+ * With `fs/promises` the read runs on another thread and hashing the cold buffer is much slower
+ * (the pack pipeline over a 2 GiB file: 3.8 s → 2.5 s). One read blocks for at most one chunk.
+ * 1 MiB rather than 2 MiB chunks: same speed, about 60 MB less peak RSS (fewer large buffers
+ * waiting for the garbage collector).
  */
 export async function* readFileChunks(
   path: string,
   opts: { chunkSize?: number; signal?: AbortSignal } = {},
 ): AsyncGenerator<Uint8Array> {
-  const chunkSize = opts.chunkSize ?? 2 * 1024 * 1024;
-  const fh = await open(path, "r");
+  const chunkSize = opts.chunkSize ?? 1024 * 1024;
+  const fd = openSync(path, "r");
   try {
+    let left = fstatSync(fd).size;
     for (;;) {
       checkSignal(opts.signal);
-      const buf = new Uint8Array(chunkSize);
+      const size = Math.min(chunkSize, left + 1);
+      const buf = new Uint8Array(size);
       let filled = 0;
-      while (filled < chunkSize) {
-        const { bytesRead } = await fh.read(buf, filled, chunkSize - filled, null);
+      while (filled < size) {
+        const bytesRead = readSync(fd, buf, filled, size - filled, null);
         if (bytesRead === 0) break;
         filled += bytesRead;
       }
-      if (filled > 0) yield filled === chunkSize ? buf : buf.subarray(0, filled);
-      if (filled < chunkSize) return;
+      left = Math.max(0, left - filled);
+      if (filled > 0) yield filled === size ? buf : buf.subarray(0, filled);
+      if (filled < size) return;
     }
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }

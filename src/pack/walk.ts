@@ -7,8 +7,7 @@
  * reports its real error.
  * @module
  */
-import { lstat, readdir, realpath, stat } from "node:fs/promises";
-import type { Stats } from "node:fs";
+import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import path from "node:path";
 import { KitError } from "../util/errors.ts";
 import { compareGoStrings } from "../util/go-json.ts";
@@ -52,7 +51,7 @@ function isInside(root: string, p: string): boolean {
 
 export async function walkLayer(opts: WalkOptions): Promise<WalkEntry[]> {
   const { context, layerPath, logger } = opts;
-  const ctxReal = await realpath(context);
+  const ctxReal = realpathSync(context);
   const out: WalkEntry[] = [];
   const visiting = new Set<string>();
 
@@ -60,7 +59,7 @@ export async function walkLayer(opts: WalkOptions): Promise<WalkEntry[]> {
   const follow = async (rel: string, abs: string): Promise<{ st: Stats; real: string } | undefined> => {
     let real: string;
     try {
-      real = await realpath(abs);
+      real = realpathSync(abs);
     } catch {
       logger.warn(`Skipping broken symlink ${rel}`);
       return undefined;
@@ -70,7 +69,7 @@ export async function walkLayer(opts: WalkOptions): Promise<WalkEntry[]> {
         hint: "Copy the files into the context (for example with cp -L) or pack from a directory that contains the link targets",
       });
     }
-    return { st: await stat(real), real };
+    return { st: statSync(real), real };
   };
 
   const entryFor = (name: string, st: Stats, source: string): WalkEntry => ({
@@ -87,14 +86,14 @@ export async function walkLayer(opts: WalkOptions): Promise<WalkEntry[]> {
 
   const descend = async (rel: string, absDir: string): Promise<void> => {
     opts.signal?.throwIfAborted();
-    const realDir = await realpath(absDir);
+    const realDir = realpathSync(absDir);
     if (visiting.has(realDir)) throw new KitError(`Symlink loop at ${rel}: the directory contains itself`);
     visiting.add(realDir);
-    const names = (await readdir(absDir)).sort(compareGoStrings);
+    const names = readdirSync(absDir).sort(compareGoStrings);
     for (const n of names) {
       const childRel = rel === "." ? n : `${rel}/${n}`;
       const childAbs = path.join(absDir, n);
-      let st = await lstat(childAbs);
+      let st = lstatSync(childAbs);
       let source = childAbs;
       if (st.isSymbolicLink()) {
         const t = await follow(childRel, childAbs);
@@ -129,7 +128,7 @@ export async function walkLayer(opts: WalkOptions): Promise<WalkEntry[]> {
     const abs = path.join(context, ...segs.slice(0, i));
     let st: Stats;
     try {
-      st = await lstat(abs);
+      st = lstatSync(abs);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new KitError(`path ${layerPath} does not exist`);
       throw e;
