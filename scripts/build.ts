@@ -179,7 +179,7 @@ export function binaryFormatOf(file: string): BinaryFormat | undefined {
 /** Throws unless `file` is an executable of the expected format. */
 export function checkBinaryFormat(file: string, expected: BinaryFormat): void {
   const got = binaryFormatOf(file);
-  if (got !== expected) throw new Error(`${file} is ${got ? `a ${got}` : "not a known"} executable, expected ${expected}`);
+  if (got !== expected) throw new Error(`Wrong executable format for ${file}: found ${got ?? "none known"}, expected ${expected}`);
 }
 
 function hostBunTarget(): string {
