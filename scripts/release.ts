@@ -270,7 +270,7 @@ export function releaseReport(distDir = path.join(root, "dist")): string {
       return existsSync(f) ? `${mib(statSync(f).size)} MiB` : "—";
     };
     rows.push(`| ${t.name} | ${mib(size)} MiB | ${mib(runtime)} MiB | ${mib(llama)} MiB | ${mib(size - runtime - llama)} MiB | ${archive("zip")} | ${archive("tar.gz")} |`);
-    if (t.name === `${process.platform}-${process.arch}`) host = bin;
+    if (t.name === `${process.platform === "win32" ? "windows" : process.platform}-${process.arch}`) host = bin;
   }
   if (host) rows.push("", `\`kit version\` start-up, ${path.relative(root, host)}: median of 20 runs ${startupMedianMs(host).toFixed(1)} ms.`);
   return rows.join("\n") + "\n";
