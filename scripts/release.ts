@@ -16,8 +16,9 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, openAsBlob, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, openAsBlob, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { BlobReader, ZipWriter, configure as configureZip } from "@zip.js/zip.js";
 import { type BuiltBinary, RELEASE_TARGETS, checkBinaryFormat, targetRuntime } from "./build.ts";
@@ -233,18 +234,21 @@ const mib = (n: number) => (n / 2 ** 20).toFixed(1);
 
 /** Median wall time in milliseconds of `runs` runs of `kit version` (after one warm-up run). */
 export function startupMedianMs(binary: string, runs = 20): number {
-  const home = path.join(root, ".tmp", "startup-home");
-  mkdirSync(home, { recursive: true });
-  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, KITOPS_HOME: home };
-  const once = () => {
-    const t0 = performance.now();
-    const r = spawnSync(binary, ["version"], { env, stdio: "ignore" });
-    if (r.status !== 0) throw new Error(`${binary} version exited with ${r.status}`);
-    return performance.now() - t0;
-  };
-  once();
-  const times = Array.from({ length: runs }, once).sort((a, b) => a - b);
-  return (times[Math.floor((runs - 1) / 2)]! + times[Math.ceil((runs - 1) / 2)]!) / 2;
+  const home = mkdtempSync(path.join(os.tmpdir(), "kit-startup-"));
+  try {
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, KITOPS_HOME: home };
+    const once = () => {
+      const t0 = performance.now();
+      const r = spawnSync(binary, ["version"], { env, cwd: home, stdio: "ignore" });
+      if (r.status !== 0) throw new Error(`${binary} version exited with ${r.status}`);
+      return performance.now() - t0;
+    };
+    once();
+    const times = Array.from({ length: runs }, once).sort((a, b) => a - b);
+    return (times[Math.floor((runs - 1) / 2)]! + times[Math.ceil((runs - 1) / 2)]!) / 2;
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 }
 
 /**
