@@ -525,7 +525,7 @@ try {
 
 const bunVersion = typeof Bun !== "undefined" ? Bun.version : process.versions.bun ?? "unknown";
 const header = [
-  `Date: ${started.toISOString().replace(/\.\d+Z$/, "Z")}. Machine: ${host.nproc} CPUs (\`nproc\`), ${host.cpu}, ${host.ram} RAM, ${host.kernel}; load average at start ${host.load}.`,
+  `Date: ${started.toISOString().replace(/\.\d+Z$/, "Z")}. Machine: ${host.nproc} CPUs (\`nproc\`), ${host.cpu}, ${host.ram} RAM, ${host.kernel}; load average ${host.load} at start, ${os.loadavg().map((l) => l.toFixed(2)).join(", ")} at the end.`,
   `kit commit ${kitCommit(kitBin)}, Bun ${bunVersion}. Mode: ${opts.quick ? "quick" : "full"}, ${opts.runs} run${opts.runs > 1 ? "s" : ""} per row (median; peak RSS is the largest of the runs).`,
   `Sizes: large file ${fmtBytes(sizes.large)} of incompressible bytes; ${sizes.smallFiles.toLocaleString("en-US")} small files of 1–64 KiB; mixed project with ${fmtBytes(sizes.weights)} of weights; ${sizes.kits} ModelKits for \`kit list\`; gzip rows on a ${fmtBytes(sizes.gzip)} incompressible file; \`kit version\` × ${sizes.versionRuns}.`,
   "Page cache warm: every input was read once before timing; output of each run is synced and removed before the next. Ratio = our time ÷ reference time, from runs taken side by side.",
