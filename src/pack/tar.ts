@@ -366,7 +366,8 @@ export async function* readFileChunks(
     for (;;) {
       checkSignal(opts.signal);
       const size = Math.min(chunkSize, left + 1);
-      const buf = new Uint8Array(size);
+      // Not zero-filled: every byte handed on is one just read (zeroing 1 MiB per chunk cost ~13% of pack time).
+      const buf = Buffer.allocUnsafeSlow(size);
       let filled = 0;
       while (filled < size) {
         const bytesRead = readSync(fd, buf, filled, size - filled, null);
