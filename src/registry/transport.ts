@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import { fetchWith, type FetchTransportOptions } from "../runtime/runtime.ts";
 import { CancelledError, KitError, errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
-import { abortReason, throwIfAborted } from "../util/pool.ts";
+import { abortReason, sleep, throwIfAborted } from "../util/pool.ts";
 import { redactUrl } from "./http.ts";
 
 /** What the network flags of every remote command say (compat §1.2, addendum §4). */
@@ -147,21 +147,7 @@ export function logUrl(url: URL): string {
   return u.toString();
 }
 
-/** Waits `ms`, or rejects with CancelledError when `signal` aborts first. */
-export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  throwIfAborted(signal);
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(abortReason(signal!));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
+export { sleep };
 
 const defaultFetch: FetchFn = (url, init, tls) => fetchWith(url, init, tls);
 

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { KitError } from "./errors.ts";
-import { abortReason, throwIfAborted } from "./pool.ts";
+import { abortReason, sleep, throwIfAborted } from "./pool.ts";
 
 /** The `code` of a Node system error, if any. */
 export function errnoCode(e: unknown): string | undefined {
@@ -368,20 +368,6 @@ async function breakIfStale(p: string, staleMs: number): Promise<boolean> {
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortReason(signal));
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(abortReason(signal!));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /**
  * Takes the lock file `lockPath` once without waiting; undefined when another live holder has
