@@ -17,8 +17,22 @@ const onSignal = () => {
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
 
+// A closed stdout (`kit list | head -1`) is not an error: stop writing, as other CLIs do.
+let stdoutClosed = false;
+const isEpipe = (e: unknown) => (e as NodeJS.ErrnoException)?.code === "EPIPE";
+process.stdout.on("error", (e) => {
+  if (isEpipe(e)) stdoutClosed = true;
+});
 const io: Io = {
-  out: (s) => void process.stdout.write(s),
+  out: (s) => {
+    if (stdoutClosed) return;
+    try {
+      process.stdout.write(s);
+    } catch (e) {
+      if (!isEpipe(e)) throw e;
+      stdoutClosed = true;
+    }
+  },
   err: (s) => void process.stderr.write(s),
   stdoutIsTTY: Boolean(process.stdout.isTTY),
   columns: process.stdout.columns ?? 80,
@@ -43,5 +57,5 @@ try {
   code = 2;
 }
 // Let buffered stdout drain before exiting (pipes).
-await new Promise<void>((resolve) => (process.stdout.write("", () => resolve())));
+if (!stdoutClosed) await new Promise<void>((resolve) => (process.stdout.write("", () => resolve())));
 process.exit(code);

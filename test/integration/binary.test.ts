@@ -35,3 +35,17 @@ test("unknown command exits 1 with cobra's message", async () => {
   expect(r.code).toBe(1);
   expect(r.stderr).toContain(`Error: unknown command "nope" for "kit"`);
 });
+
+test("a closed stdout (kit … | head -1) is not an error", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const { mkdirSync, writeFileSync } = await import("node:fs");
+  const cwd = tempDir();
+  mkdirSync(path.join(cwd, "ctx"));
+  writeFileSync(path.join(cwd, "ctx", "Kitfile"), "manifestVersion: 1.0.0\ncode:\n  - path: .\ndocs:\n  - path: a.md\n");
+  writeFileSync(path.join(cwd, "ctx", "a.md"), "# a");
+  writeFileSync(path.join(cwd, "ctx", "main.py"), "print(1)");
+  const kit = path.join(import.meta.dir, "../../dist/kit");
+  const r = spawnSync("bash", ["-c", `"${kit}" pack ctx --config home | head -1 >/dev/null; echo "status=\${PIPESTATUS[0]}"`], { cwd, encoding: "utf8" });
+  expect(r.stderr).toBe("");
+  expect(r.stdout).toBe("status=0\n");
+});
