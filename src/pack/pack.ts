@@ -166,6 +166,9 @@ async function checkMcpBundle(file: string, name: string): Promise<void> {
   }
 }
 
+/** Files below this size share one read buffer (they are copied into the tar staging buffer). */
+const SMALL_FILE_BYTES = 64 * 1024;
+
 interface LayerOutcome {
   plan: LayerPlan;
   desc: Descriptor;
@@ -229,6 +232,9 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
     if (total === 0) opts.logger.warn(`No files detected in ${plan.kind} layer with path ${plan.path}`);
     makeSource = () => {
       const task = progress.task(`Packing ${plan.path}`, total);
+      // Files smaller than the tar writer's pass-through size are copied into its staging buffer
+      // before the next read, so they can all be read into one scratch buffer.
+      const scratch = Buffer.allocUnsafeSlow(SMALL_FILE_BYTES);
       const tarEntries: TarEntry[] = walked.map((e) =>
         e.type === "dir"
           ? { type: "dir", name: e.name, mode: e.mode }
@@ -238,14 +244,15 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
               mode: e.mode,
               size: e.size,
               open: () => (async function* () {
-                for await (const c of readFileChunks(e.source, { signal })) {
+                const opts = e.size < SMALL_FILE_BYTES ? { signal, scratch } : { signal };
+                for await (const c of readFileChunks(e.source, opts)) {
                   task.add(c.byteLength);
                   yield c;
                 }
               })(),
             },
       );
-      return tarStream(tarEntries, { signal }).pipeThrough(new TransformStream({ flush: () => task.done() }));
+      return tarStream(tarEntries, { signal, passThroughBytes: SMALL_FILE_BYTES + 1, stagingBytes: 256 * 1024 }).pipeThrough(new TransformStream({ flush: () => task.done() }));
     };
   }
 

@@ -357,7 +357,7 @@ export function tarStream(
  */
 export async function* readFileChunks(
   path: string,
-  opts: { chunkSize?: number; signal?: AbortSignal } = {},
+  opts: { chunkSize?: number; signal?: AbortSignal; scratch?: Uint8Array } = {},
 ): AsyncGenerator<Uint8Array> {
   const chunkSize = opts.chunkSize ?? 1024 * 1024;
   const fd = openSync(path, "r");
@@ -366,8 +366,11 @@ export async function* readFileChunks(
     for (;;) {
       checkSignal(opts.signal);
       const size = Math.min(chunkSize, left + 1);
-      // Not zero-filled: every byte handed on is one just read (zeroing 1 MiB per chunk cost ~13% of pack time).
-      const buf = Buffer.allocUnsafeSlow(size);
+      // `scratch` (for a consumer that copies each chunk before asking for the next, as the tar
+      // writer does with small pieces) saves one allocation per small file. Otherwise a fresh
+      // buffer, not zero-filled: every byte handed on is one just read (zeroing 1 MiB per chunk
+      // cost ~13% of pack time).
+      const buf = opts.scratch && size <= opts.scratch.length ? opts.scratch.subarray(0, size) : Buffer.allocUnsafeSlow(size);
       let filled = 0;
       while (filled < size) {
         const bytesRead = readSync(fd, buf, filled, size - filled, null);
