@@ -7,6 +7,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { CancelledError, KitError } from "../util/errors.ts";
+import { iterableStream } from "../util/streams.ts";
 import { joinPath } from "./ignore.ts";
 
 export const BLOCK_SIZE = 512;
@@ -330,17 +331,7 @@ export function tarStream(
   entries: AsyncIterable<TarEntry> | Iterable<TarEntry>,
   opts: TarWriteOptions = {},
 ): ReadableStream<Uint8Array> {
-  const it = tarChunks(entries, opts);
-  return new ReadableStream<Uint8Array>({
-    async pull(ctl) {
-      const r = await it.next();
-      if (r.done) ctl.close();
-      else ctl.enqueue(r.value);
-    },
-    async cancel() {
-      await it.return(undefined);
-    },
-  });
+  return iterableStream(tarChunks(entries, opts));
 }
 
 /**

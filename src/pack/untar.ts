@@ -10,6 +10,7 @@ import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, re
 import * as nodePath from "node:path";
 import { asKitError, CancelledError, KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
+import { iterableStream } from "../util/streams.ts";
 import { cleanPath, joinPath } from "./ignore.ts";
 
 export type TarEntryType = "file" | "dir" | "symlink" | "hardlink" | "char" | "block" | "fifo" | "other";
@@ -316,17 +317,7 @@ export async function* readTar(
         linkname,
         chunks,
         get body() {
-          if (!bodyStream) {
-            const it = chunks();
-            bodyStream = new ReadableStream<Uint8Array>({
-              async pull(ctl) {
-                const r = await it.next();
-                if (r.done) ctl.close();
-                else ctl.enqueue(r.value);
-              },
-            });
-          }
-          return bodyStream;
+          return (bodyStream ??= iterableStream(chunks()));
         },
       };
       yield entry;
