@@ -11,7 +11,6 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import process from "node:process";
 import * as v from "valibot";
 import {
   type Alias,
@@ -27,7 +26,8 @@ import {
   type YAMLSeq,
 } from "yaml";
 import { errnoCode } from "../util/fs.ts";
-import { NotFoundError } from "../util/errors.ts";
+import { KitError, NotFoundError } from "../util/errors.ts";
+import { readAll } from "../util/streams.ts";
 import { KitfileError, type KitfileProblem } from "./errors.ts";
 import {
   type Code,
@@ -530,7 +530,7 @@ function ordered<T extends object>(o: T, keys: string[]): T {
 
 /** Options for {@link readKitfile}. */
 export interface ReadKitfileOptions {
-  /** What `-` reads; defaults to the process's standard input. */
+  /** What `-` reads (the caller's standard input); required when the path is `-`. */
   stdin?: ReadableStream<Uint8Array>;
   /** Name used in messages instead of the path (`-` is shown as `<stdin>` otherwise). */
   source?: string;
@@ -546,7 +546,8 @@ export async function readKitfile(path: string, opts: ReadKitfileOptions = {}): 
   const source = opts.source ?? (path === "-" ? "<stdin>" : path);
   let bytes: Uint8Array;
   if (path === "-") {
-    bytes = await readAll(opts.stdin ?? stdinStream(), source, opts.signal);
+    if (!opts.stdin) throw new KitError("Cannot read the Kitfile from standard input: no input stream was given");
+    bytes = await readAll(opts.stdin, MAX_KITFILE_BYTES, opts.signal, () => tooLarge(source));
   } else {
     let st;
     try {
@@ -576,54 +577,6 @@ export async function readKitfile(path: string, opts: ReadKitfileOptions = {}): 
 
 function tooLarge(source: string): KitfileError {
   return new KitfileError(`${source} is larger than ${MAX_KITFILE_BYTES / (1024 * 1024)} MiB; a Kitfile describes files, it does not contain them`);
-}
-
-function stdinStream(): ReadableStream<Uint8Array> {
-  const stdin = process.stdin;
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      stdin.on("data", (chunk: Uint8Array | string) => {
-        controller.enqueue(typeof chunk === "string" ? new TextEncoder().encode(chunk) : new Uint8Array(chunk));
-      });
-      stdin.on("end", () => controller.close());
-      stdin.on("error", (e) => controller.error(e));
-    },
-    cancel() {
-      stdin.pause();
-    },
-  });
-}
-
-async function readAll(stream: ReadableStream<Uint8Array>, source: string, signal?: AbortSignal): Promise<Uint8Array> {
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const onAbort = () => void reader.cancel(signal?.reason).catch(() => {});
-  signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    for (;;) {
-      signal?.throwIfAborted();
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > MAX_KITFILE_BYTES) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge(source);
-      }
-      chunks.push(value);
-    }
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-    reader.releaseLock();
-  }
-  signal?.throwIfAborted();
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   OCI_MANIFEST,
 } from "../oci/media-types.ts";
 import { AlreadyExistsError, KitError, NotFoundError } from "../util/errors.ts";
-import { abortReason, throwIfAborted } from "../util/pool.ts";
+import { readAll } from "../util/streams.ts";
 
 /** Options every store operation accepts. */
 export interface StoreOptions {
@@ -94,46 +94,8 @@ export function bytesStream(data: Uint8Array): ReadableStream<Uint8Array> {
   });
 }
 
-/**
- * Reads a whole stream into memory, failing once more than `limit` bytes arrive. Chunks are
- * collected and joined at the end: nothing is allocated from an announced size.
- */
-export async function readAll(
-  stream: ReadableStream<Uint8Array>,
-  limit: number,
-  signal?: AbortSignal,
-): Promise<Uint8Array> {
-  const reader = stream.getReader();
-  const onAbort = () => void reader.cancel(abortReason(signal!)).catch(() => {});
-  signal?.addEventListener("abort", onAbort, { once: true });
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  try {
-    throwIfAborted(signal);
-    for (;;) {
-      const { done, value } = await reader.read();
-      throwIfAborted(signal);
-      if (done) break;
-      n += value.byteLength;
-      if (n > limit) throw new KitError(`Content is larger than the ${limit}-byte limit`);
-      chunks.push(value);
-    }
-  } catch (e) {
-    await reader.cancel(e).catch(() => {});
-    throw e;
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-    reader.releaseLock();
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
-}
+/** The bounded stream reader every store and the registry client use (defined in util/streams.ts). */
+export { readAll };
 
 /**
  * Fetches `desc` into memory, verified against its size and digest. Refuses descriptors larger

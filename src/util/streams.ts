@@ -2,6 +2,8 @@
  * Small Web Streams helpers.
  * @module
  */
+import { KitError } from "./errors.ts";
+import { abortReason, throwIfAborted } from "./pool.ts";
 
 /** A pull-based stream over an async iterable (backpressure: one chunk is read per pull). */
 export function iterableStream<T>(it: AsyncIterable<T>): ReadableStream<T> {
@@ -16,4 +18,48 @@ export function iterableStream<T>(it: AsyncIterable<T>): ReadableStream<T> {
       await iter.return?.(reason);
     },
   });
+}
+
+/**
+ * Reads a whole stream into memory, failing once more than `limit` bytes arrive: with the error
+ * `tooLarge` makes, by default `Content is larger than the <limit>-byte limit`. Chunks are
+ * collected and joined at the end: nothing is allocated from an announced size. An abort of
+ * `signal` cancels the stream and throws CancelledError.
+ */
+export async function readAll(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  signal?: AbortSignal,
+  tooLarge: () => Error = () => new KitError(`Content is larger than the ${limit}-byte limit`),
+): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  const onAbort = () => void reader.cancel(abortReason(signal!)).catch(() => {});
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  try {
+    throwIfAborted(signal);
+    for (;;) {
+      const { done, value } = await reader.read();
+      throwIfAborted(signal);
+      if (done) break;
+      n += value.byteLength;
+      if (n > limit) throw tooLarge();
+      chunks.push(value);
+    }
+  } catch (e) {
+    await reader.cancel(e).catch(() => {});
+    throw e;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    reader.releaseLock();
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
 }

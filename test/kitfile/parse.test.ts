@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { KitfileError } from "../../src/kitfile/errors.ts";
-import { findKitfile, parseKitfile, readKitfile } from "../../src/kitfile/parse.ts";
+import { findKitfile, MAX_KITFILE_BYTES, parseKitfile, readKitfile } from "../../src/kitfile/parse.ts";
 import { YamlTimestamp } from "../../src/kitfile/values.ts";
 import { NotFoundError } from "../../src/util/errors.ts";
 
@@ -333,6 +333,25 @@ describe("readKitfile and findKitfile", () => {
     expect(r.kitfile.package).toEqual({ name: "from-stdin" });
     const bad = new Response("nope: 1\n").body!;
     await expect(readKitfile("-", { stdin: bad })).rejects.toThrow('<stdin> line 1: unknown field "nope"');
+  });
+
+  test("standard input larger than the limit is refused without reading it all", async () => {
+    let pulled = 0;
+    const chunk = new Uint8Array(1024 * 1024).fill(0x20);
+    const endless = new ReadableStream<Uint8Array>({
+      pull(ctl) {
+        pulled++;
+        ctl.enqueue(chunk);
+      },
+    });
+    const err = await readKitfile("-", { stdin: endless }).catch((e) => e);
+    expect(err).toBeInstanceOf(KitfileError);
+    expect(err.message).toBe(`<stdin> is larger than ${MAX_KITFILE_BYTES / (1024 * 1024)} MiB; a Kitfile describes files, it does not contain them`);
+    expect(pulled).toBeLessThanOrEqual(MAX_KITFILE_BYTES / chunk.length + 2);
+  });
+
+  test("- without a stdin stream is an error, not a read of the process's stdin", async () => {
+    await expect(readKitfile("-")).rejects.toThrow("Cannot read the Kitfile from standard input: no input stream was given");
   });
 
   test("a directory where a file is expected is a clear error", async () => {
