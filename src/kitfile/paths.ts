@@ -4,7 +4,7 @@
  * URL, local path) built on a port of the relevant part of Go's `net/url.Parse`.
  * @module
  */
-import { parseReference } from "../oci/reference.ts";
+import { type ModelRef, parseReference } from "../oci/reference.ts";
 
 /** Go `filepath.Clean` for `/`-separated paths: `./a/` → `a`, `a/../..` → `..`, `""` → `.`. */
 export function cleanPath(p: string): string {
@@ -72,14 +72,16 @@ export function relPath(basepath: string, targpath: string): string | { error: s
 /** What a Kitfile path refers to (kit `GetPathType`). */
 export type PathKind = "local" | "reference" | "s3" | "unknown";
 
-/** kit `IsModelKitReference`: contains `:` or `@` and parses as a reference. */
-export function isModelKitReference(p: string): boolean {
-  if (!p.includes(":") && !p.includes("@")) return false;
+/**
+ * kit `IsModelKitReference`: a path names a ModelKit iff it contains `:` or `@` and parses as a
+ * reference. Returns the parsed reference, or undefined for any other path.
+ */
+export function modelReference(p: string | undefined): ModelRef | undefined {
+  if (!p || !(p.includes(":") || p.includes("@"))) return undefined;
   try {
-    parseReference(p);
-    return true;
+    return parseReference(p);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -88,7 +90,7 @@ export function isModelKitReference(p: string): boolean {
  * no host, or not a URL at all), an S3 URL, or an error for HTTP and other URLs.
  */
 export function pathKind(p: string): { kind: PathKind; error?: string } {
-  if (isModelKitReference(p)) return { kind: "reference" };
+  if (modelReference(p)) return { kind: "reference" };
   const u = goUrlParse(p);
   if (u === undefined || (u.scheme === "" && u.host === "")) return { kind: "local" };
   if (u.scheme === "s3") return { kind: "s3" };

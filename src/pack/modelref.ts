@@ -4,8 +4,9 @@
  * their files to them; unpack restores the parents' model files too.
  * @module
  */
+import { modelReference } from "../kitfile/paths.ts";
 import type { Kitfile } from "../kitfile/schema.ts";
-import { displayRef, LOCAL_REGISTRY, parseReference, refToString, repoKey, type ModelRef } from "../oci/reference.ts";
+import { displayRef, LOCAL_REGISTRY, refToString, repoKey, type ModelRef } from "../oci/reference.ts";
 import type { LayoutStore } from "../store/layout.ts";
 import { LocalRepository } from "../store/local.ts";
 import type { ReadOnlyTarget } from "../store/target.ts";
@@ -17,15 +18,8 @@ import { readModelKit, type ModelKitContents } from "./unpack.ts";
 /** kit's `MaxModelRefChain`. */
 export const MAX_MODEL_REF_CHAIN = 10;
 
-/** A model path is a ModelKit reference iff it contains `:` or `@` and parses as one (kit's rule). */
-export function modelReference(p: string | undefined): ModelRef | undefined {
-  if (!p || !(p.includes(":") || p.includes("@"))) return undefined;
-  try {
-    return parseReference(p);
-  } catch {
-    return undefined;
-  }
-}
+/** Whether a model path names a ModelKit (kit's rule, shared with Kitfile validation). */
+export { modelReference };
 
 /** Where a parent kit is read from: local storage first, then (when given) the registry. */
 export type ParentSource = (ref: ModelRef) => Promise<{ source: ReadOnlyTarget; ref: string } | undefined>;
