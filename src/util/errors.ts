@@ -72,3 +72,13 @@ export function asKitError(e: unknown): unknown {
   const where = (e as NodeJS.ErrnoException).path;
   return new KitError(`${known[0]}${where ? ` (${where})` : ""}`, { cause: e, hint: known[1] });
 }
+
+/**
+ * Puts the command's context before a KitError's message (`<prefix>: <message>`), keeping its
+ * hint and the error itself as the cause. A cancellation, or an error that is not a KitError, is
+ * returned unchanged.
+ */
+export function withContext(prefix: string, e: unknown): unknown {
+  if (!(e instanceof KitError) || e instanceof CancelledError) return e;
+  return new KitError(`${prefix}: ${e.message}`, { cause: e, hint: e.hint });
+}

@@ -34,7 +34,7 @@ import { resolveDevModel } from "../../dev/model.ts";
 import { extractModelKit } from "../../dev/modelkit.ts";
 import { runDevServer } from "../../dev/server.ts";
 import { selfCommand } from "../../runtime/self.ts";
-import { CancelledError, KitError, errorMessage } from "../../util/errors.ts";
+import { CancelledError, KitError, errorMessage, withContext } from "../../util/errors.ts";
 import { withLock } from "../../util/fs.ts";
 import { homePaths } from "../../util/paths.ts";
 
@@ -54,11 +54,6 @@ async function asModelKitRef(arg: string, cwd: string): Promise<ModelRef | undef
   } catch {
     return undefined;
   }
-}
-
-function withPrefix(prefix: string, e: unknown): unknown {
-  if (e instanceof KitError && !(e instanceof CancelledError)) return new KitError(`${prefix}: ${e.message}`, { cause: e, hint: e.hint });
-  return e;
 }
 
 const start = defineCommand({
@@ -123,7 +118,7 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
         try {
           kitfilePath = await findKitfile(contextDir);
         } catch (e) {
-          throw withPrefix(`failed to complete options: failed to find Kitfile in directory ${arg ?? "."}`, e);
+          throw withContext(`failed to complete options: failed to find Kitfile in directory ${arg ?? "."}`, e);
         }
       }
     }
@@ -205,7 +200,7 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
       ctx.log.info(`Development server started at http://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${launched.port}`);
       ctx.log.info(`Use "kit dev stop" to stop the development server`);
     } catch (e) {
-      throw withPrefix("Failed to start dev server", e);
+      throw withContext("Failed to start dev server", e);
     }
   },
 });
@@ -231,7 +226,7 @@ const stop = defineCommand({
       await stopProcess(pid);
       await removePidFileIfOwned(paths.pidFile, pid);
     } catch (e) {
-      throw withPrefix("Failed to stop dev server", e);
+      throw withContext("Failed to stop dev server", e);
     }
     ctx.log.info("Development server stopped");
   },

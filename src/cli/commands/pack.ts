@@ -14,7 +14,7 @@ import { firstSource, localParentSource, remoteParentSource, resolveModelReferen
 import { openRemoteRepository } from "../../registry/remote.ts";
 import { DEFAULT_NETWORK_OPTIONS } from "../../registry/transport.ts";
 import { remoteContext } from "../network-flags.ts";
-import { asKitError, KitError } from "../../util/errors.ts";
+import { asKitError, KitError, withContext } from "../../util/errors.ts";
 
 /** `created` from SOURCE_DATE_EPOCH (addendum §1.1) or the clock, RFC 3339 at second precision. */
 export function createdTime(env: Record<string, string | undefined>, now = new Date()): string {
@@ -105,11 +105,9 @@ untagged when no tag is given.`,
       });
       ui.close();
       ctx.log.info(`Model saved: ${result.manifest.digest}`);
-    } catch (err) {
+    } catch (e) {
       ui.close();
-      const e = asKitError(err);
-      if (e instanceof KitError && e.name !== "CancelledError") throw new KitError(`Failed to pack model kit: ${e.message}`, { cause: e, hint: e.hint });
-      throw e;
+      throw withContext("Failed to pack model kit", asKitError(e));
     }
   },
 });

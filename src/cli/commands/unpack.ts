@@ -10,7 +10,7 @@ import { readModelKit, unpackContents } from "../../pack/unpack.ts";
 import { LocalRepository } from "../../store/local.ts";
 import type { ReadOnlyTarget } from "../../store/target.ts";
 import type { LayoutStore } from "../../store/layout.ts";
-import { asKitError, KitError, NotFoundError } from "../../util/errors.ts";
+import { asKitError, KitError, NotFoundError, withContext } from "../../util/errors.ts";
 import type { Logger } from "../../util/log.ts";
 import type { Progress } from "../../util/progress.ts";
 
@@ -134,10 +134,8 @@ outside the target directory are refused.`,
         [refToString(ref)],
         false,
       );
-    } catch (err) {
-      const e = asKitError(err);
-      if (e instanceof KitError && e.name !== "CancelledError") throw new KitError(`Failed to unpack: ${e.message}`, { cause: e, hint: e.hint });
-      throw e;
+    } catch (e) {
+      throw withContext("Failed to unpack", asKitError(e));
     } finally {
       ui.close();
     }
