@@ -37,6 +37,14 @@ export class RegistryError extends KitError {
   }
 }
 
+/** The first RegistryError in an error's cause chain (copy and the commands wrap it). */
+export function registryErrorIn(e: unknown): RegistryError | undefined {
+  for (let c: unknown = e, i = 0; c && i < 10; c = (c as { cause?: unknown }).cause, i++) {
+    if (c instanceof RegistryError) return c;
+  }
+  return undefined;
+}
+
 const STATUS_TEXT: Record<number, string> = {
   200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content",
   301: "Moved Permanently", 302: "Found", 303: "See Other", 307: "Temporary Redirect", 308: "Permanent Redirect",

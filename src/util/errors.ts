@@ -82,3 +82,12 @@ export function withContext(prefix: string, e: unknown): unknown {
   if (!(e instanceof KitError) || e instanceof CancelledError) return e;
   return new KitError(`${prefix}: ${e.message}`, { cause: e, hint: e.hint });
 }
+
+/** The first hint in an error's cause chain (a wrapped error keeps the hint of what it wraps). */
+export function hintIn(e: unknown): string | undefined {
+  for (let c: unknown = e, i = 0; c && i < 10; c = (c as { cause?: unknown }).cause, i++) {
+    const h = (c as { hint?: unknown }).hint;
+    if (typeof h === "string" && h) return h;
+  }
+  return undefined;
+}

@@ -1,7 +1,6 @@
 import { defineCommand, type Context } from "../command.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
 import { openStorage } from "../session.ts";
-import { hintIn } from "./push.ts";
 import type { Descriptor } from "../../oci/descriptor.ts";
 import type { Manifest } from "../../oci/manifest.ts";
 import { parseOrasReference, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
@@ -10,7 +9,7 @@ import { inspectModelKit } from "../../pack/inspect.ts";
 import { openSession, type RegistrySession } from "../../registry/remote.ts";
 import type { NetworkOptions } from "../../registry/transport.ts";
 import { LocalRepository } from "../../store/local.ts";
-import { CancelledError, KitError, NotFoundError, errorMessage } from "../../util/errors.ts";
+import { CancelledError, KitError, NotFoundError, errorMessage, hintIn } from "../../util/errors.ts";
 
 const REMOTE_PREFIX = "remote://";
 const LOCAL_PREFIX = "local://";

@@ -1,13 +1,12 @@
 import { defineCommand, type Context } from "../command.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
 import { openStorage } from "../session.ts";
-import { hintIn } from "./push.ts";
 import { displayRef, LOCAL_REGISTRY, parseReference, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
 import { inspectJson, inspectModelKit, type InspectedModelKit } from "../../pack/inspect.ts";
 import { openRemoteRepository } from "../../registry/remote.ts";
 import type { NetworkOptions } from "../../registry/transport.ts";
 import { LocalRepository } from "../../store/local.ts";
-import { CancelledError, KitError, NotFoundError } from "../../util/errors.ts";
+import { CancelledError, KitError, NotFoundError, hintIn } from "../../util/errors.ts";
 import type { Logger } from "../../util/log.ts";
 
 /** Parses the MODELKIT argument of `inspect`/`info` with kit's checks (`Invalid arguments: ...`). */

@@ -1,14 +1,13 @@
 import { defineCommand, type Context } from "../command.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
 import { openStorage } from "../session.ts";
-import { hintIn } from "./push.ts";
 import { LOCAL_REGISTRY, parseReference, refToString, type ModelRef } from "../../oci/reference.ts";
 import { parseFilter, type Filter } from "../../pack/filter.ts";
 import { writeList } from "../../pack/list-format.ts";
 import { listLocalModelKits, listRemoteModelKits, type ModelKitInfo } from "../../pack/listing.ts";
 import { openRemoteRepository } from "../../registry/remote.ts";
 import type { NetworkOptions } from "../../registry/transport.ts";
-import { CancelledError, KitError, errorMessage } from "../../util/errors.ts";
+import { CancelledError, KitError, errorMessage, hintIn } from "../../util/errors.ts";
 
 /** True when the REPOSITORY argument names a tag or digest (kit's parser would add `latest` otherwise). */
 export function namesReference(arg: string): boolean {

@@ -8,13 +8,12 @@ import { LOCAL_REGISTRY, parseReference, refToString, repoKey, type ModelRef } f
 import { MAX_MODEL_REF_CHAIN, modelReference } from "../../pack/modelref.ts";
 import { readModelKit } from "../../pack/unpack.ts";
 import { openSession, type RegistrySession } from "../../registry/remote.ts";
-import { hintIn } from "./push.ts";
 import { downloadBlobs, PullSource } from "../../registry/transfer.ts";
 import { copy } from "../../store/copy.ts";
 import { successorsOf } from "../../store/target.ts";
 import type { LayoutStore } from "../../store/layout.ts";
 import { LocalRepository } from "../../store/local.ts";
-import { CancelledError, KitError, NotFoundError, errorMessage } from "../../util/errors.ts";
+import { CancelledError, KitError, NotFoundError, errorMessage, hintIn } from "../../util/errors.ts";
 import type { Logger } from "../../util/log.ts";
 import type { Progress } from "../../util/progress.ts";
 

@@ -2,29 +2,12 @@ import { defineCommand } from "../command.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
 import { openStorage, startProgress } from "../session.ts";
 import { LOCAL_REGISTRY, parseReference, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
-import { RegistryError, statusText } from "../../registry/http.ts";
+import { registryErrorIn, statusText } from "../../registry/http.ts";
 import { openSession } from "../../registry/remote.ts";
 import { pushTarget } from "../../registry/transfer.ts";
 import { copy } from "../../store/copy.ts";
 import { LocalRepository } from "../../store/local.ts";
-import { CancelledError, KitError, NotFoundError, errorMessage } from "../../util/errors.ts";
-
-/** The first RegistryError in an error's cause chain. */
-export function registryErrorIn(e: unknown): RegistryError | undefined {
-  for (let c: unknown = e, i = 0; c && i < 10; c = (c as { cause?: unknown }).cause, i++) {
-    if (c instanceof RegistryError) return c;
-  }
-  return undefined;
-}
-
-/** The first hint in an error's cause chain. */
-export function hintIn(e: unknown): string | undefined {
-  for (let c: unknown = e, i = 0; c && i < 10; c = (c as { cause?: unknown }).cause, i++) {
-    const h = (c as { hint?: unknown }).hint;
-    if (typeof h === "string" && h) return h;
-  }
-  return undefined;
-}
+import { CancelledError, KitError, NotFoundError, errorMessage, hintIn } from "../../util/errors.ts";
 
 function parseArg(arg: string, what: string): ModelRef {
   let ref: ModelRef;

@@ -1,15 +1,15 @@
 import { defineCommand, type Context } from "../command.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
 import { openStorage } from "../session.ts";
-import { hintIn, registryErrorIn } from "./push.ts";
 import type { Descriptor } from "../../oci/descriptor.ts";
 import { displayRef, parseReference, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
+import { registryErrorIn } from "../../registry/http.ts";
 import { openRemoteRepository } from "../../registry/remote.ts";
 import type { RemoteRepository } from "../../registry/repository.ts";
 import type { NetworkOptions } from "../../registry/transport.ts";
 import type { LayoutStore } from "../../store/layout.ts";
 import { listRepositories, LocalRepository, referenceIsDigest } from "../../store/local.ts";
-import { CancelledError, KitError, NotFoundError, errorMessage } from "../../util/errors.ts";
+import { CancelledError, KitError, NotFoundError, errorMessage, hintIn } from "../../util/errors.ts";
 
 /**
  * kit's `removeRemoteModel` (addendum §4, #978): a tag is only untagged (`Untagging remote
