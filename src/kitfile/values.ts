@@ -4,6 +4,7 @@
  * back as strings, Go's `%g` float text, the natural key order of `sorter.go`, and timestamps.
  * @module
  */
+import { goRFC3339Nano, goTimeRFC3339 } from "../util/go-json.ts";
 
 /** Short YAML tags as yaml.v3 names them. */
 export type YamlTag = "!!null" | "!!bool" | "!!int" | "!!float" | "!!str" | "!!timestamp" | "!!merge" | "!!binary";
@@ -33,23 +34,13 @@ export class YamlTimestamp extends Date {
 
   /** Go's `time.RFC3339Nano` form, used by both its JSON and YAML encoders. */
   toRFC3339Nano(): string {
-    const wall = new Date((Math.floor(this.getTime() / 1000) + this.offsetSeconds) * 1000);
-    const p2 = (n: number) => String(n).padStart(2, "0");
-    let s = String(wall.getUTCFullYear()).padStart(4, "0") + "-" + p2(wall.getUTCMonth() + 1) + "-" +
-      p2(wall.getUTCDate()) + "T" + p2(wall.getUTCHours()) + ":" + p2(wall.getUTCMinutes()) + ":" +
-      p2(wall.getUTCSeconds());
-    if (this.nanosecond !== 0) s += "." + String(this.nanosecond).padStart(9, "0").replace(/0+$/, "");
-    if (this.offsetSeconds === 0) return s + "Z";
-    const off = Math.abs(this.offsetSeconds);
-    return s + (this.offsetSeconds < 0 ? "-" : "+") + p2(Math.floor(off / 3600)) + ":" + p2(Math.floor(off / 60) % 60);
+    return goRFC3339Nano(Math.floor(this.getTime() / 1000), this.nanosecond, this.offsetSeconds);
   }
 }
 
 /** RFC 3339 text of any Date: a {@link YamlTimestamp} keeps its offset and nanoseconds, others are UTC. */
 export function formatTime(d: Date): string {
-  if (d instanceof YamlTimestamp) return d.toRFC3339Nano();
-  const ms = d.getTime();
-  return new YamlTimestamp(Math.floor(ms / 1000), (((ms % 1000) + 1000) % 1000) * 1e6, 0).toRFC3339Nano();
+  return d instanceof YamlTimestamp ? d.toRFC3339Nano() : goTimeRFC3339(d);
 }
 
 const RESOLVE_MAP: Record<string, Resolved> = {};

@@ -28,7 +28,7 @@ import { LocalRepository } from "../store/local.ts";
 import { bytesStream } from "../store/target.ts";
 import { gzipStream, zstdCompressStream } from "../util/compress.ts";
 import { AlreadyExistsError, KitError } from "../util/errors.ts";
-import { goJson } from "../util/go-json.ts";
+import { goJson, goRFC3339Nano } from "../util/go-json.ts";
 import type { Logger } from "../util/log.ts";
 import { limit } from "../util/pool.ts";
 import { noProgress, type Progress } from "../util/progress.ts";
@@ -115,16 +115,10 @@ function layerAnnotations(plan: LayerPlan, rawMeta?: string): Record<string, str
 
 /** Go's `time.RFC3339Nano` of a file's mtime with the local UTC offset. */
 function goLocalTime(mtimeNs: bigint): string {
-  const ms = Number(mtimeNs / 1_000_000n);
-  const nanos = Number(mtimeNs % 1_000_000_000n);
-  const offsetMin = -new Date(ms).getTimezoneOffset();
-  const wall = new Date(ms + offsetMin * 60_000);
-  const p = (n: number, w = 2) => String(n).padStart(w, "0");
-  let s = `${p(wall.getUTCFullYear(), 4)}-${p(wall.getUTCMonth() + 1)}-${p(wall.getUTCDate())}T${p(wall.getUTCHours())}:${p(wall.getUTCMinutes())}:${p(wall.getUTCSeconds())}`;
-  if (nanos) s += "." + p(nanos, 9).replace(/0+$/, "");
-  if (offsetMin === 0) return s + "Z";
-  const o = Math.abs(offsetMin);
-  return `${s}${offsetMin < 0 ? "-" : "+"}${p(Math.floor(o / 60))}:${p(o % 60)}`;
+  const NS = 1_000_000_000n;
+  const nanos = ((mtimeNs % NS) + NS) % NS;
+  const secs = Number((mtimeNs - nanos) / NS);
+  return goRFC3339Nano(secs, Number(nanos), -new Date(secs * 1000).getTimezoneOffset() * 60);
 }
 
 function compressionStage(c: Compression) {

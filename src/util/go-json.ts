@@ -142,8 +142,25 @@ export function indentCompactJson(src: string, indent: string): string {
   return out;
 }
 
-/** Go's `time.Time` JSON form for UTC times: RFC 3339 with nanoseconds trimmed. */
+/**
+ * Go's `time.RFC3339Nano` text (what its JSON and YAML encoders write for a `time.Time`) of the
+ * instant `epochSeconds` + `nanosecond`, shown at `offsetSeconds` east of UTC: the fraction without
+ * trailing zeros, `Z` for UTC, else `±hh:mm`.
+ */
+export function goRFC3339Nano(epochSeconds: number, nanosecond = 0, offsetSeconds = 0): string {
+  const wall = new Date((epochSeconds + offsetSeconds) * 1000);
+  const p2 = (n: number) => String(n).padStart(2, "0");
+  let s = String(wall.getUTCFullYear()).padStart(4, "0") + "-" + p2(wall.getUTCMonth() + 1) + "-" +
+    p2(wall.getUTCDate()) + "T" + p2(wall.getUTCHours()) + ":" + p2(wall.getUTCMinutes()) + ":" +
+    p2(wall.getUTCSeconds());
+  if (nanosecond !== 0) s += "." + String(nanosecond).padStart(9, "0").replace(/0+$/, "");
+  if (offsetSeconds === 0) return s + "Z";
+  const off = Math.abs(offsetSeconds);
+  return s + (offsetSeconds < 0 ? "-" : "+") + p2(Math.floor(off / 3600)) + ":" + p2(Math.floor(off / 60) % 60);
+}
+
+/** Go's `time.Time` JSON form of a Date, in UTC: RFC 3339 with the milliseconds, trailing zeros trimmed. */
 export function goTimeRFC3339(d: Date): string {
-  const iso = d.toISOString(); // 2024-01-02T00:00:00.000Z
-  return iso.replace(/\.(\d{3})Z$/, (_m, ms: string) => (ms === "000" ? "Z" : "." + ms.replace(/0+$/, "") + "Z"));
+  const ms = d.getTime();
+  return goRFC3339Nano(Math.floor(ms / 1000), (((ms % 1000) + 1000) % 1000) * 1e6);
 }

@@ -1,6 +1,6 @@
 /** pack() against kit's byte-level expectations (compat Appendix A, addendum §1). */
 import { describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync, symlinkSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync, symlinkSync, utimesSync } from "node:fs";
 import path from "node:path";
 import { parseKitfile } from "../../src/kitfile/parse.ts";
 import { pack, planLayers } from "../../src/pack/pack.ts";
@@ -192,6 +192,19 @@ mcpServers:
     expect(blob(l.digest).toString()).toBe("hello");
     const meta = JSON.parse(l.annotations!["org.cncf.model.file.metadata+json"]!);
     expect(meta).toMatchObject({ name: "model.bin", mode: 0o644, uid: 0, gid: 0, size: 5, typeflag: 0 });
+    expect(Object.keys(meta)).toEqual(["name", "mode", "uid", "gid", "size", "mtime", "typeflag"]);
     expect(Object.keys(l.annotations!)).toEqual(["org.cncf.model.file.metadata+json", "org.cncf.model.filepath"]);
+  });
+
+  test("the raw-layer metadata has the file's mtime as Go's RFC3339Nano with the local offset", async () => {
+    const dir = project({ Kitfile: APPENDIX_KITFILE, "model.bin": "hello" });
+    utimesSync(path.join(dir, "model.bin"), 1_700_000_000, 1_700_000_000.25);
+    const { result } = await packDir(dir, APPENDIX_KITFILE, { layerFormat: "raw" });
+    const { mtime } = JSON.parse(result.layers[0]!.annotations!["org.cncf.model.file.metadata+json"]!);
+    const offsetMin = -new Date(1_700_000_000_000).getTimezoneOffset();
+    const wall = new Date(1_700_000_000_000 + offsetMin * 60_000).toISOString().slice(0, 19);
+    const hhmm = `${String(Math.floor(Math.abs(offsetMin) / 60)).padStart(2, "0")}:${String(Math.abs(offsetMin) % 60).padStart(2, "0")}`;
+    expect(mtime).toBe(`${wall}.25${offsetMin === 0 ? "Z" : (offsetMin < 0 ? "-" : "+") + hhmm}`);
+    expect(new Date(mtime).getTime()).toBe(1_700_000_000_250);
   });
 });

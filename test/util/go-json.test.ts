@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { GoFloat, GoMap, goJson, goJsonIndent, goQuote } from "../../src/util/go-json.ts";
+import { GoFloat, GoMap, goJson, goJsonIndent, goQuote, goRFC3339Nano, goTimeRFC3339 } from "../../src/util/go-json.ts";
 
 test("goQuote escapes as Go's encoding/json", () => {
   expect(goQuote(`a<b>&c`)).toBe(`"a\\u003cb\\u003e\\u0026c"`);
@@ -22,4 +22,13 @@ test("MarshalIndent layout", () => {
   expect(goJsonIndent({ a: [1, 2], b: {}, c: [], d: "x,{" }, "  ")).toBe(
     `{\n  "a": [\n    1,\n    2\n  ],\n  "b": {},\n  "c": [],\n  "d": "x,{"\n}`,
   );
+});
+
+test("times: RFC3339Nano with trimmed fraction and offset; Dates in UTC", () => {
+  expect(goRFC3339Nano(0)).toBe("1970-01-01T00:00:00Z");
+  expect(goRFC3339Nano(1_700_000_000, 250_000_000, 3600 + 1800)).toBe("2023-11-14T23:43:20.25+01:30");
+  expect(goRFC3339Nano(1_700_000_000, 5, -7 * 3600)).toBe("2023-11-14T15:13:20.000000005-07:00");
+  expect(goTimeRFC3339(new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 120)))).toBe("2024-01-02T03:04:05.12Z");
+  expect(goTimeRFC3339(new Date(-1))).toBe("1969-12-31T23:59:59.999Z");
+  expect(goJson({ t: new Date(Date.UTC(2024, 0, 2)) })).toBe(`{"t":"2024-01-02T00:00:00Z"}`);
 });
