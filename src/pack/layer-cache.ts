@@ -12,8 +12,7 @@
  */
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { sha256 } from "../runtime/runtime.ts";
-import { isDigest, type Digest } from "../oci/digest.ts";
+import { digestHex, digestOf, isDigest, type Digest } from "../oci/digest.ts";
 import type { WalkEntry } from "./walk.ts";
 
 /** Bumped whenever the tar writer or the key's meaning changes, so old entries stop matching. */
@@ -36,10 +35,9 @@ export interface LayerKeyInput {
   extra?: string;
 }
 
+/** SHA-256 of `text`, as lower-case hex. */
 function hex(text: string): string {
-  const h = sha256();
-  h.update(new TextEncoder().encode(text));
-  return h.hex();
+  return digestHex(digestOf(text));
 }
 
 export class LayerCache {
