@@ -8,15 +8,11 @@
 import { mkdir, open, stat } from "node:fs/promises";
 import path from "node:path";
 import { defineCommand, type Context } from "../command.ts";
-import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { openStorage, startProgress } from "../session.ts";
-import { sourceFor } from "./unpack.ts";
+import { networkFlags, networkOptions } from "../network-flags.ts";
+import { lazyRemote, localThenRemote, openStorage, sourceFor, startProgress } from "../session.ts";
 import { findKitfile, readKitfile } from "../../kitfile/parse.ts";
 import { parseReference, refToString, type ModelRef } from "../../oci/reference.ts";
-import { firstSource, localParentSource, remoteParentSource } from "../../pack/modelref.ts";
-import { openSession, type RegistrySession } from "../../registry/remote.ts";
 import type { LayoutStore } from "../../store/layout.ts";
-import type { ReadOnlyTarget } from "../../store/target.ts";
 import {
   findFreePort,
   harnessPaths,
@@ -37,8 +33,6 @@ import { selfCommand } from "../../runtime/self.ts";
 import { CancelledError, KitError, errorMessage, withContext } from "../../util/errors.ts";
 import { withLock } from "../../util/fs.ts";
 import { homePaths } from "../../util/paths.ts";
-
-type Remote = (ref: ModelRef) => Promise<ReadOnlyTarget>;
 
 /**
  * A ModelKit reference rather than a directory: it parses as one (as kit decides), is not an
@@ -107,8 +101,7 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
     let storage: LayoutStore | undefined;
     const getStorage = async () => (storage ??= await openStorage(ctx));
     // the registry, only if a ModelKit is not in local storage
-    let session: Promise<RegistrySession> | undefined;
-    const remote: Remote = async (r) => (await (session ??= openSession(net, remoteContext(ctx)))).repository(r.registry, r.repository);
+    const remote = lazyRemote(ctx, net);
     let contextDir: string;
     let kitfilePath: string;
     if (!ref) {
@@ -152,7 +145,7 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
         kitfile: parsed.kitfile,
         kitfilePath: kitfilePath!,
         contextDir: contextDir!,
-        parents: async (r) => firstSource(localParentSource(await getStorage()), remoteParentSource(remote))(r),
+        parents: async (r) => localThenRemote(await getStorage(), remote)(r),
         logger: ctx.log,
         signal: ctx.signal,
       });

@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { defineCommand } from "../command.ts";
-import { openStorage, startProgress } from "../session.ts";
+import { lazyRemote, localThenRemote, openStorage, startProgress } from "../session.ts";
 import { findKitfile, readKitfile } from "../../kitfile/parse.ts";
 import type { Kitfile } from "../../kitfile/schema.ts";
 import { assertValidKitfile } from "../../kitfile/validate.ts";
@@ -10,10 +10,8 @@ import { LOCAL_REGISTRY, UNNAMED_REPOSITORY, isDigestRef, parseReference, repoKe
 import { pack } from "../../pack/pack.ts";
 import { LayerCache } from "../../pack/layer-cache.ts";
 import { homePaths } from "../../util/paths.ts";
-import { firstSource, localParentSource, remoteParentSource, resolveModelReferences } from "../../pack/modelref.ts";
-import { openRemoteRepository } from "../../registry/remote.ts";
+import { resolveModelReferences } from "../../pack/modelref.ts";
 import { DEFAULT_NETWORK_OPTIONS } from "../../registry/transport.ts";
-import { remoteContext } from "../network-flags.ts";
 import { asKitError, KitError, withContext } from "../../util/errors.ts";
 
 /** `created` from SOURCE_DATE_EPOCH (addendum §1.1) or the clock, RFC 3339 at second precision. */
@@ -83,7 +81,7 @@ untagged when no tag is given.`,
       if (v17) checkV17(kitfile, layerFormat, compression);
       const created = createdTime(ctx.env);
       const storage = await openStorage(ctx);
-      const refs = await resolveModelReferences(kitfile, { source: firstSource(localParentSource(storage), remoteParentSource((r) => openRemoteRepository(r, DEFAULT_NETWORK_OPTIONS, remoteContext(ctx)))), self: flags.tag, logger: ctx.log, signal: ctx.signal });
+      const refs = await resolveModelReferences(kitfile, { source: localThenRemote(storage, lazyRemote(ctx, DEFAULT_NETWORK_OPTIONS)), self: flags.tag, logger: ctx.log, signal: ctx.signal });
       if (refs) assertValidKitfile(refs.merged, ctx.log);
       const result = await pack({
         context,

@@ -1,43 +1,15 @@
 import path from "node:path";
 import { defineCommand } from "../command.ts";
-import { openStorage, startProgress } from "../session.ts";
-import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { openSession, type RegistrySession } from "../../registry/remote.ts";
-import { displayRef, parseReference, refToString, repoKey, LOCAL_REGISTRY, type ModelRef } from "../../oci/reference.ts";
+import { lazyRemote, openStorage, sourceFor, startProgress, type RemoteOpener } from "../session.ts";
+import { networkFlags, networkOptions } from "../network-flags.ts";
+import { displayRef, parseReference, refToString, type ModelRef } from "../../oci/reference.ts";
 import { parentFilters, parseFilter, type Filter, type FilterType } from "../../pack/filter.ts";
 import { MAX_MODEL_REF_CHAIN, modelReference } from "../../pack/modelref.ts";
 import { readModelKit, unpackContents } from "../../pack/unpack.ts";
-import { LocalRepository } from "../../store/local.ts";
-import type { ReadOnlyTarget } from "../../store/target.ts";
 import type { LayoutStore } from "../../store/layout.ts";
-import { asKitError, KitError, NotFoundError, withContext } from "../../util/errors.ts";
+import { asKitError, KitError, withContext } from "../../util/errors.ts";
 import type { Logger } from "../../util/log.ts";
 import type { Progress } from "../../util/progress.ts";
-
-/**
- * Finds where a ModelKit can be read: its local repository, else its registry through `remote`
- * (layers are then streamed from the registry and nothing is stored locally).
- */
-export async function sourceFor(storage: LayoutStore, ref: ModelRef, remote?: (ref: ModelRef) => Promise<ReadOnlyTarget>): Promise<ReadOnlyTarget> {
-  const repo = new LocalRepository(storage, repoKey(ref));
-  try {
-    await repo.resolve(ref.reference);
-    return repo;
-  } catch (e) {
-    if (!(e instanceof NotFoundError)) throw e;
-  }
-  if (ref.registry === LOCAL_REGISTRY) throw new KitError(`failed to find reference ${displayRef(refToString(ref))}: not found`);
-  if (remote) {
-    const repo = await remote(ref);
-    try {
-      await repo.resolve(ref.reference);
-      return repo;
-    } catch (e) {
-      if (!(e instanceof NotFoundError)) throw e;
-    }
-  }
-  throw new KitError(`reference ${refToString(ref)} is not present in local storage and could not be found in remote`);
-}
 
 interface UnpackRun {
   storage: LayoutStore;
@@ -47,7 +19,7 @@ interface UnpackRun {
   log: Logger;
   progress: Progress;
   signal: AbortSignal;
-  remote?: (ref: ModelRef) => Promise<ReadOnlyTarget>;
+  remote?: RemoteOpener;
 }
 
 async function unpackRef(run: UnpackRun, ref: ModelRef, filters: Filter[], visited: string[], isParent: boolean): Promise<void> {
@@ -124,8 +96,7 @@ outside the target directory are refused.`,
     const storage = await openStorage(ctx);
     ctx.log.info(`Unpacking to ${dir}`);
     const ui = startProgress(ctx);
-    let session: Promise<RegistrySession> | undefined;
-    const remote = async (r: ModelRef) => (await (session ??= openSession(net, remoteContext(ctx, ui.log)))).repository(r.registry, r.repository);
+    const remote = lazyRemote(ctx, net, ui.log);
     try {
       await unpackRef(
         { storage, dir, overwrite: flags.overwrite, ignoreExisting: flags["ignore-existing"], log: ui.log, progress: ui.progress, signal: ctx.signal, remote },
