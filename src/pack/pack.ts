@@ -28,6 +28,7 @@ import { LocalRepository } from "../store/local.ts";
 import { bytesStream } from "../store/target.ts";
 import { gzipStream, zstdCompressStream } from "../util/compress.ts";
 import { AlreadyExistsError, KitError } from "../util/errors.ts";
+import { readFileChunks } from "../util/fs.ts";
 import { goJson, goRFC3339Nano } from "../util/go-json.ts";
 import type { Logger } from "../util/log.ts";
 import { limit } from "../util/pool.ts";
@@ -36,7 +37,7 @@ import { iterableStream } from "../util/streams.ts";
 import { createIgnore, cleanPath, type KitIgnore } from "./ignore.ts";
 import type { LayerCache } from "./layer-cache.ts";
 import { belongsToOtherLayer } from "./layers.ts";
-import { readFileChunks, tarStream, type TarEntry } from "./tar.ts";
+import { tarStream, type TarEntry } from "./tar.ts";
 import { walkLayer, type WalkEntry } from "./walk.ts";
 
 /** One Kitfile entry that becomes one layer. */

@@ -5,7 +5,6 @@
  * a bounded amount of small pieces is staged to make large output chunks.
  * @module
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { CancelledError, KitError } from "../util/errors.ts";
 import { iterableStream } from "../util/streams.ts";
 import { joinPath } from "./ignore.ts";
@@ -332,47 +331,4 @@ export function tarStream(
   opts: TarWriteOptions = {},
 ): ReadableStream<Uint8Array> {
   return iterableStream(tarChunks(entries, opts));
-}
-
-/**
- * Reads a file in chunks (default 1 MiB), each in a fresh buffer, closing it as soon as the end
- * is reached or the consumer stops. Suitable as a {@link TarFileEntry} source. Reads go on until
- * the end of the file, whatever size it had when opened; buffers are never larger than what is
- * left of that size plus one byte, so a small file costs a small buffer, not a whole chunk.
- *
- * Reads are synchronous on purpose: the bytes land in the cache of the core that hashes them next.
- * With `fs/promises` the read runs on another thread and hashing the cold buffer is much slower
- * (the pack pipeline over a 2 GiB file: 3.8 s → 2.5 s). One read blocks for at most one chunk.
- * 1 MiB rather than 2 MiB chunks: same speed, about 60 MB less peak RSS (fewer large buffers
- * waiting for the garbage collector).
- */
-export async function* readFileChunks(
-  path: string,
-  opts: { chunkSize?: number; signal?: AbortSignal; scratch?: Uint8Array } = {},
-): AsyncGenerator<Uint8Array> {
-  const chunkSize = opts.chunkSize ?? 1024 * 1024;
-  const fd = openSync(path, "r");
-  try {
-    let left = fstatSync(fd).size;
-    for (;;) {
-      checkSignal(opts.signal);
-      const size = Math.min(chunkSize, left + 1);
-      // `scratch` (for a consumer that copies each chunk before asking for the next, as the tar
-      // writer does with small pieces) saves one allocation per small file. Otherwise a fresh
-      // buffer, not zero-filled: every byte handed on is one just read (zeroing 1 MiB per chunk
-      // cost ~13% of pack time).
-      const buf = opts.scratch && size <= opts.scratch.length ? opts.scratch.subarray(0, size) : Buffer.allocUnsafeSlow(size);
-      let filled = 0;
-      while (filled < size) {
-        const bytesRead = readSync(fd, buf, filled, size - filled, null);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      left = Math.max(0, left - filled);
-      if (filled > 0) yield filled === size ? buf : buf.subarray(0, filled);
-      if (filled < size) return;
-    }
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -10,6 +10,7 @@ import path from "node:path";
 import process from "node:process";
 import { KitError } from "./errors.ts";
 import { abortReason, sleep, throwIfAborted } from "./pool.ts";
+import { iterableStream } from "./streams.ts";
 
 /** The `code` of a Node system error, if any. */
 export function errnoCode(e: unknown): string | undefined {
@@ -145,9 +146,71 @@ export async function writeStreamToHandle(
 
 const READ_CHUNK = 1 << 20;
 
+export interface ReadChunksOptions {
+  /** Where reading starts (default 0). */
+  start?: number;
+  /** Largest chunk (default 1 MiB). */
+  chunkSize?: number;
+  signal?: AbortSignal;
+  /**
+   * A buffer to read small chunks into instead of a fresh one, for a consumer that copies each
+   * chunk before asking for the next (as the tar writer does with small pieces).
+   */
+  scratch?: Uint8Array;
+}
+
 /**
- * A file as a byte stream, read in 1 MiB chunks from `start` on. Opening errors (e.g. ENOENT)
- * are thrown here, not on the first read. Cancelling the stream or aborting `signal` closes the file.
+ * Reads the open file `fd` from `opts.start` on, in chunks of at most `chunkSize`, until its end,
+ * whatever size it had when reading began. Each chunk is a fresh buffer (unless `scratch` serves)
+ * never larger than what is left of that size plus one byte, so a small file costs a small
+ * buffer, not a whole chunk. An abort of `signal` throws CancelledError before the next read.
+ *
+ * Reads are synchronous on purpose: the bytes land in the cache of the core that hashes them next.
+ * Through the thread pool (`fs/promises`) the read runs on another thread and hashing the cold
+ * buffer is much slower (the pack pipeline over a 2 GiB file: 3.8 s → 2.5 s; verifying a 1 GiB
+ * blob: 1.5 s → 0.6 s). One read blocks for at most one chunk. 1 MiB rather than 2 MiB chunks:
+ * same speed, about 60 MB less peak RSS (fewer large buffers waiting for the garbage collector).
+ */
+export async function* readChunks(fd: number, opts: ReadChunksOptions = {}): AsyncGenerator<Uint8Array> {
+  const chunkSize = opts.chunkSize ?? READ_CHUNK;
+  let pos = opts.start ?? 0;
+  let left = Math.max(0, fs.fstatSync(fd).size - pos);
+  for (;;) {
+    throwIfAborted(opts.signal);
+    const size = Math.min(chunkSize, left + 1);
+    // Not zero-filled: every byte handed on is one just read (zeroing 1 MiB per chunk cost ~13%
+    // of pack time).
+    const buf = opts.scratch && size <= opts.scratch.length ? opts.scratch.subarray(0, size) : Buffer.allocUnsafeSlow(size);
+    let filled = 0;
+    while (filled < size) {
+      const bytesRead = fs.readSync(fd, buf, filled, size - filled, pos);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+      pos += bytesRead;
+    }
+    left = Math.max(0, left - filled);
+    if (filled > 0) yield filled === size ? buf : buf.subarray(0, filled);
+    if (filled < size) return;
+  }
+}
+
+/**
+ * The file at `path` in chunks (see {@link readChunks}), opened when the first chunk is asked for
+ * and closed as soon as the end is reached or the consumer stops.
+ */
+export async function* readFileChunks(path: string, opts: ReadChunksOptions = {}): AsyncGenerator<Uint8Array> {
+  const fd = fs.openSync(path, "r");
+  try {
+    yield* readChunks(fd, opts);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * A file as a byte stream, read in 1 MiB chunks from `start` on (see {@link readChunks}); nothing
+ * is read before the consumer asks. Opening errors (e.g. ENOENT) are thrown here, not on the first
+ * read. Cancelling the stream, reaching its end or aborting `signal` closes the file.
  */
 export async function fileReadableStream(
   file: string,
@@ -155,37 +218,14 @@ export async function fileReadableStream(
 ): Promise<ReadableStream<Uint8Array>> {
   throwIfAborted(opts.signal);
   const fh = await fsp.open(file, "r");
-  let pos = opts.start ?? 0;
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await fh.close().catch(() => {});
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(ctl) {
-      try {
-        if (opts.signal?.aborted) throw abortReason(opts.signal);
-        const buf = Buffer.allocUnsafeSlow(READ_CHUNK); // fully overwritten by the read below
-        // A synchronous read leaves the bytes in this core's cache for the digest check that
-        // follows (through the thread pool, hashing a 1 GiB blob took 1.5 s instead of 0.6 s).
-        const bytesRead = fs.readSync(fh.fd, buf, 0, READ_CHUNK, pos);
-        if (bytesRead === 0) {
-          await close();
-          ctl.close();
-          return;
-        }
-        pos += bytesRead;
-        ctl.enqueue(bytesRead === READ_CHUNK ? buf : buf.subarray(0, bytesRead));
-      } catch (e) {
-        await close();
-        ctl.error(e);
-      }
-    },
-    async cancel() {
-      await close();
-    },
-  }, { highWaterMark: 0 });
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    try {
+      yield* readChunks(fh.fd, opts);
+    } finally {
+      await fh.close().catch(() => {});
+    }
+  }
+  return iterableStream(chunks(), { highWaterMark: 0 });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,8 +5,12 @@
 import { KitError } from "./errors.ts";
 import { abortReason, throwIfAborted } from "./pool.ts";
 
-/** A pull-based stream over an async iterable (backpressure: one chunk is read per pull). */
-export function iterableStream<T>(it: AsyncIterable<T>): ReadableStream<T> {
+/**
+ * A pull-based stream over an async iterable (backpressure: one chunk is read per pull). Cancelling
+ * the stream returns the iterator (a generator's `finally` blocks run). With `highWaterMark: 0`
+ * nothing is read before the consumer asks; by default one chunk is read ahead.
+ */
+export function iterableStream<T>(it: AsyncIterable<T>, strategy?: QueuingStrategy<T>): ReadableStream<T> {
   const iter = it[Symbol.asyncIterator]();
   return new ReadableStream<T>({
     async pull(ctl) {
@@ -17,7 +21,7 @@ export function iterableStream<T>(it: AsyncIterable<T>): ReadableStream<T> {
     async cancel(reason) {
       await iter.return?.(reason);
     },
-  });
+  }, strategy);
 }
 
 /**

@@ -7,13 +7,13 @@ import { digestOf } from "../../src/oci/digest.ts";
 import {
   encodeHeader,
   formatPaxRecord,
-  readFileChunks,
   splitUstarPath,
   type TarEntry,
   tarChunks,
   tarStream,
 } from "../../src/pack/tar.ts";
 import { KitError } from "../../src/util/errors.ts";
+import { readFileChunks } from "../../src/util/fs.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

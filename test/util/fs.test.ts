@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CancelledError, KitError } from "../../src/util/errors.ts";
-import { acquireLock, atomicWriteFile, ensureDir, fileReadableStream, pathExists, tryLock, withLock } from "../../src/util/fs.ts";
+import { acquireLock, atomicWriteFile, ensureDir, fileReadableStream, pathExists, readFileChunks, tryLock, withLock } from "../../src/util/fs.ts";
 
 let dir: string;
 beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "kit-fs-"))));
@@ -68,6 +68,20 @@ test("ensureDir, pathExists and fileReadableStream", async () => {
   const tail = new Uint8Array(await new Response(await fileReadableStream(f, { start: data.byteLength - 3 })).arrayBuffer());
   expect([...tail]).toEqual([...data.slice(-3)]);
   await expect(fileReadableStream(path.join(d, "missing"))).rejects.toMatchObject({ code: "ENOENT" });
+});
+
+test("readFileChunks: small chunks go into the scratch buffer, large ones into fresh buffers, from start on", async () => {
+  const f = path.join(dir, "chunks");
+  fs.writeFileSync(f, "0123456789");
+  const scratch = new Uint8Array(8);
+  const seen: Array<[string, boolean]> = [];
+  for await (const c of readFileChunks(f, { start: 2, chunkSize: 4, scratch })) {
+    seen.push([new TextDecoder().decode(c), c.buffer === scratch.buffer]);
+  }
+  expect(seen).toEqual([["2345", true], ["6789", true]]);
+  const big: Array<[number, boolean]> = [];
+  for await (const c of readFileChunks(f, { chunkSize: 16, scratch })) big.push([c.byteLength, c.buffer === scratch.buffer]);
+  expect(big).toEqual([[10, false]]);
 });
 
 describe("withLock", () => {
