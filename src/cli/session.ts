@@ -1,10 +1,10 @@
 /**
  * Per-command helpers shared by the command files: opening local storage (with kit's legacy
- * migration), progress bars that keep log lines readable, and finding a ModelKit in local storage
- * or else its registry.
+ * migration), progress bars that keep log lines readable, reference arguments, and finding a
+ * ModelKit in local storage or else its registry.
  * @module
  */
-import { displayRef, LOCAL_REGISTRY, refToString, type ModelRef } from "../oci/reference.ts";
+import { displayRef, LOCAL_REGISTRY, parseReference, refToString, type ModelRef } from "../oci/reference.ts";
 import { firstSource, localParentSource, remoteParentSource, type ParentSource } from "../pack/modelref.ts";
 import { openSession, type RegistrySession } from "../registry/remote.ts";
 import type { RemoteRepository } from "../registry/repository.ts";
@@ -12,7 +12,7 @@ import type { NetworkOptions } from "../registry/transport.ts";
 import { LayoutStore } from "../store/layout.ts";
 import { migrateLegacyStorage, needsMigration } from "../store/migrate.ts";
 import type { ReadOnlyTarget } from "../store/target.ts";
-import { KitError } from "../util/errors.ts";
+import { errorMessage, KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { homePaths } from "../util/paths.ts";
 import { noProgress, terminalProgress, type Progress } from "../util/progress.ts";
@@ -49,6 +49,21 @@ export function startProgress(ctx: Context): { progress: Progress; log: Logger; 
     print: wrap(base.print),
   };
   return { progress, log, close: () => progress.close() };
+}
+
+/**
+ * The reference argument of push and pull: kit's `Invalid arguments: ...` when it does not parse
+ * or names several tags (`what` says which argument).
+ */
+export function parseSingleRef(arg: string, what: string): ModelRef {
+  let ref: ModelRef;
+  try {
+    ref = parseReference(arg);
+  } catch (e) {
+    throw new KitError(`Invalid arguments: failed to parse reference ${arg}: ${errorMessage(e)}`);
+  }
+  if (ref.extraTags.length) throw new KitError(`Invalid arguments: ${what} cannot include multiple tags`);
+  return ref;
 }
 
 /** Opens the registry repository of a reference (for reading). */

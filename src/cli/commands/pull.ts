@@ -1,10 +1,10 @@
 import { defineCommand } from "../command.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { openStorage, startProgress } from "../session.ts";
+import { openStorage, parseSingleRef, startProgress } from "../session.ts";
 import type { Descriptor } from "../../oci/descriptor.ts";
 import { artifactKind, parseManifest } from "../../oci/manifest.ts";
 import { OCI_MANIFEST } from "../../oci/media-types.ts";
-import { LOCAL_REGISTRY, parseReference, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
+import { LOCAL_REGISTRY, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
 import { MAX_MODEL_REF_CHAIN, modelReference } from "../../pack/modelref.ts";
 import { readModelKit } from "../../pack/unpack.ts";
 import { openSession, type RegistrySession } from "../../registry/remote.ts";
@@ -97,13 +97,7 @@ time. ModelKits that the model refers to (model.path naming another ModelKit) ar
   flags: { ...networkFlags },
   async run(ctx, args, flags) {
     const net = networkOptions(flags, ctx.cwd);
-    let ref: ModelRef;
-    try {
-      ref = parseReference(args[0]!);
-    } catch (e) {
-      throw new KitError(`Invalid arguments: failed to parse reference ${args[0]}: ${errorMessage(e)}`);
-    }
-    if (ref.extraTags.length) throw new KitError("Invalid arguments: reference cannot include multiple tags");
+    const ref = parseSingleRef(args[0]!, "reference");
     if (ref.registry === LOCAL_REGISTRY) throw new KitError("Invalid arguments: registry is required when pulling");
 
     const storage = await openStorage(ctx);

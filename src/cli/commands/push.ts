@@ -1,24 +1,13 @@
 import { defineCommand } from "../command.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { openStorage, startProgress } from "../session.ts";
-import { LOCAL_REGISTRY, parseReference, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
+import { openStorage, parseSingleRef, startProgress } from "../session.ts";
+import { LOCAL_REGISTRY, refToString, repoKey } from "../../oci/reference.ts";
 import { registryErrorIn, statusText } from "../../registry/http.ts";
 import { openSession } from "../../registry/remote.ts";
 import { pushTarget } from "../../registry/transfer.ts";
 import { copy } from "../../store/copy.ts";
 import { LocalRepository } from "../../store/local.ts";
 import { CancelledError, KitError, NotFoundError, errorMessage, hintIn } from "../../util/errors.ts";
-
-function parseArg(arg: string, what: string): ModelRef {
-  let ref: ModelRef;
-  try {
-    ref = parseReference(arg);
-  } catch (e) {
-    throw new KitError(`Invalid arguments: failed to parse reference ${arg}: ${errorMessage(e)}`);
-  }
-  if (ref.extraTags.length) throw new KitError(`Invalid arguments: ${what} cannot include multiple tags`);
-  return ref;
-}
 
 export const pushCommand = defineCommand({
   name: "push",
@@ -41,8 +30,8 @@ already has are not uploaded again; a failed upload is retried in a fresh upload
   flags: { ...networkFlags },
   async run(ctx, args, flags) {
     const net = networkOptions(flags, ctx.cwd);
-    const src = parseArg(args[0]!, "reference");
-    const dst = args.length > 1 ? parseArg(args[1]!, "target reference") : src;
+    const src = parseSingleRef(args[0]!, "reference");
+    const dst = args.length > 1 ? parseSingleRef(args[1]!, "target reference") : src;
     if (dst.registry === LOCAL_REGISTRY) throw new KitError("Invalid arguments: registry is required when pushing");
 
     const storage = await openStorage(ctx);
