@@ -12,6 +12,7 @@ import { LocalRepository } from "../store/local.ts";
 import type { ReadOnlyTarget } from "../store/target.ts";
 import { KitError, NotFoundError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
+import { throwIfAborted } from "../util/pool.ts";
 import { cleanPath } from "./ignore.ts";
 import { readModelKit, type ModelKitContents } from "./unpack.ts";
 
@@ -123,7 +124,7 @@ export async function resolveModelReferences(
       if (parents.length >= MAX_MODEL_REF_CHAIN) {
         throw new KitError(`reached maximum number of model references: [${chain.join("=>")}]`);
       }
-      opts.signal?.throwIfAborted();
+      throwIfAborted(opts.signal);
       const found = await opts.source(ref);
       if (!found) throw new NotFoundError(`${displayRef(refToString(ref))} was not found in local storage or its registry`);
       const contents = await readModelKit(found.source, found.ref, { signal: opts.signal, logger: opts.logger });

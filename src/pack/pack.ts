@@ -31,7 +31,7 @@ import { AlreadyExistsError, KitError } from "../util/errors.ts";
 import { readFileChunks } from "../util/fs.ts";
 import { goJson, goRFC3339Nano } from "../util/go-json.ts";
 import type { Logger } from "../util/log.ts";
-import { limit } from "../util/pool.ts";
+import { limit, throwIfAborted } from "../util/pool.ts";
 import { noProgress, type Progress } from "../util/progress.ts";
 import { iterableStream } from "../util/streams.ts";
 import { createIgnore, cleanPath, type KitIgnore } from "./ignore.ts";
@@ -313,7 +313,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
       }, signal),
     ),
   );
-  signal?.throwIfAborted();
+  throwIfAborted(signal);
 
   for (const o of outcomes) {
     o.plan.entry.digest = o.desc.digest;

@@ -5,7 +5,8 @@
  * a bounded amount of small pieces is staged to make large output chunks.
  * @module
  */
-import { CancelledError, KitError } from "../util/errors.ts";
+import { KitError } from "../util/errors.ts";
+import { throwIfAborted } from "../util/pool.ts";
 import { iterableStream } from "../util/streams.ts";
 import { joinPath } from "./ignore.ts";
 
@@ -223,10 +224,6 @@ export function encodeHeader(name: string, mode: number, size: number, typeflag:
   return out;
 }
 
-function checkSignal(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new CancelledError();
-}
-
 async function* iterateSource(src: TarSource): AsyncGenerator<Uint8Array> {
   if (src instanceof ReadableStream) {
     const reader = src.getReader();
@@ -286,14 +283,14 @@ export async function* tarChunks(
   };
 
   for await (const entry of entries) {
-    checkSignal(opts.signal);
+    throwIfAborted(opts.signal);
     if (entry.type === "dir") {
       stage(encodeHeader(entry.name, entry.mode, 0, "5"));
     } else {
       stage(encodeHeader(entry.name, entry.mode, entry.size, "0"));
       let n = 0;
       for await (const chunk of iterateSource(await entry.open())) {
-        checkSignal(opts.signal);
+        throwIfAborted(opts.signal);
         n += chunk.length;
         if (n > entry.size) {
           throw new KitError(
@@ -320,7 +317,7 @@ export async function* tarChunks(
     }
     if (pendingLen >= staging) yield take();
   }
-  checkSignal(opts.signal);
+  throwIfAborted(opts.signal);
   stage(END_OF_ARCHIVE);
   yield take();
 }

@@ -16,6 +16,7 @@ import { fetchBytes, type ReadOnlyTarget } from "../store/target.ts";
 import { gunzipStream, zstdDecompressStream } from "../util/compress.ts";
 import { KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
+import { throwIfAborted } from "../util/pool.ts";
 import { noProgress, type Progress } from "../util/progress.ts";
 import { matchesFilters, selectsKitfile, type Filter, type LayerKind } from "./filter.ts";
 import { cleanPath } from "./ignore.ts";
@@ -228,7 +229,7 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
     const fh = await open(tmp, "wx", mode);
     try {
       for await (const c of stream) {
-        o.signal?.throwIfAborted();
+        throwIfAborted(o.signal);
         await fh.write(c);
         n += c.byteLength;
         onBytes(c.byteLength);
@@ -254,7 +255,7 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
   const pairs = pairLayers(kit.kitfile, kit.manifest, logger);
   const counts: Record<string, number> = {};
   for (const p of pairs) {
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     if (!matchesFilters(o.filters, p.kind, p.entry)) continue;
     const entryPath = p.entry.path ?? "";
     const word = KIND_WORD[p.kind];

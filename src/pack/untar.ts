@@ -10,6 +10,7 @@ import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, re
 import * as nodePath from "node:path";
 import { asKitError, CancelledError, KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
+import { throwIfAborted } from "../util/pool.ts";
 import { iterableStream } from "../util/streams.ts";
 import { cleanPath, joinPath } from "./ignore.ts";
 
@@ -55,7 +56,7 @@ class ByteSource {
   async #fill(): Promise<boolean> {
     while (this.#buf.length === 0) {
       if (this.#eof) return false;
-      if (this.#signal?.aborted) throw new CancelledError();
+      throwIfAborted(this.#signal);
       const r = await this.#reader.read();
       if (r.done) {
         this.#eof = true;

@@ -12,6 +12,7 @@ import path from "node:path";
 import { KitError } from "../util/errors.ts";
 import { compareGoStrings } from "../util/go-json.ts";
 import type { Logger } from "../util/log.ts";
+import { throwIfAborted } from "../util/pool.ts";
 
 export interface WalkEntry {
   /** Path inside the tar: relative to the context, `/`-separated, no `./`, no trailing `/`. */
@@ -85,7 +86,7 @@ export async function walkLayer(opts: WalkOptions): Promise<WalkEntry[]> {
   });
 
   const descend = async (rel: string, absDir: string): Promise<void> => {
-    opts.signal?.throwIfAborted();
+    throwIfAborted(opts.signal);
     const realDir = realpathSync(absDir);
     if (visiting.has(realDir)) throw new KitError(`Symlink loop at ${rel}: the directory contains itself`);
     visiting.add(realDir);
