@@ -69,7 +69,8 @@ export function parseFlags(table: FlagTable, argv: readonly string[]): ParseResu
 
   const set = (name: string, raw: string | undefined, next: () => string | undefined, display: string) => {
     const f = table[name]!;
-    if (f.deprecated && !changed.has(name)) warnings.push(`Flag --${name} has been deprecated, ${f.deprecated}`);
+    const first = !changed.has(name);
+    if (f.deprecated && first) warnings.push(`Flag --${name} has been deprecated, ${f.deprecated}`);
     changed.add(name);
     switch (f.type) {
       case "bool":
@@ -94,21 +95,17 @@ export function parseFlags(table: FlagTable, argv: readonly string[]): ParseResu
         values[name] = Number.parseInt(v, 10);
         break;
       }
-      case "stringArray": {
-        const arr = values[name] as string[];
-        if (!changedOnce.has(name)) { arr.length = 0; changedOnce.add(name); }
-        arr.push(v);
-        break;
-      }
+      case "stringArray":
       case "stringSlice": {
+        // the first occurrence replaces the default
         const arr = values[name] as string[];
-        if (!changedOnce.has(name)) { arr.length = 0; changedOnce.add(name); }
-        if (v !== "") arr.push(...v.split(",").map((s) => s.trim()));
+        if (first) arr.length = 0;
+        if (f.type === "stringArray") arr.push(v);
+        else if (v !== "") arr.push(...v.split(",").map((s) => s.trim()));
         break;
       }
     }
   };
-  const changedOnce = new Set<string>();
 
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -151,14 +148,13 @@ export function renderFlagUsages(table: FlagTable): string {
   const names = Object.keys(table).sort();
   for (const name of names) {
     const f = table[name]!;
-    if (f.hidden) continue;
+    if (f.hidden || f.deprecated) continue;
     let left = f.short ? `  -${f.short}, --${name}` : `      --${name}`;
     const typeName = f.type === "bool" ? "" : f.type === "string" ? "string" : f.type;
     if (typeName) left += " " + typeName;
     let help = f.help;
     const def = defaultText(f);
     if (def !== undefined) help += ` (default ${def})`;
-    if (f.deprecated) continue;
     rows.push([left, help]);
   }
   const width = Math.max(0, ...rows.map(([l]) => l.length));

@@ -44,6 +44,18 @@ describe("parseFlags", () => {
     expect(r.values.filter).toEqual(["model", "datasets:a,b"]);
     expect(r.values["tls-cert"]).toEqual(["a.pem", "b.pem", "c.pem"]);
   });
+  test("a repeatable flag's first use replaces its default; a deprecated flag warns once and is not listed", () => {
+    const t = {
+      arr: { type: "stringArray", default: ["d"], help: "a" },
+      slice: { type: "stringSlice", default: ["x", "y"], help: "s" },
+      old: { type: "bool", help: "o", deprecated: "use --arr instead" },
+    } satisfies FlagTable;
+    expect(parseFlags(t, []).values).toMatchObject({ arr: ["d"], slice: ["x", "y"] });
+    const r = parseFlags(t, ["--arr", "a", "--arr=b", "--slice", "p,q", "--slice", "", "--old", "--old=false"]);
+    expect(r.values).toMatchObject({ arr: ["a", "b"], slice: ["p", "q"], old: false });
+    expect(r.warnings).toEqual(["Flag --old has been deprecated, use --arr instead"]);
+    expect(renderFlagUsages(t)).toBe("      --arr stringArray     a (default [d])\n      --slice stringSlice   s (default [x,y])\n");
+  });
   test("-- ends flag parsing", () => {
     expect(parseFlags(table, ["--", "-f", "x"]).args).toEqual(["-f", "x"]);
   });
