@@ -128,7 +128,7 @@ async function removeModel(ctx: Context, storage: LayoutStore, ref: ModelRef, fo
       const d = await removeRef(ctx, repo, tagRef, force);
       ctx.log.info(`Removed ${displayRef(refToString(tagRef))} (digest ${d.digest})`);
     } catch (e) {
-      if (e instanceof KitError && e.name === "CancelledError") throw e;
+      if (e instanceof CancelledError) throw e;
       ctx.log.error(`Failed to remove tag ${tag}: ${(e as Error).message}`);
     }
   }
@@ -152,14 +152,14 @@ async function removeAll(ctx: Context, storage: LayoutStore, force: boolean): Pr
           await repo.untag(tag, { signal: ctx.signal });
           ctx.log.info(`Untagged ${display}:${tag}`);
         } catch (e) {
-          if (e instanceof KitError && e.name === "CancelledError") throw e;
+          if (e instanceof CancelledError) throw e;
           ctx.log.error(`Failed to untag ${display}:${tag}: ${(e as Error).message}`);
         }
       }
       try {
         await repo.delete(desc, { signal: ctx.signal });
       } catch (e) {
-        if (e instanceof KitError && e.name === "CancelledError") throw e;
+        if (e instanceof CancelledError) throw e;
         ctx.log.error(`Failed to remove ${display}@${desc.digest}: ${(e as Error).message}`);
         continue;
       }
