@@ -15,7 +15,7 @@ import { OCI_MANIFEST } from "../oci/media-types.ts";
 import type { LayoutStore } from "../store/layout.ts";
 import { listRepositories, LocalRepository } from "../store/local.ts";
 import type { ReadOnlyTarget, StoreOptions } from "../store/target.ts";
-import { KitError, NotFoundError } from "../util/errors.ts";
+import { CancelledError, KitError, NotFoundError } from "../util/errors.ts";
 import { compareGoStrings } from "../util/go-json.ts";
 import { formatBytes, type Logger } from "../util/log.ts";
 import { Pool, throwIfAborted } from "../util/pool.ts";
@@ -117,7 +117,7 @@ export async function listLocalModelKits(storage: LayoutStore, opts: ListOptions
       try {
         entry = await readEntry(repo, desc, repo.name, opts);
       } catch (e) {
-        if (e instanceof KitError && e.name === "CancelledError") throw e;
+        if (e instanceof CancelledError) throw e;
         throw new KitError(`Failed to read ModelKit ${desc.digest} in ${display || name}: ${(e as Error).message}`, { cause: e });
       }
       if (!entry) continue;
@@ -182,7 +182,7 @@ export async function listRemoteModelKits(source: TaggedSource, repo: string, na
     try {
       refs = await source.tags({ signal: opts.signal });
     } catch (e) {
-      if (e instanceof KitError && e.name === "CancelledError") throw e;
+      if (e instanceof CancelledError) throw e;
       // The registry client's NotFoundError already names the repository.
       if (e instanceof NotFoundError) throw e;
       throw new KitError(`failed to list tags on repository ${name}: ${(e as Error).message}`, { cause: e, hint: (e as KitError).hint });
@@ -195,7 +195,7 @@ export async function listRemoteModelKits(source: TaggedSource, repo: string, na
     try {
       return { ref, desc: await source.resolve(ref, { signal }) };
     } catch (e) {
-      if (e instanceof KitError && e.name === "CancelledError") throw e;
+      if (e instanceof CancelledError) throw e;
       if (!single && e instanceof NotFoundError) {
         opts.logger?.debug(`Skipping tag ${ref} in ${name}: ${e.message}`);
         return undefined;
@@ -225,7 +225,7 @@ export async function listRemoteModelKits(source: TaggedSource, repo: string, na
     try {
       entry = await readEntry(known, desc, where, { ...opts, signal });
     } catch (e) {
-      if (e instanceof KitError && e.name === "CancelledError") throw e;
+      if (e instanceof CancelledError) throw e;
       throw new KitError(`Failed to read ModelKit ${desc.digest} in ${name}: ${(e as Error).message}`, { cause: e, hint: (e as KitError).hint });
     }
     if (!entry || !kitMatchesFilters(filters, entry.kitfile)) return undefined;
