@@ -13,6 +13,7 @@ import path from "node:path";
 import { CancelledError, KitError } from "../util/errors.ts";
 import { errnoCode, processAlive } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
+import { sleep } from "../util/pool.ts";
 
 export interface HarnessPaths {
   dir: string;
@@ -181,18 +182,6 @@ export async function waitForHealthy(o: {
     if (!answered && Date.now() - t0 > FIRST_ANSWER_MS) throw new KitError(`the server did not answer at ${o.url} within ${FIRST_ANSWER_MS / 1000} s`);
     await sleep(100, o.signal);
   }
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**

@@ -22,7 +22,6 @@ import {
   probeHost,
   readPidFile,
   removePidFileIfOwned,
-  sleep,
   stopProcess,
   waitForHealthy,
 } from "../../dev/harness.ts";
@@ -32,6 +31,7 @@ import { runDevServer } from "../../dev/server.ts";
 import { selfCommand } from "../../runtime/self.ts";
 import { CancelledError, KitError, errorMessage, withContext } from "../../util/errors.ts";
 import { withLock } from "../../util/fs.ts";
+import { sleep } from "../../util/pool.ts";
 import { homePaths } from "../../util/paths.ts";
 
 /**
@@ -274,8 +274,11 @@ available, will be printed instead.`,
     }
     if (!flags.follow) return;
     for (;;) {
-      await sleep(1000, ctx.signal);
-      if (ctx.signal.aborted) return;
+      try {
+        await sleep(1000, ctx.signal);
+      } catch {
+        return; // Ctrl-C ends following quietly
+      }
       offset = await printFrom(ctx, paths.logFile, offset).catch((e) => {
         if ((e as NodeJS.ErrnoException).code === "ENOENT") return 0;
         throw e;
