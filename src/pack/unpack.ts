@@ -15,6 +15,7 @@ import { ANNOTATION_FILE_METADATA, ANNOTATION_FILEPATH, ANNOTATION_KITFILE, ANNO
 import { fetchBytes, type ReadOnlyTarget } from "../store/target.ts";
 import { gunzipStream, zstdDecompressStream } from "../util/compress.ts";
 import { KitError } from "../util/errors.ts";
+import { atomicWriteFile, randomHex, writeStreamToHandle } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { noProgress, type Progress } from "../util/progress.ts";
@@ -180,19 +181,7 @@ async function unpackKitfile(dir: string, k: Kitfile, overwrite: boolean, logger
     }
   }
   logger.info(`Unpacking config to ${file}`);
-  await writeFileAtomic(file, yaml, 0o644);
-}
-
-async function writeFileAtomic(file: string, data: Uint8Array, mode: number) {
-  const tmp = `${file}.kit-tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  try {
-    const fh = await open(tmp, "wx", mode);
-    try { await fh.writeFile(data); } finally { await fh.close(); }
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  await atomicWriteFile(file, yaml, 0o644);
 }
 
 function decompress(stream: ReadableStream<Uint8Array>, t: LayerType): ReadableStream<Uint8Array> {
@@ -202,7 +191,7 @@ function decompress(stream: ReadableStream<Uint8Array>, t: LayerType): ReadableS
 }
 
 /** Writes a raw layer to its file path (addendum §1.7): inside `dir`, mode from the metadata annotation. */
-async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Uint8Array>, layer: Descriptor, o: UnpackOptions, onBytes: (n: number) => void) {
+async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Uint8Array>, layer: Descriptor, o: UnpackOptions) {
   const target = await verifySubpath(dir, rel);
   let mode = 0o644;
   let size: number | undefined;
@@ -223,17 +212,12 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
     if (!st.isFile()) { await stream.cancel(); throw new KitError(`path '${rel}' already exists and is not a regular file`); }
   }
   await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
-  const tmp = `${target}.kit-tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  let n = 0;
+  const tmp = `${target}.kit-tmp-${process.pid}-${randomHex(6)}`;
   try {
     const fh = await open(tmp, "wx", mode);
+    let n: number;
     try {
-      for await (const c of stream) {
-        throwIfAborted(o.signal);
-        await fh.write(c);
-        n += c.byteLength;
-        onBytes(c.byteLength);
-      }
+      n = await writeStreamToHandle(stream, fh, o.signal);
     } finally {
       await fh.close();
     }
@@ -268,7 +252,7 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
     const data = decompress(counted, p.type);
     if (p.type.format === "raw") {
       const rel = cleanPath(p.layer.annotations?.[ANNOTATION_FILEPATH] ?? entryPath);
-      await writeRawLayer(dir, rel, data, p.layer, o, () => {});
+      await writeRawLayer(dir, rel, data, p.layer, o);
     } else {
       const subdir = legacy ? path.posix.dirname(cleanPath(entryPath || ".")) : undefined;
       if (legacy && subdir && subdir !== ".") await verifySubpath(dir, subdir);
