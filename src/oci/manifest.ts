@@ -4,7 +4,7 @@
  */
 import { goJson, GoMap } from "../util/go-json.ts";
 import { KitError } from "../util/errors.ts";
-import type { Descriptor } from "./descriptor.ts";
+import { type Descriptor, plainDescriptor } from "./descriptor.ts";
 import { isDigest } from "./digest.ts";
 import {
   KIT_ARTIFACT_TYPE,
@@ -57,11 +57,11 @@ export interface BuildManifestInput {
 }
 
 export function buildManifest(i: BuildManifestInput): Manifest {
-  const layers = i.layers.length === 0 ? null : i.shape === "v1.7" ? i.layers.map(({ mediaType, digest, size }) => ({ mediaType, digest, size })) : i.layers;
+  const layers = i.layers.length === 0 ? null : i.shape === "v1.7" ? i.layers.map(plainDescriptor) : i.layers;
   return {
     schemaVersion: 2,
     ...(i.shape === "newest" ? { mediaType: OCI_MANIFEST, artifactType: KIT_ARTIFACT_TYPE } : {}),
-    config: { mediaType: i.config.mediaType, digest: i.config.digest, size: i.config.size },
+    config: plainDescriptor(i.config),
     layers,
     annotations: i.annotations,
   };

@@ -9,7 +9,7 @@
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
-import type { Descriptor } from "../oci/descriptor.ts";
+import { type Descriptor, plainDescriptor } from "../oci/descriptor.ts";
 import { type Digest, DigestStream, digestHex, VerifyStream } from "../oci/digest.ts";
 import { OCI_INDEX } from "../oci/media-types.ts";
 import { KitError } from "../util/errors.ts";
@@ -330,7 +330,7 @@ export class LayoutStore implements Storage {
     for (const d of descs) {
       if (have.has(d.digest)) continue;
       have.add(d.digest);
-      list.push({ mediaType: d.mediaType, digest: d.digest, size: d.size });
+      list.push(plainDescriptor(d));
       changed = true;
     }
     if (!changed) return;

@@ -2,7 +2,7 @@
  * An in-memory Target (oras `memory.Store`): for tests, and as a scratch store.
  * @module
  */
-import type { Descriptor } from "../oci/descriptor.ts";
+import { type Descriptor, plainDescriptor } from "../oci/descriptor.ts";
 import { looksLikeDigest, VerifyStream } from "../oci/digest.ts";
 import { NotFoundError } from "../util/errors.ts";
 import { throwIfAborted } from "../util/pool.ts";
@@ -55,7 +55,7 @@ export class MemoryStore implements Target {
     if (tagged) return copyDescriptor(tagged);
     if (looksLikeDigest(ref)) {
       const e = this.#content.get(ref);
-      if (e) return copyDescriptor(e.desc, false);
+      if (e) return plainDescriptor(e.desc);
     }
     throw new NotFoundError(`${ref}: not found`);
   }

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Descriptor } from "../oci/descriptor.ts";
-import { descriptorFromBytes } from "../oci/descriptor.ts";
+import { descriptorFromBytes, plainDescriptor } from "../oci/descriptor.ts";
 import { digestProblem, isDigest, VerifyStream } from "../oci/digest.ts";
 import {
   DOCKER_MANIFEST,
@@ -218,10 +218,10 @@ export function missingReference(): KitError {
   return new KitError("missing reference");
 }
 
-/** A plain `{mediaType,digest,size}` copy, keeping `annotations`/`artifactType` when `full`. */
-export function copyDescriptor(d: Descriptor, full = true): Descriptor {
-  const out: Descriptor = { mediaType: d.mediaType, digest: d.digest, size: d.size };
-  if (full && d.annotations && Object.keys(d.annotations).length > 0) out.annotations = { ...d.annotations };
-  if (full && d.artifactType) out.artifactType = d.artifactType;
+/** A copy of `d`: {@link plainDescriptor} plus its `annotations` (when any) and `artifactType`. */
+export function copyDescriptor(d: Descriptor): Descriptor {
+  const out = plainDescriptor(d);
+  if (d.annotations && Object.keys(d.annotations).length > 0) out.annotations = { ...d.annotations };
+  if (d.artifactType) out.artifactType = d.artifactType;
   return out;
 }
