@@ -19,6 +19,7 @@ import {
   errnoCode,
   fileReadableStream,
   type LockOptions,
+  pathExists,
   randomHex,
   tryLock,
   withLock,
@@ -79,9 +80,9 @@ export class LayoutStore implements Storage {
     const s = new LayoutStore(root, opts);
     await ensureDir(path.join(s.root, "blobs"));
     await s.#ensureLayoutFile();
-    if (!(await exists(s.indexPath))) {
+    if (!(await pathExists(s.indexPath))) {
       await s.withLock(async () => {
-        if (!(await exists(s.indexPath))) await atomicWriteFile(s.indexPath, EMPTY_SHARED_INDEX_JSON);
+        if (!(await pathExists(s.indexPath))) await atomicWriteFile(s.indexPath, EMPTY_SHARED_INDEX_JSON);
       });
     }
     return s;
@@ -156,7 +157,7 @@ export class LayoutStore implements Storage {
   async exists(desc: Descriptor, opts: StoreOptions = {}): Promise<boolean> {
     checkDescriptor(desc);
     throwIfAborted(opts.signal);
-    return exists(this.blobPath(desc.digest));
+    return pathExists(this.blobPath(desc.digest));
   }
 
   /** Stores a blob; a manifest is also recorded in `index.json` (oras tags it by digest). */
@@ -175,7 +176,7 @@ export class LayoutStore implements Storage {
       checkDescriptor(desc);
       throwIfAborted(opts.signal);
       target = this.blobPath(desc.digest);
-      if (await exists(target)) throw alreadyExists(desc);
+      if (await pathExists(target)) throw alreadyExists(desc);
       await ensureDir(path.dirname(target));
       await ensureDir(this.ingestDir);
     } catch (e) {
@@ -193,7 +194,7 @@ export class LayoutStore implements Storage {
       }
       throwIfAborted(opts.signal);
       await fsp.chmod(tmp, 0o444);
-      if (await exists(target)) throw alreadyExists(desc);
+      if (await pathExists(target)) throw alreadyExists(desc);
       await fsp.rename(tmp, target);
       done = true;
     } finally {
@@ -229,7 +230,7 @@ export class LayoutStore implements Storage {
       throwIfAborted(opts.signal);
       const digest = ds.digest;
       const target = this.blobPath(digest);
-      const existed = await exists(target);
+      const existed = await pathExists(target);
       if (!existed) {
         await fsp.chmod(tmp, opts.mode ?? 0o600);
         await fsp.rename(tmp, target);
@@ -251,7 +252,7 @@ export class LayoutStore implements Storage {
     checkDescriptor(desc);
     throwIfAborted(opts.signal);
     const target = this.blobPath(desc.digest);
-    if (await exists(target)) throw alreadyExists(desc);
+    if (await pathExists(target)) throw alreadyExists(desc);
     await ensureDir(path.dirname(target));
     await ensureDir(this.ingestDir);
     const hex = digestHex(desc.digest);
@@ -392,16 +393,6 @@ export class LayoutStore implements Storage {
       }
     }
     return result;
-  }
-}
-
-export async function exists(p: string): Promise<boolean> {
-  try {
-    await fsp.access(p);
-    return true;
-  } catch (e) {
-    if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") return false;
-    throw e;
   }
 }
 

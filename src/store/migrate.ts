@@ -8,8 +8,9 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Descriptor } from "../oci/descriptor.ts";
+import { digestHex } from "../oci/digest.ts";
 import { KitError, NotFoundError } from "../util/errors.ts";
-import { errnoCode, fileReadableStream } from "../util/fs.ts";
+import { errnoCode, fileReadableStream, pathExists } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { copy } from "./copy.ts";
@@ -61,7 +62,7 @@ export class LegacyLayoutSource implements ReadOnlyTarget {
 
   #blob(desc: Descriptor): string {
     checkDescriptor(desc);
-    return path.join(this.dir, "blobs", "sha256", desc.digest.slice(7));
+    return path.join(this.dir, "blobs", "sha256", digestHex(desc.digest));
   }
 
   async fetch(desc: Descriptor, opts: StoreOptions = {}): Promise<ReadableStream<Uint8Array>> {
@@ -75,13 +76,7 @@ export class LegacyLayoutSource implements ReadOnlyTarget {
 
   async exists(desc: Descriptor, opts: StoreOptions = {}): Promise<boolean> {
     throwIfAborted(opts.signal);
-    try {
-      await fsp.access(this.#blob(desc));
-      return true;
-    } catch (e) {
-      if (errnoCode(e) === "ENOENT") return false;
-      throw e;
-    }
+    return pathExists(this.#blob(desc));
   }
 
   async resolve(ref: string, opts: StoreOptions = {}): Promise<Descriptor> {
