@@ -10,8 +10,6 @@ import { KitError } from "../util/errors.ts";
 /** Patterns kit appends after the user's: only the root-level Kitfile names and `.kitignore`. */
 export const DEFAULT_IGNORE_PATTERNS: readonly string[] = ["Kitfile", "kitfile", ".kitfile", ".kitignore"];
 
-export { cleanPath };
-
 /** Go `path.Join`: joins the non-empty elements and cleans the result (`""` when all are empty). */
 export function joinPath(...elems: string[]): string {
   const parts = elems.filter((e) => e !== "");

@@ -5,7 +5,7 @@
  * specific layer path that contains it.
  * @module
  */
-import { cleanPath } from "./ignore.ts";
+import { cleanPath } from "../kitfile/paths.ts";
 
 /** True when `path` is `base` or lies below it, comparing whole segments (`.` contains everything relative). */
 export function isWithinPath(path: string, base: string): boolean {

@@ -4,7 +4,7 @@
  * their files to them; unpack restores the parents' model files too.
  * @module
  */
-import { modelReference } from "../kitfile/paths.ts";
+import { cleanPath, modelReference } from "../kitfile/paths.ts";
 import type { Kitfile } from "../kitfile/schema.ts";
 import { displayRef, LOCAL_REGISTRY, refToString, repoKey, type ModelRef } from "../oci/reference.ts";
 import type { LayoutStore } from "../store/layout.ts";
@@ -13,7 +13,6 @@ import type { ReadOnlyTarget } from "../store/target.ts";
 import { KitError, NotFoundError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
-import { cleanPath } from "./ignore.ts";
 import { readModelKit, type ModelKitContents } from "./unpack.ts";
 
 /** kit's `MaxModelRefChain`. */

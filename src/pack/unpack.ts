@@ -6,6 +6,7 @@
 import { lstat, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { parseConfigJson } from "../kitfile/config.ts";
+import { cleanPath } from "../kitfile/paths.ts";
 import type { Kitfile } from "../kitfile/schema.ts";
 import { kitfileToYaml } from "../kitfile/yaml.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
@@ -20,7 +21,6 @@ import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { noProgress, type Progress } from "../util/progress.ts";
 import { matchesFilters, selectsKitfile, type Filter, type LayerKind } from "./filter.ts";
-import { cleanPath } from "./ignore.ts";
 import { extractTar, verifySubpath } from "./untar.ts";
 
 export interface ModelKitContents {

@@ -8,11 +8,12 @@
 import { randomUUID } from "node:crypto";
 import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, type Stats, statSync, unlinkSync, write, writeSync } from "node:fs";
 import * as nodePath from "node:path";
+import { cleanPath } from "../kitfile/paths.ts";
 import { asKitError, CancelledError, KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { iterableStream } from "../util/streams.ts";
-import { cleanPath, joinPath } from "./ignore.ts";
+import { joinPath } from "./ignore.ts";
 
 export type TarEntryType = "file" | "dir" | "symlink" | "hardlink" | "char" | "block" | "fifo" | "other";
 

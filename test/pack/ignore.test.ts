@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { cleanPath } from "../../src/kitfile/paths.ts";
 import {
-  cleanPath,
   createIgnore,
   goPathMatch,
   joinPath,
