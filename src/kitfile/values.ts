@@ -6,9 +6,6 @@
  */
 import { goRFC3339Nano, goTimeRFC3339 } from "../util/go-json.ts";
 
-/** Short YAML tags as yaml.v3 names them. */
-export type YamlTag = "!!null" | "!!bool" | "!!int" | "!!float" | "!!str" | "!!timestamp" | "!!merge" | "!!binary";
-
 /** A resolved scalar: `value` is null, boolean, bigint (ints), number (floats), string or a timestamp. */
 export interface Resolved {
   tag: string;

@@ -3,7 +3,7 @@
  * @module
  */
 import { sha256, type Sha256 } from "../runtime/runtime.ts";
-import { IntegrityError, KitError } from "../util/errors.ts";
+import { IntegrityError } from "../util/errors.ts";
 
 /** A validated `sha256:<64 lower-case hex>` string. */
 export type Digest = `sha256:${string}`;
@@ -36,11 +36,6 @@ export function digestProblem(s: string): string | undefined {
   if (hexLen === undefined) return ANY_DIGEST_RE.test(s) ? "unsupported digest algorithm" : "invalid checksum digest format";
   if (encoded.length !== hexLen) return "invalid checksum digest length";
   return /^[a-f0-9]+$/.test(encoded) ? undefined : "invalid checksum digest format";
-}
-
-export function parseDigest(s: string): Digest {
-  if (!isDigest(s)) throw new KitError(`Invalid digest "${s}": expected sha256: followed by 64 lower-case hex characters`);
-  return s;
 }
 
 /** The hex part of a digest. */

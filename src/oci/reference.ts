@@ -27,8 +27,6 @@ const REPOSITORY_RE =
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 /** Kit's start/end check, unanchored as in kit (it only needs one lower-case letter or digit). */
 const START_END_RE = /[a-z0-9](.*[a-z0-9])?/;
-/** go-digest's `Digest.Validate` (kept under this name for callers). */
-export const goDigestError = digestProblem;
 
 /** Go `url.ParseRequestURI("dummy://" + reg)` followed by `uri.Host == reg` (oras `ValidateRegistry`). */
 function isValidRegistry(reg: string): boolean {
@@ -91,7 +89,7 @@ function validateReference(reference: string, isTag: boolean): void {
   if (isTag) {
     if (!TAG_RE.test(reference)) throw invalid(`invalid tag ${goQuoteSimple(reference)}`);
   } else {
-    const why = goDigestError(reference);
+    const why = digestProblem(reference);
     if (why) throw invalid(`invalid digest ${goQuoteSimple(reference)}: ${why}`);
   }
 }
@@ -101,7 +99,7 @@ function validateReference(reference: string, isTag: boolean): void {
  * are extra tags; a first path segment without `.` or `:` is not a registry (registry `localhost`).
  */
 export function parseReference(s: string): ModelRef {
-  if (goDigestError(s) === undefined) {
+  if (digestProblem(s) === undefined) {
     return { registry: LOCAL_REGISTRY, repository: UNNAMED_REPOSITORY, reference: s, extraTags: [] };
   }
   const [first = "", ...extraTags] = s.split(",");
@@ -146,7 +144,7 @@ export function parseOrasReference(s: string): ModelRef {
 
 /** True when the reference part is a (valid) digest rather than a tag. */
 export function isDigestRef(r: ModelRef): boolean {
-  return r.reference !== "" && goDigestError(r.reference) === undefined;
+  return r.reference !== "" && digestProblem(r.reference) === undefined;
 }
 
 /** oras `Reference.String()`: `reg/repo:tag`, `reg/repo@digest`, or `reg/repo` without a reference. */

@@ -14,7 +14,7 @@ export const BLOCK_SIZE = 512;
 /** The uid kit writes into every header (`0001750`). */
 export const KIT_TAR_UID = 1000;
 /** Sizes from here on do not fit 11 octal digits and go into a PAX `size` record. */
-export const PAX_SIZE_LIMIT = 8 ** 11;
+const PAX_SIZE_LIMIT = 8 ** 11;
 
 /** Bytes of file data: a Web stream or any async iterable of chunks. */
 export type TarSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
@@ -184,7 +184,7 @@ export function encodeHeader(name: string, mode: number, size: number, typeflag:
     if (!splitUstarPath(name)) ustar = false;
     pax.set("path", name);
   }
-  if (!fitsInOctal(12, size)) {
+  if (size >= PAX_SIZE_LIMIT) {
     ustar = false;
     pax.set("size", String(size));
   }

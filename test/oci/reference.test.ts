@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import {
   displayRef,
-  goDigestError,
   isDigestRef,
   type ModelRef,
   parseOrasReference,
@@ -9,6 +8,7 @@ import {
   refToString,
   repoKey,
 } from "../../src/oci/reference.ts";
+import { digestProblem } from "../../src/oci/digest.ts";
 import { KitError } from "../../src/util/errors.ts";
 
 const D = "sha256:" + "ab".repeat(32);
@@ -127,13 +127,13 @@ describe("string forms", () => {
     expect(displayRef("ghcr.io/org/repo:v1")).toBe("ghcr.io/org/repo:v1");
     expect(displayRef("localhost/localhost/foo:latest")).toBe("localhost/foo:latest");
   });
-  test("goDigestError follows go-digest", () => {
-    expect(goDigestError(D)).toBeUndefined();
-    expect(goDigestError("sha512:" + "0".repeat(128))).toBeUndefined();
-    expect(goDigestError(":abc")).toBe("invalid checksum digest format");
-    expect(goDigestError("sha256:")).toBe("invalid checksum digest format");
-    expect(goDigestError("sha256:xyz!")).toBe("invalid checksum digest length");
-    expect(goDigestError("foo:bar")).toBe("unsupported digest algorithm");
-    expect(goDigestError("Foo:bar")).toBe("invalid checksum digest format");
+  test("digestProblem follows go-digest", () => {
+    expect(digestProblem(D)).toBeUndefined();
+    expect(digestProblem("sha512:" + "0".repeat(128))).toBeUndefined();
+    expect(digestProblem(":abc")).toBe("invalid checksum digest format");
+    expect(digestProblem("sha256:")).toBe("invalid checksum digest format");
+    expect(digestProblem("sha256:xyz!")).toBe("invalid checksum digest length");
+    expect(digestProblem("foo:bar")).toBe("unsupported digest algorithm");
+    expect(digestProblem("Foo:bar")).toBe("invalid checksum digest format");
   });
 });
