@@ -19,7 +19,7 @@ function s(x: string | undefined): string | undefined {
 }
 
 /** `omitempty` for slices. */
-function list<T, U>(xs: T[] | undefined, f: (x: T) => U): U[] | undefined {
+function list<T, U>(xs: T[] | undefined, f: (x: T, i: number) => U): U[] | undefined {
   return xs && xs.length > 0 ? xs.map(f) : undefined;
 }
 
@@ -60,14 +60,14 @@ export function kitfileToConfigJson(k: Kitfile): string {
       ...layer(m),
     },
     code: list(k.code, (x) => ({ path: s(x.path), description: s(x.description), license: s(x.license), ...layer(x) })),
-    datasets: list(k.datasets, (x) => ({
+    datasets: list(k.datasets, (x, i) => ({
       name: s(x.name),
       path: s(x.path),
       remotePath: s(x.remotePath),
       remoteHash: s(x.remoteHash),
       description: s(x.description),
       license: s(x.license),
-      parameters: jsonParameters(x.parameters, `datasets[${k.datasets!.indexOf(x)}].parameters`),
+      parameters: jsonParameters(x.parameters, `datasets[${i}].parameters`),
       ...layer(x),
     })),
     docs: list(k.docs, (x) => ({ path: x.path ?? "", description: s(x.description), ...layer(x) })),
