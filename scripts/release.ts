@@ -21,6 +21,7 @@ import { open } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { BlobReader, ZipWriter, configure as configureZip } from "@zip.js/zip.js";
+import { iterableStream } from "../src/util/streams.ts";
 import { type BuiltBinary, RELEASE_TARGETS, checkBinaryFormat, targetRuntime } from "./build.ts";
 
 const root = path.resolve(import.meta.dir, "..");
@@ -136,17 +137,7 @@ export function tarOf(members: ArchiveMember[], mtime: Date): ReadableStream<Uin
     }
     yield new Uint8Array(1024);
   }
-  const it = chunks();
-  return new ReadableStream<Uint8Array>({
-    async pull(ctl) {
-      const r = await it.next();
-      if (r.done) ctl.close();
-      else ctl.enqueue(r.value);
-    },
-    async cancel() {
-      await it.return(undefined);
-    },
-  });
+  return iterableStream(chunks());
 }
 
 /** Writes `members` as a gzip-compressed ustar archive. */
