@@ -4,7 +4,7 @@
  */
 import { goJson, GoMap } from "../util/go-json.ts";
 import { KitError } from "../util/errors.ts";
-import { type Descriptor, plainDescriptor } from "./descriptor.ts";
+import { type Descriptor, goDescriptorValue, plainDescriptor } from "./descriptor.ts";
 import { isDigest } from "./digest.ts";
 import {
   KIT_ARTIFACT_TYPE,
@@ -27,24 +27,15 @@ export interface Manifest {
 /** Which shape to write: kit v1.7's bytes, or the newest released shape (v1.15 + SOURCE_DATE_EPOCH). */
 export type ManifestShape = "v1.7" | "newest";
 
-function descriptorJson(d: Descriptor) {
-  return {
-    mediaType: d.mediaType,
-    digest: d.digest,
-    size: d.size,
-    annotations: d.annotations && Object.keys(d.annotations).length ? new GoMap(d.annotations) : undefined,
-  };
-}
-
 /** The exact bytes Go's json.Marshal writes for kit's manifest struct. */
 export function encodeManifest(m: Manifest): string {
   return goJson({
     schemaVersion: m.schemaVersion,
     mediaType: m.mediaType || undefined,
     artifactType: m.artifactType || undefined,
-    config: descriptorJson(m.config),
-    layers: m.layers === null ? null : m.layers.map(descriptorJson),
-    subject: m.subject ? descriptorJson(m.subject) : undefined,
+    config: goDescriptorValue(m.config),
+    layers: m.layers === null ? null : m.layers.map(goDescriptorValue),
+    subject: m.subject ? goDescriptorValue(m.subject) : undefined,
     annotations: m.annotations && Object.keys(m.annotations).length ? new GoMap(m.annotations) : undefined,
   });
 }

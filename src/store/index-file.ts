@@ -4,23 +4,13 @@
  * Compact, fields in image-spec struct order, map keys sorted, no trailing newline.
  * @module
  */
-import type { Descriptor } from "../oci/descriptor.ts";
+import { type Descriptor, type DescriptorExtras, goDescriptorValue } from "../oci/descriptor.ts";
 import { isDigest } from "../oci/digest.ts";
 import { KitError } from "../util/errors.ts";
 import { compareGoStrings, goJson, GoMap } from "../util/go-json.ts";
 
 /** A descriptor as found in index files; image-spec fields beyond {@link Descriptor} are kept. */
-export interface StoredDescriptor extends Descriptor {
-  urls?: string[];
-  data?: string;
-  platform?: {
-    architecture: string;
-    os: string;
-    "os.version"?: string;
-    "os.features"?: string[];
-    variant?: string;
-  };
-}
+export interface StoredDescriptor extends Descriptor, DescriptorExtras {}
 
 /** An image-spec index as stored in a file. `manifests` is null when Go wrote a nil slice. */
 export interface IndexFile {
@@ -35,32 +25,9 @@ export interface IndexFile {
 /** `org.opencontainers.image.ref.name`. */
 export const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
 
-/** The value Go's json.Marshal produces for a descriptor (struct order, omitempty). */
-function descriptorValue(d: StoredDescriptor): unknown {
-  const p = d.platform;
-  return {
-    mediaType: d.mediaType,
-    digest: d.digest,
-    size: d.size,
-    urls: d.urls && d.urls.length > 0 ? d.urls : undefined,
-    annotations: d.annotations && Object.keys(d.annotations).length > 0 ? new GoMap(d.annotations) : undefined,
-    data: d.data ? d.data : undefined,
-    platform: p
-      ? {
-        architecture: p.architecture ?? "",
-        os: p.os ?? "",
-        "os.version": p["os.version"] || undefined,
-        "os.features": p["os.features"] && p["os.features"].length > 0 ? p["os.features"] : undefined,
-        variant: p.variant || undefined,
-      }
-      : undefined,
-    artifactType: d.artifactType ? d.artifactType : undefined,
-  };
-}
-
 /** A descriptor as compact Go JSON. */
 export function encodeDescriptor(d: StoredDescriptor): string {
-  return goJson(descriptorValue(d));
+  return goJson(goDescriptorValue(d));
 }
 
 /** An index as compact Go JSON (`ocispec.Index` field order). */
@@ -69,8 +36,8 @@ export function encodeIndex(idx: IndexFile): string {
     schemaVersion: idx.schemaVersion,
     mediaType: idx.mediaType ? idx.mediaType : undefined,
     artifactType: idx.artifactType ? idx.artifactType : undefined,
-    manifests: idx.manifests === null ? null : idx.manifests.map(descriptorValue),
-    subject: idx.subject ? descriptorValue(idx.subject) : undefined,
+    manifests: idx.manifests === null ? null : idx.manifests.map(goDescriptorValue),
+    subject: idx.subject ? goDescriptorValue(idx.subject) : undefined,
     annotations: idx.annotations && Object.keys(idx.annotations).length > 0 ? new GoMap(idx.annotations) : undefined,
   });
 }
