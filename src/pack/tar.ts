@@ -246,6 +246,12 @@ async function* iterateSource(src: TarSource): AsyncGenerator<Uint8Array> {
   }
 }
 
+function changedSize(entry: TarFileEntry, read: string): KitError {
+  return new KitError(`File ${entry.name} changed size while it was being packed: expected ${entry.size} bytes, read ${read}`, {
+    hint: "Make sure no other program writes to the files being packed",
+  });
+}
+
 /**
  * Produces the tar bytes for `entries` as a sequence of chunks. Small pieces are copied into
  * chunks of about `stagingBytes`; large data chunks pass through as they are (never reused here).
@@ -292,12 +298,7 @@ export async function* tarChunks(
       for await (const chunk of iterateSource(await entry.open())) {
         throwIfAborted(opts.signal);
         n += chunk.length;
-        if (n > entry.size) {
-          throw new KitError(
-            `File ${entry.name} changed size while it was being packed: expected ${entry.size} bytes, read more`,
-            { hint: "Make sure no other program writes to the files being packed" },
-          );
-        }
+        if (n > entry.size) throw changedSize(entry, "more");
         if (chunk.length >= passThrough) {
           if (pendingLen > 0) yield take();
           yield chunk;
@@ -306,12 +307,7 @@ export async function* tarChunks(
           if (pendingLen >= staging) yield take();
         }
       }
-      if (n !== entry.size) {
-        throw new KitError(
-          `File ${entry.name} changed size while it was being packed: expected ${entry.size} bytes, read ${n}`,
-          { hint: "Make sure no other program writes to the files being packed" },
-        );
-      }
+      if (n !== entry.size) throw changedSize(entry, String(n));
       const pad = padLength(entry.size);
       if (pad > 0) stage(ZERO_BLOCK.subarray(0, pad));
     }
