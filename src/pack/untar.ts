@@ -10,6 +10,7 @@ import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, re
 import * as nodePath from "node:path";
 import { cleanPath } from "../kitfile/paths.ts";
 import { asKitError, CancelledError, KitError } from "../util/errors.ts";
+import { isWithinDir } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { iterableStream } from "../util/streams.ts";
@@ -357,11 +358,6 @@ export interface ExtractResult {
   bytes: number;
 }
 
-function isWithin(child: string, root: string): boolean {
-  if (child === root) return true;
-  return child.startsWith(root.endsWith(nodePath.sep) ? root : root + nodePath.sep);
-}
-
 // File-system calls are synchronous except large data writes: through the thread pool each call
 // costs ~50 µs, and unpacking makes several per file (20,000 small files: 7 s → 3 s).
 
@@ -408,7 +404,7 @@ function resolveEntryPath(rel: string, display: string, rootReal: string): strin
       } catch {
         throw fail("paths must be within context directory"); // dangling or looping link
       }
-      if (!isWithin(target, rootReal)) throw fail("paths must be within context directory");
+      if (!isWithinDir(target, rootReal)) throw fail("paths must be within context directory");
       current = target;
     } else {
       current = next;

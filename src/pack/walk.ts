@@ -10,6 +10,7 @@
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import path from "node:path";
 import { KitError } from "../util/errors.ts";
+import { isWithinDir } from "../util/fs.ts";
 import { compareGoStrings } from "../util/go-json.ts";
 import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
@@ -45,11 +46,6 @@ export interface WalkOptions {
 
 const modeBits = (st: Stats) => st.mode & 0o7777;
 
-function isInside(root: string, p: string): boolean {
-  const rel = path.relative(root, p);
-  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
-}
-
 export async function walkLayer(opts: WalkOptions): Promise<WalkEntry[]> {
   const { context, layerPath, logger } = opts;
   const ctxReal = realpathSync(context);
@@ -65,7 +61,7 @@ export async function walkLayer(opts: WalkOptions): Promise<WalkEntry[]> {
       logger.warn(`Skipping broken symlink ${rel}`);
       return undefined;
     }
-    if (!isInside(ctxReal, real)) {
+    if (!isWithinDir(real, ctxReal)) {
       throw new KitError(`Symlink ${rel} points outside the context directory (to ${real})`, {
         hint: "Copy the files into the context (for example with cp -L) or pack from a directory that contains the link targets",
       });

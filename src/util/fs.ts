@@ -23,6 +23,15 @@ export async function ensureDir(dir: string, mode = 0o777): Promise<void> {
   await fsp.mkdir(dir, { recursive: true, mode });
 }
 
+/**
+ * True when the absolute path `child` is `root` or lies below it, comparing whole segments (both
+ * already resolved, e.g. by `realpath`). A name that merely starts with `..` is inside.
+ */
+export function isWithinDir(child: string, root: string): boolean {
+  if (child === root) return true;
+  return child.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+}
+
 /** True when `p` exists (follows symlinks). */
 export async function pathExists(p: string): Promise<boolean> {
   try {
