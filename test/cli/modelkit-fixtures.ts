@@ -3,7 +3,7 @@
  * diff): real kits packed with `pack()` (fixed `created`, chosen CLI version, 0644/0755 modes so
  * digests never vary), hand-made manifests, and a blob census of the storage directory.
  */
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseKitfile } from "../../src/kitfile/parse.ts";
 import { descriptorFromBytes, type Descriptor } from "../../src/oci/descriptor.ts";
@@ -15,28 +15,9 @@ import { listRepositories, LocalRepository } from "../../src/store/local.ts";
 import { bytesStream, successorsOf } from "../../src/store/target.ts";
 import { goJson } from "../../src/util/go-json.ts";
 import { silentLogger } from "../../src/util/log.ts";
-import { tempDir } from "../helpers/kit.ts";
+import { project } from "../helpers/files.ts";
 
 export const storageDir = (home: string) => path.join(home, "storage");
-
-/** Writes `files` (path → content) into a fresh directory with fixed modes. */
-export function writeContext(files: Record<string, string>): string {
-  const dir = tempDir("kit-ctx-");
-  chmodSync(dir, 0o755);
-  for (const [rel, content] of Object.entries(files)) {
-    const p = path.join(dir, rel);
-    const parts = rel.split("/").slice(0, -1);
-    let cur = dir;
-    for (const part of parts) {
-      cur = path.join(cur, part);
-      mkdirSync(cur, { recursive: true });
-      chmodSync(cur, 0o755);
-    }
-    writeFileSync(p, content);
-    chmodSync(p, 0o644);
-  }
-  return dir;
-}
 
 export interface PackKitOptions {
   /** `[reg/]repo[:tag][,tag2]`, as `kit pack -t`; untagged (`localhost/_`) when absent. */
@@ -49,7 +30,7 @@ export interface PackKitOptions {
 
 /** Packs a kit from `files` (which must include `Kitfile`) into `<home>/storage`; returns the manifest digest. */
 export async function packKit(home: string, files: Record<string, string>, opts: PackKitOptions = {}): Promise<string> {
-  const context = writeContext(files);
+  const context = project(files, { prefix: "kit-ctx-" });
   const { kitfile } = parseKitfile(files.Kitfile!, "Kitfile");
   const storage = await LayoutStore.open(storageDir(home));
   let repo = "localhost/_";

@@ -1,17 +1,9 @@
 /** ModelKit references in model.path (compat §2.5, §7.3): chains, limits, cycles, unpack of ancestors. */
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
+import { project } from "../helpers/files.ts";
 import { runInProcess, tempDir } from "../helpers/kit.ts";
-
-function project(files: Record<string, string>): string {
-  const dir = tempDir("kit-ref-");
-  for (const [p, c] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
-    writeFileSync(path.join(dir, p), c);
-  }
-  return dir;
-}
 
 async function packChain(home: string, depth: number) {
   // chain:0 holds the model file; chain:i references chain:i-1 and adds one part of its own.

@@ -1,6 +1,6 @@
 /** Which file kit dev serves (compat §8.3): a .gguf inside the context, following model references. */
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { symlinkSync } from "node:fs";
 import path from "node:path";
 import { parseKitfile } from "../../src/kitfile/parse.ts";
 import { resolveDevModel, findGgufInDir } from "../../src/dev/model.ts";
@@ -9,18 +9,8 @@ import { localParentSource } from "../../src/pack/modelref.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { KitError } from "../../src/util/errors.ts";
 import { memoryLogger } from "../../src/util/log.ts";
+import { project } from "../helpers/files.ts";
 import { tempDir } from "../helpers/kit.ts";
-
-function project(files: Record<string, string>): string {
-  const dir = tempDir("kit-devmodel-");
-  for (const [p, content] of Object.entries(files)) {
-    const abs = path.join(dir, p);
-    mkdirSync(path.dirname(abs), { recursive: true });
-    if (p.endsWith("/")) mkdirSync(abs, { recursive: true });
-    else writeFileSync(abs, content);
-  }
-  return dir;
-}
 
 async function resolve(dir: string, kitfileText: string, extra: Partial<Parameters<typeof resolveDevModel>[0]> = {}) {
   const { kitfile } = parseKitfile(kitfileText, "Kitfile");

@@ -1,6 +1,6 @@
 /** kit dev start <ModelKit>: only the model (and the Kitfile) is unpacked into <home>/cache/dev/<digest>. */
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { extractModelKit, devCacheDir, type KitSource } from "../../src/dev/modelkit.ts";
 import { resolveDevModel } from "../../src/dev/model.ts";
@@ -12,16 +12,11 @@ import { LayoutStore } from "../../src/store/layout.ts";
 import { LocalRepository } from "../../src/store/local.ts";
 import { KitError } from "../../src/util/errors.ts";
 import { memoryLogger } from "../../src/util/log.ts";
+import { listTree, project } from "../helpers/files.ts";
 import { tempDir } from "../helpers/kit.ts";
 
-function project(files: Record<string, string>): string {
-  const dir = tempDir("kit-devkit-");
-  for (const [p, content] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
-    writeFileSync(path.join(dir, p), content);
-  }
-  return dir;
-}
+/** Every file under dir, relative, sorted. */
+const tree = (dir: string) => listTree(dir, { dirs: false }).sort();
 
 async function packInto(storage: LayoutStore, repo: string, files: Record<string, string>) {
   const dir = project(files);
@@ -37,14 +32,6 @@ const source = (storage: LayoutStore): KitSource => async (ref) => {
   await repo.resolve(ref.reference);
   return repo;
 };
-
-/** Every file under dir, relative, sorted. */
-function tree(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as Array<{ name: string; parentPath: string; isFile(): boolean }>)
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
-    .sort();
-}
 
 describe("extractModelKit", () => {
   test("only the Kitfile and the model; reused by the next start", async () => {

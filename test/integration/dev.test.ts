@@ -9,6 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { processRunning } from "../../src/dev/harness.ts";
+import { writeFiles } from "../helpers/files.ts";
 import { kitBinary, runKit, tempDir } from "../helpers/kit.ts";
 import { hasDockerRegistry, startRegistry } from "../helpers/registry.ts";
 import { writeTinyGguf } from "../helpers/tiny-gguf.ts";
@@ -19,17 +20,10 @@ let project: string;
 const env = () => ({ KITOPS_HOME: home });
 const started: string[] = [];
 
-function write(root: string, files: Record<string, string>) {
-  for (const [p, c] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(root, p)), { recursive: true });
-    writeFileSync(path.join(root, p), c);
-  }
-}
-
 beforeAll(async () => {
   home = path.join(tempDir("kit-deve2e-"), "home");
   project = tempDir("kit-deve2e-proj-");
-  write(project, {
+  writeFiles(project, {
     Kitfile: "manifestVersion: 1.0.0\npackage:\n  name: tiny\nmodel:\n  name: tiny-chat\n  path: model\ndocs:\n  - path: README.md\n",
     "README.md": "A tiny random model for tests.\n",
   });
@@ -194,7 +188,7 @@ describe("kit dev with the compiled binary", () => {
 
   test("a model that cannot be loaded: a clear error, no server and no PID file left", async () => {
     const dir = tempDir("kit-deve2e-bad-");
-    write(dir, { Kitfile: "manifestVersion: 1.0.0\nmodel:\n  path: broken.gguf\n" });
+    writeFiles(dir, { Kitfile: "manifestVersion: 1.0.0\nmodel:\n  path: broken.gguf\n" });
     writeFileSync(path.join(dir, "broken.gguf"), readFileSync(path.join(project, "model", "tiny.gguf")).subarray(0, 300_000));
     const h = path.join(tempDir("kit-deve2e-"), "home");
     started.push(h);
@@ -212,7 +206,7 @@ describe("kit dev with the compiled binary", () => {
 
   test("a model that is not GGUF is refused before any server starts", async () => {
     const dir = tempDir("kit-deve2e-st-");
-    write(dir, { Kitfile: "manifestVersion: 1.0.0\nmodel:\n  path: weights\n", "weights/model.safetensors": "x", "weights/config.json": "{}" });
+    writeFiles(dir, { Kitfile: "manifestVersion: 1.0.0\nmodel:\n  path: weights\n", "weights/model.safetensors": "x", "weights/config.json": "{}" });
     const h = path.join(tempDir("kit-deve2e-"), "home");
     const r = await runKit(["dev", "start", dir], { env: { KITOPS_HOME: h } });
     expect(r.code).toBe(1);

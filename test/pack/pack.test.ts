@@ -1,29 +1,18 @@
 /** pack() against kit's byte-level expectations (compat Appendix A, addendum §1). */
 import { describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync, symlinkSync, utimesSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync, symlinkSync, utimesSync } from "node:fs";
 import path from "node:path";
 import { parseKitfile } from "../../src/kitfile/parse.ts";
 import { pack, planLayers } from "../../src/pack/pack.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { memoryLogger } from "../../src/util/log.ts";
+import { project } from "../helpers/files.ts";
 import { tempDir } from "../helpers/kit.ts";
 
 const APPENDIX_KITFILE = "manifestVersion: 1.0.0\npackage:\n  name: example\nmodel:\n  path: model.bin\n";
 const LAYER = "sha256:e5175fb8740a78e8aa5f4b92321cd638b94d3580fe29d51eb4feed422d4d0dce";
 const CONFIG = "sha256:43c910ca179517c0d701b8489153e4e34b3a7d2475e0721a57b357bb891acb00";
 const MANIFEST_V17 = "sha256:59eac463c5fe6c728e544a6d3c303d025353271076e5b784684d824cd85ca648";
-
-function project(files: Record<string, string>, modes: Record<string, number> = {}): string {
-  const dir = tempDir("kit-pack-");
-  for (const [p, content] of Object.entries(files)) {
-    const abs = path.join(dir, p);
-    mkdirSync(path.dirname(abs), { recursive: true });
-    if (p.endsWith("/")) mkdirSync(abs, { recursive: true });
-    else writeFileSync(abs, content);
-    chmodSync(abs, modes[p] ?? (p.endsWith("/") ? 0o755 : 0o644));
-  }
-  return dir;
-}
 
 async function packDir(dir: string, kitfileText: string, over: Partial<Parameters<typeof pack>[0]> = {}) {
   const storage = await LayoutStore.open(path.join(tempDir("kit-store-"), "storage"));
@@ -155,8 +144,7 @@ mcpServers:
 
   test("a symlink inside the context is packed as the file it points to; one leading outside fails", async () => {
     const kf = "manifestVersion: 1.0.0\nmodel:\n  path: snap\n";
-    const dir = project({ Kitfile: kf, "blobs/abc": "weights", "snap/": "" });
-    symlinkSync("../blobs/abc", path.join(dir, "snap", "model.safetensors"));
+    const dir = project({ Kitfile: kf, "blobs/abc": "weights", "snap/model.safetensors": { symlink: "../blobs/abc" } });
     const { result, blob } = await packDir(dir, kf);
     const tar = blob(result.layers[0]!.digest);
     expect(tar.subarray(512, 512 + 100).toString()).toStartWith("snap/model.safetensors\0");

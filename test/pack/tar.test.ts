@@ -14,30 +14,11 @@ import {
 } from "../../src/pack/tar.ts";
 import { KitError } from "../../src/util/errors.ts";
 import { readFileChunks } from "../../src/util/fs.ts";
+import { concat } from "../helpers/streams.ts";
+import { fileEntry as file, tarBytes } from "../helpers/tar.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-async function tarBytes(entries: TarEntry[]): Promise<Uint8Array> {
-  return new Uint8Array(await new Response(tarStream(entries)).arrayBuffer());
-}
-
-function file(name: string, content: string | Uint8Array, mode = 0o644): TarEntry {
-  const data = typeof content === "string" ? enc.encode(content) : content;
-  return {
-    type: "file",
-    name,
-    mode,
-    size: data.length,
-    open: () =>
-      new ReadableStream<Uint8Array>({
-        start(c) {
-          if (data.length > 0) c.enqueue(data.slice());
-          c.close();
-        },
-      }),
-  };
-}
 
 /** Field `[off,len)` of a header block as text up to the first NUL. */
 function field(blk: Uint8Array, off: number, len: number): string {
@@ -47,16 +28,6 @@ function field(blk: Uint8Array, off: number, len: number): string {
 }
 function raw(blk: Uint8Array, off: number, len: number): string {
   return dec.decode(blk.subarray(off, off + len));
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
 
 function checksumOk(blk: Uint8Array): boolean {

@@ -1,6 +1,6 @@
 /** unpack from local storage: every era of ModelKit, pairing rules, integrity and hostile layers. */
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { kitfileToConfigJson } from "../../src/kitfile/config.ts";
@@ -11,31 +11,17 @@ import { encodeManifest } from "../../src/oci/manifest.ts";
 import { KIT_CONFIG, OCI_MANIFEST } from "../../src/oci/media-types.ts";
 import { parseFilter } from "../../src/pack/filter.ts";
 import { pack } from "../../src/pack/pack.ts";
-import { encodeHeader } from "../../src/pack/tar.ts";
 import { readModelKit, unpackContents } from "../../src/pack/unpack.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { LocalRepository } from "../../src/store/local.ts";
 import { bytesStream } from "../../src/store/target.ts";
 import { IntegrityError } from "../../src/util/errors.ts";
 import { memoryLogger } from "../../src/util/log.ts";
+import { listTree, project } from "../helpers/files.ts";
 import { tempDir } from "../helpers/kit.ts";
+import { tarOf } from "../helpers/tar.ts";
 
 const enc = new TextEncoder();
-
-/** A raw tar from (name, content | "dir") entries, with two zero blocks. */
-function tarOf(entries: Array<[string, string | "dir", number?]>): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (const [name, content, mode] of entries) {
-    if (content === "dir") {
-      parts.push(encodeHeader(name, mode ?? 0o755, 0, "5"));
-      continue;
-    }
-    const data = enc.encode(content);
-    parts.push(encodeHeader(name, mode ?? 0o644, data.length, "0"), data, new Uint8Array((512 - (data.length % 512)) % 512));
-  }
-  parts.push(new Uint8Array(1024));
-  return Buffer.concat(parts);
-}
 
 async function store() {
   return LayoutStore.open(path.join(tempDir("kit-unpack-store-"), "storage"));
@@ -67,21 +53,10 @@ async function unpackAll(repo: LocalRepository, dir: string, filters: string[] =
   return logger;
 }
 
-function files(dir: string, rel = ""): string[] {
-  return readdirSync(path.join(dir, rel)).sort().flatMap((n) => {
-    const r = rel ? `${rel}/${n}` : n;
-    return statSync(path.join(dir, r)).isDirectory() ? [r + "/", ...files(dir, r)] : [r];
-  });
-}
-
 describe("reading every era", () => {
   for (const shape of ["v1.7", "newest"] as const) {
     test(`a kit in the ${shape} shape unpacks every layer and the Kitfile`, async () => {
-      const ctx = tempDir();
-      mkdirSync(path.join(ctx, "data"));
-      writeFileSync(path.join(ctx, "m.bin"), "weights");
-      writeFileSync(path.join(ctx, "data", "a.csv"), "1,2");
-      chmodSync(path.join(ctx, "m.bin"), 0o640);
+      const ctx = project({ "m.bin": "weights", "data/a.csv": "1,2" }, { modes: { "m.bin": 0o640 } });
       const text = "manifestVersion: 1.0.0\npackage:\n  name: era\nmodel:\n  name: m\n  path: m.bin\ndatasets:\n  - name: d\n    path: data\n";
       const layout = await store();
       await pack({
@@ -90,7 +65,7 @@ describe("reading every era", () => {
       });
       const out = tempDir();
       const log = await unpackAll(new LocalRepository(layout, "localhost/era"), out);
-      expect(files(out)).toEqual(["Kitfile", "data/", "data/a.csv", "m.bin"]);
+      expect(listTree(out)).toEqual(["Kitfile", "data/", "data/a.csv", "m.bin"]);
       expect(readFileSync(path.join(out, "Kitfile"), "utf8")).toBe(text);
       expect(statSync(path.join(out, "m.bin")).mode & 0o777).toBe(0o640);
       expect(log.text()).toBe(`Unpacking config to ${out}/Kitfile\nUnpacking model m to m.bin\nUnpacking dataset d to data\n`);
@@ -108,7 +83,7 @@ describe("reading every era", () => {
     ], config);
     const out = tempDir();
     await unpackAll(repo, out);
-    expect(files(out)).toEqual(["Kitfile", "README.md", "models/", "models/m.bin", "src/", "src/a.py", "tools/", "tools/x/", "tools/x/b.py"]);
+    expect(listTree(out)).toEqual(["Kitfile", "README.md", "models/", "models/m.bin", "src/", "src/a.py", "tools/", "tools/x/", "tools/x/b.py"]);
   });
 
   test("prompts without layer info pair with code layers carrying the prompt subtype", async () => {
@@ -120,7 +95,7 @@ describe("reading every era", () => {
     ], config);
     const out = tempDir();
     const log = await unpackAll(repo, out, ["prompts:sys"]);
-    expect(files(out)).toEqual(["p.md"]);
+    expect(listTree(out)).toEqual(["p.md"]);
     expect(log.text()).toBe("Unpacking prompt sys to p.md\n");
   });
 
@@ -135,7 +110,7 @@ describe("reading every era", () => {
     expect(logger.err.join("")).toBe("[WARN ] Artifact does not include Kitfile: functionality may be impacted\n");
     const out = tempDir();
     await unpackContents(repo, kit, { dir: out, filters: [parseFilter("model,docs")], overwrite: false, ignoreExisting: false, logger });
-    expect(files(out)).toEqual(["README.md", "w.safetensors"]);
+    expect(listTree(out)).toEqual(["README.md", "w.safetensors"]);
     expect(readFileSync(path.join(out, "w.safetensors"), "utf8")).toBe("W");
   });
 });

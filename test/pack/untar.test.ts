@@ -3,34 +3,17 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { formatPaxRecord, type TarEntry, tarStream } from "../../src/pack/tar.ts";
+import { formatPaxRecord } from "../../src/pack/tar.ts";
 import { extractTar, readTar, type TarReadEntry } from "../../src/pack/untar.ts";
 import { CancelledError, KitError } from "../../src/util/errors.ts";
+import { chunked, concat } from "../helpers/streams.ts";
+import { fileEntry, tarBytes } from "../helpers/tar.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-}
-
 /** A stream delivering `bytes` in chunks of `chunk` bytes (to exercise block boundaries). */
-function streamOf(bytes: Uint8Array, chunk = 100): ReadableStream<Uint8Array> {
-  let off = 0;
-  return new ReadableStream({
-    pull(c) {
-      if (off >= bytes.length) return c.close();
-      c.enqueue(bytes.slice(off, off + chunk));
-      off += chunk;
-    },
-  });
-}
+const streamOf = (bytes: Uint8Array, chunk = 100) => chunked(bytes, chunk);
 
 function putStr(b: Uint8Array, off: number, len: number, s: string) {
   b.set(enc.encode(s).subarray(0, len), off);
@@ -89,19 +72,11 @@ async function entriesOf(bytes: Uint8Array, chunk?: number) {
   return out;
 }
 
-function fileEntry(name: string, content: string, mode = 0o644): TarEntry {
-  const data = enc.encode(content);
-  return { type: "file", name, mode, size: data.length, open: () => streamOf(data, 1 << 20) };
-}
-async function ourTar(entries: TarEntry[]): Promise<Uint8Array> {
-  return new Uint8Array(await new Response(tarStream(entries)).arrayBuffer());
-}
-
 describe("readTar", () => {
   test("round-trips our writer, including PAX and split names, across odd chunk sizes", async () => {
     const long = "d/" + "n".repeat(120);
     const split = "p".repeat(60) + "/" + "q".repeat(60);
-    const bytes = await ourTar([
+    const bytes = await tarBytes([
       { type: "dir", name: "d", mode: 0o750 },
       fileEntry(long, "long"),
       fileEntry(split, "split", 0o600),
@@ -276,7 +251,7 @@ describe("extractTar", () => {
 
   test("writes dirs and files with header modes, reports files", async () => {
     const files: string[] = [];
-    const bytes = await ourTar([
+    const bytes = await tarBytes([
       { type: "dir", name: "models", mode: 0o750 },
       fileEntry("models/m.bin", "weights", 0o640),
       fileEntry("README.md", "read me"),
@@ -294,7 +269,7 @@ describe("extractTar", () => {
     const p = path.join(target, "a.txt");
     fs.writeFileSync(p, "old");
     fs.chmodSync(p, 0o600);
-    const bytes = await ourTar([fileEntry("a.txt", "new content", 0o644), fileEntry("b.txt", "b")]);
+    const bytes = await tarBytes([fileEntry("a.txt", "new content", 0o644), fileEntry("b.txt", "b")]);
     await expect(extractTar(streamOf(bytes), target, opts)).rejects.toThrow("path 'a.txt' already exists");
     const skipped = await extractTar(streamOf(bytes), target, { overwrite: false, ignoreExisting: true });
     expect(skipped).toEqual({ files: 1, dirs: 0, skipped: 1, bytes: 1 });
@@ -311,17 +286,17 @@ describe("extractTar", () => {
     fs.mkdirSync(path.join(target, "isdir"));
     fs.writeFileSync(path.join(target, "isfile"), "");
     await expect(
-      extractTar(streamOf(await ourTar([fileEntry("isdir", "x")])), target, { overwrite: true, ignoreExisting: false }),
+      extractTar(streamOf(await tarBytes([fileEntry("isdir", "x")])), target, { overwrite: true, ignoreExisting: false }),
     ).rejects.toThrow("path 'isdir' already exists and is not a regular file");
     await expect(
-      extractTar(streamOf(await ourTar([{ type: "dir", name: "isfile", mode: 0o755 }])), target, opts),
+      extractTar(streamOf(await tarBytes([{ type: "dir", name: "isfile", mode: 0o755 }])), target, opts),
     ).rejects.toThrow("path 'isfile' already exists and is not a directory");
     // an existing directory is fine for a directory entry
-    await extractTar(streamOf(await ourTar([{ type: "dir", name: "isdir", mode: 0o700 }])), target, opts);
+    await extractTar(streamOf(await tarBytes([{ type: "dir", name: "isdir", mode: 0o700 }])), target, opts);
   });
 
   test("subdir joins entry names (pre-v0.5.0 layers)", async () => {
-    const bytes = await ourTar([fileEntry("m.bin", "m")]);
+    const bytes = await tarBytes([fileEntry("m.bin", "m")]);
     await extractTar(streamOf(bytes), target, { ...opts, subdir: "models" });
     expect(fs.readFileSync(path.join(target, "models/m.bin"), "utf8")).toBe("m");
     await expect(
@@ -423,7 +398,7 @@ describe("extractTar", () => {
   test("abort signal cancels the extraction", async () => {
     const ac = new AbortController();
     ac.abort();
-    const bytes = await ourTar([fileEntry("a", "b")]);
+    const bytes = await tarBytes([fileEntry("a", "b")]);
     await expect(extractTar(streamOf(bytes), target, { ...opts, signal: ac.signal })).rejects.toBeInstanceOf(CancelledError);
     expect(ls(target)).toEqual([]);
   });

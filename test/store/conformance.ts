@@ -10,6 +10,7 @@ import { digestOf } from "../../src/oci/digest.ts";
 import { KIT_CONFIG, OCI_MANIFEST } from "../../src/oci/media-types.ts";
 import type { Target } from "../../src/store/target.ts";
 import { AlreadyExistsError, CancelledError, IntegrityError, NotFoundError } from "../../src/util/errors.ts";
+import { chunked, readStream } from "../helpers/streams.ts";
 
 export interface TargetUnderTest {
   target: Target;
@@ -43,18 +44,6 @@ export function sampleGraph(tag = "a") {
   return { config, layer1, layer2, manifest, configDesc, layer1Desc, layer2Desc, manifestDesc, blobs };
 }
 
-/** `data` as a stream of `size`-byte chunks. */
-export function chunked(data: Uint8Array, size = 7): ReadableStream<Uint8Array> {
-  let off = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(ctl) {
-      if (off >= data.byteLength) return ctl.close();
-      ctl.enqueue(data.slice(off, off + size));
-      off += size;
-    },
-  });
-}
-
 /**
  * A stream that sends `first`, then stalls until cancelled. `stalled` resolves once the
  * consumer has asked for more after `first`.
@@ -78,10 +67,6 @@ export function stallingStream(first: Uint8Array) {
     },
   }, { highWaterMark: 0 });
   return { stream, stalled: stalled.promise, wasCancelled: () => cancelled };
-}
-
-export async function readStream(s: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  return new Uint8Array(await new Response(s).arrayBuffer());
 }
 
 async function pushAll(t: Target, g: ReturnType<typeof sampleGraph>) {

@@ -9,7 +9,8 @@ import { LocalRepository } from "../../src/store/local.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { bytesStream, type StoreOptions, type Target } from "../../src/store/target.ts";
 import { CancelledError, IntegrityError, KitError, NotFoundError } from "../../src/util/errors.ts";
-import { chunked, readStream, sampleGraph } from "./conformance.ts";
+import { chunked, readStream } from "../helpers/streams.ts";
+import { sampleGraph } from "./conformance.ts";
 
 type Graph = ReturnType<typeof sampleGraph>;
 

@@ -8,7 +8,8 @@ import { OCI_MANIFEST } from "../../src/oci/media-types.ts";
 import { EMPTY_SHARED_INDEX_JSON, LayoutStore } from "../../src/store/layout.ts";
 import { LocalRepository } from "../../src/store/local.ts";
 import { CancelledError, IntegrityError, KitError, NotFoundError } from "../../src/util/errors.ts";
-import { chunked, readStream, sampleGraph, stallingStream } from "./conformance.ts";
+import { chunked, failingStream, readStream } from "../helpers/streams.ts";
+import { sampleGraph, stallingStream } from "./conformance.ts";
 
 let dir: string;
 let storage: string;
@@ -21,21 +22,6 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 const read = (p: string) => fs.readFileSync(p, "utf8");
 const mode = (p: string) => fs.statSync(p).mode & 0o777;
 const ls = (p: string) => (fs.existsSync(p) ? fs.readdirSync(p).sort() : []);
-
-/** A stream that sends `first` and then fails. */
-function failingStream(first: Uint8Array): ReadableStream<Uint8Array> {
-  let sent = false;
-  return new ReadableStream({
-    pull(ctl) {
-      if (!sent) {
-        sent = true;
-        ctl.enqueue(first);
-      } else {
-        ctl.error(new Error("connection reset"));
-      }
-    },
-  });
-}
 
 describe("LayoutStore.open", () => {
   test("creates oci-layout and index.json exactly as oras", async () => {

@@ -16,7 +16,8 @@ import {
   untag,
 } from "../../src/store/local.ts";
 import { KitError, NotFoundError } from "../../src/util/errors.ts";
-import { chunked, describeTarget, sampleGraph } from "./conformance.ts";
+import { chunked } from "../helpers/streams.ts";
+import { describeTarget, sampleGraph } from "./conformance.ts";
 
 function tmpdir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "kit-local-"));

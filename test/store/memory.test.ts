@@ -1,7 +1,8 @@
 import { expect, test } from "bun:test";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { NotFoundError } from "../../src/util/errors.ts";
-import { chunked, describeTarget, sampleGraph } from "./conformance.ts";
+import { chunked } from "../helpers/streams.ts";
+import { describeTarget, sampleGraph } from "./conformance.ts";
 
 describeTarget("MemoryStore", async () => ({ target: new MemoryStore() }));
 
