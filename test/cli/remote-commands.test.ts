@@ -4,33 +4,23 @@
  * deletion (untag), a registry refusing deletes (405), a tag vanishing mid-listing, a damaged kit.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import path from "node:path";
 import { descriptorFromBytes } from "../../src/oci/descriptor.ts";
 import { KIT_CONFIG, OCI_MANIFEST } from "../../src/oci/media-types.ts";
-import { runInProcess, tempDir, type RunOptions } from "../helpers/kit.ts";
-import { FakeRegistry } from "../registry/fake-registry.ts";
+import { kitEnv } from "../helpers/kit.ts";
+import { type FakeRegistry, type ServedFake, serveFake } from "../registry/fake-registry.ts";
 import { APPENDIX_A_DIGEST, APPENDIX_A_FILES, packKit } from "./modelkit-fixtures.ts";
 
 let fake: FakeRegistry;
 let host = "";
-let server: ReturnType<typeof Bun.serve>;
+let served: ServedFake;
 
 beforeAll(() => {
-  fake = new FakeRegistry({ tagsPageSize: 2 });
-  server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: fake.handle });
-  host = `127.0.0.1:${server.port}`;
+  served = serveFake({ tagsPageSize: 2 });
+  ({ fake, host } = served);
 });
-afterAll(async () => {
-  await server.stop(true);
-});
+afterAll(() => served.stop());
 
-function env() {
-  const root = tempDir("kit-remote-fake-");
-  const home = path.join(root, "home");
-  const run = (args: string[], opts: RunOptions = {}) =>
-    runInProcess(args, { cwd: root, ...opts, env: { KITOPS_HOME: home, DOCKER_CONFIG: path.join(root, "docker"), ...opts.env } });
-  return { root, home, run };
-}
+const env = () => kitEnv("kit-remote-fake-");
 
 const KIT_B = { Kitfile: "manifestVersion: 1.0.0\npackage:\n  name: b\n  authors: [Ann]\ncode:\n  - path: src\n", "src/a.py": "print(1)\n" };
 const KIT_C = { Kitfile: "manifestVersion: 1.0.0\npackage:\n  name: c\ndocs:\n  - path: README.md\n", "README.md": "# c\n" };

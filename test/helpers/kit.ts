@@ -82,7 +82,23 @@ export function runKit(args: string[], opts: RunOptions & { bin?: string; timeou
   });
 }
 
-/** A temp dir removed after the test file finishes (call in the test body). */
+/**
+ * An isolated environment for in-process runs: a temp dir `root` (the working directory) holding
+ * the kit home (`<root>/home`) and a Docker config directory (`<root>/docker`, so no user
+ * credentials leak in). `env` is added to every run's environment.
+ */
+export function kitEnv(prefix = "kit-env-", env: Record<string, string> = {}) {
+  const root = tempDir(prefix);
+  const home = path.join(root, "home");
+  const run = (args: string[], opts: RunOptions = {}) =>
+    runInProcess(args, { cwd: root, ...opts, env: { KITOPS_HOME: home, DOCKER_CONFIG: path.join(root, "docker"), ...env, ...opts.env } });
+  return { root, home, run };
+}
+
+/**
+ * A fresh temp dir under `os.tmpdir()`. Removed on the process `exit` event, which `bun test`
+ * does not emit: `npm test` (scripts/test.ts) gives the run its own TMPDIR and removes it.
+ */
 export function tempDir(prefix = "kit-test-"): string {
   const d = mkdtempSync(path.join(os.tmpdir(), prefix));
   tempDirs.push(d);

@@ -13,19 +13,13 @@ import { OCI_INDEX, OCI_MANIFEST } from "../../src/oci/media-types.ts";
 import { openSession } from "../../src/registry/remote.ts";
 import { bytesStream } from "../../src/store/target.ts";
 import { APPENDIX_A_DIGEST, APPENDIX_A_FILES, packKit } from "../cli/modelkit-fixtures.ts";
-import { runInProcess, tempDir, type RunOptions } from "../helpers/kit.ts";
+import { kitEnv } from "../helpers/kit.ts";
 import { hasDockerRegistry, startRegistry, type TestRegistry } from "../helpers/registry.ts";
 
 const TIMEOUT = 60_000;
 const ready = hasDockerRegistry();
 
-function env() {
-  const root = tempDir("kit-remote-cmd-");
-  const home = path.join(root, "home");
-  const run = (args: string[], opts: RunOptions = {}) =>
-    runInProcess(args, { cwd: root, ...opts, env: { KITOPS_HOME: home, DOCKER_CONFIG: path.join(root, "docker"), ...opts.env } });
-  return { root, home, run };
-}
+const env = () => kitEnv("kit-remote-cmd-");
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -9,28 +9,10 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { descriptorFromBytes } from "../../src/oci/descriptor.ts";
 import { KIT_CONFIG, OCI_INDEX, OCI_MANIFEST } from "../../src/oci/media-types.ts";
-import { runInProcess, tempDir, type RunOptions } from "../helpers/kit.ts";
-import { FakeRegistry, type FakeOptions } from "./fake-registry.ts";
+import { kitEnv, type RunOptions } from "../helpers/kit.ts";
+import { type FakeRegistry, type ServedFake, serveFake } from "./fake-registry.ts";
 
-interface Served {
-  fake: FakeRegistry;
-  host: string;
-  stop(): Promise<void>;
-}
-
-async function serve(opts: FakeOptions = {}): Promise<Served> {
-  const fake = new FakeRegistry(opts);
-  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: fake.handle });
-  return { fake, host: `127.0.0.1:${server.port}`, stop: async () => void (await server.stop(true)) };
-}
-
-function env() {
-  const root = tempDir("kit-cmd-");
-  const home = path.join(root, "home");
-  const run = (args: string[], opts: RunOptions = {}) =>
-    runInProcess(args, { cwd: root, ...opts, env: { KITOPS_HOME: home, SOURCE_DATE_EPOCH: "0", DOCKER_CONFIG: path.join(root, "docker"), ...opts.env } });
-  return { root, home, run };
-}
+const env = () => kitEnv("kit-cmd-", { SOURCE_DATE_EPOCH: "0" });
 
 function context(dir: string, model = "model.bin") {
   mkdirSync(dir, { recursive: true });
@@ -50,9 +32,9 @@ function kitInFake(fake: FakeRegistry, repo: string, tag: string, modelPath: str
   return fake.putManifest(repo, OCI_MANIFEST, manifest, tag);
 }
 
-let reg: Served;
+let reg: ServedFake;
 beforeAll(async () => {
-  reg = await serve();
+  reg = serveFake();
 });
 afterAll(async () => {
   await reg.stop();
@@ -228,7 +210,7 @@ describe("login and logout", () => {
   });
 
   test("prompts on a terminal, validates, stores; logout removes", async () => {
-    const basic = await serve({ auth: { kind: "basic", users: { alice: "pw" } } });
+    const basic = serveFake({ auth: { kind: "basic", users: { alice: "pw" } } });
     const e = env();
     const r = await e.run(["login", basic.host, "--plain-http"], { stdinIsTTY: true, answers: ["alice", "pw"] });
     expect(r.stderr).toBe("");
@@ -246,7 +228,7 @@ describe("login and logout", () => {
   });
 
   test("a password without a username is an identity token (OAuth2 refresh flow)", async () => {
-    const bearer = await serve({ auth: { kind: "bearer", users: {}, refreshTokens: { "refresh-abc": "bob" } } });
+    const bearer = serveFake({ auth: { kind: "bearer", users: {}, refreshTokens: { "refresh-abc": "bob" } } });
     const e = env();
     const r = await e.run(["login", bearer.host, "--password-stdin", "--plain-http"], { stdin: "refresh-abc\n" });
     expect(r.stderr).toBe("");

@@ -6,7 +6,9 @@
  * fetch, or `handle` with `Bun.serve`.
  */
 import { createHash } from "node:crypto";
-import type { FetchFn } from "../../src/registry/transport.ts";
+import { AuthClient } from "../../src/registry/auth.ts";
+import { RemoteRepository, type RemoteRepositoryOptions } from "../../src/registry/repository.ts";
+import { type FetchFn, Transport } from "../../src/registry/transport.ts";
 
 export interface LoggedRequest {
   method: string;
@@ -316,4 +318,34 @@ export class FakeRegistry {
     }
     return json(200, { name: repo, tags: page }, headers);
   }
+}
+
+/**
+ * A client for repository `org/model` of `fake` at `registry` (plain HTTP, no credentials, retries
+ * without waiting); `opts` override any option.
+ */
+export function fakeRepository(fake: FakeRegistry, opts: Partial<RemoteRepositoryOptions> = {}, registry = "reg.test"): RemoteRepository {
+  const transport = new Transport({ userAgent: "kitops-cli/t", fetch: fake.fetch, sleep: async () => {} });
+  return new RemoteRepository({
+    registry,
+    repository: "org/model",
+    client: new AuthClient({ transport, credential: async () => ({}) }),
+    plainHttp: true,
+    actions: ["pull", "push"],
+    ...opts,
+  });
+}
+
+export interface ServedFake {
+  fake: FakeRegistry;
+  /** `127.0.0.1:<port>` */
+  host: string;
+  stop(): Promise<void>;
+}
+
+/** A fake registry served over HTTP on a free loopback port (for commands run in process). */
+export function serveFake(opts: FakeOptions = {}): ServedFake {
+  const fake = new FakeRegistry(opts);
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: fake.handle });
+  return { fake, host: `127.0.0.1:${server.port}`, stop: async () => void (await server.stop(true)) };
 }

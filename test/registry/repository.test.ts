@@ -2,50 +2,18 @@ import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { descriptorFromBytes, type Descriptor } from "../../src/oci/descriptor.ts";
 import { OCI_MANIFEST } from "../../src/oci/media-types.ts";
-import { AuthClient } from "../../src/registry/auth.ts";
 import { RegistryError } from "../../src/registry/http.ts";
-import { nextLink, RemoteRepository, type RemoteRepositoryOptions } from "../../src/registry/repository.ts";
-import { Transport } from "../../src/registry/transport.ts";
+import { nextLink } from "../../src/registry/repository.ts";
 import { AlreadyExistsError, IntegrityError, KitError, NotFoundError } from "../../src/util/errors.ts";
 import { memoryLogger } from "../../src/util/log.ts";
-import { chunked, readStream } from "../store/conformance.ts";
-import { FakeRegistry } from "./fake-registry.ts";
+import { chunked, failingStream, patternBytes, readStream } from "../helpers/streams.ts";
+import { FakeRegistry, fakeRepository } from "./fake-registry.ts";
 
 const LAYER = "application/vnd.kitops.modelkit.model.v1.tar";
 const enc = new TextEncoder();
 
-function bytes(n: number, seed = 1): Uint8Array {
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
-  return b;
-}
-
-function repoOn(fake: FakeRegistry, opts: Partial<RemoteRepositoryOptions> = {}, registry = "reg.test") {
-  const transport = new Transport({ userAgent: "kitops-cli/t", fetch: fake.fetch, sleep: async () => {} });
-  return new RemoteRepository({
-    registry,
-    repository: "org/model",
-    client: new AuthClient({ transport, credential: async () => ({}) }),
-    plainHttp: true,
-    actions: ["pull", "push"],
-    ...opts,
-  });
-}
-
-/** A body that sends `data[0..cut)` and then fails like a dropped connection. */
-function breaking(data: Uint8Array, cut: number): ReadableStream<Uint8Array> {
-  let sent = false;
-  return new ReadableStream<Uint8Array>({
-    pull(ctl) {
-      if (!sent) {
-        sent = true;
-        ctl.enqueue(data.slice(0, cut));
-        return;
-      }
-      ctl.error(Object.assign(new TypeError("ECONNRESET: The socket connection was closed unexpectedly"), { code: "ECONNRESET" }));
-    },
-  });
-}
+/** The error of a dropped connection, as Bun's fetch reports it. */
+const econnreset = () => Object.assign(new TypeError("ECONNRESET: The socket connection was closed unexpectedly"), { code: "ECONNRESET" });
 
 const requests = (fake: FakeRegistry) => fake.log.map((r) => `${r.method} ${r.url.pathname}`);
 
@@ -54,10 +22,10 @@ describe("reads", () => {
     const fake = new FakeRegistry({ tagsPageSize: 2 });
     const m = enc.encode("{}");
     for (const t of ["a", "b", "c", "d", "e"]) fake.putManifest("org/model", OCI_MANIFEST, m, t);
-    const repo = repoOn(fake);
+    const repo = fakeRepository(fake);
     expect(await repo.tags()).toEqual(["a", "b", "c", "d", "e"]);
     expect(fake.log.map((r) => r.url.search)).toEqual(["", "?last=b&n=2", "?last=d&n=2"]);
-    const other = repoOn(fake, { repository: "org/none" });
+    const other = fakeRepository(fake, { repository: "org/none" });
     expect(await other.tags().catch((e) => e)).toBeInstanceOf(NotFoundError);
   });
 
@@ -74,7 +42,7 @@ describe("reads", () => {
       const fake = new FakeRegistry({ headDigest });
       const m = enc.encode('{"schemaVersion":2}');
       const d = fake.putManifest("org/model", OCI_MANIFEST, m, "v1");
-      const repo = repoOn(fake);
+      const repo = fakeRepository(fake);
       expect(await repo.resolve("v1")).toEqual({ mediaType: OCI_MANIFEST, digest: d as Descriptor["digest"], size: m.byteLength });
       expect(requests(fake)).toEqual(headDigest ? ["HEAD /v2/org/model/manifests/v1"] : ["HEAD /v2/org/model/manifests/v1", "GET /v2/org/model/manifests/v1"]);
       expect(fake.log[0]!.headers.get("accept")).toContain(OCI_MANIFEST);
@@ -87,32 +55,32 @@ describe("reads", () => {
     const m = enc.encode('{"schemaVersion":2}');
     const d = fake.putManifest("org/model", OCI_MANIFEST, m, "v1");
     fake.intercept((req) => (req.method === "GET" ? new Response('{"schemaVersion":3}', { headers: { "content-type": OCI_MANIFEST } }) : undefined));
-    const e = await repoOn(fake).fetchManifest(d).catch((x) => x);
+    const e = await fakeRepository(fake).fetchManifest(d).catch((x) => x);
     expect(e).toBeInstanceOf(IntegrityError);
     expect(e.message).toStartWith(`Content of ${d} does not match its digest: got sha256:`);
   });
 
   test("blob fetch checks Content-Length and Docker-Content-Digest", async () => {
     const fake = new FakeRegistry();
-    const data = bytes(100);
+    const data = patternBytes(100);
     const desc = descriptorFromBytes(LAYER, data);
     fake.putBlob(data);
     fake.intercept(() => new Response(data.slice(), { headers: { "docker-content-digest": "sha256:" + "0".repeat(64) } }));
-    expect((await repoOn(fake).fetch(desc).catch((e) => e)).message).toBe(`The registry answered ${desc.digest} with content of sha256:${"0".repeat(64)}`);
+    expect((await fakeRepository(fake).fetch(desc).catch((e) => e)).message).toBe(`The registry answered ${desc.digest} with content of sha256:${"0".repeat(64)}`);
     fake.intercept(() => new Response(data.slice(0, 50), { headers: { "content-length": "50" } }));
-    expect((await repoOn(fake).fetch(desc).catch((e) => e)).message).toBe(`/v2/org/model/blobs/${desc.digest}: the registry announced 50 bytes for ${desc.digest}, expected 100`);
-    expect(await readStream(await repoOn(fake).fetch(desc))).toEqual(data);
+    expect((await fakeRepository(fake).fetch(desc).catch((e) => e)).message).toBe(`/v2/org/model/blobs/${desc.digest}: the registry announced 50 bytes for ${desc.digest}, expected 100`);
+    expect(await readStream(await fakeRepository(fake).fetch(desc))).toEqual(data);
   });
 
   test("a blob download continues with Range after the connection breaks", async () => {
     const fake = new FakeRegistry();
-    const data = bytes(10_000);
+    const data = patternBytes(10_000);
     const desc = descriptorFromBytes(LAYER, data);
     fake.putBlob(data);
-    fake.intercept((req) => (req.method === "GET" ? new Response(breaking(data, 3000), { headers: { "accept-ranges": "bytes" } }) : undefined));
-    fake.intercept((req) => (req.headers.get("range") === "bytes=3000-" ? new Response(breaking(data.slice(3000), 4000), { status: 206, headers: { "content-range": "bytes 3000-9999/10000" } }) : undefined));
+    fake.intercept((req) => (req.method === "GET" ? new Response(failingStream(data.slice(0, 3000), econnreset()), { headers: { "accept-ranges": "bytes" } }) : undefined));
+    fake.intercept((req) => (req.headers.get("range") === "bytes=3000-" ? new Response(failingStream(data.slice(3000, 7000), econnreset()), { status: 206, headers: { "content-range": "bytes 3000-9999/10000" } }) : undefined));
     const log = memoryLogger("debug");
-    const got = await readStream(await repoOn(fake, { logger: log }).fetch(desc));
+    const got = await readStream(await fakeRepository(fake, { logger: log }).fetch(desc));
     expect(got).toEqual(data);
     expect(fake.log.map((r) => r.headers.get("range"))).toEqual([null, "bytes=3000-", "bytes=7000-"]);
     expect(log.text()).toContain(`[DEBUG] Connection lost while downloading ${desc.digest} at byte 3000 of 10000 (ECONNRESET: The socket connection was closed unexpectedly); resuming\n`);
@@ -120,29 +88,29 @@ describe("reads", () => {
 
   test("a server without ranges is read again from the start, skipping what was delivered", async () => {
     const fake = new FakeRegistry({ ranges: false });
-    const data = bytes(5000);
+    const data = patternBytes(5000);
     const desc = descriptorFromBytes(LAYER, data);
     fake.putBlob(data);
-    fake.intercept((req) => (req.method === "GET" ? new Response(breaking(data, 1234)) : undefined));
-    expect(await readStream(await repoOn(fake).fetch(desc))).toEqual(data);
+    fake.intercept((req) => (req.method === "GET" ? new Response(failingStream(data.slice(0, 1234), econnreset())) : undefined));
+    expect(await readStream(await fakeRepository(fake).fetch(desc))).toEqual(data);
     expect(fake.log.length).toBe(2);
   });
 
   test("resuming gives up after maxResumes, and never on a refusal", async () => {
     const fake = new FakeRegistry();
-    const data = bytes(1000);
+    const data = patternBytes(1000);
     const desc = descriptorFromBytes(LAYER, data);
     fake.putBlob(data);
-    for (let i = 0; i < 3; i++) fake.intercept((req) => (req.method === "GET" ? new Response(breaking(data, 10)) : undefined));
-    const e = await repoOn(fake, { maxResumes: 2 }).fetch(desc).then(readStream).catch((x) => x);
+    for (let i = 0; i < 3; i++) fake.intercept((req) => (req.method === "GET" ? new Response(failingStream(data.slice(0, 10), econnreset())) : undefined));
+    const e = await fakeRepository(fake, { maxResumes: 2 }).fetch(desc).then(readStream).catch((x) => x);
     expect(e).toBeInstanceOf(KitError);
     expect(e.message).toBe(`Download of ${desc.digest} failed after 2 resumed attempts: ECONNRESET: The socket connection was closed unexpectedly`);
 
     const fake2 = new FakeRegistry();
     fake2.putBlob(data);
-    fake2.intercept((req) => (req.method === "GET" ? new Response(breaking(data, 10)) : undefined));
+    fake2.intercept((req) => (req.method === "GET" ? new Response(failingStream(data.slice(0, 10), econnreset())) : undefined));
     fake2.intercept(() => Response.json({ errors: [{ code: "DENIED", message: "gone" }] }, { status: 403 }));
-    const e2 = await repoOn(fake2).fetch(desc).then(readStream).catch((x) => x);
+    const e2 = await fakeRepository(fake2).fetch(desc).then(readStream).catch((x) => x);
     expect(e2).toBeInstanceOf(RegistryError);
     expect(fake2.log.length).toBe(2);
   });
@@ -153,9 +121,9 @@ describe("uploads", () => {
 
   test("chunked: PATCH with Content-Range per chunk, following Location, then PUT ?digest= with no body", async () => {
     const fake = new FakeRegistry();
-    const data = bytes(25);
+    const data = patternBytes(25);
     const desc = descriptorFromBytes(LAYER, data);
-    await repoOn(fake, { chunkSize: 10, bufferLimit: 0 }).push(desc, chunked(data, 7));
+    await fakeRepository(fake, { chunkSize: 10, bufferLimit: 0 }).push(desc, chunked(data, 7));
     const up = fake.log.filter((r) => r.url.pathname.includes("/uploads/"));
     expect(up.map((r) => [r.method, r.headers.get("content-range"), r.bodySize])).toEqual([
       ["POST", null, 0],
@@ -171,11 +139,11 @@ describe("uploads", () => {
 
   test("a streamed blob with a byte too many never reaches the registry complete", async () => {
     const fake = new FakeRegistry();
-    const data = bytes(21);
+    const data = patternBytes(21);
     const desc = descriptorFromBytes(LAYER, data);
     const longer = new Uint8Array(22);
     longer.set(data);
-    const e = await repoOn(fake, { bufferLimit: 0 }).push(desc, chunked(longer, 21)).catch((x) => x);
+    const e = await fakeRepository(fake, { bufferLimit: 0 }).push(desc, chunked(longer, 21)).catch((x) => x);
     expect(e).toBeInstanceOf(IntegrityError);
     expect(e.message).toBe(`Content of ${desc.digest} is larger than expected: more than 21 bytes`);
     expect(fake.blobs.has(desc.digest)).toBe(false);
@@ -186,29 +154,29 @@ describe("uploads", () => {
   test("GHCR, GAR, GCR and ECR always get one PUT, whatever the size", async () => {
     for (const host of ["ghcr.io", "europe-docker.pkg.dev", "eu.gcr.io", "1.dkr.ecr.us-east-1.amazonaws.com"]) {
       const fake = new FakeRegistry();
-      const data = bytes(25);
-      await repoOn(fake, { chunkSize: 10, bufferLimit: 0 }, host).push(descriptorFromBytes(LAYER, data), chunked(data));
+      const data = patternBytes(25);
+      await fakeRepository(fake, { chunkSize: 10, bufferLimit: 0 }, host).push(descriptorFromBytes(LAYER, data), chunked(data));
       expect(requests(fake).filter((r) => r.includes("/uploads/"))).toEqual(["POST /v2/org/model/blobs/uploads/", expect.stringMatching(/^PUT /)]);
     }
   });
 
   test("a blob already there is AlreadyExistsError and is not read", async () => {
     const fake = new FakeRegistry();
-    const data = bytes(10);
+    const data = patternBytes(10);
     fake.putBlob(data);
     let pulled = false;
     const body = new ReadableStream<Uint8Array>({ pull: () => void (pulled = true) }, { highWaterMark: 0 });
-    expect(await repoOn(fake).push(descriptorFromBytes(LAYER, data), body).catch((e) => e)).toBeInstanceOf(AlreadyExistsError);
+    expect(await fakeRepository(fake).push(descriptorFromBytes(LAYER, data), body).catch((e) => e)).toBeInstanceOf(AlreadyExistsError);
     expect(pulled).toBe(false);
   });
 
   test("a lost upload session is abandoned and the upload starts over in a fresh one", async () => {
     const fake = new FakeRegistry();
-    const data = bytes(300);
+    const data = patternBytes(300);
     const desc = descriptorFromBytes(LAYER, data);
     fake.intercept((req, url) => (req.method === "PUT" && url.pathname.includes("/uploads/") ? Response.json({ errors: [{ code: "BLOB_UPLOAD_UNKNOWN", message: "blob upload unknown" }] }, { status: 404 }) : undefined));
     const log = memoryLogger("debug");
-    await repoOn(fake, { logger: log }).push(desc, chunked(data));
+    await fakeRepository(fake, { logger: log }).push(desc, chunked(data));
     expect(requests(fake).filter((r) => !r.startsWith("HEAD")).map((r) => r.replace(/uploads\/u\d+/, "uploads/<id>"))).toEqual([
       "POST /v2/org/model/blobs/uploads/",
       "PUT /v2/org/model/blobs/uploads/<id>",
@@ -221,14 +189,14 @@ describe("uploads", () => {
   });
 
   test("a streamed upload that fails is retried only when the blob can be read again", async () => {
-    const data = bytes(300);
+    const data = patternBytes(300);
     const desc = descriptorFromBytes(LAYER, data);
     const fail = (fake: FakeRegistry) => fake.intercept((req) => (req.method === "PUT" ? new Response("busy", { status: 503 }) : undefined));
 
     const fake = new FakeRegistry();
     fail(fake);
     let reopened = 0;
-    await repoOn(fake, { bufferLimit: 0 }).push(desc, chunked(data), {
+    await fakeRepository(fake, { bufferLimit: 0 }).push(desc, chunked(data), {
       reopen: async () => {
         reopened++;
         return chunked(data);
@@ -239,23 +207,23 @@ describe("uploads", () => {
 
     const fake2 = new FakeRegistry();
     fail(fake2);
-    const e = await repoOn(fake2, { bufferLimit: 0 }).push(desc, chunked(data)).catch((x) => x);
+    const e = await fakeRepository(fake2, { bufferLimit: 0 }).push(desc, chunked(data)).catch((x) => x);
     expect(e).toBeInstanceOf(RegistryError);
     expect(e.message).toBe("Service Unavailable (additional info: busy)");
   });
 
   test("gives up after uploadAttempts sessions", async () => {
     const fake = new FakeRegistry();
-    const data = bytes(30);
+    const data = patternBytes(30);
     for (let i = 0; i < 12; i++) fake.intercept((req) => (req.method === "PUT" ? new Response(null, { status: 500 }) : undefined));
-    const e = await repoOn(fake, { uploadAttempts: 2 }).push(descriptorFromBytes(LAYER, data), chunked(data)).catch((x) => x);
+    const e = await fakeRepository(fake, { uploadAttempts: 2 }).push(descriptorFromBytes(LAYER, data), chunked(data)).catch((x) => x);
     expect(e).toBeInstanceOf(RegistryError);
     expect(fake.log.filter((r) => r.method === "POST").length).toBe(2);
   });
 
   test("a blob in another repository of the registry is mounted, not uploaded", async () => {
     const fake = new FakeRegistry();
-    const data = bytes(50);
+    const data = patternBytes(50);
     fake.putBlob(data);
     fake.putManifest("org/base", OCI_MANIFEST, enc.encode("{}"));
     fake.blobs.delete(sha(data)); // not visible to HEAD…
@@ -268,7 +236,7 @@ describe("uploads", () => {
     });
     let cancelled = false;
     const body = new ReadableStream<Uint8Array>({ cancel: () => void (cancelled = true) });
-    await repoOn(fake, { mountFrom: ["org/base", "org/model"] }).push(descriptorFromBytes(LAYER, data), body);
+    await fakeRepository(fake, { mountFrom: ["org/base", "org/model"] }).push(descriptorFromBytes(LAYER, data), body);
     expect(cancelled).toBe(true);
     expect(requests(fake)).toEqual([`HEAD /v2/org/model/blobs/${sha(data)}`, "POST /v2/org/model/blobs/uploads/"]);
   });
@@ -278,7 +246,7 @@ describe("uploads", () => {
     const m = enc.encode('{"schemaVersion":2}');
     const desc = descriptorFromBytes(OCI_MANIFEST, m);
     fake.intercept((req) => (req.method === "PUT" ? new Response(null, { status: 201, headers: { "docker-content-digest": "sha256:" + "1".repeat(64) } }) : undefined));
-    const e = await repoOn(fake).push(desc, chunked(m)).catch((x) => x);
+    const e = await fakeRepository(fake).push(desc, chunked(m)).catch((x) => x);
     expect(e).toBeInstanceOf(IntegrityError);
     expect(fake.log[0]!.headers.get("content-type")).toBe(OCI_MANIFEST);
   });
@@ -290,7 +258,7 @@ describe("delete and untag", () => {
     const m = enc.encode("{}");
     const d = fake.putManifest("org/model", OCI_MANIFEST, m, "v1");
     const desc: Descriptor = { mediaType: OCI_MANIFEST, digest: d as Descriptor["digest"], size: m.byteLength };
-    const repo = repoOn(fake);
+    const repo = fakeRepository(fake);
     await repo.untag("v1");
     expect(fake.tags.get("org/model")?.has("v1")).toBe(false);
     await repo.delete(desc);

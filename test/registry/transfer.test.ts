@@ -1,60 +1,45 @@
 import { expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
-import os from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { descriptorFromBytes } from "../../src/oci/descriptor.ts";
 import { digestHex } from "../../src/oci/digest.ts";
 import { OCI_MANIFEST } from "../../src/oci/media-types.ts";
-import { AuthClient } from "../../src/registry/auth.ts";
-import { RemoteRepository } from "../../src/registry/repository.ts";
 import { downloadBlob, downloadBlobs, PullSource, pushTarget } from "../../src/registry/transfer.ts";
-import { Transport } from "../../src/registry/transport.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { NotFoundError } from "../../src/util/errors.ts";
 import { memoryLogger } from "../../src/util/log.ts";
-import { chunked, readStream } from "../store/conformance.ts";
-import { FakeRegistry } from "./fake-registry.ts";
+import { tempDir } from "../helpers/kit.ts";
+import { chunked, patternBytes, readStream } from "../helpers/streams.ts";
+import { FakeRegistry, fakeRepository } from "./fake-registry.ts";
 
 const LAYER = "application/vnd.kitops.modelkit.model.v1.tar";
 
-function repoOn(fake: FakeRegistry) {
-  const transport = new Transport({ userAgent: "t", fetch: fake.fetch, sleep: async () => {} });
-  return new RemoteRepository({ registry: "reg.test", repository: "org/m", client: new AuthClient({ transport, credential: async () => ({}) }), plainHttp: true, actions: ["pull", "push"] });
-}
-
-function bytes(n: number): Uint8Array {
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 13) & 0xff;
-  return b;
-}
-
 test("downloadBlob continues a partial file left by an earlier run with a Range request", async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "kit-transfer-"));
+  const dir = tempDir("kit-transfer-");
   const layout = await LayoutStore.open(dir);
   const fake = new FakeRegistry();
-  const data = bytes(50_000);
+  const data = patternBytes(50_000);
   const desc = descriptorFromBytes(LAYER, data);
   fake.putBlob(data);
   mkdirSync(layout.ingestDir, { recursive: true });
   writeFileSync(path.join(layout.ingestDir, digestHex(desc.digest)), data.slice(0, 20_000));
   const log = memoryLogger("debug");
-  expect(await downloadBlob(layout, repoOn(fake), desc, { logger: log })).toBe(true);
+  expect(await downloadBlob(layout, fakeRepository(fake), desc, { logger: log })).toBe(true);
   expect(fake.log.map((r) => r.headers.get("range"))).toEqual(["bytes=20000-"]);
   expect(new Uint8Array(readFileSync(layout.blobPath(desc.digest)))).toEqual(new Uint8Array(data));
   expect(existsSync(path.join(layout.ingestDir, digestHex(desc.digest)))).toBe(false);
   expect(log.text()).toBe(`[DEBUG] Resuming download of ${desc.digest} at byte 20000 of 50000\n`);
-  expect(await downloadBlob(layout, repoOn(fake), desc)).toBe(false);
-  rmSync(dir, { recursive: true, force: true });
+  expect(await downloadBlob(layout, fakeRepository(fake), desc)).toBe(false);
 });
 
 test("a failed download keeps what arrived for the next run; downloadBlobs reports the first failure", async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "kit-transfer-"));
+  const dir = tempDir("kit-transfer-");
   const layout = await LayoutStore.open(dir);
   const fake = new FakeRegistry();
-  const data = bytes(8000);
+  const data = patternBytes(8000);
   const desc = descriptorFromBytes(LAYER, data);
-  const missing = descriptorFromBytes(LAYER, bytes(10).fill(7));
+  const missing = descriptorFromBytes(LAYER, patternBytes(10).fill(7));
   fake.putBlob(data);
   let sent = false;
   fake.intercept((req) => req.method === "GET" && req.url.includes(desc.digest) ? new Response(new ReadableStream({
@@ -67,19 +52,18 @@ test("a failed download keeps what arrived for the next run; downloadBlobs repor
     },
   })) : undefined);
   fake.intercept((req) => (req.headers.get("range") ? new Response("gone", { status: 404 }) : undefined));
-  const e = await downloadBlobs(layout, repoOn(fake), [desc, missing, desc], { concurrency: 1 }).catch((x) => x);
+  const e = await downloadBlobs(layout, fakeRepository(fake), [desc, missing, desc], { concurrency: 1 }).catch((x) => x);
   expect(e).toBeInstanceOf(NotFoundError);
   expect(readFileSync(path.join(layout.ingestDir, digestHex(desc.digest))).byteLength).toBe(3000);
-  await downloadBlobs(layout, repoOn(fake), [desc]);
+  await downloadBlobs(layout, fakeRepository(fake), [desc]);
   expect(new Uint8Array(readFileSync(layout.blobPath(desc.digest)))).toEqual(new Uint8Array(data));
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test("pushTarget tags with the manifest it pushed (no download) and reopens the source for a retried upload", async () => {
   const fake = new FakeRegistry();
-  const remote = repoOn(fake);
+  const remote = fakeRepository(fake);
   const src = new MemoryStore();
-  const layer = bytes(5_000_000); // above the 4 MiB buffer limit: streamed
+  const layer = patternBytes(5_000_000); // above the 4 MiB buffer limit: streamed
   const ldesc = descriptorFromBytes(LAYER, layer);
   await src.push(ldesc, chunked(layer, 1 << 20));
   const m = new TextEncoder().encode('{"schemaVersion":2}');
@@ -91,14 +75,14 @@ test("pushTarget tags with the manifest it pushed (no download) and reopens the 
   await t.tag(mdesc, "v1");
   expect(fake.blobs.get(ldesc.digest)?.byteLength).toBe(layer.byteLength);
   expect(fake.log.filter((r) => r.method === "GET")).toEqual([]);
-  expect(fake.tags.get("org/m")?.get("v1")).toBe(mdesc.digest);
+  expect(fake.tags.get("org/model")?.get("v1")).toBe(mdesc.digest);
 });
 
 test("PullSource serves a remembered manifest without asking the registry", async () => {
   const fake = new FakeRegistry();
   const m = new TextEncoder().encode("{}");
   const mdesc = descriptorFromBytes(OCI_MANIFEST, m);
-  const s = new PullSource(repoOn(fake));
+  const s = new PullSource(fakeRepository(fake));
   s.remember(mdesc, m);
   expect(await readStream(await s.fetch(mdesc))).toEqual(m);
   expect(fake.log).toEqual([]);
