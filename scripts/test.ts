@@ -1,10 +1,13 @@
 /**
  * The test command (README, CI): builds dist/kit, runs `bun test`, and ends with one line
  * `N passed, N failed` (CI reads that line, not bun's own summary). Extra arguments go to
- * `bun test` (e.g. a path filter).
+ * `bun test` (e.g. a path filter). The tests run with TMPDIR set to a fresh directory, removed
+ * afterwards: `bun test` never emits the process `exit` event, so temp dirs the tests leave
+ * (several GB in a full run) would otherwise stay in the system temp directory.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 
 const root = path.resolve(import.meta.dir, "..");
@@ -19,10 +22,17 @@ if (build.status !== 0) {
 mkdirSync(path.join(root, ".tmp"), { recursive: true });
 const junit = path.join(root, ".tmp", "junit.xml");
 rmSync(junit, { force: true });
+const tmp = mkdtempSync(path.join(os.tmpdir(), "kit-test-run-"));
 const run = spawnSync(bun, ["test", "--reporter=junit", `--reporter-outfile=${junit}`, ...process.argv.slice(2)], {
   cwd: root,
   stdio: "inherit",
+  env: { ...process.env, TMPDIR: tmp },
 });
+try {
+  rmSync(tmp, { recursive: true, force: true });
+} catch (e) {
+  console.error(`could not remove the tests' temp directory ${tmp}: ${(e as Error).message}`);
+}
 
 let passed = 0;
 let failed = 0;
