@@ -1,26 +1,24 @@
 import { expect, test } from "bun:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { project } from "../helpers/files.ts";
 import { runInProcess, runKit, tempDir } from "../helpers/kit.ts";
 
 function layout(): string {
-  const dir = tempDir("kit-init-");
-  const files: Record<string, string> = {
-    "model.safetensors": "w".repeat(100),
-    "config.json": "{}",
-    "data/train.csv": "a,b",
-    "data/test.csv": "a,b",
-    "docs/guide.md": "# guide",
-    "src/train.py": "print(1)",
-    "README.md": "# readme",
-    ".DS_Store": "junk",
-    ".git/HEAD": "ref",
-  };
-  for (const [p, c] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
-    writeFileSync(path.join(dir, p), c);
-  }
-  return dir;
+  return project(
+    {
+      "model.safetensors": "w".repeat(100),
+      "config.json": "{}",
+      "data/train.csv": "a,b",
+      "data/test.csv": "a,b",
+      "docs/guide.md": "# guide",
+      "src/train.py": "print(1)",
+      "README.md": "# readme",
+      ".DS_Store": "junk",
+      ".git/HEAD": "ref",
+    },
+    { prefix: "kit-init-" },
+  );
 }
 
 const EXPECTED = `manifestVersion: 1.0.0
@@ -92,5 +90,8 @@ test("the compiled binary runs init in an empty directory, and pack accepts what
     "manifestVersion: 1.0.0\npackage:\n  name: bin\nmodel:\n  name: weights\n  path: weights.gguf\ndocs:\n  - path: notes.md\n",
   );
   const p = await runKit(["pack", ".", "-t", "bin:v1"], { cwd, env: { KITOPS_HOME: home } });
+  expect(p.stderr).toBe("");
   expect(p.code).toBe(0);
+  expect(p.stdout.match(/^Saved \w+ layer/gm)).toEqual(["Saved model layer", "Saved docs layer"]);
+  expect(p.stdout).toMatch(/\nModel saved: sha256:[0-9a-f]{64}\n$/);
 });

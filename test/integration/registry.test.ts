@@ -4,9 +4,9 @@
  * fault-injecting proxy for broken connections and 503s. Needs `dist/kit` (`bun scripts/build.ts`).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
+import { hashTree, sha256File } from "../helpers/files.ts";
 import { kitBinary, runKit, tempDir, type RunResult } from "../helpers/kit.ts";
 import { hasDockerRegistry, hasSkopeo, startRegistry, type RegistryAuth, type TestRegistry } from "../helpers/registry.ts";
 import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.ts";
@@ -21,22 +21,6 @@ const registries = new Map<RegistryAuth, TestRegistry>();
 
 function b64(s: string) {
   return Buffer.from(s).toString("base64");
-}
-
-function sha256File(file: string): string {
-  const h = createHash("sha256");
-  const fd = openSync(file, "r");
-  const buf = Buffer.alloc(4 << 20);
-  try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return h.digest("hex");
 }
 
 /** Writes `mb` MiB of pseudo-random bytes (xorshift; incompressible enough, fast). */
@@ -92,16 +76,6 @@ function makeContext(dir: string, name: string) {
   writeFileSync(path.join(dir, "data", "a.csv"), "x,y\n1,2\n");
   writeFileSync(path.join(dir, "data", "b.csv"), "x,y\n3,4\n");
   writeFileSync(path.join(dir, "README.md"), `# ${name}\n`);
-}
-
-function filesUnder(dir: string, base = dir): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) for (const [k, v] of filesUnder(p, base)) out.set(k, v);
-    else out.set(path.relative(base, p), createHash("sha256").update(readFileSync(p)).digest("hex"));
-  }
-  return out;
 }
 
 function digestFrom(out: string, word: string): string {
@@ -172,10 +146,10 @@ describe.skipIf(!ready)("kit against a real registry", () => {
       const out = path.join(env.cwd, "out");
       const unpack = await env.run(["unpack", ref, "-d", out]);
       expect(unpack.code).toBe(0);
-      const want = filesUnder(ctxDir);
-      const got = filesUnder(out);
-      for (const f of ["model.bin", "data/a.csv", "data/b.csv", "README.md"]) expect(got.get(f)).toBe(want.get(f)!);
-      expect(got.has("Kitfile")).toBe(true);
+      const want = hashTree(ctxDir);
+      const got = hashTree(out);
+      for (const f of ["model.bin", "data/a.csv", "data/b.csv", "README.md"]) expect(got[f]).toBe(want[f]!);
+      expect(Object.keys(got).sort()).toEqual(["Kitfile", "README.md", "data/a.csv", "data/b.csv", "model.bin"]);
 
       // Straight from the registry: nothing is stored locally.
       expect((await env.run(["remove", ref])).code).toBe(0);
@@ -183,7 +157,7 @@ describe.skipIf(!ready)("kit against a real registry", () => {
       const remote = await env.run(["unpack", ref, "-d", out2, "--plain-http"]);
       expect(remote.stderr).toBe("");
       expect(remote.code).toBe(0);
-      expect(filesUnder(out2)).toEqual(got);
+      expect(hashTree(out2)).toEqual(got);
       expect(blobCount(env.home)).toBe(0);
     }, TIMEOUT);
   }
@@ -233,7 +207,7 @@ describe.skipIf(!ready)("kit against a real registry", () => {
     expect(pull.stdout).toBe(`Pulling ${back}\nPulled ${digest}\n`);
     const out = path.join(env.cwd, "out");
     expect((await env.run(["unpack", back, "-d", out])).code).toBe(0);
-    expect(filesUnder(out).get("model.bin")).toBe(filesUnder(path.join(env.cwd, "ctx")).get("model.bin")!);
+    expect(hashTree(out)["model.bin"]).toBe(hashTree(path.join(env.cwd, "ctx"))["model.bin"]!);
   }, TIMEOUT);
 
   test("token auth: a push without credentials is refused with kit's hint; logout removes the credential", async () => {
