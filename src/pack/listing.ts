@@ -14,7 +14,7 @@ import type { Manifest } from "../oci/manifest.ts";
 import { OCI_MANIFEST } from "../oci/media-types.ts";
 import type { LayoutStore } from "../store/layout.ts";
 import { listRepositories, LocalRepository } from "../store/local.ts";
-import type { ReadOnlyTarget, StoreOptions } from "../store/target.ts";
+import type { Fetcher, ReadOnlyTarget, StoreOptions } from "../store/target.ts";
 import { CancelledError, KitError, NotFoundError } from "../util/errors.ts";
 import { compareGoStrings } from "../util/go-json.ts";
 import { formatBytes, type Logger } from "../util/log.ts";
@@ -102,6 +102,19 @@ async function readEntry(repo: ReadOnlyTarget, desc: Descriptor, where: string, 
   }
 }
 
+/**
+ * `source` answering `resolve` for the digests of `manifests` without asking it; blobs are
+ * fetched from `blobs` (default `source`).
+ */
+function withKnownManifests(source: ReadOnlyTarget, manifests: Descriptor[], blobs: Fetcher = source): ReadOnlyTarget {
+  const byDigest = new Map<string, Descriptor>(manifests.map((d) => [d.digest, d]));
+  return {
+    resolve: async (ref, o) => byDigest.get(ref) ?? source.resolve(ref, o),
+    exists: (d, o) => source.exists(d, o),
+    fetch: (d, o) => blobs.fetch(d, o),
+  };
+}
+
 /** Every ModelKit in local storage, in kit's order (compat §1.4 "Ordering (local)"). */
 export async function listLocalModelKits(storage: LayoutStore, opts: ListOptions = {}): Promise<ModelKitInfo[]> {
   const filters = opts.filters ?? [];
@@ -112,10 +125,14 @@ export async function listLocalModelKits(storage: LayoutStore, opts: ListOptions
     const tagMap = await repo.readTags();
     const display = displayRef(name);
     const infos: ModelKitInfo[] = [];
-    for (const desc of await repo.manifests()) {
+    const manifests = await repo.manifests();
+    // Listed just now: resolving each manifest again and the repository's membership check on
+    // every fetch would read its index file three times per kit (the blobs are still verified).
+    const listed = withKnownManifests(repo, manifests, storage);
+    for (const desc of manifests) {
       let entry;
       try {
-        entry = await readEntry(repo, desc, repo.name, opts);
+        entry = await readEntry(listed, desc, repo.name, opts);
       } catch (e) {
         if (e instanceof CancelledError) throw e;
         throw new KitError(`Failed to read ModelKit ${desc.digest} in ${display || name}: ${(e as Error).message}`, { cause: e });
@@ -212,12 +229,8 @@ export async function listRemoteModelKits(source: TaggedSource, repo: string, na
   }
 
   // Resolving by digest again would cost a request per manifest: answer it from what we know.
-  const known: ReadOnlyTarget = {
-    resolve: async (ref, o) => byDigest.get(ref)?.desc ?? source.resolve(ref, o),
-    exists: (d, o) => source.exists(d, o),
-    fetch: (d, o) => source.fetch(d, o),
-  };
   const groups = [...byDigest.values()];
+  const known = withKnownManifests(source, groups.map((g) => g.desc));
   const infos = await mapLimit(groups, concurrency, async ({ desc, tags }, signal) => {
     tags.sort(compareGoStrings);
     const where = tags.length ? `${name} (tags ${tags.join(", ")})` : name;
