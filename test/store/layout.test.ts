@@ -222,7 +222,28 @@ describe("LayoutStore.openPartial (resumable downloads)", () => {
     expect(fs.existsSync(s.blobPath(desc.digest))).toBe(true);
     await first.close();
     expect(ls(path.join(storage, "ingest"))).toEqual([hex]);
-    await (await s.openPartial({ ...desc, digest: digestOf("other") }).catch(() => undefined))?.discard();
+  });
+
+  test("a partial file longer than the blob is dropped: the download starts again at 0", async () => {
+    const s = await LayoutStore.open(storage);
+    fs.mkdirSync(path.join(storage, "ingest"), { recursive: true });
+    fs.writeFileSync(path.join(storage, "ingest", hex), new Uint8Array(data.byteLength + 1));
+    const p = await s.openPartial(desc);
+    expect(p.offset).toBe(0);
+    expect(fs.statSync(path.join(storage, "ingest", hex)).size).toBe(0);
+    await p.write(chunked(data, 256));
+    expect(fs.readFileSync(s.blobPath(desc.digest))).toEqual(Buffer.from(data));
+  });
+
+  test("discard removes the partial file and its lock", async () => {
+    const s = await LayoutStore.open(storage);
+    const p = await s.openPartial(desc);
+    expect((await p.write(failingStream(data.slice(0, 100))).catch((e) => e)).message).toBe("connection reset");
+    const again = await s.openPartial(desc);
+    expect(again.offset).toBe(100);
+    await again.discard();
+    expect(ls(path.join(storage, "ingest"))).toEqual([]);
+    expect(fs.existsSync(s.blobPath(desc.digest))).toBe(false);
   });
 
   test("pruneIngest removes old temp files only", async () => {
