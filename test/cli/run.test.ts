@@ -64,12 +64,24 @@ test("version --show-update-notifications writes and removes the opt-out file", 
   expect(existsSync(file)).toBe(false);
 });
 
+/** The commands `kit --help` lists, with their short help. */
+async function helpCommands(): Promise<Array<[string, string]>> {
+  const help = (await runInProcess(["--help"])).stdout;
+  const block = help.slice(help.indexOf("Available Commands:\n") + 20, help.indexOf("\n\n", help.indexOf("Available Commands:")));
+  return block.split("\n").map((l) => /^ {2}(\S+) +(.+)$/.exec(l)!).map((m) => [m[1]!, m[2]!]);
+}
+
 test("completion scripts for bash, zsh and fish name every command", async () => {
+  const commands = await helpCommands();
+  expect(commands.map(([name]) => name)).toEqual(expect.arrayContaining(["pack", "unpack", "push", "pull", "remove", "dev", "version"]));
   for (const shell of ["bash", "zsh", "fish"]) {
     const r = await runInProcess(["completion", shell]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("version");
     expect(r.stdout).toContain(shell === "fish" ? "-l log-level" : "--log-level");
+    for (const [name, short] of commands) {
+      if (shell === "zsh") expect(r.stdout).toContain(`'${name}:${short.replaceAll("'", "'\\''")}'`);
+      if (shell === "fish") expect(r.stdout).toContain(`-a ${name} -d '${short.replaceAll("'", "\\'")}'`);
+    }
   }
 });
 
@@ -82,6 +94,7 @@ test("bash completion completes commands and flags", async () => {
     const cmd = `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _kit_completion; echo "\${COMPREPLY[@]}"`;
     return execFileSync("bash", ["-c", cmd], { encoding: "utf8" }).trim().split(/\s+/);
   };
+  expect(complete(["kit", ""]).sort()).toEqual((await helpCommands()).map(([name]) => name).sort());
   expect(complete(["kit", "ver"])).toEqual(["version"]);
   expect(complete(["kit", "version", "--show"])).toEqual(["--show-update-notifications"]);
   expect(complete(["kit", "completion", "z"])).toEqual(["zsh"]);
