@@ -1,8 +1,9 @@
 /** The compiled binary, run from an empty directory with nothing but its own file. */
 import { expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { repoRoot, runKit, tempDir } from "../helpers/kit.ts";
+import { kitBinary, repoRoot, runKit, tempDir } from "../helpers/kit.ts";
 
 const pkgVersion = (JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { version: string }).version;
 
@@ -36,16 +37,13 @@ test("unknown command exits 1 with cobra's message", async () => {
   expect(r.stderr).toContain(`Error: unknown command "nope" for "kit"`);
 });
 
-test("a closed stdout (kit … | head -1) is not an error", async () => {
-  const { spawnSync } = await import("node:child_process");
-  const { mkdirSync, writeFileSync } = await import("node:fs");
+test("a closed stdout (kit … | head -1) is not an error", () => {
   const cwd = tempDir();
   mkdirSync(path.join(cwd, "ctx"));
   writeFileSync(path.join(cwd, "ctx", "Kitfile"), "manifestVersion: 1.0.0\ncode:\n  - path: .\ndocs:\n  - path: a.md\n");
   writeFileSync(path.join(cwd, "ctx", "a.md"), "# a");
   writeFileSync(path.join(cwd, "ctx", "main.py"), "print(1)");
-  const kit = path.join(import.meta.dir, "../../dist/kit");
-  const r = spawnSync("bash", ["-c", `"${kit}" pack ctx --config home | head -1 >/dev/null; echo "status=\${PIPESTATUS[0]}"`], { cwd, encoding: "utf8" });
+  const r = spawnSync("bash", ["-c", `"${kitBinary}" pack ctx --config home | head -1 >/dev/null; echo "status=\${PIPESTATUS[0]}"`], { cwd, encoding: "utf8" });
   expect(r.stderr).toBe("");
   expect(r.stdout).toBe("status=0\n");
 });
