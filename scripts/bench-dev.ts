@@ -20,6 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import { defaultThreads, physicalCores } from "../src/dev/threads.ts";
 import { writeTinyGguf } from "../test/helpers/tiny-gguf.ts";
+import { median } from "./bench/measure.ts";
 
 const root = path.resolve(import.meta.dir, "..");
 const kit = path.join(root, "dist", process.platform === "win32" ? "kit.exe" : "kit");
@@ -29,12 +30,6 @@ function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 interface GenRun { tokens: number; tokensPerSecond: number }
 
