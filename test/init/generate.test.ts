@@ -8,30 +8,15 @@ import { parseKitfile } from "../../src/kitfile/parse.ts";
 import { validateKitfile } from "../../src/kitfile/validate.ts";
 import { kitfileToYaml } from "../../src/kitfile/yaml.ts";
 import { memoryLogger } from "../../src/util/log.ts";
+import { type FileEntry, writeFiles } from "../helpers/files.ts";
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "kit-init-test-"));
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 
-/** A file's content: text, a size in bytes (zero-filled), or a symlink target. */
-type Entry = string | number | { symlink: string };
-
 let counter = 0;
 /** Creates a directory tree; keys are `/`-separated paths, a key ending in `/` is an empty dir. */
-function tree(files: Record<string, Entry>): string {
-  const root = path.join(tmpRoot, `t${counter++}`);
-  fs.mkdirSync(root);
-  for (const [rel, entry] of Object.entries(files)) {
-    const full = path.join(root, rel);
-    if (rel.endsWith("/")) {
-      fs.mkdirSync(full, { recursive: true });
-      continue;
-    }
-    fs.mkdirSync(path.dirname(full), { recursive: true });
-    if (typeof entry === "string") fs.writeFileSync(full, entry);
-    else if (typeof entry === "number") fs.writeFileSync(full, new Uint8Array(entry));
-    else fs.symlinkSync(entry.symlink, full);
-  }
-  return root;
+function tree(files: Record<string, FileEntry>): string {
+  return writeFiles(path.join(tmpRoot, `t${counter++}`), files);
 }
 
 async function generate(dir: string, opts: Omit<GenerateOptions, "logger"> = {}) {

@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { isIgnoredName, listDirectory } from "../../src/init/listing.ts";
 import { memoryLogger } from "../../src/util/log.ts";
+import { writeFiles } from "../helpers/files.ts";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "kit-init-listing-"));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -22,10 +23,7 @@ test("recursive listing in bytewise order, hidden entries, junk and symlinks ski
     "Thumbs.db": 1,
     "DESKTOP.INI": 1,
   };
-  for (const [rel, size] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    fs.writeFileSync(path.join(root, rel), new Uint8Array(size));
-  }
+  writeFiles(root, files);
   fs.mkdirSync(path.join(root, "empty"));
   fs.symlinkSync("b.txt", path.join(root, "link.txt"));
   fs.symlinkSync("a", path.join(root, "linkdir"));
