@@ -1,6 +1,6 @@
 /** The background-server helpers: PID file, liveness (zombies and reused PIDs), ports, log tail. */
 import { describe, expect, test } from "bun:test";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { processAlive } from "../../src/util/fs.ts";
 import path from "node:path";
@@ -14,13 +14,8 @@ import {
   readPidFile,
   removePidFileIfOwned,
 } from "../../src/dev/harness.ts";
-import { tempDir } from "../helpers/kit.ts";
+import { deadPid, tempDir } from "../helpers/kit.ts";
 
-/** A PID that is certainly not running: a child that has exited and been reaped. */
-function deadPid(): number {
-  const r = spawnSync("true");
-  return r.pid!;
-}
 
 describe("PID file", () => {
   test("kit's paths under <home>/harness", () => {

@@ -2,7 +2,7 @@
  * Test helpers: run kit in process (fast, for command logic) or as the compiled binary
  * (integration tests, `dist/kit`, built by the README's test command before `bun test`).
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -108,3 +108,8 @@ const tempDirs: string[] = [];
 process.on("exit", () => {
   for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
 });
+
+/** The PID of a process that has exited and been reaped (certainly not running). */
+export function deadPid(): number {
+  return spawnSync("true").pid!;
+}

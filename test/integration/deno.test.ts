@@ -4,8 +4,9 @@
  */
 import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
+import { project } from "../helpers/files.ts";
 import { repoRoot, runKit, tempDir } from "../helpers/kit.ts";
 
 const deno = path.join(repoRoot, "node_modules", ".bin", "deno");
@@ -31,11 +32,7 @@ test("deno run -A src/main.ts version prints the same version as dist/kit", asyn
 });
 
 test("Deno smoke suite: init, pack, list, inspect, unpack match the Bun binary byte for byte", async () => {
-  const ctx = tempDir("kit-deno-");
-  mkdirSync(path.join(ctx, "data"));
-  writeFileSync(path.join(ctx, "weights.safetensors"), "w".repeat(4096));
-  writeFileSync(path.join(ctx, "data", "train.csv"), "a,b\n1,2\n");
-  writeFileSync(path.join(ctx, "README.md"), "# smoke");
+  const ctx = project({ "weights.safetensors": "w".repeat(4096), "data/train.csv": "a,b\n1,2\n", "README.md": "# smoke" }, { prefix: "kit-deno-" });
   const env = (home: string) => ({ KITOPS_HOME: home, SOURCE_DATE_EPOCH: "1700000000" });
   const homes = { deno: tempDir(), bun: tempDir() };
   const run = async (who: "deno" | "bun", args: string[]) => {

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { CancelledError, KitError } from "../../src/util/errors.ts";
 import { acquireLock, atomicWriteFile, ensureDir, fileReadableStream, pathExists, readFileChunks, tryLock, withLock } from "../../src/util/fs.ts";
+import { deadPid } from "../helpers/kit.ts";
 
 let dir: string;
 beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "kit-fs-"))));
@@ -12,11 +13,6 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const fsModule = path.resolve(import.meta.dir, "../../src/util/fs.ts");
 
-/** The pid of a process that has exited. */
-function deadPid(): number {
-  const r = spawnSync(process.execPath, ["-e", "0"]);
-  return r.pid!;
-}
 
 describe("atomicWriteFile", () => {
   test("writes, replaces, applies the mode and leaves no temporary file", async () => {
