@@ -17,6 +17,7 @@ import {
   missingReference,
   notFound,
   readAll,
+  type PushOptions as StorePushOptions,
   type StoreOptions,
   type Target,
 } from "../store/target.ts";
@@ -69,8 +70,11 @@ export interface RemoteRepositoryOptions {
   idleTimeoutMs?: number;
 }
 
-/** Options of a blob push: how to read the blob again when a fresh upload session is needed. */
-export interface PushOptions extends StoreOptions {
+/**
+ * Options of a push: how to read a blob again when a fresh upload session is needed. With
+ * `verified`, the body and what `reopen` gives must both error before their end on a mismatch.
+ */
+export interface PushOptions extends StorePushOptions {
   reopen?: () => Promise<ReadableStream<Uint8Array>>;
 }
 
@@ -121,12 +125,19 @@ function guardSource(s: ReadableStream<Uint8Array>, size: number, onError: (e: u
   };
 }
 
+/** `body` checked against `desc` as it streams, unless the caller says it already is. */
+function verifiedBody(body: ReadableStream<Uint8Array>, desc: Descriptor, opts: StorePushOptions): ReadableStream<Uint8Array> {
+  return opts.verified ? body : body.pipeThrough(new VerifyStream(desc));
+}
+
 function mediaTypeOf(res: Response): string {
   return (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
 }
 
 /** A repository on a registry. */
 export class RemoteRepository implements Target {
+  /** Manifests and blobs are checked against their descriptor as they stream (see `fetch`). */
+  readonly verifiesFetch = true;
   readonly registry: string;
   readonly repository: string;
   readonly client: AuthClient;
@@ -340,7 +351,7 @@ export class RemoteRepository implements Target {
       throw e;
     }
     if (isManifestType(desc.mediaType)) {
-      const bytes = await readAll(body.pipeThrough(new VerifyStream(desc)), DEFAULT_MAX_METADATA_BYTES, opts.signal);
+      const bytes = await readAll(verifiedBody(body, desc, opts), DEFAULT_MAX_METADATA_BYTES, opts.signal);
       await this.pushManifest(desc, bytes, desc.digest, opts);
       return;
     }
@@ -399,7 +410,7 @@ export class RemoteRepository implements Target {
     // Small blobs are read (and verified) first, so every request can be sent again.
     let data: Uint8Array | undefined;
     if (desc.size <= this.#bufferLimit) {
-      data = await readAll(body.pipeThrough(new VerifyStream(desc)), this.#bufferLimit, signal);
+      data = await readAll(verifiedBody(body, desc, opts), this.#bufferLimit, signal);
     }
     let source: ReadableStream<Uint8Array> | undefined = data ? undefined : body;
     for (let attempt = 1; ; attempt++) {
@@ -407,7 +418,7 @@ export class RemoteRepository implements Target {
       session = undefined;
       let sourceError: unknown;
       const abort = new AbortController();
-      const guarded = source ? guardSource(source.pipeThrough(new VerifyStream(desc)), desc.size, (e) => {
+      const guarded = source ? guardSource(verifiedBody(source, desc, opts), desc.size, (e) => {
         sourceError = e;
         abort.abort(e);
       }) : undefined;

@@ -12,7 +12,7 @@
 import type { Descriptor } from "../oci/descriptor.ts";
 import { digestHex, VerifyStream } from "../oci/digest.ts";
 import type { LayoutStore } from "../store/layout.ts";
-import { bytesStream, DEFAULT_MAX_METADATA_BYTES, isManifestType, readAll, type ReadOnlyStorage, type ReadOnlyTarget, type StoreOptions, type Target } from "../store/target.ts";
+import { bytesStream, DEFAULT_MAX_METADATA_BYTES, isManifestType, readAll, type ReadOnlyStorage, type PushOptions, type ReadOnlyTarget, type StoreOptions, type Target } from "../store/target.ts";
 import { AlreadyExistsError, CancelledError } from "../util/errors.ts";
 import { abortReason, Pool } from "../util/pool.ts";
 import type { Logger } from "../util/log.ts";
@@ -57,18 +57,23 @@ export function pushTarget(remote: RemoteRepository, source: ReadOnlyStorage, pr
       if (bytes && ref !== desc.digest) return remote.pushManifest(desc, bytes, ref, opts);
       return remote.tag(desc, ref, opts);
     },
-    async push(desc, body, opts: StoreOptions = {}) {
+    async push(desc, body, opts: PushOptions = {}) {
       if (isManifestType(desc.mediaType)) {
-        const bytes = await readAll(body.pipeThrough(new VerifyStream(desc)), DEFAULT_MAX_METADATA_BYTES, opts.signal);
+        const bytes = await readAll(opts.verified ? body : body.pipeThrough(new VerifyStream(desc)), DEFAULT_MAX_METADATA_BYTES, opts.signal);
         await remote.pushManifest(desc, bytes, desc.digest, opts);
         manifests.set(desc.digest, bytes);
         return;
       }
       const task = taskFor(progress, desc);
+      // a verified push needs the blob read again for a retry to be verified as well
+      const reread = async () => {
+        const s = await source.fetch(desc, opts);
+        return opts.verified && !source.verifiesFetch ? s.pipeThrough(new VerifyStream(desc)) : s;
+      };
       try {
         await remote.push(desc, counted(body, task), {
           ...opts,
-          reopen: async () => counted(await source.fetch(desc, opts), task),
+          reopen: async () => counted(await reread(), task),
         });
       } finally {
         task.done();
@@ -82,6 +87,8 @@ export function pushTarget(remote: RemoteRepository, source: ReadOnlyStorage, pr
  * fetched and checked kept in memory so the copy does not download them again.
  */
 export class PullSource implements ReadOnlyTarget {
+  /** Remembered manifests were verified when fetched; everything else comes from the registry's verified fetch. */
+  readonly verifiesFetch = true;
   readonly remote: RemoteRepository;
   readonly #manifests = new Map<string, { desc: Descriptor; bytes: Uint8Array }>();
 

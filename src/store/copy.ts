@@ -153,8 +153,10 @@ export async function copyGraph(
     } catch (e) {
       return fail(wrap(e, "Fetch", "source", desc, opts.signal));
     }
+    // Hashed once: by the source when it verifies its fetches, else here.
+    const verified = src.verifiesFetch ? body : body.pipeThrough(new VerifyStream(desc));
     const guard: { error?: unknown } = {};
-    await pushNode(desc, guardSource(body.pipeThrough(new VerifyStream(desc)), guard), guard);
+    await pushNode(desc, guardSource(verified, guard), guard);
   };
 
   const pushNode = async (
@@ -164,7 +166,9 @@ export async function copyGraph(
   ): Promise<void> => {
     const counted = opts.onBytes ? body.pipeThrough(counter(desc, opts.onBytes)) : body;
     try {
-      await dst.push(desc, counted, { signal });
+      // Every body handed over errors before its end on a mismatch (fetchBytes and the source
+      // or the VerifyStream above check it), so the destination need not hash it again.
+      await dst.push(desc, counted, { signal, verified: true });
     } catch (e) {
       await counted.cancel(e).catch(() => {}); // in case the destination left it open
       if (e instanceof AlreadyExistsError) {

@@ -66,6 +66,8 @@ export interface DeleteResult {
 
 /** The shared OCI layout store. Implements {@link Storage} (no tags: kit keeps those per repository). */
 export class LayoutStore implements Storage {
+  /** Every fetched blob is checked against its descriptor as it streams. */
+  readonly verifiesFetch = true;
   readonly root: string;
   readonly #lockOpts: Omit<LockOptions, "signal">;
 

@@ -127,6 +127,8 @@ function isRepoScoped(desc: Descriptor): boolean {
 
 /** A repository `<registry>/<repository>` in kit's local storage. Implements {@link Target}. */
 export class LocalRepository implements Target {
+  /** Every fetched blob is checked against its descriptor as it streams. */
+  readonly verifiesFetch = true;
   readonly layout: LayoutStore;
   /** `<registry>/<repository>`, e.g. `localhost/example` or `localhost/_`. */
   readonly name: string;

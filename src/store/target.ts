@@ -24,17 +24,34 @@ export interface StoreOptions {
 export interface Fetcher {
   /**
    * The content of `desc` as a stream. Throws NotFoundError when absent. Whether the bytes are
-   * verified depends on the store; callers that need certainty pipe through a VerifyStream.
+   * verified depends on the store ({@link Fetcher.verifiesFetch}); callers that need certainty
+   * pipe through a VerifyStream otherwise.
    */
   fetch(desc: Descriptor, opts?: StoreOptions): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * True when `fetch` checks what it streams against the descriptor: the stream errors before it
+   * ends on a size or digest mismatch, so a reader need not hash the bytes again.
+   */
+  readonly verifiesFetch?: boolean;
+}
+
+/** Options of {@link Pusher.push}. */
+export interface PushOptions extends StoreOptions {
+  /**
+   * The body already errors before it ends unless it matches the descriptor (it comes from a
+   * store that verifies its fetches, or through a VerifyStream): the pusher may skip its own
+   * hashing. Content is still kept only once the body has ended.
+   */
+  verified?: boolean;
 }
 
 export interface Pusher {
   /**
-   * Stores `body` as the content of `desc`, checking size and digest while writing: a mismatch
-   * throws IntegrityError and stores nothing. Throws AlreadyExistsError when already present.
+   * Stores `body` as the content of `desc`, checking size and digest while writing (unless
+   * `opts.verified`): a mismatch throws IntegrityError and stores nothing. Throws
+   * AlreadyExistsError when already present.
    */
-  push(desc: Descriptor, body: ReadableStream<Uint8Array>, opts?: StoreOptions): Promise<void>;
+  push(desc: Descriptor, body: ReadableStream<Uint8Array>, opts?: PushOptions): Promise<void>;
 }
 
 export interface ReadOnlyStorage extends Fetcher {

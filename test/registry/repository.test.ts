@@ -151,6 +151,26 @@ describe("uploads", () => {
     expect(put === undefined || put.bodySize < 21).toBe(true);
   });
 
+  test("a verified body is not hashed again, and its last bytes still wait for its end", async () => {
+    const data = patternBytes(21);
+    const desc = descriptorFromBytes(LAYER, data);
+    const wrong = data.slice();
+    wrong[3] = wrong[3]! ^ 0xff;
+    // not hashed here: the registry's own digest check is what refuses wrong bytes
+    const fake = new FakeRegistry();
+    const e = await fakeRepository(fake, { bufferLimit: 0 }).push(desc, chunked(wrong), { verified: true }).catch((x) => x);
+    expect(e).toBeInstanceOf(RegistryError);
+    expect(e.message).toBe("digest_invalid: provided digest did not match uploaded content");
+    // a source that fails its check at the end: the registry never receives all of it
+    const fake2 = new FakeRegistry();
+    const bad = new IntegrityError("the source's check failed");
+    const e2 = await fakeRepository(fake2, { bufferLimit: 0 }).push(desc, failingStream(data, bad), { verified: true }).catch((x) => x);
+    expect(e2).toBe(bad);
+    expect(fake2.blobs.has(desc.digest)).toBe(false);
+    const put = fake2.log.find((r) => r.method === "PUT");
+    expect(put === undefined || put.bodySize < 21).toBe(true);
+  });
+
   test("GHCR, GAR, GCR and ECR always get one PUT, whatever the size", async () => {
     for (const host of ["ghcr.io", "europe-docker.pkg.dev", "eu.gcr.io", "1.dkr.ecr.us-east-1.amazonaws.com"]) {
       const fake = new FakeRegistry();

@@ -7,7 +7,7 @@ import { OCI_MANIFEST } from "../../src/oci/media-types.ts";
 import { downloadBlob, downloadBlobs, PullSource, pushTarget } from "../../src/registry/transfer.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
-import { NotFoundError } from "../../src/util/errors.ts";
+import { IntegrityError, NotFoundError } from "../../src/util/errors.ts";
 import { memoryLogger } from "../../src/util/log.ts";
 import { tempDir } from "../helpers/kit.ts";
 import { chunked, patternBytes, readStream } from "../helpers/streams.ts";
@@ -76,6 +76,20 @@ test("pushTarget tags with the manifest it pushed (no download) and reopens the 
   expect(fake.blobs.get(ldesc.digest)?.byteLength).toBe(layer.byteLength);
   expect(fake.log.filter((r) => r.method === "GET")).toEqual([]);
   expect(fake.tags.get("org/model")?.get("v1")).toBe(mdesc.digest);
+});
+
+test("pushTarget: a verified push re-reads a blob from a source that does not verify through a VerifyStream", async () => {
+  const fake = new FakeRegistry();
+  const layer = patternBytes(300);
+  const ldesc = descriptorFromBytes(LAYER, layer);
+  const damaged = layer.slice();
+  damaged[0] = damaged[0]! ^ 0xff;
+  const src = { exists: async () => true, fetch: async () => chunked(damaged) }; // no verifiesFetch
+  fake.intercept((req) => (req.method === "PUT" && req.url.includes("/uploads/") ? new Response(null, { status: 502 }) : undefined));
+  const e = await pushTarget(fakeRepository(fake, { bufferLimit: 0 }), src).push(ldesc, chunked(layer), { verified: true }).catch((x) => x);
+  expect(e).toBeInstanceOf(IntegrityError);
+  expect(e.message).toStartWith(`Content of ${ldesc.digest} does not match its digest: got sha256:`);
+  expect(fake.blobs.has(ldesc.digest)).toBe(false);
 });
 
 test("PullSource serves a remembered manifest without asking the registry", async () => {
