@@ -76,6 +76,8 @@ export interface RemoteRepositoryOptions {
  */
 export interface PushOptions extends StorePushOptions {
   reopen?: () => Promise<ReadableStream<Uint8Array>>;
+  /** The caller has just seen the blob missing (`exists`): no second `HEAD` before the upload. */
+  knownMissing?: boolean;
 }
 
 /**
@@ -371,7 +373,7 @@ export class RemoteRepository implements Target {
   async #pushBlob(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: PushOptions): Promise<void> {
     const signal = opts.signal;
     try {
-      if (await this.exists(desc, { signal })) throw alreadyExists(desc);
+      if (!opts.knownMissing && (await this.exists(desc, { signal }))) throw alreadyExists(desc);
     } catch (e) {
       await body.cancel(e).catch(() => {});
       throw e;

@@ -48,8 +48,14 @@ function taskFor(progress: Progress, desc: Descriptor): ProgressTask {
 export function pushTarget(remote: RemoteRepository, source: ReadOnlyStorage, progress: Progress = noProgress): Target {
   // Manifests pushed here are kept (they are small) so tagging needs no download.
   const manifests = new Map<string, Uint8Array>();
+  // Blobs the copy has just found missing: their upload needs no second HEAD.
+  const missing = new Set<string>();
   return {
-    exists: (d, o) => remote.exists(d, o),
+    async exists(d, o) {
+      const found = await remote.exists(d, o);
+      if (!found) missing.add(d.digest);
+      return found;
+    },
     fetch: (d, o) => remote.fetch(d, o),
     resolve: (r, o) => remote.resolve(r, o),
     async tag(desc, ref, opts) {
@@ -74,6 +80,7 @@ export function pushTarget(remote: RemoteRepository, source: ReadOnlyStorage, pr
         await remote.push(desc, counted(body, task), {
           ...opts,
           reopen: async () => counted(await reread(), task),
+          knownMissing: missing.has(desc.digest),
         });
       } finally {
         task.done();

@@ -92,6 +92,21 @@ test("pushTarget: a verified push re-reads a blob from a source that does not ve
   expect(fake.blobs.has(ldesc.digest)).toBe(false);
 });
 
+test("pushTarget: a blob the copy found missing is uploaded without a second HEAD", async () => {
+  const fake = new FakeRegistry();
+  const layer = patternBytes(300);
+  const ldesc = descriptorFromBytes(LAYER, layer);
+  const t = pushTarget(fakeRepository(fake), new MemoryStore());
+  expect(await t.exists(ldesc)).toBe(false);
+  await t.push(ldesc, chunked(layer));
+  expect(fake.log.map((r) => `${r.method} ${r.url.pathname.replace(/uploads\/u\d+/, "uploads/<id>")}`)).toEqual([
+    `HEAD /v2/org/model/blobs/${ldesc.digest}`,
+    "POST /v2/org/model/blobs/uploads/",
+    "PUT /v2/org/model/blobs/uploads/<id>",
+  ]);
+  expect(fake.blobs.get(ldesc.digest)).toEqual(layer);
+});
+
 test("PullSource serves a remembered manifest without asking the registry", async () => {
   const fake = new FakeRegistry();
   const m = new TextEncoder().encode("{}");
