@@ -96,8 +96,6 @@ export function checkArgs(cmd: Command, args: string[]): string | undefined {
   return undefined;
 }
 
-export const helpFlag = { help: { type: "bool" as const, short: "h", help: "" } };
-
 function useLine(cmd: Command): string {
   const parentPath = cmd.parent ? commandPath(cmd.parent) + " " : "";
   let use = cmd.use;

@@ -79,11 +79,6 @@ export async function openRemoteRepository(
   return (await openSession(net, ctx)).repository(ref.registry, ref.repository, opts);
 }
 
-/** Every tag of a remote repository (all `Link` pages). */
-export async function listTags(ref: Pick<ModelRef, "registry" | "repository">, net: NetworkOptions, ctx: RemoteContext): Promise<string[]> {
-  return (await openRemoteRepository(ref, net, ctx)).tags();
-}
-
 /**
  * Checks a credential against `GET /v2/` of `registry` (what `kit login` does before storing
  * it). Throws the registry's or the token server's error when it is refused.
