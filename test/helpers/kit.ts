@@ -96,8 +96,8 @@ export function kitEnv(prefix = "kit-env-", env: Record<string, string> = {}) {
 }
 
 /**
- * A fresh temp dir under `os.tmpdir()`. Removed on the process `exit` event, which `bun test`
- * does not emit: `npm test` (scripts/test.ts) gives the run its own TMPDIR and removes it.
+ * A fresh temp dir under `os.tmpdir()`, removed when the test run ends (test/preload.ts runs
+ * {@link removeTempDirs} in a global afterAll; `bun test` emits no process `exit` event).
  */
 export function tempDir(prefix = "kit-test-"): string {
   const d = mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -105,9 +105,11 @@ export function tempDir(prefix = "kit-test-"): string {
   return d;
 }
 const tempDirs: string[] = [];
-process.on("exit", () => {
-  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
-});
+
+/** Removes every directory {@link tempDir} made (unmounting nothing: tests unmount their own mounts first). */
+export function removeTempDirs(): void {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
 
 /** The PID of a process that has exited and been reaped (certainly not running). */
 export function deadPid(): number {
