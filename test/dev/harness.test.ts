@@ -62,7 +62,10 @@ describe("liveness", () => {
     const parent = spawn("sh", ["-c", "sh -c 'read x' <&0 & echo $!; exec sleep 30"], { stdio: ["pipe", "pipe", "ignore"] });
     try {
       const pid = Number(await new Promise<string>((r) => parent.stdout!.once("data", (d) => r(String(d).trim()))));
-      for (let i = 0; i < 500 && !readFileSync(`/proc/${parent.pid}/cmdline`, "utf8").startsWith("sleep"); i++) await new Promise((r) => setTimeout(r, 10));
+      // Wait (up to 30 s on a loaded machine) until the parent has exec'ed `sleep`: if the reader
+      // exited before that, the shell would reap it and there would be no zombie to look at.
+      for (let i = 0; i < 3000 && !readFileSync(`/proc/${parent.pid}/cmdline`, "utf8").startsWith("sleep"); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(readFileSync(`/proc/${parent.pid}/cmdline`, "utf8")).toStartWith("sleep");
       parent.stdin!.end();
       let state = "";
       for (let i = 0; i < 500 && state !== "Z"; i++) {
