@@ -23,7 +23,8 @@ mkdirSync(path.join(root, ".tmp"), { recursive: true });
 const junit = path.join(root, ".tmp", "junit.xml");
 rmSync(junit, { force: true });
 const tmp = mkdtempSync(path.join(os.tmpdir(), "kit-test-run-"));
-const run = spawnSync(bun, ["test", "--reporter=junit", `--reporter-outfile=${junit}`, ...process.argv.slice(2)], {
+// Bun 1.4.5 ignores a timeout in bunfig.toml: the per-test default is given here.
+const run = spawnSync(bun, ["test", "--timeout=120000", "--reporter=junit", `--reporter-outfile=${junit}`, ...process.argv.slice(2)], {
   cwd: root,
   stdio: "inherit",
   env: { ...process.env, TMPDIR: tmp },
