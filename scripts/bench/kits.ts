@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseKitfile } from "../../src/kitfile/parse.ts";
-import { pack } from "../../src/pack/pack.ts";
+import { pack } from "../../src/modelkit/pack.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { silentLogger } from "../../src/util/log.ts";
 import { homePaths } from "../../src/util/paths.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { displayRef, LOCAL_REGISTRY, parseReference, refToString, type ModelRef } from "../oci/reference.ts";
-import { firstSource, localParentSource, remoteParentSource, type ParentSource } from "../pack/modelref.ts";
+import { firstSource, localParentSource, remoteParentSource, type ParentSource } from "../modelkit/modelref.ts";
 import { openSession, type RegistrySession } from "../registry/remote.ts";
 import type { RemoteRepository } from "../registry/repository.ts";
 import type { NetworkOptions } from "../registry/transport.ts";

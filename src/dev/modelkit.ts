@@ -10,9 +10,9 @@
  */
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { parentFilters, type Filter } from "../pack/filter.ts";
-import { MAX_MODEL_REF_CHAIN, modelReference } from "../pack/modelref.ts";
-import { readModelKit, unpackContents } from "../pack/unpack.ts";
+import { parentFilters, type Filter } from "../modelkit/layer-filter.ts";
+import { MAX_MODEL_REF_CHAIN, modelReference } from "../modelkit/modelref.ts";
+import { readModelKit, unpackContents } from "../modelkit/unpack.ts";
 import { refToString, type ModelRef } from "../oci/reference.ts";
 import type { ReadOnlyTarget } from "../store/target.ts";
 import { KitError } from "../util/errors.ts";

@@ -19,7 +19,7 @@
  * * License: model (if detected) → else the only dataset → else the only code entry → else package.
  *   Then sub-directory SKILL.md front-matter may fill package fields (see applySkillPackage).
  *
- * Fixes over kit (project policy): hidden files/directories and OS junk are skipped (listing.ts);
+ * Fixes over kit (project policy): hidden files/directories and OS junk are skipped (dir-listing.ts);
  * `author` alone yields a package with only `authors` (kit panics); the `*pytorch_model*.bin`
  * glob is matched against base names (classify.ts); license files below the root are listed but
  * not scanned (kit scans them, discards the result and may warn spuriously).
@@ -33,7 +33,7 @@ import { UsageError, errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { KITFILE_NAMES, MCP_SUFFIX, fileType, type FileType } from "./classify.ts";
 import { detectLicense } from "./license.ts";
-import { listDirectory, type DirectoryListing, type FileListing } from "./listing.ts";
+import { listDirectory, type DirectoryListing, type FileListing } from "./dir-listing.ts";
 import { chooseModel } from "./model.ts";
 import { findSkillFile, parseSkillFrontMatter, type SkillFrontMatter } from "./skill.ts";
 

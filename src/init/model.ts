@@ -8,7 +8,7 @@
 
 import type { Model, ModelPart } from "../kitfile/schema.ts";
 import { extension } from "./classify.ts";
-import type { FileListing } from "./listing.ts";
+import type { FileListing } from "./dir-listing.ts";
 
 /** Picks the model among the candidates (compat §8.1 "Model candidates"). */
 export function chooseModel(files: FileListing[]): Model | undefined {

@@ -7,7 +7,7 @@
 
 import { isMap, isScalar, parseDocument } from "yaml";
 import type { Logger } from "../util/log.ts";
-import type { DirectoryListing, FileListing } from "./listing.ts";
+import type { DirectoryListing, FileListing } from "./dir-listing.ts";
 
 export interface SkillFrontMatter {
   name: string;

@@ -28,7 +28,7 @@ import {
 import { throwIfAborted } from "../util/pool.ts";
 import { GraphReader } from "./graph.ts";
 import { encodeIndex, type IndexFile, parseIndex, type StoredDescriptor } from "./index-file.ts";
-import { Partial, type PartialDownload } from "./partial.ts";
+import { IngestDownload, type PartialDownload } from "./partial.ts";
 import {
   alreadyExists,
   checkDescriptor,
@@ -263,7 +263,7 @@ export class LayoutStore implements Storage {
     try {
       const { O_RDWR, O_CREAT, O_EXCL } = fs.constants;
       const fh = await fsp.open(file, lock ? O_RDWR | O_CREAT : O_RDWR | O_CREAT | O_EXCL, 0o644);
-      return await Partial.open(desc, file, fh, target, lock, opts.signal);
+      return await IngestDownload.open(desc, file, fh, target, lock, opts.signal);
     } catch (e) {
       await lock?.release();
       if (!lock) await fsp.rm(file, { force: true });

@@ -32,7 +32,7 @@ export interface PartialDownload {
 }
 
 /** The resumable download behind `LayoutStore.openPartial`. */
-export class Partial implements PartialDownload {
+export class IngestDownload implements PartialDownload {
   #offset: number;
   #hash: Sha256;
   #finished = false;
@@ -57,7 +57,7 @@ export class Partial implements PartialDownload {
     target: string,
     lock: LockHandle | undefined,
     signal?: AbortSignal,
-  ): Promise<Partial> {
+  ): Promise<IngestDownload> {
     try {
       let size = (await fh.stat()).size;
       if (size > desc.size) {
@@ -73,7 +73,7 @@ export class Partial implements PartialDownload {
         hash.update(buf.subarray(0, bytesRead));
         pos += bytesRead;
       }
-      return new Partial(desc, file, fh, target, lock, size, hash);
+      return new IngestDownload(desc, file, fh, target, lock, size, hash);
     } catch (e) {
       await fh.close().catch(() => {});
       throw e;

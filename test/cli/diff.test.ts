@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import type { Descriptor } from "../../src/oci/descriptor.ts";
 import type { Digest } from "../../src/oci/digest.ts";
-import { compareManifests } from "../../src/pack/diff.ts";
+import { compareManifests } from "../../src/modelkit/diff.ts";
 import { runInProcess, tempDir } from "../helpers/kit.ts";
 import { APPENDIX_A_FILES, packKit, pushManifest } from "./modelkit-fixtures.ts";
 

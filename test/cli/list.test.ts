@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, rmSync } from "node:fs";
 import path from "node:path";
-import { executeListTemplate, formatListTable, parseListTemplate, tabwrite } from "../../src/pack/list-format.ts";
+import { executeListTemplate, formatListTable, parseListTemplate, tabwrite } from "../../src/modelkit/list-format.ts";
 import { runInProcess, tempDir } from "../helpers/kit.ts";
 import { APPENDIX_A_DIGEST, APPENDIX_A_FILES, packKit, pushManifest } from "./modelkit-fixtures.ts";
 

@@ -9,7 +9,7 @@ import { parseKitfile } from "../../src/kitfile/parse.ts";
 import { descriptorFromBytes, type Descriptor } from "../../src/oci/descriptor.ts";
 import { KIT_CONFIG, OCI_MANIFEST } from "../../src/oci/media-types.ts";
 import { parseReference, repoKey } from "../../src/oci/reference.ts";
-import { pack } from "../../src/pack/pack.ts";
+import { pack } from "../../src/modelkit/pack.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { listRepositories, LocalRepository } from "../../src/store/local.ts";
 import { bytesStream, successorsOf } from "../../src/store/target.ts";

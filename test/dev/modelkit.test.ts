@@ -6,8 +6,8 @@ import { extractModelKit, devCacheDir, type KitSource } from "../../src/dev/mode
 import { resolveDevModel } from "../../src/dev/model.ts";
 import { parseKitfile } from "../../src/kitfile/parse.ts";
 import { parseReference, repoKey } from "../../src/oci/reference.ts";
-import { pack } from "../../src/pack/pack.ts";
-import { localParentSource, modelReference } from "../../src/pack/modelref.ts";
+import { pack } from "../../src/modelkit/pack.ts";
+import { localParentSource, modelReference } from "../../src/modelkit/modelref.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { LocalRepository } from "../../src/store/local.ts";
 import { KitError } from "../../src/util/errors.ts";

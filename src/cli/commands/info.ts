@@ -1,7 +1,7 @@
 import { defineCommand } from "../command.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { loadModelKit, parseModelKitArg } from "./inspect.ts";
-import { filterKitfile } from "../../kitfile/filter.ts";
+import { filterKitfile } from "../../kitfile/info-filter.ts";
 import type { Kitfile } from "../../kitfile/schema.ts";
 import { datasetNode, emitYaml, kitfileToYaml, mcpServerNode, type YNode } from "../../kitfile/yaml.ts";
 

@@ -2,7 +2,7 @@ import { defineCommand, type Context } from "../command.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
 import { openStorage } from "../session.ts";
 import { displayRef, LOCAL_REGISTRY, parseReference, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
-import { inspectJson, inspectModelKit, type InspectedModelKit } from "../../pack/inspect.ts";
+import { inspectJson, inspectModelKit, type InspectedModelKit } from "../../modelkit/inspect.ts";
 import { openRemoteRepository } from "../../registry/remote.ts";
 import type { NetworkOptions } from "../../registry/transport.ts";
 import { LocalRepository } from "../../store/local.ts";

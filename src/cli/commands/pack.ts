@@ -7,10 +7,10 @@ import type { Kitfile } from "../../kitfile/schema.ts";
 import { assertValidKitfile } from "../../kitfile/validate.ts";
 import { parseCompression } from "../../oci/layer-type.ts";
 import { LOCAL_REGISTRY, UNNAMED_REPOSITORY, isDigestRef, parseReference, repoKey } from "../../oci/reference.ts";
-import { pack } from "../../pack/pack.ts";
-import { LayerCache } from "../../pack/layer-cache.ts";
+import { pack } from "../../modelkit/pack.ts";
+import { LayerCache } from "../../modelkit/layer-cache.ts";
 import { homePaths } from "../../util/paths.ts";
-import { resolveModelReferences } from "../../pack/modelref.ts";
+import { resolveModelReferences } from "../../modelkit/modelref.ts";
 import { DEFAULT_NETWORK_OPTIONS } from "../../registry/transport.ts";
 import { asKitError, KitError, withContext } from "../../util/errors.ts";
 

@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { walkLayer } from "../../src/pack/walk.ts";
+import { walkLayer } from "../../src/modelkit/walk.ts";
 import { memoryLogger } from "../../src/util/log.ts";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "kit-walk-"));

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, readdirSync, writeFileSync, symlinkSync, utimesSync } from "node:fs";
 import path from "node:path";
 import { parseKitfile } from "../../src/kitfile/parse.ts";
-import { pack, planLayers } from "../../src/pack/pack.ts";
+import { pack, planLayers } from "../../src/modelkit/pack.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { memoryLogger } from "../../src/util/log.ts";
 import { project } from "../helpers/files.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { parseConfigJson } from "../../src/kitfile/config.ts";
-import { filterKitfile } from "../../src/kitfile/filter.ts";
+import { filterKitfile } from "../../src/kitfile/info-filter.ts";
 import { KitError } from "../../src/util/errors.ts";
 
 // A Kitfile as `kit info` sees it: read back from the config JSON, numbers are float64.

@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { isIgnoredName, listDirectory } from "../../src/init/listing.ts";
+import { isIgnoredName, listDirectory } from "../../src/init/dir-listing.ts";
 import { memoryLogger } from "../../src/util/log.ts";
 import { writeFiles } from "../helpers/files.ts";
 

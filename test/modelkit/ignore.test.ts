@@ -7,7 +7,7 @@ import {
   Pattern,
   PatternMatcher,
   readIgnorePatterns,
-} from "../../src/pack/ignore.ts";
+} from "../../src/modelkit/ignore.ts";
 import { KitError } from "../../src/util/errors.ts";
 
 describe("cleanPath (Go path.Clean)", () => {

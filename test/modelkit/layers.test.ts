@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { createIgnore } from "../../src/pack/ignore.ts";
-import { belongsToOtherLayer, isWithinPath } from "../../src/pack/layers.ts";
+import { createIgnore } from "../../src/modelkit/ignore.ts";
+import { belongsToOtherLayer, isWithinPath } from "../../src/modelkit/layers.ts";
 
 describe("isWithinPath", () => {
   test("whole segments only", () => {

@@ -7,7 +7,7 @@
  */
 import { KitError } from "../util/errors.ts";
 import { goJsonIndent } from "../util/go-json.ts";
-import type { ModelKitInfo } from "./listing.ts";
+import type { ModelKitInfo } from "./kit-listing.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Go text/tabwriter (padchar ' ', flags 0)

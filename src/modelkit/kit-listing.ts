@@ -19,7 +19,7 @@ import { CancelledError, KitError, NotFoundError } from "../util/errors.ts";
 import { compareGoStrings } from "../util/go-json.ts";
 import { formatBytes, type Logger } from "../util/log.ts";
 import { Pool, throwIfAborted } from "../util/pool.ts";
-import { matchesFilters, type Filter, type LayerKind } from "./filter.ts";
+import { matchesFilters, type Filter, type LayerKind } from "./layer-filter.ts";
 import { inspectModelKit, NotAModelKitError } from "./inspect.ts";
 
 /** One listed ModelKit; field names and order are kit's JSON (`modelInfo`). */

@@ -20,7 +20,7 @@ import { atomicWriteFile, randomHex, writeStreamToHandle } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { noProgress, type Progress } from "../util/progress.ts";
-import { matchesFilters, selectsKitfile, type Filter, type LayerKind } from "./filter.ts";
+import { matchesFilters, selectsKitfile, type Filter, type LayerKind } from "./layer-filter.ts";
 import { extractTar, verifySubpath } from "./untar.ts";
 
 export interface ModelKitContents {
