@@ -8,7 +8,7 @@ import { displayRef, LOCAL_REGISTRY, parseReference, refToString, type ModelRef 
 import { firstSource, localParentSource, remoteParentSource, type ParentSource } from "../modelkit/modelref.ts";
 import { openSession, type RegistrySession } from "../registry/remote.ts";
 import type { RemoteRepository } from "../registry/repository.ts";
-import type { NetworkOptions } from "../registry/transport.ts";
+import type { NetworkOptions } from "../registry/network-options.ts";
 import { LayoutStore } from "../store/layout.ts";
 import { migrateLegacyStorage, needsMigration } from "../store/migrate.ts";
 import type { ReadOnlyTarget } from "../store/target.ts";

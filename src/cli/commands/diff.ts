@@ -7,7 +7,7 @@ import { parseOrasReference, refToString, repoKey, type ModelRef } from "../../o
 import { diffReport } from "../../modelkit/diff.ts";
 import { inspectModelKit } from "../../modelkit/inspect.ts";
 import { openSession, type RegistrySession } from "../../registry/remote.ts";
-import type { NetworkOptions } from "../../registry/transport.ts";
+import type { NetworkOptions } from "../../registry/network-options.ts";
 import { LocalRepository } from "../../store/local.ts";
 import { CancelledError, KitError, NotFoundError, errorMessage, hintIn } from "../../util/errors.ts";
 

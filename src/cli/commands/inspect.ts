@@ -4,7 +4,7 @@ import { openStorage } from "../session.ts";
 import { displayRef, LOCAL_REGISTRY, parseReference, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
 import { inspectJson, inspectModelKit, type InspectedModelKit } from "../../modelkit/inspect.ts";
 import { openRemoteRepository } from "../../registry/remote.ts";
-import type { NetworkOptions } from "../../registry/transport.ts";
+import type { NetworkOptions } from "../../registry/network-options.ts";
 import { LocalRepository } from "../../store/local.ts";
 import { CancelledError, KitError, NotFoundError, hintIn } from "../../util/errors.ts";
 import type { Logger } from "../../util/log.ts";

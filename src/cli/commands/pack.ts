@@ -11,7 +11,7 @@ import { pack } from "../../modelkit/pack.ts";
 import { LayerCache } from "../../modelkit/layer-cache.ts";
 import { homePaths } from "../../util/paths.ts";
 import { resolveModelReferences } from "../../modelkit/modelref.ts";
-import { DEFAULT_NETWORK_OPTIONS } from "../../registry/transport.ts";
+import { DEFAULT_NETWORK_OPTIONS } from "../../registry/network-options.ts";
 import { asKitError, KitError, withContext } from "../../util/errors.ts";
 
 /** `created` from SOURCE_DATE_EPOCH (addendum §1.1) or the clock, RFC 3339 at second precision. */

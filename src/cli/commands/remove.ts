@@ -6,7 +6,7 @@ import { displayRef, parseReference, refToString, repoKey, type ModelRef } from 
 import { registryErrorIn } from "../../registry/http.ts";
 import { openRemoteRepository } from "../../registry/remote.ts";
 import type { RemoteRepository } from "../../registry/repository.ts";
-import type { NetworkOptions } from "../../registry/transport.ts";
+import type { NetworkOptions } from "../../registry/network-options.ts";
 import type { LayoutStore } from "../../store/layout.ts";
 import { listRepositories, LocalRepository, referenceIsDigest } from "../../store/local.ts";
 import { CancelledError, KitError, NotFoundError, errorMessage, hintIn } from "../../util/errors.ts";
