@@ -166,7 +166,7 @@ export class RemoteRepository implements Target {
     this.#uploadAttempts = opts.uploadAttempts ?? 5;
     this.#maxResumes = opts.maxResumes ?? 10;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
-    this.client.alias(new URL(this.baseUrl).host, this.registry);
+    this.client.alias(new URL(this.baseUrl), this.registry);
   }
 
   /** `<scheme>://<api host>/v2/`. */

@@ -33,13 +33,15 @@ test("cleanScopes merges actions per resource and sorts", () => {
   expect(repositoryScope("org/m", "pull", "push")).toBe("repository:org/m:pull,push");
 });
 
-/** An auth client whose credential store knows `cred` for reg.test only. */
+const REG = "http://reg.test";
+
+/** An auth client whose credential store knows `cred` for reg.test only (a plain-HTTP registry, as with --plain-http). */
 function client(fake: FakeRegistry, cred: Credential = {}) {
   const transport = new Transport({ userAgent: "kitops-cli/t", fetch: fake.fetch, sleep: async () => {} });
-  return new AuthClient({ transport, credential: async (host) => (host === "reg.test" ? cred : {}) });
+  const c = new AuthClient({ transport, credential: async (host) => (host === "reg.test" ? cred : {}) });
+  c.alias(new URL(REG), "reg.test");
+  return c;
 }
-
-const REG = "http://reg.test";
 const get = (path: string) => ({ method: "GET", url: new URL(REG + path) });
 
 describe("Basic", () => {
@@ -125,7 +127,7 @@ describe("Bearer", () => {
     const fake = fakeBearer();
     const anon = client(fake);
     await anon.send(get("/v2/a/b/manifests/v1"), ["repository:a/b:pull"]);
-    const issued = (await anon.cachedAuthorization("reg.test", ["repository:a/b:pull"]))!.slice("Bearer ".length);
+    const issued = (await anon.cachedAuthorization(new URL(REG), ["repository:a/b:pull"]))!.slice("Bearer ".length);
     const c = client(fake, { accessToken: issued });
     const before = fake.tokensIssued.length;
     expect((await c.send(get("/v2/a/b/manifests/v1"), ["repository:a/b:pull"])).status).toBe(200);
