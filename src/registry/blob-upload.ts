@@ -9,6 +9,7 @@
 import type { Descriptor } from "../oci/descriptor.ts";
 import { KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
+import { printable } from "../util/printable.ts";
 import type { AuthClient } from "./auth.ts";
 import { discardBody, expectStatus, RegistryError, redactUrl } from "./http.ts";
 
@@ -90,7 +91,7 @@ async function checkCommitted(res: Response, method: string, url: URL, desc: Des
   await discardBody(res);
   const got = res.headers.get("docker-content-digest");
   if (got && got !== desc.digest) {
-    throw new KitError(`The registry stored ${desc.digest} under a different digest ${got}`);
+    throw new KitError(`The registry stored ${desc.digest} under a different digest ${printable(got)}`);
   }
 }
 

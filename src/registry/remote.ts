@@ -6,6 +6,7 @@
  * @module
  */
 import type { ModelRef } from "../oci/reference.ts";
+import { CopyError } from "../store/copy.ts";
 import type { Logger } from "../util/log.ts";
 import { homePaths } from "../util/paths.ts";
 import { allowCrossSiteFromEnv, AuthClient, type AuthClientOptions, type Credential } from "./auth.ts";
@@ -100,5 +101,27 @@ export async function verifyCredential(registry: string, cred: Credential, net: 
   session.auth.alias(url, registry);
   const res = await session.auth.send({ method: "GET", url });
   await expectStatus(res, "GET", url, 200);
+  await discardBody(res);
+}
+
+/**
+ * The error to report for a failed push or pull: the copy's wrapper (`failed to perform "Exists"
+ * on destination: …`) names internal operations the user cannot act on, so it is unwrapped to
+ * what failed underneath — a network failure, a registry's answer, a refused credential.
+ */
+export function remoteFailure(e: unknown): unknown {
+  let c = e;
+  while (c instanceof CopyError && c.cause !== undefined) c = c.cause;
+  return c;
+}
+
+/**
+ * Checks that `registry` answers at all (`GET /v2/`, anonymously, any status): `kit login` does
+ * this before it asks for a password, so a wrong scheme or address fails before any prompt
+ * (e.g. TLS to a plain-HTTP registry, with the `--plain-http` hint).
+ */
+export async function pingRegistry(registry: string, net: NetworkOptions, ctx: RemoteContext): Promise<void> {
+  const session = await openSession(net, ctx, { credential: async () => ({}), loginHints: false });
+  const res = await session.transport.send({ method: "GET", url: new URL(`${net.plainHttp ? "http" : "https"}://${apiHost(registry)}/v2/`) });
   await discardBody(res);
 }

@@ -23,6 +23,7 @@ import {
 } from "../store/target.ts";
 import { CancelledError, IntegrityError, KitError, NotFoundError, errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
+import { printable } from "../util/printable.ts";
 import { abortReason, throwIfAborted } from "../util/pool.ts";
 import { type AuthClient, repositoryScope } from "./auth.ts";
 import { resumingBody } from "./blob-download.ts";
@@ -266,14 +267,14 @@ export class RemoteRepository implements Target {
     const got = res.headers.get("docker-content-digest");
     if (got && got !== desc.digest) {
       await discardBody(res);
-      throw new IntegrityError(`The registry answered ${desc.digest} with content of ${got}`);
+      throw new IntegrityError(`The registry answered ${desc.digest} with content of ${printable(got)}`);
     }
     let start = 0;
     if (res.status === 206) {
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get("content-range") ?? "");
       if (!m || Number(m[1]) !== offset) {
         await discardBody(res);
-        throw new KitError(`The registry answered a range request for ${desc.digest} with range ${res.headers.get("content-range") ?? "(none)"}`);
+        throw new KitError(`The registry answered a range request for ${desc.digest} with range ${printable(res.headers.get("content-range") ?? "(none)")}`);
       }
       start = offset;
     }
@@ -296,11 +297,12 @@ export class RemoteRepository implements Target {
       throw new NotFoundError(`${ref}: not found`);
     }
     await expectStatus(res, "GET", url, 200);
-    const bytes = await readAll(res.body!, DEFAULT_MAX_METADATA_BYTES, opts.signal);
+    const tooLarge = () => new KitError(`The manifest ${ref} from the registry is larger than ${DEFAULT_MAX_METADATA_BYTES / (1024 * 1024)} MiB`);
+    const bytes = await readAll(res.body!, DEFAULT_MAX_METADATA_BYTES, opts.signal, tooLarge);
     const digest = digestOf(bytes);
     const claimed = isDigest(ref) ? ref : res.headers.get("docker-content-digest");
     if (claimed && claimed !== digest) {
-      throw new IntegrityError(`Content of ${claimed} does not match its digest: got ${digest}`);
+      throw new IntegrityError(`Content of ${printable(claimed)} does not match its digest: got ${digest}`);
     }
     return { desc: { mediaType: mediaTypeOf(res), digest, size: bytes.byteLength }, bytes };
   }
@@ -367,7 +369,7 @@ export class RemoteRepository implements Target {
     await expectStatus(res, "PUT", url, 201);
     await discardBody(res);
     const got = res.headers.get("docker-content-digest");
-    if (got && got !== desc.digest) throw new IntegrityError(`The registry stored manifest ${desc.digest} under a different digest ${got}`);
+    if (got && got !== desc.digest) throw new IntegrityError(`The registry stored manifest ${desc.digest} under a different digest ${printable(got)}`);
   }
 
   async #pushBlob(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: PushOptions): Promise<void> {

@@ -91,10 +91,11 @@ export interface TransportOptions {
 // ----- network failures ----------------------------------------------------------------------
 
 /**
- * Failures that another attempt will not fix: no such host, nothing listening, TLS refused or
- * an untrusted certificate. Resets, timeouts and unknown failures are worth retrying.
+ * Failures that another attempt will not fix: no such host, nothing listening, TLS refused, an
+ * untrusted certificate, a malformed response. Resets, timeouts and unknown failures are worth
+ * retrying.
  */
-const PERMANENT_CODES = /^(ENOTFOUND|ECONNREFUSED|EPROTO|EHOSTUNREACH|ENETUNREACH|ERR_TLS_.*|.*CERT.*|.*SIGNATURE.*|UNABLE_TO_.*|FailedToOpenSocket|ConnectionRefused)$/;
+const PERMANENT_CODES = /^(ENOTFOUND|ECONNREFUSED|EPROTO|EHOSTUNREACH|ENETUNREACH|ERR_TLS_.*|.*CERT.*|.*SIGNATURE.*|UNABLE_TO_.*|FailedToOpenSocket|ConnectionRefused|Malformed_HTTP_Response)$/;
 
 /** What a failure code means, in words (Go's wording where Go has one). */
 const CODE_TEXT: Record<string, string> = {
@@ -110,10 +111,12 @@ const CODE_TEXT: Record<string, string> = {
   EPROTO: "TLS handshake failed",
   ERR_TLS_CERT_ALTNAME_INVALID: "its certificate is not valid for this host name",
   CERT_HAS_EXPIRED: "its certificate has expired",
+  // e.g. control characters in a header: the runtime refuses the whole response
+  Malformed_HTTP_Response: "the server sent a malformed HTTP response",
 };
 
 /** Codes of failures after the connection was made: "connection to X failed", not "could not connect". */
-const AFTER_CONNECT = new Set(["ECONNRESET", "EPIPE"]);
+const AFTER_CONNECT = new Set(["ECONNRESET", "EPIPE", "Malformed_HTTP_Response"]);
 
 const PLAIN_HTTP_HINT = "If the registry serves plain HTTP, use --plain-http; if it requires a client certificate, use --cert and --key";
 const UNTRUSTED_HINT = "The registry's certificate is not trusted: pass its CA with --tls-cert <file>, or skip verification with --tls-verify=false";

@@ -2,8 +2,8 @@ import { defineCommand } from "../command.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
 import { parseOrasReference } from "../../oci/reference.ts";
 import type { Credential } from "../../registry/auth.ts";
-import { credentialStore, verifyCredential } from "../../registry/remote.ts";
-import { CancelledError, KitError, errorMessage } from "../../util/errors.ts";
+import { credentialStore, pingRegistry, verifyCredential } from "../../registry/remote.ts";
+import { CancelledError, KitError, errorMessage, hintIn } from "../../util/errors.ts";
 
 /** Checks that `registry` is a bare `host[:port]` (oras `ValidateRegistry`). */
 export function validateRegistry(registry: string): void {
@@ -50,8 +50,14 @@ terminal. A password given without a username is stored as an identity (refresh)
     } else if (password && username) {
       ctx.log.info("Warning: Using --password via CLI is insecure. Consider using --password-stdin instead");
     }
+    const failed = (e: unknown) =>
+      e instanceof CancelledError ? e : new KitError(`failed to validate the credentials for ${registry}: ${errorMessage(e)}`, { cause: e, hint: hintIn(e) });
     if (!password) {
       if (!ctx.stdin.isTTY) throw new KitError("attempting to read input from non-terminal");
+      // A registry that cannot be reached (or needs --plain-http) is reported before any prompt.
+      await pingRegistry(registry, net, remoteContext(ctx)).catch((e) => {
+        throw failed(e);
+      });
       if (!username) username = (await ctx.stdin.prompt("Username: ")).trim();
       password = await ctx.stdin.prompt("Password: ", true);
       if (!password) throw new KitError("password is required");
@@ -61,8 +67,7 @@ terminal. A password given without a username is stored as an identity (refresh)
     try {
       await verifyCredential(registry, cred, net, remoteContext(ctx));
     } catch (e) {
-      if (e instanceof CancelledError) throw e;
-      throw new KitError(`failed to validate the credentials for ${registry}: ${errorMessage(e)}`, { cause: e });
+      throw failed(e);
     }
     await credentialStore(ctx).put(registry, cred);
     ctx.log.info("Log in successful");

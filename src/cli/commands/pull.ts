@@ -7,7 +7,7 @@ import { OCI_MANIFEST } from "../../oci/media-types.ts";
 import { LOCAL_REGISTRY, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
 import { MAX_MODEL_REF_CHAIN, modelReference } from "../../modelkit/modelref.ts";
 import { readModelKit } from "../../modelkit/unpack.ts";
-import { openSession, type RegistrySession } from "../../registry/remote.ts";
+import { openSession, remoteFailure, type RegistrySession } from "../../registry/remote.ts";
 import { downloadBlobs, PullSource } from "../../registry/transfer.ts";
 import { copy } from "../../store/copy.ts";
 import { successorsOf } from "../../store/target.ts";
@@ -116,7 +116,7 @@ time. ModelKits that the model refers to (model.path naming another ModelKit) ar
     } catch (e) {
       ui.close();
       if (e instanceof CancelledError || ctx.signal.aborted) throw e;
-      throw new KitError(`failed to pull: ${errorMessage(e)}`, { cause: e, hint: hintIn(e) });
+      throw new KitError(`failed to pull: ${errorMessage(remoteFailure(e))}`, { cause: e, hint: hintIn(e) });
     }
   },
 });

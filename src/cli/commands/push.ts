@@ -3,7 +3,7 @@ import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts
 import { openStorage, parseSingleRef, startProgress } from "../session.ts";
 import { LOCAL_REGISTRY, refToString, repoKey } from "../../oci/reference.ts";
 import { registryErrorIn, statusText } from "../../registry/http.ts";
-import { openSession } from "../../registry/remote.ts";
+import { openSession, remoteFailure } from "../../registry/remote.ts";
 import { pushTarget } from "../../registry/transfer.ts";
 import { copy } from "../../store/copy.ts";
 import { LocalRepository } from "../../store/local.ts";
@@ -63,9 +63,12 @@ already has are not uploaded again; a failed upload is retried in a fresh upload
       if (re) {
         let msg = `Failed to push: got response ${re.status} (${statusText(re.status)}) from remote`;
         if (re.status === 401) msg += ". Ensure the repository exists and you have push access to it.";
-        throw new KitError(msg, { cause: e, hint: re.status === 401 ? undefined : `The registry said: ${re.message}` });
+        const said = `The registry said: ${re.message}`;
+        // re.hint, on a 401/403: which registry to log in to, and how
+        throw new KitError(msg, { cause: e, hint: re.status === 401 ? re.hint : re.hint ? `${said}\n${re.hint}` : said });
       }
-      throw new KitError(`Failed to push: ${errorMessage(e)}.`, { cause: e, hint: hintIn(e) });
+      const cause = remoteFailure(e);
+      throw new KitError(`Failed to push: ${errorMessage(cause)}.`, { cause: e, hint: hintIn(cause) });
     }
   },
 });
