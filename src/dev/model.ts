@@ -9,7 +9,9 @@
 import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Kitfile } from "../kitfile/schema.ts";
-import { modelReference, resolveModelReferences, type ParentSource } from "../modelkit/modelref.ts";
+import { modelReference } from "../kitfile/paths.ts";
+import type { ParentSource } from "../modelkit/locate.ts";
+import { resolveModelReferences } from "../modelkit/modelref.ts";
 import { KitError } from "../util/errors.ts";
 import { errnoCode } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";

@@ -20,7 +20,8 @@ import { compareGoStrings } from "../util/go-json.ts";
 import { formatBytes, type Logger } from "../util/log.ts";
 import { Pool, throwIfAborted } from "../util/pool.ts";
 import { matchesFilters, type Filter, type LayerKind } from "./layer-filter.ts";
-import { inspectModelKit, NotAModelKitError } from "./inspect.ts";
+import { NotAModelKitError } from "./contents.ts";
+import { inspectModelKit } from "./inspect.ts";
 
 /** One listed ModelKit; field names and order are kit's JSON (`modelInfo`). */
 export interface ModelKitInfo {

@@ -35,6 +35,19 @@ export class IntegrityError extends KitError {
   override name = "IntegrityError";
 }
 
+/**
+ * A failure worth trying again (a dropped connection, a 5xx, an upload session the registry
+ * forgot): the generic copy pushes the content again after `retryAfterMs`.
+ */
+export class TransientError extends KitError {
+  override name = "TransientError";
+  readonly retryAfterMs: number;
+  constructor(message: string, options: { cause?: unknown; hint?: string; retryAfterMs?: number } = {}) {
+    super(message, options);
+    this.retryAfterMs = options.retryAfterMs ?? 0;
+  }
+}
+
 /** The operation was cancelled (Ctrl-C or an AbortSignal). */
 export class CancelledError extends KitError {
   override name = "CancelledError";

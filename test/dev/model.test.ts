@@ -5,7 +5,7 @@ import path from "node:path";
 import { parseKitfile } from "../../src/kitfile/parse.ts";
 import { resolveDevModel, findGgufInDir } from "../../src/dev/model.ts";
 import { pack } from "../../src/modelkit/pack.ts";
-import { localParentSource } from "../../src/modelkit/modelref.ts";
+import { localParentSource } from "../../src/modelkit/locate.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { KitError } from "../../src/util/errors.ts";
 import { memoryLogger } from "../../src/util/log.ts";

@@ -9,9 +9,10 @@ import { mkdir, open, stat } from "node:fs/promises";
 import path from "node:path";
 import { defineCommand, type Context } from "../command.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
-import { lazyRemote, localThenRemote, openStorage, sourceFor, startProgress } from "../session.ts";
+import { openStorage, remoteOpener, startProgress } from "../session.ts";
 import { findKitfile, readKitfile } from "../../kitfile/parse.ts";
 import { parseReference, refToString, type ModelRef } from "../../oci/reference.ts";
+import { localThenRemote, sourceFor } from "../../modelkit/locate.ts";
 import type { LayoutStore } from "../../store/layout.ts";
 import {
   findFreePort,
@@ -101,7 +102,7 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
     let storage: LayoutStore | undefined;
     const getStorage = async () => (storage ??= await openStorage(ctx));
     // the registry, only if a ModelKit is not in local storage
-    const remote = lazyRemote(ctx, net);
+    const remote = remoteOpener(ctx, net);
     let contextDir: string;
     let kitfilePath: string;
     if (!ref) {
