@@ -77,7 +77,7 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
     cmd.validateArgs?.(parsed.args, Object.assign(Object.fromEntries(Object.keys(cmd.flags).map((k) => [k, v[k]])), { changed: parsed.changed }) as never);
   if (argErr) return usageFail(argErr);
 
-  // ---- pre-run hook (compat §1.0) ----
+  // ---- pre-run hook (docs/format.md#global-flags) ----
   const colour = io.stdoutIsTTY && !io.env.NO_COLOR && io.platform !== "win32";
   const plainLog = createLogger({ level: "info", colour, sink: io });
   const levelFlag = String(v["log-level"]);

@@ -1,5 +1,5 @@
 /**
- * The background dev server process (compat §8.3): `<home>/harness/process.pid` holds its PID
+ * The background dev server process (docs/format.md#dev): `<home>/harness/process.pid` holds its PID
  * (the number only, as kit writes it) and `<home>/harness/harness.log` its output (truncated at
  * each start). The server is this same program run as `kit dev serve …`, detached, so it
  * outlives `kit dev start` and ignores the terminal's Ctrl-C.

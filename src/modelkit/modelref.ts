@@ -1,5 +1,5 @@
 /**
- * ModelKit references in `model.path` (compat §2.5, §7.3): a Kitfile may name another ModelKit as
+ * ModelKit references in `model.path` (docs/format.md#model-references): a Kitfile may name another ModelKit as
  * its model. Pack resolves the chain of parents (at most 10), merges their Kitfiles and leaves
  * their files to them; unpack restores the parents' model files too.
  * @module
@@ -38,8 +38,9 @@ export function localParentSource(storage: LayoutStore): ParentSource {
 }
 
 /**
- * Parents from their registry (compat §2.5: "else the remote registry"): `open` gives the remote
- * repository of a reference. References without a registry (`localhost`) are not looked up.
+ * Parents from their registry (docs/format.md#model-references: "else from its registry"): `open`
+ * gives the remote repository of a reference. References without a registry (`localhost`) are not
+ * looked up.
  */
 export function remoteParentSource(open: (ref: ModelRef) => Promise<ReadOnlyTarget>): ParentSource {
   return async (ref) => {

@@ -1,6 +1,7 @@
 /**
- * ModelKit references: kit's own parser (`ParseReference`, compat §5.1), the plain oras parser that
- * `kit diff` uses (§5.3), and the string/display forms. Error messages are kit's (oras') wording.
+ * ModelKit references: kit's own parser (`ParseReference`, docs/format.md#references), the plain
+ * oras parser that `kit diff` uses (docs/format.md#diff-references), and the string/display forms.
+ * Error messages are kit's (oras') wording.
  * @module
  */
 import { KitError } from "../util/errors.ts";
@@ -95,8 +96,9 @@ function validateReference(reference: string, isTag: boolean): void {
 }
 
 /**
- * kit's `ParseReference` (compat §5.1). A bare digest means `localhost/_@<digest>`; text after commas
- * are extra tags; a first path segment without `.` or `:` is not a registry (registry `localhost`).
+ * kit's `ParseReference` (docs/format.md#references). A bare digest means `localhost/_@<digest>`;
+ * text after commas are extra tags; a first path segment without `.` or `:` is not a registry
+ * (registry `localhost`).
  */
 export function parseReference(s: string): ModelRef {
   if (digestProblem(s) === undefined) {
@@ -128,8 +130,9 @@ export function parseReference(s: string): ModelRef {
 }
 
 /**
- * The oras parser used by `kit diff` (compat §5.3): `registry/path[:tag|@digest]`, the first segment is
- * always the registry, and the reference may be empty.
+ * The oras parser used by `kit diff` (docs/format.md#diff-references):
+ * `registry/path[:tag|@digest]`, the first segment is always the registry, and the reference may be
+ * empty.
  */
 export function parseOrasReference(s: string): ModelRef {
   const slash = s.indexOf("/");

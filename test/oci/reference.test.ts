@@ -17,7 +17,7 @@ function ref(registry: string, repository: string, reference: string, extraTags:
   return { registry, repository, reference, extraTags };
 }
 
-describe("parseReference (kit, compat §5.1)", () => {
+describe("parseReference (kit, docs/format.md#references)", () => {
   const ok: [string, ModelRef][] = [
     ["a/b/c/d", ref("localhost", "a/b/c/d", "latest")],
     ["test.io/a/b/c/d", ref("test.io", "a/b/c/d", "latest")],
@@ -85,7 +85,7 @@ describe("parseReference (kit, compat §5.1)", () => {
   }
 });
 
-describe("parseOrasReference (kit diff, compat §5.3)", () => {
+describe("parseOrasReference (kit diff, docs/format.md#diff-references)", () => {
   test("first segment is always the registry", () => {
     expect(parseOrasReference("localhost/foo:v1")).toEqual(ref("localhost", "foo", "v1"));
     expect(parseOrasReference("ghcr.io/a/b@" + D)).toEqual(ref("ghcr.io", "a/b", D));

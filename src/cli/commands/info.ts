@@ -7,8 +7,8 @@ import { datasetNode, emitYaml, kitfileToYaml, mcpServerNode, type YNode } from 
 
 /**
  * Lists kit's reflection cannot select because their Go field names (`DataSets`, `MCPServers`)
- * are not the Title-cased YAML keys. We select them by their YAML key as well (compat §1.5 quirk,
- * fixed here).
+ * are not the Title-cased YAML keys. We select them by their YAML key as well (a kit quirk,
+ * fixed here: docs/compatibility.md#deliberate-differences).
  */
 const FIXED_LISTS: Record<string, (k: Kitfile) => YNode> = {
   Datasets: (k) => ({ kind: "seq", items: (k.datasets ?? []).map(datasetNode), flow: false }),

@@ -14,7 +14,7 @@ import { resolveModelReferences } from "../../modelkit/modelref.ts";
 import { DEFAULT_NETWORK_OPTIONS } from "../../registry/transport.ts";
 import { asKitError, KitError, withContext } from "../../util/errors.ts";
 
-/** `created` from SOURCE_DATE_EPOCH (addendum §1.1) or the clock, RFC 3339 at second precision. */
+/** `created` from SOURCE_DATE_EPOCH (docs/format.md#annotations) or the clock, RFC 3339 at second precision. */
 export function createdTime(env: Record<string, string | undefined>, now = new Date()): string {
   const sde = env.SOURCE_DATE_EPOCH;
   let d = now;
