@@ -86,7 +86,7 @@ export async function findFreePort(host: string): Promise<number> {
     s.listen({ port: 0, host }, () => {
       const a = s.address();
       const port = typeof a === "object" && a ? a.port : 0;
-      s.close(() => (port ? resolve(port) : reject(new Error(`could not find a free port on ${host}`))));
+      s.close(() => (port ? resolve(port) : reject(new KitError(`could not find a free port on ${host}`))));
     });
   });
 }
