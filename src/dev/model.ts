@@ -1,5 +1,5 @@
 /**
- * Which file `kit dev` serves (compat §8.3): the Kitfile's model (a ModelKit reference resolved
+ * Which file `kit dev` serves (docs/format.md#dev): the Kitfile's model (a ModelKit reference resolved
  * to the root ancestor's model path), inside the context directory, being a `.gguf` file or a
  * directory holding exactly one `.gguf` model. A model split into parts
  * (`name-00001-of-00003.gguf`, …) counts as one: its first part is loaded and llama.cpp finds

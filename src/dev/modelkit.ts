@@ -1,5 +1,5 @@
 /**
- * `kit dev start <ModelKit>` (addendum §4): only the model (and the Kitfile) is unpacked, from
+ * `kit dev start <ModelKit>` (docs/format.md#cache): only the model (and the Kitfile) is unpacked, from
  * local storage or the registry, into `<home>/cache/dev/<algorithm>-<hex>/` named after the
  * manifest digest, so a second start of the same kit reuses it. Referenced parent kits
  * contribute their model files to the same directory, as `kit unpack` does.

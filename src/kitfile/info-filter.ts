@@ -1,5 +1,5 @@
 /**
- * `kit info --filter` (compat §1.5): picks a value out of the Kitfile by Go struct field names
+ * `kit info --filter` (docs/format.md#info-filter): picks a value out of the Kitfile by Go struct field names
  * (each dot-separated segment Title-cased: `package.name` → `Package.Name`) and prints it as YAML.
  * Because the names are Go's, `datasets` (`DataSets`) and `mcpServers` (`MCPServers`) cannot be
  * selected, as in kit. Where kit's reflection would panic (a segment below a list, a string, the

@@ -1,5 +1,5 @@
 /**
- * Kitfile validation with the newest kit rules (compat §2.3, addendum §2): duplicate paths after
+ * Kitfile validation with the newest kit rules (docs/format.md#validation): duplicate paths after
  * `filepath.Clean`, absolute paths, paths escaping the context, URL classification of every path,
  * remote dataset rules, MCP server names and `.mcpb` paths, model part types. Errors are sorted as
  * kit sorts them; an unknown `manifestVersion` is only a warning.

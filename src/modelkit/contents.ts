@@ -68,7 +68,7 @@ export async function modelKitFromManifest(
   return { manifestDesc, manifest, kitfile, kind };
 }
 
-/** A minimal Kitfile from ModelPack layer annotations (addendum §1.7). */
+/** A minimal Kitfile from ModelPack layer annotations (docs/format.md#modelpack). */
 function synthesiseKitfile(m: Manifest): Kitfile {
   const k: Kitfile = { manifestVersion: "1.0.0" };
   for (const l of m.layers ?? []) {

@@ -1,5 +1,5 @@
 /**
- * `kit diff`: compares two ModelKit manifests (compat §8.5) and renders kit's report. Unlike kit,
+ * `kit diff`: compares two ModelKit manifests (docs/format.md#diff) and renders kit's report. Unlike kit,
  * ties in the layer lists are ordered by digest, so the report never varies between runs.
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * What `kit inspect` and `kit info` read and print (compat §1.3, addendum §4): the manifest and
+ * What `kit inspect` and `kit info` read and print (docs/format.md#inspect-and-info): the manifest and
  * the Kitfile of one ModelKit from any {@link ReadOnlyTarget}, and inspect's JSON document.
  * @module
  */

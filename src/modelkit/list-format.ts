@@ -1,6 +1,6 @@
 /**
  * `kit list --format`: the table (Go `text/tabwriter`, padding 3), JSON (Go `MarshalIndent`) and
- * Go templates (compat §1.4). Templates support what kit documents — the fields `.Repo`, `.Tags`,
+ * Go templates (docs/format.md#list). Templates support what kit documents — the fields `.Repo`, `.Tags`,
  * `.Digest`, `.ModelName`, `.Size`, `.Author`, `index .Tags N`, literal text, `{{-`/`-}}` trim
  * markers and comments — and refuse anything else with an error naming the construct.
  * @module

@@ -1,5 +1,5 @@
 /**
- * ModelKit references in `model.path` (compat §2.5, §7.3): a Kitfile may name another ModelKit as
+ * ModelKit references in `model.path` (docs/format.md#model-references): a Kitfile may name another ModelKit as
  * its model. Pack resolves the chain of parents (at most 10), merges their Kitfiles and leaves
  * their files to them; unpack restores the parents' model files too.
  * @module

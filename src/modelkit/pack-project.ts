@@ -75,7 +75,7 @@ export async function packProject(o: PackProjectOptions): Promise<PackResult> {
   });
 }
 
-/** `created` from SOURCE_DATE_EPOCH (addendum §1.1) or the clock, RFC 3339 at second precision. */
+/** `created` from SOURCE_DATE_EPOCH (docs/format.md#annotations) or the clock, RFC 3339 at second precision. */
 export function createdTime(env: Record<string, string | undefined>, now = new Date()): string {
   const sde = env.SOURCE_DATE_EPOCH;
   let d = now;

@@ -22,7 +22,7 @@ export interface RemoveOptions {
 export type RemovableRepository = ReadOnlyTarget & Deleter & Untagger;
 
 /**
- * kit's `removeRemoteModel` (addendum §4, #978): a tag is only untagged (`Untagging remote
+ * kit's `removeRemoteModel` (KitOps v1.9; docs/format.md#remove): a tag is only untagged (`Untagging remote
  * ModelKit <ref>`; the registry is left to prune what is no longer tagged); a digest, or a tag
  * with `force`, deletes the manifest by digest with every tag pointing to it (`Deleting remote
  * ModelKit <ref@digest>`). A registry refusing deletes (405) is `removing models is unsupported by

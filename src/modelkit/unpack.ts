@@ -1,6 +1,6 @@
 /**
  * `kit unpack`: restores a ModelKit's files from any {@link ReadOnlyTarget} (local storage or a
- * registry), every byte digest-verified, hostile archives refused (compat §7, addendum §1.7).
+ * registry), every byte digest-verified, hostile archives refused (docs/format.md#unpack).
  * @module
  */
 import { lstat, mkdir, open, readFile, rename, rm } from "node:fs/promises";
@@ -116,7 +116,7 @@ const KIND_WORD: Record<LayerKind, string> = {
   mcpserver: "MCP server",
 };
 
-/** Writes the Kitfile YAML with kit's existing-file rules (compat §7.4). */
+/** Writes the Kitfile YAML with kit's existing-file rules (docs/format.md#extraction). */
 async function unpackKitfile(dir: string, k: Kitfile, overwrite: boolean, logger: Logger): Promise<void> {
   const file = path.join(dir, "Kitfile");
   const yaml = new TextEncoder().encode(kitfileToYaml(k));
@@ -141,7 +141,7 @@ function decompress(stream: ReadableStream<Uint8Array>, t: LayerType): ReadableS
   return stream;
 }
 
-/** Writes a raw layer to its file path (addendum §1.7): inside `dir`, mode from the metadata annotation. */
+/** Writes a raw layer to its file path (docs/format.md#raw-layers): inside `dir`, mode from the metadata annotation. */
 async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Uint8Array>, layer: Descriptor, o: UnpackOptions) {
   const target = await verifySubpath(dir, rel);
   let mode = 0o644;

@@ -1,5 +1,5 @@
 /**
- * OCI image manifests as kit writes and reads them (compat §3.2, addendum §1.1–1.3, §1.7).
+ * OCI image manifests as kit writes and reads them (docs/format.md#manifest, docs/format.md#compat-v17).
  * @module
  */
 import { goJson, GoMap } from "../util/go-json.ts";
@@ -98,7 +98,10 @@ export function parseManifest(bytes: Uint8Array | string): Manifest {
 
 export type ArtifactKind = "kit" | "modelpack" | "other";
 
-/** Kit if artifactType or config type is kit's; ModelPack likewise; otherwise not a ModelKit (addendum §1.3). */
+/**
+ * Kit if artifactType or config type is kit's; ModelPack likewise; otherwise not a ModelKit
+ * (docs/format.md#media-types).
+ */
 export function artifactKind(m: Manifest): ArtifactKind {
   if (m.artifactType === KIT_ARTIFACT_TYPE || m.config.mediaType === KIT_CONFIG) return "kit";
   if (m.artifactType === MODELPACK_ARTIFACT_TYPE || m.config.mediaType === MODELPACK_CONFIG) return "modelpack";

@@ -1,6 +1,7 @@
 /**
- * ModelKit references: kit's own parser (`ParseReference`, compat §5.1), the plain oras parser that
- * `kit diff` uses (§5.3), and the string/display forms. Error messages are kit's (oras') wording.
+ * ModelKit references: kit's own parser (`ParseReference`, docs/format.md#references), the plain
+ * oras parser that `kit diff` uses (docs/format.md#diff-references), and the string/display forms.
+ * Error messages are kit's (oras') wording.
  * @module
  */
 import { KitError } from "../util/errors.ts";
@@ -109,7 +110,7 @@ function validateReference(reference: string, isTag: boolean): void {
 }
 
 /**
- * kit's `ParseReference` (compat §5.1) of one reference. A bare digest means `localhost/_@<digest>`;
+ * kit's `ParseReference` (docs/format.md#references) of one reference. A bare digest means `localhost/_@<digest>`;
  * a first path segment without `.` or `:` is not a registry (registry `localhost`); no tag means
  * `latest`. Comma-separated extra tags (`repo:a,b`) are the command line's business: split them
  * off first.
@@ -142,7 +143,7 @@ export function parseReference(s: string): ModelRef {
 }
 
 /**
- * The oras parser used by `kit diff` (compat §5.3): `registry/path[:tag|@digest]`, the first segment is
+ * The oras parser used by `kit diff` (docs/format.md#diff-references): `registry/path[:tag|@digest]`, the first segment is
  * always the registry, and the reference may be empty.
  */
 export function parseOrasReference(s: string): ModelRef | RepositoryRef {

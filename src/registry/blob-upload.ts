@@ -1,5 +1,5 @@
 /**
- * Blob uploads as kit does them (compat §6.3): `POST /blobs/uploads/` opens a session, then either
+ * Blob uploads as kit does them (docs/format.md#uploads): `POST /blobs/uploads/` opens a session, then either
  * one monolithic `PUT <location>?digest=` (reusing the POST's authorization) or 100 MiB `PATCH`
  * chunks with `Content-Range` and a final empty `PUT`, depending on the registry host and the
  * size. Cross-repository mounts (`POST ?mount=&from=`) skip the upload when the registry already

@@ -2,7 +2,7 @@
  * A repository on an OCI registry as a {@link Target} (oras `remote.Repository`): manifests and
  * blobs are told apart by media type, every fetched byte is checked against its descriptor
  * (`Content-Length`, `Docker-Content-Digest`, the digest itself), blob downloads continue after a
- * broken connection, and blob uploads follow kit's rules (compat §6.3) with retries in a fresh
+ * broken connection, and blob uploads follow kit's rules (docs/format.md#uploads) with retries in a fresh
  * upload session.
  * @module
  */

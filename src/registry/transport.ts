@@ -3,7 +3,7 @@
  * (`--tls-verify`, `--tls-cert`, `--cert`/`--key`), proxies (`--proxy`, else `HTTP(S)_PROXY` /
  * `NO_PROXY` with Go's rules), redirects that never carry credentials to another origin, a timeout
  * for the wait on response headers, and retries with capped exponential backoff and jitter for
- * failures worth retrying — only for requests whose body can be sent again (compat §6.2).
+ * failures worth retrying — only for requests whose body can be sent again (docs/format.md#http).
  * @module
  */
 import { readFile } from "node:fs/promises";
@@ -13,7 +13,7 @@ import type { Logger } from "../util/log.ts";
 import { abortReason, sleep, throwIfAborted } from "../util/pool.ts";
 import { redactUrl } from "./http.ts";
 
-/** What the network flags of every remote command say (compat §1.2, addendum §4). */
+/** What the network flags of every remote command say (docs/format.md#network-flags). */
 export interface NetworkOptions {
   /** `--plain-http`: talk `http://` to the registry. */
   plainHttp: boolean;

@@ -1,5 +1,5 @@
 /**
- * kit's shared OCI image layout under `<home>/storage` (compat §4.1/§4.2), as oras' `oci.Store`
+ * kit's shared OCI image layout under `<home>/storage` (docs/format.md#storage-layout), as oras' `oci.Store`
  * keeps it: `oci-layout`, `index.json` (one plain descriptor per manifest), `blobs/sha256/<hex>`
  * (read-only once stored) and `ingest/` for temporary files. Differences from oras, on purpose:
  * every `index.json` change is a read-modify-write under an inter-process lock, written to a

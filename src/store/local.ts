@@ -1,5 +1,5 @@
 /**
- * kit's per-repository view of the shared layout (compat §4.2–§4.5): a repository
+ * kit's per-repository view of the shared layout (docs/format.md#repository-files): a repository
  * `<registry>/<repository>` owns `<b64url(repo)>-index.json` (its manifests) and
  * `<b64url(repo)>-tags.json` (its tags); blobs are shared. Every read-modify-write of these
  * files and of `index.json` happens under the storage lock, so parallel kit processes lose nothing.
@@ -321,7 +321,7 @@ export class LocalRepository implements Target, Resumer, Deleter, Untagger {
   }
 
   /**
-   * Deletes a manifest from this repository with kit's rules (compat §4.4): if at most one
+   * Deletes a manifest from this repository with kit's rules (docs/format.md#remove): if at most one
    * repository index lists it, it is deleted from the shared store with garbage collection of
    * whatever no other listed manifest still uses; it always leaves this repository's index and
    * every tag of it goes. Anything other than an image manifest is deleted from the shared store.

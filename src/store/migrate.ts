@@ -1,8 +1,8 @@
 /**
- * Migration of the storage layout used before kit v0.3.0 (compat §4.6): each repository was its
- * own OCI layout at `storage/<registry>/<repository>/` with tags as ref-name annotations in its
- * `index.json`. Every manifest is copied into the shared layout, checked, and the old directories
- * are removed.
+ * Migration of the storage layout used before kit v0.3.0 (docs/format.md#legacy-storage): each
+ * repository was its own OCI layout at `storage/<registry>/<repository>/` with tags as ref-name
+ * annotations in its `index.json`. Every manifest is copied into the shared layout, checked, and
+ * the old directories are removed.
  * @module
  */
 import fsp from "node:fs/promises";

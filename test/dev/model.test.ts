@@ -1,4 +1,4 @@
-/** Which file kit dev serves (compat §8.3): a .gguf inside the context, following model references. */
+/** Which file kit dev serves (docs/format.md#dev): a .gguf inside the context, following model references. */
 import { describe, expect, test } from "bun:test";
 import { symlinkSync } from "node:fs";
 import path from "node:path";

@@ -75,7 +75,7 @@ mcpServers: [{name: fs, path: servers/fs.mcpb}]
       "invalid path for code (git+ssh://host/repo): only local paths are permitted",
       "invalid path for code (git+ssh://host/repo): unrecognized URL in path: git+ssh://host/repo",
     ]);
-    // `models/m:v1.bin` parses as a reference, so it is one (kit quirk, compat §2.5).
+    // `models/m:v1.bin` parses as a reference, so it is one (kit quirk, docs/format.md#model-references).
     expect(errorsOf("model: {path: 'models/m:v1.bin'}\n")).toEqual([]);
     expect(pathKind("models/m:v1.bin").kind).toBe("reference");
   });

@@ -19,7 +19,7 @@ function ref(registry: string, repository: string, reference: string): ModelRef 
   return reference.includes(":") ? { registry, repository, digest: reference } : { registry, repository, tag: reference };
 }
 
-describe("parseReference (kit, compat §5.1)", () => {
+describe("parseReference (kit, docs/format.md#references)", () => {
   const ok: [string, ModelRef | RepositoryRef][] = [
     ["a/b/c/d", ref("localhost", "a/b/c/d", "latest")],
     ["test.io/a/b/c/d", ref("test.io", "a/b/c/d", "latest")],
@@ -92,7 +92,7 @@ describe("parseReference (kit, compat §5.1)", () => {
   }
 });
 
-describe("parseOrasReference (kit diff, compat §5.3)", () => {
+describe("parseOrasReference (kit diff, docs/format.md#diff-references)", () => {
   test("first segment is always the registry", () => {
     expect(parseOrasReference("localhost/foo:v1")).toEqual(ref("localhost", "foo", "v1"));
     expect(parseOrasReference("ghcr.io/a/b@" + D)).toEqual(ref("ghcr.io", "a/b", D));

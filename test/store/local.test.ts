@@ -30,7 +30,7 @@ describeTarget("LocalRepository", async () => {
 });
 
 describe("repository file names", () => {
-  test("base64url with padding, as kit (compat §4.1)", () => {
+  test("base64url with padding, as kit (docs/format.md#storage-layout)", () => {
     expect(encodeRepoName("localhost/test")).toBe("bG9jYWxob3N0L3Rlc3Q=");
     expect(encodeRepoName("localhost/_")).toBe("bG9jYWxob3N0L18=");
     expect(encodeRepoName("localhost/test-ref")).toBe("bG9jYWxob3N0L3Rlc3QtcmVm");

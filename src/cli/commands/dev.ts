@@ -1,5 +1,5 @@
 /**
- * `kit dev start|stop|logs` (compat §8.3, addendum §4) and the hidden `kit dev serve` that
+ * `kit dev start|stop|logs` (docs/format.md#dev) and the hidden `kit dev serve` that
  * `start` runs in the background: a local chat UI and an OpenAI-compatible API for the
  * Kitfile's GGUF model, run in process by llama.cpp (node-llama-cpp) instead of kit's
  * downloaded llamafile, so it works offline and from the one binary.
