@@ -7,7 +7,7 @@
 import { parseReference, type ModelRef } from "../oci/reference.ts";
 import { lazyRemote, type RemoteOpener } from "../modelkit/locate.ts";
 import { openSession } from "../registry/remote.ts";
-import type { NetworkOptions } from "../registry/transport.ts";
+import type { NetworkOptions } from "../registry/network-options.ts";
 import { LayoutStore } from "../store/layout.ts";
 import { migrateLegacyStorage, needsMigration } from "../store/migrate.ts";
 import { errorMessage, KitError } from "../util/errors.ts";

@@ -40,6 +40,12 @@ export const DEFAULT_TAG = "latest";
 const REPOSITORY_RE =
   /^[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*)*$/;
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
+
+/** True when `s` is a tag by the distribution grammar: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`. */
+export function isTag(s: string): boolean {
+  return TAG_RE.test(s);
+}
+
 /** Kit's start/end check, unanchored as in kit (it only needs one lower-case letter or digit). */
 const START_END_RE = /[a-z0-9](.*[a-z0-9])?/;
 

@@ -40,7 +40,8 @@ import {
   uploadMonolithic,
   useMonolithic,
 } from "./blob-upload.ts";
-import { expectStatus, RegistryError, responseError } from "./http.ts";
+import { discardBody, expectStatus, responseError } from "./http.ts";
+import { listTags } from "./tag-list.ts";
 
 /** The API host of a registry: Docker Hub's API lives at `registry-1.docker.io`. */
 export function apiHost(registry: string): string {
@@ -152,7 +153,7 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
     this.#uploadAttempts = opts.uploadAttempts ?? 5;
     this.#maxResumes = opts.maxResumes ?? 10;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
-    this.client.alias(new URL(this.baseUrl).host, this.registry);
+    this.client.alias(new URL(this.baseUrl), this.registry);
   }
 
   /** `<scheme>://<api host>/v2/`. */
@@ -180,7 +181,7 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
     const manifest = isManifestType(desc.mediaType);
     const url = this.#url(`${manifest ? "manifests" : "blobs"}/${desc.digest}`);
     const res = await this.#send("HEAD", url, { headers: manifest ? { accept: MANIFEST_ACCEPT } : {}, signal: opts.signal });
-    await res.body?.cancel().catch(() => {});
+    await discardBody(res);
     if (res.status === 200) return true;
     if (res.status === 404) return false;
     throw await responseError(res, "HEAD", url);
@@ -194,7 +195,7 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
       const url = this.#url(`manifests/${desc.digest}`);
       const res = await this.#send("GET", url, { headers: { accept: MANIFEST_ACCEPT }, signal: opts.signal });
       if (res.status === 404) {
-        await res.body?.cancel().catch(() => {});
+        await discardBody(res);
         throw notFound(desc);
       }
       await expectStatus(res, "GET", url, 200);
@@ -208,7 +209,7 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
   #checkLength(res: Response, expected: number, desc: Descriptor, url: URL): void {
     const len = res.headers.get("content-length");
     if (len !== null && len !== "" && Number(len) !== expected) {
-      void res.body?.cancel().catch(() => {});
+      void discardBody(res);
       throw new IntegrityError(`${url.pathname}: the registry announced ${len} bytes for ${desc.digest}, expected ${expected}`);
     }
   }
@@ -240,25 +241,25 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
     if (offset > 0) headers.range = `bytes=${offset}-`;
     const res = await this.#send("GET", url, { headers, signal });
     if (res.status === 404) {
-      await res.body?.cancel().catch(() => {});
+      await discardBody(res);
       throw notFound(desc);
     }
     if (offset > 0 && res.status === 416) {
       // Our partial copy is no use to this server; start over.
-      await res.body?.cancel().catch(() => {});
+      await discardBody(res);
       return this.#openBlob(desc, 0, signal);
     }
     await expectStatus(res, "GET", url, 200, 206);
     const got = res.headers.get("docker-content-digest");
     if (got && got !== desc.digest) {
-      await res.body?.cancel().catch(() => {});
+      await discardBody(res);
       throw new IntegrityError(`The registry answered ${desc.digest} with content of ${got}`);
     }
     let start = 0;
     if (res.status === 206) {
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get("content-range") ?? "");
       if (!m || Number(m[1]) !== offset) {
-        await res.body?.cancel().catch(() => {});
+        await discardBody(res);
         throw new KitError(`The registry answered a range request for ${desc.digest} with range ${res.headers.get("content-range") ?? "(none)"}`);
       }
       start = offset;
@@ -278,7 +279,7 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
     const url = this.#url(`manifests/${ref}`);
     const res = await this.#send("GET", url, { headers: { accept: MANIFEST_ACCEPT }, signal: opts.signal });
     if (res.status === 404) {
-      await res.body?.cancel().catch(() => {});
+      await discardBody(res);
       throw new NotFoundError(`${ref}: not found`);
     }
     await expectStatus(res, "GET", url, 200);
@@ -297,7 +298,7 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
     throwIfAborted(opts.signal);
     const url = this.#url(`manifests/${ref}`);
     const res = await this.#send("HEAD", url, { headers: { accept: MANIFEST_ACCEPT }, signal: opts.signal });
-    await res.body?.cancel().catch(() => {});
+    await discardBody(res);
     if (res.status === 404) throw new NotFoundError(`${ref}: not found`);
     if (res.status !== 200) throw await responseError(res, "HEAD", url);
     const digest = res.headers.get("docker-content-digest");
@@ -310,23 +311,22 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
     return (await this.fetchManifest(ref, opts)).desc;
   }
 
-  /** Every tag of the repository, following `Link` pagination. NotFoundError for an unknown repository. */
+  /**
+   * Every tag of the repository, following `Link` pagination within the limits of `tag-list.ts`.
+   * NotFoundError for an unknown repository.
+   */
   async tags(opts: StoreOptions & { pageSize?: number } = {}): Promise<string[]> {
-    const out: string[] = [];
-    let url: URL | undefined = this.#url("tags/list");
-    if (opts.pageSize) url.searchParams.set("n", String(opts.pageSize));
-    for (let page = 0; url && page < 10_000; page++) {
+    const first = this.#url("tags/list");
+    if (opts.pageSize) first.searchParams.set("n", String(opts.pageSize));
+    const name = `${this.registry}/${this.repository}`;
+    return listTags(name, first, async (url) => {
       const res = await this.#send("GET", url, { headers: { accept: "application/json" }, signal: opts.signal });
       if (res.status === 404) {
         const err = await responseError(res, "GET", url);
-        throw new NotFoundError(`repository ${this.registry}/${this.repository} not found: ${err.message}`);
+        throw new NotFoundError(`repository ${name} not found: ${err.message}`);
       }
-      await expectStatus(res, "GET", url, 200);
-      const body = (await res.json().catch(() => ({}))) as { tags?: unknown };
-      if (Array.isArray(body.tags)) for (const t of body.tags) if (typeof t === "string") out.push(t);
-      url = nextLink(res.headers.get("link"), url);
-    }
-    return out;
+      return expectStatus(res, "GET", url, 200);
+    }, { signal: opts.signal, logger: this.logger });
   }
 
   // ----- writes --------------------------------------------------------------------------------
@@ -384,7 +384,7 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
     const url = this.#url(`manifests/${ref}`);
     const res = await this.#send("PUT", url, { headers: { "content-type": desc.mediaType }, body: bytes, signal: opts.signal }, ["push"]);
     await expectStatus(res, "PUT", url, 201);
-    await res.body?.cancel().catch(() => {});
+    await discardBody(res);
     const got = res.headers.get("docker-content-digest");
     if (got && got !== desc.digest) throw new IntegrityError(`The registry stored manifest ${desc.digest} under a different digest ${got}`);
   }
@@ -476,11 +476,11 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
     const url = this.#url(`${isManifestType(desc.mediaType) ? "manifests" : "blobs"}/${desc.digest}`);
     const res = await this.#send("DELETE", url, { signal: opts.signal }, ["delete"]);
     if (res.status === 404) {
-      await res.body?.cancel().catch(() => {});
+      await discardBody(res);
       throw notFound(desc);
     }
     await expectStatus(res, "DELETE", url, 200, 202, 204);
-    await res.body?.cancel().catch(() => {});
+    await discardBody(res);
   }
 
   /** `DELETE manifests/<tag>`: removes a tag where the registry supports it (OCI distribution 1.1). */
@@ -489,31 +489,10 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
     const url = this.#url(`manifests/${tag}`);
     const res = await this.#send("DELETE", url, { signal: opts.signal }, ["delete"]);
     if (res.status === 404) {
-      await res.body?.cancel().catch(() => {});
+      await discardBody(res);
       throw new NotFoundError(`${tag}: not found`);
     }
     await expectStatus(res, "DELETE", url, 200, 202, 204);
-    await res.body?.cancel().catch(() => {});
+    await discardBody(res);
   }
 }
-
-/** The `rel="next"` target of a `Link` header, resolved against the request URL. */
-export function nextLink(header: string | null, base: URL): URL | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(",")) {
-    const m = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
-    if (!m) continue;
-    if (/(^|;)\s*rel="?next"?\s*(;|$)/i.test(m[2]!)) {
-      try {
-        const u = new URL(m[1]!, base);
-        if (u.origin !== base.origin) return undefined; // never follow pagination to another host
-        return u;
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return undefined;
-}
-
-export { RegistryError };

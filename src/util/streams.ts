@@ -30,11 +30,29 @@ export function iterableStream<T>(it: AsyncIterable<T>, strategy?: QueuingStrate
  * collected and joined at the end: nothing is allocated from an announced size. An abort of
  * `signal` cancels the stream and throws CancelledError.
  */
-export async function readAll(
+export function readAll(
   stream: ReadableStream<Uint8Array>,
   limit: number,
   signal?: AbortSignal,
   tooLarge: () => Error = () => new KitError(`Content is larger than the ${limit}-byte limit`),
+): Promise<Uint8Array> {
+  return collect(stream, limit, signal, tooLarge);
+}
+
+/**
+ * The first `limit` bytes of a stream (fewer when it ends sooner); the rest is cancelled unread.
+ * For text that is only quoted back (an error body), where more would be no use.
+ */
+export function readPrefix(stream: ReadableStream<Uint8Array>, limit: number, signal?: AbortSignal): Promise<Uint8Array> {
+  return collect(stream, limit, signal, undefined);
+}
+
+/** The read loop of {@link readAll} and {@link readPrefix}: past `limit`, throw `tooLarge()` or (without it) stop. */
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  signal: AbortSignal | undefined,
+  tooLarge: (() => Error) | undefined,
 ): Promise<Uint8Array> {
   const reader = stream.getReader();
   const onAbort = () => void reader.cancel(abortReason(signal!)).catch(() => {});
@@ -47,8 +65,14 @@ export async function readAll(
       const { done, value } = await reader.read();
       throwIfAborted(signal);
       if (done) break;
+      if (n + value.byteLength > limit) {
+        if (tooLarge) throw tooLarge();
+        chunks.push(value.subarray(0, limit - n));
+        n = limit;
+        await reader.cancel().catch(() => {});
+        break;
+      }
       n += value.byteLength;
-      if (n > limit) throw tooLarge();
       chunks.push(value);
     }
   } catch (e) {

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { descriptorFromBytes, type Descriptor } from "../../src/oci/descriptor.ts";
 import { OCI_MANIFEST } from "../../src/oci/media-types.ts";
 import { RegistryError } from "../../src/registry/http.ts";
-import { nextLink } from "../../src/registry/repository.ts";
+import { nextLink } from "../../src/registry/tag-list.ts";
 import { verified } from "../../src/oci/digest.ts";
 import { IntegrityError, KitError, NotFoundError, TransientError } from "../../src/util/errors.ts";
 import { memoryLogger } from "../../src/util/log.ts";

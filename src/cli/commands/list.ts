@@ -6,7 +6,7 @@ import { parseFilter, type Filter } from "../../modelkit/layer-filter.ts";
 import { writeList } from "../../modelkit/list-format.ts";
 import { listLocalModelKits, listRemoteModelKits, type ModelKitInfo } from "../../modelkit/kit-listing.ts";
 import { openRemoteRepository } from "../../registry/remote.ts";
-import type { NetworkOptions } from "../../registry/transport.ts";
+import type { NetworkOptions } from "../../registry/network-options.ts";
 import { CancelledError, KitError, errorMessage, hintIn } from "../../util/errors.ts";
 
 /** True when the REPOSITORY argument names a tag or digest (kit's parser would add `latest` otherwise). */

@@ -7,7 +7,7 @@ import { LOCAL_REGISTRY, UNNAMED_REPOSITORY, repoKey } from "../../oci/reference
 import { LayerCache } from "../../modelkit/layer-cache.ts";
 import { localThenRemote } from "../../modelkit/locate.ts";
 import { packProject } from "../../modelkit/pack-project.ts";
-import { DEFAULT_NETWORK_OPTIONS } from "../../registry/transport.ts";
+import { DEFAULT_NETWORK_OPTIONS } from "../../registry/network-options.ts";
 import { asKitError, KitError, withContext } from "../../util/errors.ts";
 import { homePaths } from "../../util/paths.ts";
 
