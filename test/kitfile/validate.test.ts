@@ -29,8 +29,14 @@ mcpServers: [{name: fs, path: servers/fs.mcpb}]
   });
 
   test("an unrecognized manifestVersion is only a warning", () => {
-    expect(check("manifestVersion: 1.0\n")).toEqual({ errors: [], warnings: ["Unrecognized manifestVersion 1.0: treating Kitfile as 1.0.0"] });
+    expect(check("manifestVersion: 1.1\n")).toEqual({ errors: [], warnings: ["Unrecognized manifestVersion 1.1: treating Kitfile as 1.0.0"] });
+    expect(check("manifestVersion: 2.0.0\n").warnings).toEqual(["Unrecognized manifestVersion 2.0.0: treating Kitfile as 1.0.0"]);
+    expect(check("manifestVersion: 1.0.0.0\n").warnings).toHaveLength(1);
     expect(check("model: {path: m}\n").warnings).toEqual(["Unrecognized manifestVersion : treating Kitfile as 1.0.0"]);
+  });
+
+  test("manifestVersion 1.0 (a YAML number, as the KitOps docs write it) and 1 are 1.0.0", () => {
+    for (const v of ["1.0.0", "1.0", "1", '"1.0"', "v1.0.0"]) expect(check(`manifestVersion: ${v}\n`)).toEqual({ errors: [], warnings: [] });
   });
 
   test("duplicate paths compare cleaned paths, listing every user", () => {
