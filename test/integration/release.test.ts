@@ -87,6 +87,8 @@ describe("bun scripts/build.ts --all (one build for the test run)", () => {
       "dist/release/kitops-linux-arm64.tar.gz",
       "dist/release/kitops-darwin-arm64.zip",
       "dist/release/kitops-windows-x64.zip",
+      "dist/release/install.sh",
+      "dist/release/install.ps1",
     ]);
     for (const t of RELEASE_TARGETS) expect(build.stdout).toContain(`(${t.bunTarget}, llama.cpp ${t.llamaFolder}, `);
   });
@@ -109,7 +111,9 @@ describe("bun scripts/build.ts --all (one build for the test run)", () => {
 });
 
 describe("release archives", () => {
-  const archiveNames = [
+  const releaseFiles = [
+    "install.ps1",
+    "install.sh",
     "kitops-darwin-arm64.zip",
     "kitops-linux-arm64.tar.gz",
     "kitops-linux-arm64.zip",
@@ -118,15 +122,15 @@ describe("release archives", () => {
     "kitops-windows-x64.zip",
   ];
 
-  test("dist/release holds the six archives and SHA256SUMS", () => {
-    expect(readdirSync(release()).sort()).toEqual(["SHA256SUMS", ...archiveNames]);
+  test("dist/release holds the six archives, the install scripts and SHA256SUMS", () => {
+    expect(readdirSync(release()).sort()).toEqual(["SHA256SUMS", ...releaseFiles]);
   });
 
-  test("SHA256SUMS lists every archive with its SHA-256, in sha256sum format", async () => {
+  test("SHA256SUMS lists every file with its SHA-256, in sha256sum format", async () => {
     const text = readFileSync(path.join(release(), "SHA256SUMS"), "utf8");
     const lines = text.split("\n");
     expect(lines.pop()).toBe("");
-    expect(lines.map((l) => l.split("  ")[1])).toEqual(archiveNames);
+    expect(lines.map((l) => l.split("  ")[1])).toEqual(releaseFiles);
     for (const l of lines) {
       const m = /^([0-9a-f]{64}) {2}(\S+)$/.exec(l);
       expect(m, l).not.toBeNull();
@@ -135,7 +139,7 @@ describe("release archives", () => {
     const check = spawnSync("sha256sum", ["-c", "SHA256SUMS"], { cwd: release(), encoding: "utf8" });
     if (check.error === undefined) {
       expect(check.status).toBe(0);
-      expect(check.stdout).toBe(archiveNames.map((n) => `${n}: OK\n`).join(""));
+      expect(check.stdout).toBe(releaseFiles.map((n) => `${n}: OK\n`).join(""));
     }
   });
 

@@ -160,7 +160,7 @@ describe("writeRelease", () => {
     return dist;
   }
 
-  test("a zip per target, a tar.gz per Linux target, SHA256SUMS over all of them", async () => {
+  test("a zip per target, a tar.gz per Linux target, the install scripts, SHA256SUMS over all of them", async () => {
     const dist = fakeDist();
     const prev = process.env.SOURCE_DATE_EPOCH;
     process.env.SOURCE_DATE_EPOCH = "1700000000";
@@ -175,15 +175,23 @@ describe("writeRelease", () => {
         "kitops-linux-x64.tar.gz",
         "kitops-linux-x64.zip",
         "kitops-windows-x64.zip",
-      ]);
-      expect(archives.map((a) => `${a.target} ${a.kind}`)).toEqual([
+        "install.ps1",
+        "install.sh",
+      ].sort());
+      expect(archives.map((a) => ("target" in a ? `${a.target} ${a.kind}` : path.basename(a.file)))).toEqual([
         "linux-x64 zip",
         "linux-x64 tar.gz",
         "linux-arm64 zip",
         "linux-arm64 tar.gz",
         "darwin-arm64 zip",
         "windows-x64 zip",
+        "install.sh",
+        "install.ps1",
       ]);
+      for (const [name, mode] of [["install.sh", 0o755], ["install.ps1", 0o644]] as const) {
+        expect(readFileSync(path.join(dist, "release", name))).toEqual(readFileSync(path.join(repoRoot, "scripts", name)));
+        expect(statSync(path.join(dist, "release", name)).mode & 0o777).toBe(mode);
+      }
       const sums = readFileSync(path.join(dist, "release", "SHA256SUMS"), "utf8");
       const lines = sums.trimEnd().split("\n");
       expect(lines.map((l) => l.slice(66))).toEqual(names.filter((n) => n !== "SHA256SUMS"));
