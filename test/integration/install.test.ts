@@ -77,7 +77,7 @@ async function serveDir(dir: string): Promise<FileServer> {
       const b = c as Buffer;
       // one byte in the middle of the archive changes: same size, different SHA-256
       const mid = Math.floor(size / 2);
-      if (fault?.kind === "tamper" && mid >= offset && mid < offset + b.length) b[mid - offset] ^= 0xff;
+      if (fault?.kind === "tamper" && mid >= offset && mid < offset + b.length) b[mid - offset] = b[mid - offset]! ^ 0xff;
       offset += b.length;
       if (!res.write(b)) {
         stream.pause();

@@ -125,11 +125,12 @@ describe("writeZip", () => {
 describe("SHA256SUMS", () => {
   test("sha256sum format, sorted by file name", () => {
     const text = sha256sums([
-      { file: "/x/kitops-windows-x64.zip", target: "windows-x64", kind: "zip", size: 1, sha256: "b".repeat(64) },
-      { file: "/x/kitops-darwin-arm64.zip", target: "darwin-arm64", kind: "zip", size: 1, sha256: "a".repeat(64) },
-      { file: "/x/kitops-linux-x64.tar.gz", target: "linux-x64", kind: "tar.gz", size: 1, sha256: "c".repeat(64) },
+      { file: "/x/kitops-windows-x64.zip", size: 1, sha256: "b".repeat(64) },
+      { file: "/x/kitops-darwin-arm64.zip", size: 1, sha256: "a".repeat(64) },
+      { file: "/x/kitops-linux-x64.tar.gz", size: 1, sha256: "c".repeat(64) },
+      { file: "/x/install.sh", size: 1, sha256: "d".repeat(64) },
     ]);
-    expect(text).toBe(`${"a".repeat(64)}  kitops-darwin-arm64.zip\n${"c".repeat(64)}  kitops-linux-x64.tar.gz\n${"b".repeat(64)}  kitops-windows-x64.zip\n`);
+    expect(text).toBe(`${"d".repeat(64)}  install.sh\n${"a".repeat(64)}  kitops-darwin-arm64.zip\n${"c".repeat(64)}  kitops-linux-x64.tar.gz\n${"b".repeat(64)}  kitops-windows-x64.zip\n`);
   });
 });
 
