@@ -152,7 +152,7 @@ describe("every kit command line in the user docs names a real command and flags
   for (const doc of DOCS) {
     test(doc, async () => {
       const text = read(doc);
-      const snippets = [...fenced(text, "sh"), ...text.matchAll(/`(kit [^`]+)`/g).map((m) => m[1]!.replace(/\\\|/g, "|"))];
+      const snippets = [...fenced(text, "sh"), ...[...text.matchAll(/`(kit [^`]+)`/g)].map((m) => m[1]!.replace(/\\\|/g, "|"))];
       // the CI examples' shell lines
       for (const y of fenced(text, "yaml")) {
         const walk = (v: unknown): void => {
