@@ -21,7 +21,7 @@ import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { noProgress, type Progress } from "../util/progress.ts";
 import { matchesFilters, selectsKitfile, type Filter, type LayerKind } from "./layer-filter.ts";
-import { extractTar, verifySubpath } from "./untar.ts";
+import { EXTRACT_MODE_MASK, extractTar, verifySubpath } from "./untar.ts";
 
 export interface ModelKitContents {
   manifestDesc: Descriptor;
@@ -199,7 +199,7 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
   if (meta) {
     try {
       const m = JSON.parse(meta) as { mode?: number; size?: number };
-      if (typeof m.mode === "number") mode = m.mode & 0o7777;
+      if (typeof m.mode === "number") mode = m.mode & EXTRACT_MODE_MASK;
       if (typeof m.size === "number") size = m.size;
     } catch {
       throw new KitError(`Layer ${layer.digest} has an invalid ${ANNOTATION_FILE_METADATA} annotation`);
