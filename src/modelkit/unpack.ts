@@ -238,10 +238,21 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
   const legacy = !hasLayerInfo(kit.kitfile);
   const pairs = pairLayers(kit.kitfile, kit.manifest, logger);
   const counts: Record<string, number> = {};
+  // One digest named by several entries is extracted once per place it lands, not once per mention.
+  const extracted = new Set<string>();
   for (const p of pairs) {
     throwIfAborted(signal);
     if (!matchesFilters(o.filters, p.kind, p.entry)) continue;
     const entryPath = p.entry.path ?? "";
+    const raw = p.type.format === "raw";
+    const rel = raw ? cleanPath(p.layer.annotations?.[ANNOTATION_FILEPATH] ?? entryPath) : undefined;
+    const subdir = !raw && legacy ? path.posix.dirname(cleanPath(entryPath || ".")) : undefined;
+    const key = `${p.layer.digest}\0${raw ? `raw:${rel}` : `tar:${subdir ?? "."}`}`;
+    if (extracted.has(key)) {
+      logger.debug(`Layer ${p.layer.digest} for ${entryPath || "."} was already unpacked`);
+      continue;
+    }
+    extracted.add(key);
     const word = KIND_WORD[p.kind];
     logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`);
     const task = progress.task(`Unpacking ${entryPath || "."}`, p.layer.size);
@@ -250,11 +261,9 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
       transform(c, ctl) { task.add(c.byteLength); ctl.enqueue(c); },
     }));
     const data = decompress(counted, p.type);
-    if (p.type.format === "raw") {
-      const rel = cleanPath(p.layer.annotations?.[ANNOTATION_FILEPATH] ?? entryPath);
+    if (rel !== undefined) {
       await writeRawLayer(dir, rel, data, p.layer, o);
     } else {
-      const subdir = legacy ? path.posix.dirname(cleanPath(entryPath || ".")) : undefined;
       if (legacy && subdir && subdir !== ".") await verifySubpath(dir, subdir);
       await extractTar(data, dir, {
         overwrite: o.overwrite,

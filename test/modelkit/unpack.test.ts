@@ -182,6 +182,29 @@ describe("integrity and safety", () => {
     expect(mode("bin/tool")).toBe(0o755);
   });
 
+  test("a layer named by many entries is fetched and extracted once per target path", async () => {
+    const layout = await store();
+    const tar = tarOf([["part.bin", "weights"]]);
+    const t = descriptorFromBytes("application/vnd.kitops.modelkit.modelpart.v1.tar", tar);
+    const raw = enc.encode("raw");
+    const r = descriptorFromBytes("application/vnd.cncf.model.weight.v1.raw", raw);
+    const part = { path: "part.bin", digest: t.digest, diffId: t.digest };
+    const config = {
+      manifestVersion: "1.0.0",
+      model: { path: "w.bin", digest: r.digest, parts: Array.from({ length: 50 }, () => part) },
+      docs: [{ path: "w.bin", digest: r.digest }, { path: "w.bin", digest: r.digest }],
+    } as Kitfile;
+    const { repo } = await storeKit(layout, "localhost/repeat", [{ mediaType: t.mediaType, data: tar }, { mediaType: r.mediaType, data: raw, annotations: { "org.cncf.model.filepath": "w.bin" } }], config);
+    const fetched: string[] = [];
+    const counting = Object.assign(Object.create(repo), { fetch: (d: Descriptor, o?: { signal?: AbortSignal }) => (fetched.push(d.digest), repo.fetch(d, o)) });
+    const out = tempDir();
+    const logger = memoryLogger();
+    await unpackContents(counting, await readModelKit(repo, "t"), { dir: out, filters: [], overwrite: false, ignoreExisting: false, logger });
+    expect(fetched.sort()).toEqual([r.digest, t.digest].sort());
+    expect(listTree(out)).toEqual(["Kitfile", "part.bin", "w.bin"]);
+    expect(readFileSync(path.join(out, "part.bin"), "utf8")).toBe("weights");
+  });
+
   test("an existing different Kitfile is refused unless -o", async () => {
     const layout = await store();
     const { repo } = await storeKit(layout, "localhost/kf", [], { manifestVersion: "1.0.0", package: { name: "x" } } as Kitfile);
