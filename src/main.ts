@@ -6,6 +6,7 @@
 import { execute, internalErrorText, type Io } from "./cli/run.ts";
 import { rootCommand } from "./cli/root.ts";
 import { readAllStdin, promptLine, stdinStream } from "./cli/terminal.ts";
+import { terminalSafe } from "./util/log.ts";
 
 const controller = new AbortController();
 let interrupts = 0;
@@ -61,7 +62,7 @@ try {
   code = await execute(rootCommand, process.argv.slice(2), io);
 } catch (e) {
   // A bug, not a user error (execute reports those itself): show the stack so it can be reported.
-  process.stderr.write(`[ERROR] ${internalErrorText(e)}\n`);
+  process.stderr.write(terminalSafe(`[ERROR] ${internalErrorText(e)}\n`));
   code = 2;
 }
 // Let buffered stdout drain before exiting (pipes).

@@ -4,7 +4,7 @@
  * that exits.
  * @module
  */
-import { createLogger, LEVELS, type Level, type Logger, type Sink } from "../util/log.ts";
+import { createLogger, LEVELS, terminalSafe, type Level, type Logger, type Sink } from "../util/log.ts";
 import { CancelledError, KitError, UsageError, asKitError, errorMessage, isInternalError } from "../util/errors.ts";
 import { defaultHomeSources, resolveHome } from "../util/paths.ts";
 import { buildInfo } from "../util/build-info.ts";
@@ -50,7 +50,7 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
   const { cmd, rest } = findCommand(root, argv);
   const table: FlagTable = { ...globalFlags, ...cmd.flags, help: { type: "bool", short: "h", help: "" } };
   const usageFail = (msg: string) => {
-    io.err(`Error: ${msg}\n${renderUsage(cmd, globalFlags)}\n`);
+    io.err(terminalSafe(`Error: ${msg}\n${renderUsage(cmd, globalFlags)}\n`));
     return 1;
   };
   let parsed;
@@ -67,7 +67,7 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
   }
   if (!cmd.run) {
     if (parsed.args.length > 0 && cmd === root) {
-      io.err(`Error: unknown command "${parsed.args[0]}" for "${commandPath(cmd)}"\nRun '${commandPath(cmd)} --help' for usage.\n`);
+      io.err(terminalSafe(`Error: unknown command "${parsed.args[0]}" for "${commandPath(cmd)}"\nRun '${commandPath(cmd)} --help' for usage.\n`));
       return 1;
     }
     io.out(renderHelp(cmd, globalFlags));
@@ -79,7 +79,7 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
 
   // ---- pre-run hook (docs/format.md#global-flags) ----
   const colour = io.stdoutIsTTY && !io.env.NO_COLOR && io.platform !== "win32";
-  const plainLog = createLogger({ level: "info", colour, sink: io });
+  const plainLog = createLogger({ level: "info", colour, sink: io, terminal: io.stdoutIsTTY });
   const levelFlag = String(v["log-level"]);
   if (!LEVELS.includes(levelFlag as Level)) {
     plainLog.error(`Invalid log level '${levelFlag}'. Options are 'trace', 'debug', 'info', 'warn', 'error'`);
@@ -89,7 +89,7 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
   let level = levelFlag as Level;
   if (verbosity === 1) level = "debug";
   else if (verbosity >= 2) level = "trace";
-  const log: Logger = createLogger({ level, colour, sink: io });
+  const log: Logger = createLogger({ level, colour, sink: io, terminal: io.stdoutIsTTY });
   for (const w of parsed.warnings) log.warn(w);
 
   let progressFlag = String(v.progress);

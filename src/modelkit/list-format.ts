@@ -8,6 +8,7 @@ import { KitError } from "../util/errors.ts";
 import { GoSlice, GoStruct } from "../util/go-fmt.ts";
 import { goJsonIndent } from "../util/go-json.ts";
 import { GoTemplate, JSON_FUNC, TemplateExecError, TemplateParseError } from "../util/go-template.ts";
+import { terminalSafe } from "../util/log.ts";
 import type { ModelKitInfo } from "./kit-listing.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -59,11 +60,14 @@ export function tabwrite(text: string, minwidth: number, padding: number): strin
 
 export const LIST_TABLE_HEADER = "REPOSITORY\tTAG\tMAINTAINER\tNAME\tSIZE\tDIGEST";
 
-/** The table: a header, then one row per tag (`<none>` for untagged kits). */
+/**
+ * The table: a header, then one row per tag (`<none>` for untagged kits). Cells are made
+ * {@link terminalSafe} (a tab or newline in a Kitfile's name is escaped too, so rows stay rows).
+ */
 export function formatListTable(infos: ModelKitInfo[]): string {
   let text = LIST_TABLE_HEADER + "\n";
   for (const m of infos) {
-    for (const tag of m.tags ?? ["<none>"]) text += [m.repo, tag, m.author, m.modelName, m.size, m.digest].join("\t") + "\n";
+    for (const tag of m.tags ?? ["<none>"]) text += [m.repo, tag, m.author, m.modelName, m.size, m.digest].map((c) => terminalSafe(c, true)).join("\t") + "\n";
   }
   return tabwrite(text, 0, 3);
 }

@@ -25,7 +25,7 @@ import { noProgress, type Progress } from "../util/progress.ts";
 import { readModelKit, type ModelKitContents } from "./contents.ts";
 import { matchesFilters, parentFilters, selectsKitfile, type Filter, type LayerKind } from "./layer-filter.ts";
 import { MAX_MODEL_REF_CHAIN } from "./modelref.ts";
-import { extractTar, verifySubpath } from "./untar.ts";
+import { EXTRACT_MODE_MASK, extractTar, verifySubpath } from "./untar.ts";
 
 /** One Kitfile entry paired with its manifest layer. */
 interface Pair {
@@ -150,7 +150,7 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
   if (meta) {
     try {
       const m = JSON.parse(meta) as { mode?: number; size?: number };
-      if (typeof m.mode === "number") mode = m.mode & 0o7777;
+      if (typeof m.mode === "number") mode = m.mode & EXTRACT_MODE_MASK;
       if (typeof m.size === "number") size = m.size;
     } catch {
       throw new KitError(`Layer ${layer.digest} has an invalid ${ANNOTATION_FILE_METADATA} annotation`);
@@ -223,20 +223,29 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
   const legacy = !hasLayerInfo(kit.kitfile);
   const pairs = pairLayers(kit.kitfile, kit.manifest, logger);
   const counts: Record<string, number> = {};
+  // One digest named by several entries is extracted once per place it lands, not once per mention.
+  const extracted = new Set<string>();
   for (const p of pairs) {
     throwIfAborted(signal);
     if (!matchesFilters(o.filters, p.kind, p.entry)) continue;
     const entryPath = p.entry.path ?? "";
+    const raw = p.type.format === "raw";
+    const rel = raw ? cleanPath(p.layer.annotations?.[ANNOTATION_FILEPATH] ?? entryPath) : undefined;
+    const subdir = !raw && legacy ? path.posix.dirname(cleanPath(entryPath || ".")) : undefined;
+    const key = `${p.layer.digest}\0${raw ? `raw:${rel}` : `tar:${subdir ?? "."}`}`;
+    if (extracted.has(key)) {
+      logger.debug(`Layer ${p.layer.digest} for ${entryPath || "."} was already unpacked`);
+      continue;
+    }
+    extracted.add(key);
     const word = KIND_WORD[p.kind];
     logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`);
     const task = progress.task(`Unpacking ${entryPath || "."}`, p.layer.size);
     const counted = tapStream(await source.fetch(p.layer, { signal }), { onChunk: (c) => task.add(c.byteLength) });
     const data = decompress(counted, p.type);
-    if (p.type.format === "raw") {
-      const rel = cleanPath(p.layer.annotations?.[ANNOTATION_FILEPATH] ?? entryPath);
+    if (rel !== undefined) {
       await writeRawLayer(dir, rel, data, p.layer, o);
     } else {
-      const subdir = legacy ? path.posix.dirname(cleanPath(entryPath || ".")) : undefined;
       if (legacy && subdir && subdir !== ".") await verifySubpath(dir, subdir);
       await extractTar(data, dir, {
         overwrite: o.overwrite,
