@@ -1,10 +1,10 @@
-/** Layers import only downward: cli → dev → modelkit/init → registry → store → kitfile → oci → util/runtime. */
+/** Layers import only downward: cli → dev → modelkit/init → registry → sign → store → kitfile → oci → util/runtime. */
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 
 const src = path.resolve(import.meta.dir, "../src");
-const RANK: Record<string, number> = { "..": 0, util: 0, runtime: 0, oci: 1, kitfile: 2, store: 3, registry: 4, modelkit: 5, init: 5, dev: 6, cli: 7, "main.ts": 8 };
+const RANK: Record<string, number> = { "..": 0, util: 0, runtime: 0, oci: 1, kitfile: 2, store: 3, sign: 3.5, registry: 4, modelkit: 5, init: 5, dev: 6, cli: 7, "main.ts": 8 };
 const BUN_ONLY = /\bBun\.(file|write|serve|CryptoHasher|embeddedFiles|isStandaloneExecutable|password|spawn|build)\b|with \{ type: "file" \}/;
 
 function files(dir: string): string[] {
