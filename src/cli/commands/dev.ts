@@ -10,6 +10,7 @@ import path from "node:path";
 import { defineCommand, type Context } from "../command.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { lazyRemote, localThenRemote, openStorage, sourceFor, startProgress } from "../session.ts";
+import { requireSignature, verifyKeyFlags } from "../signing.ts";
 import { findKitfile, readKitfile } from "../../kitfile/parse.ts";
 import { parseReference, refToString, type ModelRef } from "../../oci/reference.ts";
 import type { LayoutStore } from "../../store/layout.ts";
@@ -87,6 +88,7 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
     port: { type: "int", default: 0, help: "Port for development server to listen on" },
     threads: { type: "int", default: 0, help: "CPU threads for inference (0: the physical cores less one)" },
     ...networkFlags,
+    ...verifyKeyFlags,
   },
   async run(ctx, args, flags) {
     const net = networkOptions(flags, ctx.cwd);
@@ -119,12 +121,14 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
     try {
       if (ref) {
         const store = await getStorage();
+        // With --verify-key, the kit is pinned to the digest whose signature verified.
+        const verified = await requireSignature(ctx, flags["verify-key"], await sourceFor(store, ref, remote), ref, ctx.log);
         ctx.log.info(`Extracting ModelKit ${refToString(ref)} to cache directory...`);
         const ui = startProgress(ctx);
         let kit;
         try {
           kit = await extractModelKit({
-            ref,
+            ref: verified ? { ...ref, reference: verified.digest } : ref,
             source: (r) => sourceFor(store, r, remote),
             cacheRoot: homePaths(ctx.home).cache,
             logger: ui.log,

@@ -1,6 +1,7 @@
 import { defineCommand } from "../command.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
 import { openStorage, parseSingleRef, startProgress } from "../session.ts";
+import { requireSignature, verifyKeyFlags } from "../signing.ts";
 import type { Descriptor } from "../../oci/descriptor.ts";
 import { artifactKind, parseManifest } from "../../oci/manifest.ts";
 import { OCI_MANIFEST } from "../../oci/media-types.ts";
@@ -8,7 +9,9 @@ import { LOCAL_REGISTRY, refToString, repoKey, type ModelRef } from "../../oci/r
 import { MAX_MODEL_REF_CHAIN, modelReference } from "../../modelkit/modelref.ts";
 import { readModelKit } from "../../modelkit/unpack.ts";
 import { openSession, type RegistrySession } from "../../registry/remote.ts";
+import type { RemoteRepository } from "../../registry/repository.ts";
 import { downloadBlobs, PullSource } from "../../registry/transfer.ts";
+import { copyAttachments } from "../../sign/attachments.ts";
 import { copy } from "../../store/copy.ts";
 import { successorsOf } from "../../store/target.ts";
 import type { LayoutStore } from "../../store/layout.ts";
@@ -24,6 +27,8 @@ interface PullRun {
   log: Logger;
   progress: Progress;
   signal: AbortSignal;
+  /** The --verify-key check of each kit, before anything of it is stored. */
+  verify: (source: RemoteRepository, ref: ModelRef, desc: Descriptor) => Promise<unknown>;
 }
 
 /**
@@ -44,6 +49,7 @@ async function pullRef(run: PullRun, ref: ModelRef, visited: string[]): Promise<
   const { desc, bytes } = fetched;
   if (desc.mediaType !== OCI_MANIFEST) throw new KitError(`reference ${r} is not an image manifest`);
   if (artifactKind(parseManifest(bytes)) === "other") throw new KitError(`reference ${r} does not refer to a model`);
+  await run.verify(remote, ref, desc);
   // Blobs first, each resumable; the copy then records the manifest and the tag.
   await downloadBlobs(run.storage, remote, successorsOf(desc, bytes), {
     concurrency: run.concurrency,
@@ -55,6 +61,8 @@ async function pullRef(run: PullRun, ref: ModelRef, visited: string[]): Promise<
   source.remember(desc, bytes);
   const local = new LocalRepository(run.storage, repoKey(ref));
   await copy(source, desc.digest, local, ref.reference, { concurrency: run.concurrency, signal: run.signal });
+  // Signatures and attestations (sha256-<hex>.sig/.att) come along, for --verify-key later.
+  await copyAttachments(remote, local, desc.digest, { signal: run.signal });
 
   const kit = await readModelKit(local, desc.digest, { signal: run.signal, logger: run.log });
   const parentPath = kit.kitfile.model?.path;
@@ -94,7 +102,7 @@ time. ModelKits that the model refers to (model.path naming another ModelKit) ar
   # Pull by digest from a registry on localhost over plain HTTP
   kit pull localhost:5000/mymodel@sha256:<digest> --plain-http`,
   args: { min: 1, max: 1 },
-  flags: { ...networkFlags },
+  flags: { ...networkFlags, ...verifyKeyFlags },
   async run(ctx, args, flags) {
     const net = networkOptions(flags, ctx.cwd);
     const ref = parseSingleRef(args[0]!, "reference");
@@ -106,7 +114,10 @@ time. ModelKits that the model refers to (model.path naming another ModelKit) ar
       const session = await openSession(net, remoteContext(ctx, ui.log));
       ui.log.info(`Pulling ${refToString(ref)}`);
       const desc = await pullRef(
-        { session, storage, concurrency: net.concurrency, log: ui.log, progress: ui.progress, signal: ctx.signal },
+        {
+          session, storage, concurrency: net.concurrency, log: ui.log, progress: ui.progress, signal: ctx.signal,
+          verify: (source, r, desc) => requireSignature(ctx, flags["verify-key"], source, r, ui.log, desc),
+        },
         ref,
         [refToString(ref)],
       );

@@ -5,6 +5,7 @@ import { LOCAL_REGISTRY, refToString, repoKey } from "../../oci/reference.ts";
 import { registryErrorIn, statusText } from "../../registry/http.ts";
 import { openSession } from "../../registry/remote.ts";
 import { pushTarget } from "../../registry/transfer.ts";
+import { copyAttachments } from "../../sign/attachments.ts";
 import { copy } from "../../store/copy.ts";
 import { LocalRepository } from "../../store/local.ts";
 import { CancelledError, KitError, NotFoundError, errorMessage, hintIn } from "../../util/errors.ts";
@@ -54,6 +55,8 @@ already has are not uploaded again; a failed upload is retried in a fresh upload
         concurrency: net.concurrency,
         signal: ctx.signal,
       });
+      // Signatures and attestations (sha256-<hex>.sig/.att) travel with the kit.
+      for (const tag of await copyAttachments(local, remote, desc.digest, { signal: ctx.signal })) ui.log.debug(`Pushed ${tag}`);
       ui.close();
       ctx.log.info(`Pushed ${desc.digest}`);
     } catch (e) {

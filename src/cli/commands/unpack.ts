@@ -2,11 +2,14 @@ import path from "node:path";
 import { defineCommand } from "../command.ts";
 import { lazyRemote, openStorage, sourceFor, startProgress, type RemoteOpener } from "../session.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
+import { requireSignature, verifyKeyFlags } from "../signing.ts";
 import { displayRef, parseReference, refToString, type ModelRef } from "../../oci/reference.ts";
 import { parentFilters, parseFilter, type Filter, type FilterType } from "../../modelkit/layer-filter.ts";
 import { MAX_MODEL_REF_CHAIN, modelReference } from "../../modelkit/modelref.ts";
 import { readModelKit, unpackContents } from "../../modelkit/unpack.ts";
+import type { Descriptor } from "../../oci/descriptor.ts";
 import type { LayoutStore } from "../../store/layout.ts";
+import type { ReadOnlyTarget } from "../../store/target.ts";
 import { asKitError, KitError, withContext } from "../../util/errors.ts";
 import type { Logger } from "../../util/log.ts";
 import type { Progress } from "../../util/progress.ts";
@@ -20,11 +23,14 @@ interface UnpackRun {
   progress: Progress;
   signal: AbortSignal;
   remote?: RemoteOpener;
+  /** The --verify-key check of each kit, before anything is written. */
+  verify: (source: ReadOnlyTarget, ref: ModelRef, desc: Descriptor) => Promise<unknown>;
 }
 
 async function unpackRef(run: UnpackRun, ref: ModelRef, filters: Filter[], visited: string[], isParent: boolean): Promise<void> {
   const source = await sourceFor(run.storage, ref, run.remote);
   const kit = await readModelKit(source, ref.reference, { signal: run.signal, logger: run.log });
+  await run.verify(source, ref, kit.manifestDesc);
   const parentPath = kit.kitfile.model?.path;
   const parent = modelReference(parentPath);
   if (parent) {
@@ -82,6 +88,7 @@ outside the target directory are refused.`,
     datasets: { type: "bool", help: "Unpack only datasets", deprecated: "use --filter=datasets instead" },
     docs: { type: "bool", help: "Unpack only docs", deprecated: "use --filter=docs instead" },
     ...networkFlags,
+    ...verifyKeyFlags,
   },
   async run(ctx, args, flags) {
     const net = networkOptions(flags, ctx.cwd);
@@ -99,7 +106,8 @@ outside the target directory are refused.`,
     const remote = lazyRemote(ctx, net, ui.log);
     try {
       await unpackRef(
-        { storage, dir, overwrite: flags.overwrite, ignoreExisting: flags["ignore-existing"], log: ui.log, progress: ui.progress, signal: ctx.signal, remote },
+        { storage, dir, overwrite: flags.overwrite, ignoreExisting: flags["ignore-existing"], log: ui.log, progress: ui.progress, signal: ctx.signal, remote,
+          verify: (source, r, desc) => requireSignature(ctx, flags["verify-key"], source, r, ui.log, desc) },
         ref,
         filters,
         [refToString(ref)],
