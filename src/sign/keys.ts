@@ -3,7 +3,7 @@
  * PRIVATE KEY` (older cosign: `ENCRYPTED COSIGN PRIVATE KEY`) holding JSON — scrypt key derivation
  * and a NaCl secretbox (XSalsa20-Poly1305) around the PKCS#8 DER of the private key — and
  * `cosign.pub` is a PKIX `PUBLIC KEY` PEM block. ECDSA (P-256, P-384, P-521) and RSA keys sign and
- * verify; the format is described in docs/format.md ("Signatures").
+ * verify; docs/compatibility.md ("Signing") lists what differs from cosign.
  * @module
  */
 import {
