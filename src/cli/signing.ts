@@ -10,7 +10,7 @@ import type { FlagTable } from "./flags.ts";
 import { networkFlags, networkOptions, remoteContext, type NetworkFlagValues } from "./network-flags.ts";
 import { openStorage, parseSingleRef } from "./session.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
-import { LOCAL_REGISTRY, refToString, repoKey, type ModelRef } from "../oci/reference.ts";
+import { displayRef, LOCAL_REGISTRY, refToString, repoKey, type ModelRef } from "../oci/reference.ts";
 import { LocalRepository } from "../store/local.ts";
 import type { ReadOnlyTarget, Target } from "../store/target.ts";
 import { openSession } from "../registry/remote.ts";
@@ -92,9 +92,13 @@ export async function readSigningKey(ctx: Context, file: string): Promise<Signin
   return loadPrivateKey(text, await readPassword(ctx, false), file);
 }
 
+const shown = (r: ModelRef) => displayRef(refToString(r));
+
 /** A ModelKit found for signing or verifying: where it is, its manifest, the identity it is signed as. */
 export interface FoundModelKit {
   ref: ModelRef;
+  /** The reference as kit shows it (without `localhost/`). */
+  name: string;
   target: Target;
   desc: Descriptor;
   /** `local storage` or the registry's name, for messages. */
@@ -109,20 +113,21 @@ export interface FoundModelKit {
  */
 export async function findModelKit(ctx: Context, arg: string, net: NetworkOptions, log: Logger, write: boolean): Promise<FoundModelKit> {
   const ref = parseSingleRef(arg, "reference");
+  const name = shown(ref);
   const identity = dockerReference(ref.registry, ref.repository);
   const local = new LocalRepository(await openStorage(ctx), repoKey(ref));
   try {
-    return { ref, target: local, desc: await local.resolve(ref.reference, { signal: ctx.signal }), where: "local storage", identity };
+    return { ref, name, target: local, desc: await local.resolve(ref.reference, { signal: ctx.signal }), where: "local storage", identity };
   } catch (e) {
     if (!(e instanceof NotFoundError)) throw e;
   }
-  if (ref.registry === LOCAL_REGISTRY) throw new KitError(`ModelKit ${refToString(ref)} not found in local storage`);
+  if (ref.registry === LOCAL_REGISTRY) throw new KitError(`ModelKit ${name} not found in local storage`);
   const session = await openSession(net, remoteContext(ctx, log));
   const repo = session.repository(ref.registry, ref.repository, write ? { actions: ["pull", "push"] } : {});
   try {
-    return { ref, target: repo, desc: await repo.resolve(ref.reference, { signal: ctx.signal }), where: ref.registry, identity };
+    return { ref, name, target: repo, desc: await repo.resolve(ref.reference, { signal: ctx.signal }), where: ref.registry, identity };
   } catch (e) {
-    if (e instanceof NotFoundError) throw new KitError(`ModelKit ${refToString(ref)} not found in local storage or in ${ref.registry}`, { cause: e });
+    if (e instanceof NotFoundError) throw new KitError(`ModelKit ${name} not found in local storage or in ${ref.registry}`, { cause: e });
     throw e;
   }
 }
@@ -163,11 +168,11 @@ export async function requireSignature(
   const identity = dockerReference(ref.registry, ref.repository);
   try {
     const verified = await verifyModelKit(source, manifest, keys, identity, { signal: ctx.signal });
-    log.info(`Verified signature of ${refToString(ref)} (${manifest.digest}) with ${verified.map((v) => v.key.name).join(", ")}`);
+    log.info(`Verified signature of ${shown(ref)} (${manifest.digest}) with ${verified.map((v) => v.key.name).join(", ")}`);
     return manifest;
   } catch (e) {
     if (e instanceof SignatureError) {
-      throw new KitError(`refusing ${refToString(ref)}: ${e.message}`, { cause: e, hint: e.hint ?? "Check the key given with --verify-key (or KIT_VERIFY_KEY)" });
+      throw new KitError(`refusing ${shown(ref)}: ${e.message}`, { cause: e, hint: e.hint ?? "Check the key given with --verify-key (or KIT_VERIFY_KEY)" });
     }
     throw e;
   }

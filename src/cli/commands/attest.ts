@@ -5,7 +5,6 @@
  */
 import { defineCommand } from "../command.ts";
 import { findModelKit, readSigningKey, readSmallFile, signingNetworkFlags, signingNetworkOptions } from "../signing.ts";
-import { refToString } from "../../oci/reference.ts";
 import { MAX_ATTACHMENT_BYTES } from "../../sign/attachments.ts";
 import { PREDICATE_TYPES, predicateTypeFor } from "../../sign/dsse.ts";
 import { attestModelKit } from "../../sign/sign.ts";
@@ -39,6 +38,6 @@ Like kit sign, it writes to local storage when the ModelKit is there, else to it
     const key = await readSigningKey(ctx, flags.key);
     const kit = await findModelKit(ctx, args[0]!, net, ctx.log, true);
     const r = await attestModelKit(kit.target, kit.desc, kit.identity, key, predicate, flags.type, { signal: ctx.signal });
-    ctx.log.info(`Attached ${r.predicateType} attestation to ${refToString(kit.ref)} (${kit.desc.digest}) in ${kit.where}, under ${r.tag}`);
+    ctx.log.info(`Attached ${r.predicateType} attestation to ${kit.name} (${kit.desc.digest}) in ${kit.where}, under ${r.tag}`);
   },
 });

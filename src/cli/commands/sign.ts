@@ -5,7 +5,6 @@
  */
 import { defineCommand } from "../command.ts";
 import { findModelKit, parseAnnotations, readSigningKey, signingNetworkFlags, signingNetworkOptions } from "../signing.ts";
-import { refToString } from "../../oci/reference.ts";
 import { signModelKit } from "../../sign/sign.ts";
 import { KitError } from "../../util/errors.ts";
 
@@ -39,7 +38,7 @@ COSIGN_PASSWORD), otherwise asked on the terminal.`,
     const key = await readSigningKey(ctx, flags.key);
     const kit = await findModelKit(ctx, args[0]!, net, ctx.log, true);
     const r = await signModelKit(kit.target, kit.desc, kit.identity, key, { annotations, signal: ctx.signal });
-    const what = `${refToString(kit.ref)} (${kit.desc.digest})`;
+    const what = `${kit.name} (${kit.desc.digest})`;
     if (r.added) ctx.log.info(`Signed ${what} in ${kit.where}: signature stored under ${r.tag}`);
     else ctx.log.info(`${what} is already signed with this key in ${kit.where} (${r.tag})`);
   },

@@ -4,7 +4,6 @@
  */
 import { defineCommand } from "../command.ts";
 import { findModelKit, readPublicKeys, signingNetworkFlags, signingNetworkOptions } from "../signing.ts";
-import { refToString } from "../../oci/reference.ts";
 import { predicateTypeFor } from "../../sign/dsse.ts";
 import { verifyAttestations } from "../../sign/verify.ts";
 import { KitError } from "../../util/errors.ts";
@@ -38,7 +37,7 @@ With --output-predicates the verified statements are printed as JSON, one per li
       for (const v of verified) ctx.log.print(new TextDecoder().decode(v.payload) + "\n");
       return;
     }
-    ctx.log.info(`Verified attestations of ${refToString(kit.ref)} (${kit.desc.digest}) in ${kit.where}:`);
+    ctx.log.info(`Verified attestations of ${kit.name} (${kit.desc.digest}) in ${kit.where}:`);
     for (const v of verified) ctx.log.info(`  ${v.predicateType}, signed by ${v.key.name} (${v.key.fingerprint})`);
   },
 });

@@ -4,7 +4,6 @@
  */
 import { defineCommand } from "../command.ts";
 import { findModelKit, parseAnnotations, readPublicKeys, signingNetworkFlags, signingNetworkOptions } from "../signing.ts";
-import { refToString } from "../../oci/reference.ts";
 import { verifyModelKit } from "../../sign/verify.ts";
 import { KitError } from "../../util/errors.ts";
 
@@ -37,7 +36,7 @@ consulted, so verification works offline.`,
     const keys = await readPublicKeys(ctx, flags.key);
     const kit = await findModelKit(ctx, args[0]!, net, ctx.log, false);
     const verified = await verifyModelKit(kit.target, kit.desc, keys, kit.identity, { annotations, signal: ctx.signal });
-    ctx.log.info(`Verified ${refToString(kit.ref)} (${kit.desc.digest}) in ${kit.where}:`);
+    ctx.log.info(`Verified ${kit.name} (${kit.desc.digest}) in ${kit.where}:`);
     for (const v of verified) {
       const extra = Object.entries(v.annotations).map(([k, x]) => `${k}=${typeof x === "string" ? x : JSON.stringify(x)}`);
       ctx.log.info(`  signed for ${v.identity} by ${v.key.name} (${v.key.fingerprint})${extra.length ? `, annotations ${extra.join(" ")}` : ""}`);
