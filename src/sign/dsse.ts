@@ -7,7 +7,7 @@
  */
 import { goJson, GoMap } from "../util/go-json.ts";
 import { KitError } from "../util/errors.ts";
-import { fromBase64, toBase64 } from "./keys.ts";
+import { fromBase64, parseJsonBytes, toBase64 } from "./keys.ts";
 
 export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
 /** The statement type cosign writes. */
@@ -117,12 +117,7 @@ export interface Envelope {
 }
 
 export function parseEnvelope(bytes: Uint8Array): Envelope {
-  let v: unknown;
-  try {
-    v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch (e) {
-    throw new KitError(`envelope is not JSON: ${(e as Error).message}`);
-  }
+  const v = parseJsonBytes(bytes, "envelope");
   const o = v as { payloadType?: unknown; payload?: unknown; signatures?: unknown } | null;
   if (!o || typeof o !== "object" || typeof o.payloadType !== "string" || typeof o.payload !== "string" || !Array.isArray(o.signatures)) {
     throw new KitError("not a DSSE envelope (payloadType, payload and signatures)");
@@ -145,12 +140,7 @@ export interface Statement {
 }
 
 export function parseStatement(payload: Uint8Array): Statement {
-  let v: unknown;
-  try {
-    v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
-  } catch (e) {
-    throw new KitError(`statement is not JSON: ${(e as Error).message}`);
-  }
+  const v = parseJsonBytes(payload, "statement");
   const o = v as { _type?: unknown; predicateType?: unknown; subject?: unknown; predicate?: unknown } | null;
   if (!o || typeof o !== "object") throw new KitError("statement is not a JSON object");
   if (o._type !== IN_TOTO_STATEMENT_V01 && o._type !== IN_TOTO_STATEMENT_V1) throw new KitError(`unknown statement type ${JSON.stringify(o._type)}`);

@@ -103,6 +103,15 @@ export function fromBase64(s: string): Uint8Array {
   return out;
 }
 
+/** Parses UTF-8 JSON bytes from outside; a KitError names `what` when they are not JSON. */
+export function parseJsonBytes(bytes: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw new KitError(`${what} is not JSON: ${(e as Error).message}`);
+  }
+}
+
 function scryptKey(password: Uint8Array, salt: Uint8Array, p: { N: number; r: number; p: number }): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     // 128·N·r bytes: 128 MiB for the largest accepted N.
@@ -132,9 +141,9 @@ export async function encryptKeyMaterial(plaintext: Uint8Array, password: Uint8A
 export async function decryptKeyMaterial(data: Uint8Array, password: Uint8Array): Promise<Uint8Array> {
   let doc: unknown;
   try {
-    doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(data));
+    doc = parseJsonBytes(data, "the encrypted key");
   } catch (e) {
-    throw new KeyError(`the encrypted key is not JSON: ${(e as Error).message}`);
+    throw new KeyError((e as Error).message);
   }
   const o = doc as { kdf?: { name?: unknown; params?: { N?: unknown; r?: unknown; p?: unknown }; salt?: unknown }; cipher?: { name?: unknown; nonce?: unknown }; ciphertext?: unknown } | null;
   if (!o || typeof o !== "object") throw new KeyError("the encrypted key is not a JSON object");

@@ -6,6 +6,7 @@
  */
 import { goJson, GoMap } from "../util/go-json.ts";
 import { KitError } from "../util/errors.ts";
+import { parseJsonBytes } from "./keys.ts";
 
 export const SIMPLE_SIGNING_TYPE = "cosign container image signature";
 
@@ -53,12 +54,7 @@ export interface SimpleSigningClaims {
 
 /** Parses a payload (already verified as signed); throws KitError when it is not a cosign image signature. */
 export function parseSimpleSigning(payload: Uint8Array): SimpleSigningClaims {
-  let v: unknown;
-  try {
-    v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
-  } catch (e) {
-    throw new KitError(`payload is not JSON: ${(e as Error).message}`);
-  }
+  const v = parseJsonBytes(payload, "payload");
   const o = v as { critical?: { identity?: { "docker-reference"?: unknown }; image?: { "docker-manifest-digest"?: unknown }; type?: unknown }; optional?: unknown } | null;
   if (!o || typeof o !== "object" || Array.isArray(o)) throw new KitError("payload is not a JSON object");
   const c = o.critical;
