@@ -24,9 +24,9 @@ const OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
 /** Largest signature or attestation layer read (cosign's default limit is larger; 16 MiB is plenty). */
 export const MAX_ATTACHMENT_BYTES = 16 * 1024 * 1024;
 
-/** The kinds of attachment cosign tags next to a manifest. */
-export type AttachmentKind = "sig" | "att" | "sbom";
-export const ATTACHMENT_KINDS: readonly AttachmentKind[] = ["sig", "att", "sbom"];
+/** The kinds of attachment kit writes and carries (cosign's deprecated `.sbom` tags are left alone). */
+export type AttachmentKind = "sig" | "att";
+export const ATTACHMENT_KINDS: readonly AttachmentKind[] = ["sig", "att"];
 
 /** `sha256-<hex>.<kind>`: the tag cosign uses for `digest`'s attachments. */
 export function attachmentTag(digest: string, kind: AttachmentKind): string {
@@ -178,8 +178,8 @@ export async function appendAttachment(
 }
 
 /**
- * Copies the signatures, attestations and SBOM attachments of `digest` from `src` to `dst` (the
- * `sha256-<hex>.sig`/`.att`/`.sbom` tags), for push and pull to carry them with the ModelKit.
+ * Copies the signatures and attestations of `digest` from `src` to `dst` (the `sha256-<hex>.sig`
+ * and `.att` tags), for push and pull to carry them with the ModelKit.
  * A tag the destination lacks is copied as it is (same manifest digest); one it has with other
  * layers is merged, keeping the destination's layers first and adding the source's missing ones.
  * Returns the tags that were copied or merged.
