@@ -14,6 +14,7 @@ import type { Filter } from "../modelkit/layer-filter.ts";
 import { readModelKit } from "../modelkit/contents.ts";
 import { unpackModelKit } from "../modelkit/unpack.ts";
 import { tagOrDigest, type ModelRef } from "../oci/reference.ts";
+import type { Descriptor } from "../oci/descriptor.ts";
 import type { ReadOnlyTarget } from "../store/target.ts";
 import { errnoCode, randomHex } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
@@ -48,6 +49,8 @@ export async function extractModelKit(o: {
   logger: Logger;
   progress?: Progress;
   signal?: AbortSignal;
+  /** The --verify-key check of every kit in the chain, before anything of it is written. */
+  verify?: (source: ReadOnlyTarget, ref: ModelRef, desc: Descriptor) => Promise<unknown>;
 }): Promise<ExtractedKit> {
   const src = await o.source(o.ref);
   const kit = await readModelKit(src, tagOrDigest(o.ref), { signal: o.signal, logger: o.logger });
@@ -72,6 +75,7 @@ export async function extractModelKit(o: {
       logger: quiet,
       progress: o.progress,
       signal: o.signal,
+      verify: o.verify,
     }, o.logger);
     try {
       await rename(tmp, dir);

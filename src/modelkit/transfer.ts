@@ -10,15 +10,20 @@ import { OCI_MANIFEST } from "../oci/media-types.ts";
 import { refToString, repoKey, tagOrDigest, type ModelRef } from "../oci/reference.ts";
 import { registryErrorIn, statusText } from "../registry/http.ts";
 import type { RegistrySession } from "../registry/remote.ts";
+import { copyAttachments } from "../sign/attachments.ts";
 import { copy, CopyError } from "../store/copy.ts";
 import type { LayoutStore } from "../store/layout.ts";
 import { LocalRepository } from "../store/local.ts";
+import type { ReadOnlyTarget } from "../store/target.ts";
 import { CancelledError, KitError, NotFoundError, errorMessage, hintIn } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { Progress } from "../util/progress.ts";
 import { modelKitFromManifest, readModelKit } from "./contents.ts";
 import { modelReference } from "../kitfile/paths.ts";
 import { MAX_MODEL_REF_CHAIN } from "./modelref.ts";
+
+/** The `--verify-key` check of a kit before anything of it is stored or written. */
+export type VerifyKit = (source: ReadOnlyTarget, ref: ModelRef, desc: Descriptor) => Promise<unknown>;
 
 export interface TransferOptions {
   storage: LayoutStore;
@@ -44,12 +49,15 @@ export async function pushModelKit(o: TransferOptions & { src: ModelRef; dst: Mo
   }
   const remote = o.session.repository(o.dst.registry, o.dst.repository, { actions: ["pull", "push"] });
   try {
-    return await copy(local, tagOrDigest(o.src), remote, tagOrDigest(o.dst), {
+    const desc = await copy(local, tagOrDigest(o.src), remote, tagOrDigest(o.dst), {
       concurrency: o.concurrency,
       signal: o.signal,
       progress: o.progress,
       mountFrom: o.src.registry === o.dst.registry && o.src.repository !== o.dst.repository ? [o.src.repository] : [],
     });
+    // Signatures and attestations (sha256-<hex>.sig/.att) travel with the kit.
+    for (const tag of await copyAttachments(local, remote, desc.digest, { signal: o.signal })) o.logger.debug(`Pushed ${tag}`);
+    return desc;
   } catch (e) {
     if (e instanceof CancelledError || o.signal.aborted) throw e;
     const re = registryErrorIn(e);
@@ -67,7 +75,7 @@ export async function pushModelKit(o: TransferOptions & { src: ModelRef; dst: Mo
  * refers to, each into its own repository (kit tags parents inside the child's repository
  * [quirk]; that is not copied, so a pulled chain unpacks offline). kit's messages.
  */
-export async function pullModelKit(o: TransferOptions & { ref: ModelRef }): Promise<Descriptor> {
+export async function pullModelKit(o: TransferOptions & { ref: ModelRef; verify?: VerifyKit }): Promise<Descriptor> {
   try {
     const desc = await pullOne(o, o.ref, [refToString(o.ref)]);
     await o.storage.pruneIngest().catch(() => 0);
@@ -78,7 +86,7 @@ export async function pullModelKit(o: TransferOptions & { ref: ModelRef }): Prom
   }
 }
 
-async function pullOne(o: TransferOptions, ref: ModelRef, visited: string[]): Promise<Descriptor> {
+async function pullOne(o: TransferOptions & { verify?: VerifyKit }, ref: ModelRef, visited: string[]): Promise<Descriptor> {
   const r = refToString(ref);
   const remote = o.session.repository(ref.registry, ref.repository);
   const local = new LocalRepository(o.storage, repoKey(ref));
@@ -93,6 +101,7 @@ async function pullOne(o: TransferOptions, ref: ModelRef, visited: string[]): Pr
         if (d.mediaType !== OCI_MANIFEST) throw new KitError(`reference ${r} is not an image manifest`);
         const kit = await modelKitFromManifest(d, bytes, fetch, o.logger);
         if (!kit) throw new KitError(`reference ${r} does not refer to a model`);
+        await o.verify?.(remote, ref, d);
       },
     });
   } catch (e) {
@@ -100,6 +109,8 @@ async function pullOne(o: TransferOptions, ref: ModelRef, visited: string[]): Pr
     throw e;
   }
 
+  // Signatures and attestations (sha256-<hex>.sig/.att) come along, for --verify-key later.
+  await copyAttachments(remote, local, desc.digest, { signal: o.signal });
   const kit = await readModelKit(local, desc.digest, { signal: o.signal, logger: o.logger });
   const parentPath = kit.kitfile.model?.path;
   const parent = modelReference(parentPath);

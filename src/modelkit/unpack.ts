@@ -189,12 +189,13 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
 export async function unpackModelKit(
   ref: ModelRef,
   locate: (ref: ModelRef) => Promise<ReadOnlyTarget>,
-  o: UnpackOptions,
+  o: UnpackOptions & { verify?: (source: ReadOnlyTarget, ref: ModelRef, desc: Descriptor) => Promise<unknown> },
   chainLog: Logger = o.logger,
 ): Promise<void> {
   const visit = async (r: ModelRef, filters: Filter[], visited: string[]): Promise<void> => {
     const source = await locate(r);
     const kit = await readModelKit(source, tagOrDigest(r), { signal: o.signal, logger: o.logger });
+    await o.verify?.(source, r, kit.manifestDesc); // before anything of this kit (or its parents) is written
     const parentPath = kit.kitfile.model?.path;
     const parent = modelReference(parentPath);
     if (parent) {

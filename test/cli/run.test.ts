@@ -98,7 +98,7 @@ test("bash completion completes commands and flags", async () => {
     return execFileSync("bash", ["-c", cmd], { encoding: "utf8" }).trim().split(/\s+/);
   };
   expect(complete(["kit", ""]).sort()).toEqual((await helpCommands()).map(([name]) => name).sort());
-  expect(complete(["kit", "ver"])).toEqual(["version"]);
+  expect(complete(["kit", "vers"])).toEqual(["version"]);
   expect(complete(["kit", "version", "--show"])).toEqual(["--show-update-notifications"]);
   expect(complete(["kit", "completion", "z"])).toEqual(["zsh"]);
 });

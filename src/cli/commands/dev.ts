@@ -10,8 +10,9 @@ import path from "node:path";
 import { defineCommand, type Context } from "../command.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { openStorage, remoteOpener, startProgress } from "../session.ts";
+import { requireSignature, verifyKeyFlags } from "../signing.ts";
 import { findKitfile, readKitfile } from "../../kitfile/parse.ts";
-import { parseReference, refToString, type ModelRef } from "../../oci/reference.ts";
+import { parseReference, refToString, withDigest, type ModelRef } from "../../oci/reference.ts";
 import { localThenRemote, sourceFor } from "../../modelkit/locate.ts";
 import type { LayoutStore } from "../../store/layout.ts";
 import {
@@ -88,6 +89,7 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
     port: { type: "int", default: 0, help: "Port for development server to listen on" },
     threads: { type: "int", default: 0, help: "CPU threads for inference (0: the physical cores less one)" },
     ...networkFlags,
+    ...verifyKeyFlags,
   },
   async run(ctx, args, flags) {
     const net = networkOptions(flags, ctx.cwd);
@@ -120,12 +122,15 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
     try {
       if (ref) {
         const store = await getStorage();
+        // With --verify-key, the kit is pinned to the digest whose signature verified.
+        const verified = await requireSignature(ctx, flags["verify-key"], await sourceFor(store, ref, remote), ref, ctx.log);
         ctx.log.info(`Extracting ModelKit ${refToString(ref)} to cache directory...`);
         const ui = startProgress(ctx);
         let kit;
         try {
           kit = await extractModelKit({
-            ref,
+            ref: verified ? withDigest(ref, verified.digest) : ref,
+            verify: (source, r, d) => requireSignature(ctx, flags["verify-key"], source, r, ui.log, d),
             source: (r) => sourceFor(store, r, remote),
             cacheRoot: homePaths(ctx.home).cache,
             logger: ui.log,

@@ -1,6 +1,7 @@
 import { defineCommand } from "../command.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
 import { openStorage, parseSingleRef, startProgress } from "../session.ts";
+import { requireSignature, verifyKeyFlags } from "../signing.ts";
 import { LOCAL_REGISTRY, refToString } from "../../oci/reference.ts";
 import { pullModelKit } from "../../modelkit/transfer.ts";
 import { openSession } from "../../registry/remote.ts";
@@ -21,7 +22,7 @@ time. ModelKits that the model refers to (model.path naming another ModelKit) ar
   # Pull by digest from a registry on localhost over plain HTTP
   kit pull localhost:5000/mymodel@sha256:<digest> --plain-http`,
   args: { min: 1, max: 1 },
-  flags: { ...networkFlags },
+  flags: { ...networkFlags, ...verifyKeyFlags },
   async run(ctx, args, flags) {
     const net = networkOptions(flags, ctx.cwd);
     const ref = parseSingleRef(args[0]!, "reference");
@@ -31,7 +32,10 @@ time. ModelKits that the model refers to (model.path naming another ModelKit) ar
     try {
       const session = await openSession(net, remoteContext(ctx, ui.log));
       ui.log.info(`Pulling ${refToString(ref)}`);
-      const desc = await pullModelKit({ storage, session, ref, concurrency: net.concurrency, logger: ui.log, progress: ui.progress, signal: ctx.signal });
+      const desc = await pullModelKit({
+        storage, session, ref, concurrency: net.concurrency, logger: ui.log, progress: ui.progress, signal: ctx.signal,
+        verify: (source, r, d) => requireSignature(ctx, flags["verify-key"], source, r, ui.log, d),
+      });
       ui.close();
       ctx.log.info(`Pulled ${desc.digest}`);
     } finally {

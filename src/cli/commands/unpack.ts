@@ -2,6 +2,7 @@ import path from "node:path";
 import { defineCommand } from "../command.ts";
 import { openStorage, parseRefArg, remoteOpener, startProgress } from "../session.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
+import { requireSignature, verifyKeyFlags } from "../signing.ts";
 import { parseFilter, type FilterType } from "../../modelkit/layer-filter.ts";
 import { sourceFor } from "../../modelkit/locate.ts";
 import { unpackModelKit } from "../../modelkit/unpack.ts";
@@ -38,6 +39,7 @@ outside the target directory are refused.`,
     datasets: { type: "bool", help: "Unpack only datasets", deprecated: "use --filter=datasets instead" },
     docs: { type: "bool", help: "Unpack only docs", deprecated: "use --filter=docs instead" },
     ...networkFlags,
+    ...verifyKeyFlags,
   },
   async run(ctx, args, flags) {
     const net = networkOptions(flags, ctx.cwd);
@@ -62,6 +64,7 @@ outside the target directory are refused.`,
         logger: ui.log,
         progress: ui.progress,
         signal: ctx.signal,
+        verify: (source, r, d) => requireSignature(ctx, flags["verify-key"], source, r, ui.log, d),
       });
     } catch (e) {
       throw withContext("Failed to unpack", asKitError(e));
