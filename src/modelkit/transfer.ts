@@ -105,7 +105,11 @@ async function pullOne(o: TransferOptions & { verify?: VerifyKit }, ref: ModelRe
       },
     });
   } catch (e) {
-    if (e instanceof CopyError && e.op === "Resolve" && e.cause instanceof NotFoundError) throw new NotFoundError(`${r}: not found`, { cause: e });
+    if (e instanceof CopyError && e.op === "Resolve") {
+      // The reference itself: said without the copy's internal operation names.
+      if (e.cause instanceof NotFoundError) throw new NotFoundError(`${r}: not found`, { cause: e });
+      throw e.cause;
+    }
     throw e;
   }
 

@@ -300,7 +300,8 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
     const res = await this.#send("HEAD", url, { headers: { accept: MANIFEST_ACCEPT }, signal: opts.signal });
     await discardBody(res);
     if (res.status === 404) throw new NotFoundError(`${ref}: not found`);
-    if (res.status !== 200) throw await responseError(res, "HEAD", url);
+    // A refusal of HEAD has no body to explain it: ask with GET, whose error the registry explains.
+    if (res.status !== 200) return (await this.fetchManifest(ref, opts)).desc;
     const digest = res.headers.get("docker-content-digest");
     const len = res.headers.get("content-length");
     const mediaType = mediaTypeOf(res);

@@ -122,9 +122,9 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
     try {
       if (ref) {
         const store = await getStorage();
+        ctx.log.info(`Extracting ModelKit ${refToString(ref)} to cache directory...`);
         // With --verify-key, the kit is pinned to the digest whose signature verified.
         const verified = await requireSignature(ctx, flags["verify-key"], await sourceFor(store, ref, remote), ref, ctx.log);
-        ctx.log.info(`Extracting ModelKit ${refToString(ref)} to cache directory...`);
         const ui = startProgress(ctx);
         let kit;
         try {
