@@ -1,5 +1,5 @@
 /**
- * The network flags every remote command shares (compat §1.2, addendum §4 `--tls-cert`), and the
+ * The network flags every remote command shares (docs/format.md#network-flags), and the
  * glue from a command's context to a registry session.
  * @module
  */

@@ -20,6 +20,11 @@ import { inspectCommand } from "./commands/inspect.ts";
 import { infoCommand } from "./commands/info.ts";
 import { removeCommand } from "./commands/remove.ts";
 import { diffCommand } from "./commands/diff.ts";
+import { keyCommand } from "./commands/key.ts";
+import { signCommand } from "./commands/sign.ts";
+import { verifyCommand } from "./commands/verify.ts";
+import { attestCommand } from "./commands/attest.ts";
+import { verifyAttestationCommand } from "./commands/verify-attestation.ts";
 
 export const rootCommand: Command = defineCommand({
   name: "kit",
@@ -44,6 +49,11 @@ Find more information at: https://kitops.org`,
     loginCommand,
     logoutCommand,
     diffCommand,
+    signCommand,
+    verifyCommand,
+    attestCommand,
+    verifyAttestationCommand,
+    keyCommand,
     initCommand,
     versionCommand,
     devCommand,

@@ -1,6 +1,6 @@
 /**
  * A streaming tar reader (USTAR, PAX, GNU long names; read tolerantly like Go `archive/tar`) and kit's
- * extraction rules with its safety checks (compat §7.4). Files are written to a temporary name in
+ * extraction rules with its safety checks (docs/format.md#extraction). Files are written to a temporary name in
  * their directory and renamed into place once complete, so an interrupted unpack never leaves a
  * half-written file under its final name.
  * @module
@@ -337,6 +337,12 @@ export async function* readTar(
 
 // ---- extraction ----
 
+/**
+ * The mode bits extraction ever sets: permissions only. Setuid, setgid and sticky bits from an
+ * archive (or a raw layer's metadata) are dropped, whoever runs the unpack.
+ */
+export const EXTRACT_MODE_MASK = 0o777;
+
 export interface ExtractOptions {
   /** `-o`: replace existing regular files. */
   overwrite: boolean;
@@ -456,10 +462,11 @@ async function writeChunks(fd: number, chunks: AsyncIterable<Uint8Array>): Promi
 }
 
 /**
- * Extracts a tar stream into `targetDir` with kit's rules (compat §7.4): names must stay inside the
- * target (also through existing symlinks), only directories and regular files are accepted, directories
- * and new files get the header mode (umask applies; existing files keep theirs), `ignoreExisting` skips
- * existing files, otherwise they are an error unless `overwrite` is set.
+ * Extracts a tar stream into `targetDir` with kit's rules (docs/format.md#extraction): names must
+ * stay inside the target (also through existing symlinks), only directories and regular files are
+ * accepted, directories and new files get the header's permission bits (umask applies; existing
+ * files keep theirs; never setuid, setgid or sticky), `ignoreExisting` skips existing files,
+ * otherwise they are an error unless `overwrite` is set.
  */
 export async function extractTar(
   stream: ReadableStream<Uint8Array>,
@@ -485,7 +492,7 @@ export async function extractTar(
         if (!st.isDirectory()) throw new KitError(`path '${display}' already exists and is not a directory`);
       } else {
         opts.logger?.debug(`Creating directory ${display}`);
-        mkdirSync(dest, { recursive: true, mode: entry.mode });
+        mkdirSync(dest, { recursive: true, mode: entry.mode & EXTRACT_MODE_MASK });
       }
       result.dirs++;
       continue;
@@ -510,7 +517,7 @@ export async function extractTar(
     const dir = nodePath.dirname(dest);
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     const tmp = nodePath.join(dir, `.${nodePath.basename(dest)}.kit-${randomUUID().slice(0, 8)}.tmp`);
-    const fd = openSync(tmp, "wx", entry.mode);
+    const fd = openSync(tmp, "wx", entry.mode & EXTRACT_MODE_MASK);
     let closed = false;
     let committed = false;
     try {
@@ -523,7 +530,7 @@ export async function extractTar(
         throw new KitError(`could not unpack file ${display}: ${(k as Error).message}`, { cause: e, hint: k instanceof KitError ? k.hint : undefined });
       }
       if (written !== entry.size) throw new KitError(`could not unpack file ${display}`);
-      if (existing) fchmodSync(fd, existing.mode & 0o7777);
+      if (existing) fchmodSync(fd, existing.mode & EXTRACT_MODE_MASK);
       closed = true;
       closeSync(fd);
       pending.push({ tmp, dest, display });
@@ -566,7 +573,10 @@ export async function extractTar(
   return result;
 }
 
-/** Exposed for callers that verify a Kitfile-declared path the same way (legacy layers, §7.1). */
+/**
+ * Exposed for callers that verify a Kitfile-declared path the same way (legacy layers,
+ * docs/format.md#pairing).
+ */
 export async function verifySubpath(targetDir: string, rel: string): Promise<string> {
   return resolveEntryPath(rel, rel, realpathSync(targetDir));
 }

@@ -16,11 +16,6 @@ export function isDigest(s: string): s is Digest {
   return SHA256_RE.test(s);
 }
 
-/** True when `s` has go-digest's `alg:encoded` shape (any algorithm). */
-export function looksLikeDigest(s: string): boolean {
-  return ANY_DIGEST_RE.test(s);
-}
-
 const DIGEST_ALGORITHMS: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
 
 /**
@@ -108,4 +103,56 @@ export class VerifyStream extends TransformStream<Uint8Array, Uint8Array> {
       },
     });
   }
+}
+
+/** Streams known to error before their end unless they match the digest they are mapped to. */
+const verifiedStreams = new WeakMap<ReadableStream<Uint8Array>, string>();
+
+/**
+ * `s` checked against `expected` as it streams (a {@link VerifyStream}), unless `s` already is:
+ * the result is marked, so whoever receives it next (a store's push, the copy) does not hash the
+ * same bytes again. Every store's `fetch` returns such a stream and every `push` passes its body
+ * through here, so content is hashed once per transfer whatever the pair of stores.
+ */
+export function verified(s: ReadableStream<Uint8Array>, expected: { digest: string; size: number }): ReadableStream<Uint8Array> {
+  if (verifiedStreams.get(s) === expected.digest) return s;
+  const out = s.pipeThrough(new VerifyStream(expected));
+  verifiedStreams.set(out, expected.digest);
+  return out;
+}
+
+/** What {@link tapStream} reports. */
+export interface StreamTap {
+  onChunk?: (chunk: Uint8Array) => void;
+  /** The stream failed (a broken connection, a digest mismatch): `s`'s error, before it is passed on. */
+  onError?: (e: unknown) => void;
+}
+
+/**
+ * `s` passed through unchanged while `tap` watches its chunks and its failure. A stream
+ * {@link verified} for a digest stays marked for it.
+ */
+export function tapStream(s: ReadableStream<Uint8Array>, tap: StreamTap): ReadableStream<Uint8Array> {
+  const reader = s.getReader();
+  const out = new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      let r: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        r = await reader.read();
+      } catch (e) {
+        tap.onError?.(e);
+        ctl.error(e);
+        return;
+      }
+      if (r.done) return ctl.close();
+      tap.onChunk?.(r.value);
+      ctl.enqueue(r.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  const digest = verifiedStreams.get(s);
+  if (digest !== undefined) verifiedStreams.set(out, digest);
+  return out;
 }

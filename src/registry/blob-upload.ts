@@ -1,5 +1,5 @@
 /**
- * Blob uploads as kit does them (compat §6.3): `POST /blobs/uploads/` opens a session, then either
+ * Blob uploads as kit does them (docs/format.md#uploads): `POST /blobs/uploads/` opens a session, then either
  * one monolithic `PUT <location>?digest=` (reusing the POST's authorization) or 100 MiB `PATCH`
  * chunks with `Content-Range` and a final empty `PUT`, depending on the registry host and the
  * size. Cross-repository mounts (`POST ?mount=&from=`) skip the upload when the registry already
@@ -9,7 +9,6 @@
 import type { Descriptor } from "../oci/descriptor.ts";
 import { KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
-import { printable } from "../util/printable.ts";
 import type { AuthClient } from "./auth.ts";
 import { discardBody, expectStatus, RegistryError, redactUrl } from "./http.ts";
 
@@ -91,7 +90,7 @@ async function checkCommitted(res: Response, method: string, url: URL, desc: Des
   await discardBody(res);
   const got = res.headers.get("docker-content-digest");
   if (got && got !== desc.digest) {
-    throw new KitError(`The registry stored ${desc.digest} under a different digest ${printable(got)}`);
+    throw new KitError(`The registry stored ${desc.digest} under a different digest ${got}`);
   }
 }
 

@@ -5,7 +5,6 @@
  * @module
  */
 import { KitError } from "../util/errors.ts";
-import { printable } from "../util/printable.ts";
 import { readPrefix } from "../util/streams.ts";
 
 /** One entry of a distribution error body. */
@@ -154,7 +153,8 @@ export async function responseError(res: Response, method: string, url: string |
     const info = body.trim();
     message = info ? `${text} (additional info: ${info})` : text;
   }
-  return new RegistryError(printable(message), {
+  // Printed through the output layer's sanitizer (util/log.ts terminalSafe), like every message.
+  return new RegistryError(message, {
     status: res.status,
     method,
     url: redactUrl(url),

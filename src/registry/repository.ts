@@ -2,28 +2,31 @@
  * A repository on an OCI registry as a {@link Target} (oras `remote.Repository`): manifests and
  * blobs are told apart by media type, every fetched byte is checked against its descriptor
  * (`Content-Length`, `Docker-Content-Digest`, the digest itself), blob downloads continue after a
- * broken connection, and blob uploads follow kit's rules (compat §6.3) with retries in a fresh
+ * broken connection, and blob uploads follow kit's rules (docs/format.md#uploads) with retries in a fresh
  * upload session.
  * @module
  */
 import type { Descriptor } from "../oci/descriptor.ts";
-import { digestOf, isDigest, VerifyStream } from "../oci/digest.ts";
+import { digestOf, isDigest, verified } from "../oci/digest.ts";
 import { MANIFEST_ACCEPT } from "../oci/media-types.ts";
 import {
-  alreadyExists,
   checkDescriptor,
   DEFAULT_MAX_METADATA_BYTES,
+  type Deleter,
   isManifestType,
   missingReference,
+  type Mounter,
   notFound,
-  readAll,
-  type PushOptions as StorePushOptions,
+  type RangeFetcher,
+  type ReferencePusher,
   type StoreOptions,
+  type TagLister,
   type Target,
+  type Untagger,
 } from "../store/target.ts";
-import { CancelledError, IntegrityError, KitError, NotFoundError, errorMessage } from "../util/errors.ts";
+import { CancelledError, IntegrityError, KitError, NotFoundError, TransientError, errorMessage } from "../util/errors.ts";
+import { readAll } from "../util/streams.ts";
 import type { Logger } from "../util/log.ts";
-import { printable } from "../util/printable.ts";
 import { abortReason, throwIfAborted } from "../util/pool.ts";
 import { type AuthClient, repositoryScope } from "./auth.ts";
 import { resumingBody } from "./blob-download.ts";
@@ -58,8 +61,6 @@ export interface RemoteRepositoryOptions {
    * for `["pull","push"]` from the start so one token serves the whole copy.
    */
   actions?: string[];
-  /** Repositories on the same registry that may already hold pushed blobs (cross-repository mount). */
-  mountFrom?: string[];
   /** Blobs up to this size are read into memory before upload, so a failed PUT can be resent (default 4 MiB). */
   bufferLimit?: number;
   /** Chunk size of chunked uploads, and the size from which they are used (default 100 MiB). */
@@ -70,16 +71,6 @@ export interface RemoteRepositoryOptions {
   maxResumes?: number;
   /** Stalled download reads time out after this (default 60 s). */
   idleTimeoutMs?: number;
-}
-
-/**
- * Options of a push: how to read a blob again when a fresh upload session is needed. With
- * `verified`, the body and what `reopen` gives must both error before their end on a mismatch.
- */
-export interface PushOptions extends StorePushOptions {
-  reopen?: () => Promise<ReadableStream<Uint8Array>>;
-  /** The caller has just seen the blob missing (`exists`): no second `HEAD` before the upload. */
-  knownMissing?: boolean;
 }
 
 /**
@@ -129,26 +120,21 @@ function guardSource(s: ReadableStream<Uint8Array>, size: number, onError: (e: u
   };
 }
 
-/** `body` checked against `desc` as it streams, unless the caller says it already is. */
-function verifiedBody(body: ReadableStream<Uint8Array>, desc: Descriptor, opts: StorePushOptions): ReadableStream<Uint8Array> {
-  return opts.verified ? body : body.pipeThrough(new VerifyStream(desc));
-}
-
 function mediaTypeOf(res: Response): string {
   return (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
 }
 
-/** A repository on a registry. */
-export class RemoteRepository implements Target {
-  /** Manifests and blobs are checked against their descriptor as they stream (see `fetch`). */
-  readonly verifiesFetch = true;
+/**
+ * A repository on a registry: a {@link Target} with the optional capabilities of a registry
+ * (range reads, cross-repository mounts, push by reference, delete, untag, tag listing).
+ */
+export class RemoteRepository implements Target, RangeFetcher, Mounter, ReferencePusher, Deleter, Untagger, TagLister {
   readonly registry: string;
   readonly repository: string;
   readonly client: AuthClient;
   readonly plainHttp: boolean;
   readonly logger?: Logger;
   readonly #actions: string[];
-  readonly #mountFrom: string[];
   readonly #bufferLimit: number;
   readonly #chunkSize: number;
   readonly #uploadAttempts: number;
@@ -162,7 +148,6 @@ export class RemoteRepository implements Target {
     this.plainHttp = opts.plainHttp ?? false;
     this.logger = opts.logger;
     this.#actions = opts.actions ?? ["pull"];
-    this.#mountFrom = (opts.mountFrom ?? []).filter((r) => r !== opts.repository);
     this.#bufferLimit = opts.bufferLimit ?? DEFAULT_MAX_METADATA_BYTES;
     this.#chunkSize = opts.chunkSize ?? CHUNK_SIZE;
     this.#uploadAttempts = opts.uploadAttempts ?? 5;
@@ -215,10 +200,10 @@ export class RemoteRepository implements Target {
       }
       await expectStatus(res, "GET", url, 200);
       this.#checkLength(res, desc.size, desc, url);
-      return res.body!.pipeThrough(new VerifyStream(desc));
+      return verified(res.body!, desc);
     }
     const { body } = await this.fetchFrom(desc, 0, opts);
-    return body.pipeThrough(new VerifyStream(desc));
+    return verified(body, desc);
   }
 
   #checkLength(res: Response, expected: number, desc: Descriptor, url: URL): void {
@@ -236,6 +221,7 @@ export class RemoteRepository implements Target {
    */
   async fetchFrom(desc: Descriptor, offset: number, opts: StoreOptions = {}): Promise<{ body: ReadableStream<Uint8Array>; offset: number }> {
     checkDescriptor(desc);
+    if (offset > 0) this.logger?.debug(`Resuming download of ${desc.digest} at byte ${offset} of ${desc.size}`);
     const first = await this.#openBlob(desc, offset, opts.signal);
     const body = resumingBody(desc, first.body, first.offset, (at, signal) => this.#openBlob(desc, at, signal), {
       maxResumes: this.#maxResumes,
@@ -267,14 +253,14 @@ export class RemoteRepository implements Target {
     const got = res.headers.get("docker-content-digest");
     if (got && got !== desc.digest) {
       await discardBody(res);
-      throw new IntegrityError(`The registry answered ${desc.digest} with content of ${printable(got)}`);
+      throw new IntegrityError(`The registry answered ${desc.digest} with content of ${got}`);
     }
     let start = 0;
     if (res.status === 206) {
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get("content-range") ?? "");
       if (!m || Number(m[1]) !== offset) {
         await discardBody(res);
-        throw new KitError(`The registry answered a range request for ${desc.digest} with range ${printable(res.headers.get("content-range") ?? "(none)")}`);
+        throw new KitError(`The registry answered a range request for ${desc.digest} with range ${res.headers.get("content-range") ?? "(none)"}`);
       }
       start = offset;
     }
@@ -302,7 +288,7 @@ export class RemoteRepository implements Target {
     const digest = digestOf(bytes);
     const claimed = isDigest(ref) ? ref : res.headers.get("docker-content-digest");
     if (claimed && claimed !== digest) {
-      throw new IntegrityError(`Content of ${printable(claimed)} does not match its digest: got ${digest}`);
+      throw new IntegrityError(`Content of ${claimed} does not match its digest: got ${digest}`);
     }
     return { desc: { mediaType: mediaTypeOf(res), digest, size: bytes.byteLength }, bytes };
   }
@@ -315,7 +301,8 @@ export class RemoteRepository implements Target {
     const res = await this.#send("HEAD", url, { headers: { accept: MANIFEST_ACCEPT }, signal: opts.signal });
     await discardBody(res);
     if (res.status === 404) throw new NotFoundError(`${ref}: not found`);
-    if (res.status !== 200) throw await responseError(res, "HEAD", url);
+    // A refusal of HEAD has no body to explain it: ask with GET, whose error the registry explains.
+    if (res.status !== 200) return (await this.fetchManifest(ref, opts)).desc;
     const digest = res.headers.get("docker-content-digest");
     const len = res.headers.get("content-length");
     const mediaType = mediaTypeOf(res);
@@ -346,7 +333,17 @@ export class RemoteRepository implements Target {
 
   // ----- writes --------------------------------------------------------------------------------
 
-  async push(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: PushOptions = {}): Promise<void> {
+  /**
+   * Uploads a blob, or `PUT`s a manifest under its digest. A blob of at most `bufferLimit` bytes is
+   * read first and retried in fresh sessions here; a larger one is streamed once, and a failure
+   * worth retrying throws {@link TransientError} (the copy fetches the content again).
+   */
+  async push(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: StoreOptions = {}): Promise<void> {
+    await this.pushReference(desc, body, desc.digest, opts);
+  }
+
+  /** A manifest stored and tagged `ref` in one `PUT`; a blob is uploaded (`ref` unused). */
+  async pushReference(desc: Descriptor, body: ReadableStream<Uint8Array>, ref: string, opts: StoreOptions = {}): Promise<void> {
     try {
       checkDescriptor(desc);
       throwIfAborted(opts.signal);
@@ -355,11 +352,33 @@ export class RemoteRepository implements Target {
       throw e;
     }
     if (isManifestType(desc.mediaType)) {
-      const bytes = await readAll(verifiedBody(body, desc, opts), DEFAULT_MAX_METADATA_BYTES, opts.signal);
-      await this.pushManifest(desc, bytes, desc.digest, opts);
+      const bytes = await readAll(verified(body, desc), DEFAULT_MAX_METADATA_BYTES, opts.signal);
+      await this.pushManifest(desc, bytes, ref, opts);
       return;
     }
-    await this.#pushBlob(desc, body, opts);
+    await this.#pushBlob(desc, body, undefined, opts.signal);
+  }
+
+  /**
+   * Cross-repository mount (`POST blobs/uploads/?mount=<digest>&from=<repo>`); when the registry
+   * declines, the session it opened takes the upload of what `getContent` gives.
+   */
+  async mount(desc: Descriptor, from: string, getContent: () => Promise<ReadableStream<Uint8Array>>, opts: StoreOptions = {}): Promise<void> {
+    checkDescriptor(desc);
+    throwIfAborted(opts.signal);
+    const r = await startUpload(this.#uploadContext(opts.signal), this.#url("blobs/uploads/"), desc, from);
+    if (r.mounted) {
+      this.logger?.debug(`Mounted ${desc.digest} from ${this.registry}/${from}`);
+      return;
+    }
+    let body: ReadableStream<Uint8Array>;
+    try {
+      body = await getContent();
+    } catch (e) {
+      await abandonUpload(this.#uploadContext(), r.location);
+      throw e;
+    }
+    await this.#pushBlob(desc, body, r.location, opts.signal);
   }
 
   /** `PUT manifests/<ref>` with the manifest's media type; checks the digest the registry reports. */
@@ -369,18 +388,11 @@ export class RemoteRepository implements Target {
     await expectStatus(res, "PUT", url, 201);
     await discardBody(res);
     const got = res.headers.get("docker-content-digest");
-    if (got && got !== desc.digest) throw new IntegrityError(`The registry stored manifest ${desc.digest} under a different digest ${printable(got)}`);
+    if (got && got !== desc.digest) throw new IntegrityError(`The registry stored manifest ${desc.digest} under a different digest ${got}`);
   }
 
-  async #pushBlob(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: PushOptions): Promise<void> {
-    const signal = opts.signal;
-    try {
-      if (!opts.knownMissing && (await this.exists(desc, { signal }))) throw alreadyExists(desc);
-    } catch (e) {
-      await body.cancel(e).catch(() => {});
-      throw e;
-    }
-    const ctx: UploadContext = {
+  #uploadContext(signal?: AbortSignal): UploadContext {
+    return {
       client: this.client,
       scopes: this.#scopes("push"),
       registry: this.registry,
@@ -388,45 +400,25 @@ export class RemoteRepository implements Target {
       signal,
       chunkSize: this.#chunkSize,
     };
+  }
+
+  async #pushBlob(desc: Descriptor, body: ReadableStream<Uint8Array>, session: URL | undefined, signal?: AbortSignal): Promise<void> {
+    const ctx = this.#uploadContext(signal);
     const uploads = this.#url("blobs/uploads/");
-
-    // A mount answers from the registry's own storage: the source stream is not needed.
-    let session: URL | undefined;
-    for (const from of this.#mountFrom) {
-      try {
-        const r = await startUpload(ctx, uploads, desc, from);
-        if (r.mounted) {
-          this.logger?.debug(`Mounted ${desc.digest} from ${this.registry}/${from}`);
-          await body.cancel().catch(() => {});
-          return;
-        }
-        session = r.location;
-        break;
-      } catch (e) {
-        if (signal?.aborted) {
-          await body.cancel(e).catch(() => {});
-          throw abortReason(signal);
-        }
-        this.logger?.debug(`Cannot mount ${desc.digest} from ${from}: ${errorMessage(e)}`);
-      }
-    }
-
     // Small blobs are read (and verified) first, so every request can be sent again.
     let data: Uint8Array | undefined;
     if (desc.size <= this.#bufferLimit) {
-      data = await readAll(verifiedBody(body, desc, opts), this.#bufferLimit, signal);
+      data = await readAll(verified(body, desc), this.#bufferLimit, signal);
     }
-    let source: ReadableStream<Uint8Array> | undefined = data ? undefined : body;
     for (let attempt = 1; ; attempt++) {
       let location: URL | undefined = session;
       session = undefined;
       let sourceError: unknown;
       const abort = new AbortController();
-      const guarded = source ? guardSource(verifiedBody(source, desc, opts), desc.size, (e) => {
+      const guarded = data ? undefined : guardSource(verified(body, desc), desc.size, (e) => {
         sourceError = e;
         abort.abort(e);
-      }) : undefined;
-      source = undefined;
+      });
       const onOuterAbort = () => {
         void guarded?.stop(abortReason(signal!));
         abort.abort(abortReason(signal!));
@@ -453,20 +445,17 @@ export class RemoteRepository implements Target {
         if (signal?.aborted) throw abortReason(signal);
         if (sourceError !== undefined) throw sourceError instanceof Error ? sourceError : new KitError(String(sourceError));
         if (e instanceof CancelledError || e instanceof IntegrityError) throw e;
-        if (attempt >= this.#uploadAttempts || !isRetryableUploadError(e)) throw e;
-        if (!data) {
-          if (!opts.reopen) throw e;
-          source = await opts.reopen();
-        }
         if (location) await abandonUpload(ctx, location);
+        const retry = isRetryableUploadError(e);
         const delay = this.client.transport.backoff(attempt - 1);
-        this.logger?.debug(`Upload of ${desc.digest} failed (${errorMessage(e)}); retrying in a new session in ${delay} ms`);
-        try {
-          await this.client.transport.wait(delay, signal);
-        } catch (err) {
-          await source?.cancel(err).catch(() => {});
-          throw err;
+        if (retry && !data) {
+          // The streamed body is spent: the caller (the copy) sends the content again.
+          this.logger?.debug(`Upload of ${desc.digest} failed (${errorMessage(e)}); it is sent again in a new session in ${delay} ms`);
+          throw new TransientError(`Upload of ${desc.digest} failed: ${errorMessage(e)}`, { cause: e, retryAfterMs: delay });
         }
+        if (attempt >= this.#uploadAttempts || !retry) throw e;
+        this.logger?.debug(`Upload of ${desc.digest} failed (${errorMessage(e)}); retrying in a new session in ${delay} ms`);
+        await this.client.transport.wait(delay, signal);
       } finally {
         signal?.removeEventListener("abort", onOuterAbort);
       }

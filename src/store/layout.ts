@@ -1,5 +1,5 @@
 /**
- * kit's shared OCI image layout under `<home>/storage` (compat §4.1/§4.2), as oras' `oci.Store`
+ * kit's shared OCI image layout under `<home>/storage` (docs/format.md#storage-layout), as oras' `oci.Store`
  * keeps it: `oci-layout`, `index.json` (one plain descriptor per manifest), `blobs/sha256/<hex>`
  * (read-only once stored) and `ingest/` for temporary files. Differences from oras, on purpose:
  * every `index.json` change is a read-modify-write under an inter-process lock, written to a
@@ -10,7 +10,7 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { type Descriptor, plainDescriptor } from "../oci/descriptor.ts";
-import { type Digest, DigestStream, digestHex, VerifyStream } from "../oci/digest.ts";
+import { type Digest, DigestStream, digestHex, verified } from "../oci/digest.ts";
 import { OCI_INDEX } from "../oci/media-types.ts";
 import { KitError } from "../util/errors.ts";
 import {
@@ -34,6 +34,7 @@ import {
   checkDescriptor,
   isManifestType,
   notFound,
+  type Resumer,
   type Storage,
   type StoreOptions,
 } from "./target.ts";
@@ -64,10 +65,11 @@ export interface DeleteResult {
   missing: Descriptor[];
 }
 
-/** The shared OCI layout store. Implements {@link Storage} (no tags: kit keeps those per repository). */
-export class LayoutStore implements Storage {
-  /** Every fetched blob is checked against its descriptor as it streams. */
-  readonly verifiesFetch = true;
+/**
+ * The shared OCI layout store. Implements {@link Storage} (no tags: kit keeps those per
+ * repository) and {@link Resumer} (partial downloads continue across runs).
+ */
+export class LayoutStore implements Storage, Resumer {
   readonly root: string;
   readonly #lockOpts: Omit<LockOptions, "signal">;
 
@@ -143,7 +145,7 @@ export class LayoutStore implements Storage {
       if (errnoCode(e) === "ENOENT") throw notFound(desc);
       throw e;
     }
-    return s.pipeThrough(new VerifyStream(desc));
+    return verified(s, desc);
   }
 
   /** The size of a stored blob, or undefined when it is not stored. */
@@ -190,7 +192,7 @@ export class LayoutStore implements Storage {
     try {
       const fh = await fsp.open(tmp, "wx", 0o644);
       try {
-        await writeStreamToHandle(body.pipeThrough(new VerifyStream(desc)), fh, opts.signal);
+        await writeStreamToHandle(verified(body, desc), fh, opts.signal);
       } finally {
         await fh.close();
       }

@@ -11,7 +11,8 @@ import { encodeManifest } from "../../src/oci/manifest.ts";
 import { KIT_CONFIG, OCI_MANIFEST } from "../../src/oci/media-types.ts";
 import { parseFilter } from "../../src/modelkit/layer-filter.ts";
 import { pack } from "../../src/modelkit/pack.ts";
-import { readModelKit, unpackContents } from "../../src/modelkit/unpack.ts";
+import { readModelKit } from "../../src/modelkit/contents.ts";
+import { unpackContents } from "../../src/modelkit/unpack.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { LocalRepository } from "../../src/store/local.ts";
 import { bytesStream } from "../../src/store/target.ts";
@@ -158,6 +159,52 @@ describe("integrity and safety", () => {
       expect(existsSync("/tmp/kit-abs-escape.txt")).toBe(false);
     });
   }
+
+  test("setuid, setgid and sticky bits from a tar or raw layer are never set, even for root", async () => {
+    const layout = await store();
+    const tar = tarOf([["bin", "dir", 0o3777], ["bin/tool", "#!/bin/sh\n", 0o6755], ["bin/sticky", "s", 0o1644]]);
+    const t = descriptorFromBytes("application/vnd.kitops.modelkit.code.v1.tar", tar);
+    const raw = enc.encode("raw weights");
+    const r = descriptorFromBytes("application/vnd.cncf.model.weight.v1.raw", raw);
+    const rawAnnotations = { "org.cncf.model.filepath": "w.bin", "org.cncf.model.file.metadata+json": JSON.stringify({ name: "w.bin", mode: 0o7755, size: raw.length }) };
+    const config = { manifestVersion: "1.0.0", model: { path: "w.bin", digest: r.digest }, code: [{ path: "bin", digest: t.digest, diffId: t.digest }] } as Kitfile;
+    const { repo } = await storeKit(layout, "localhost/suid", [{ mediaType: t.mediaType, data: tar }, { mediaType: r.mediaType, data: raw, annotations: rawAnnotations }], config);
+    const out = tempDir();
+    await unpackAll(repo, out, ["model", "code"]);
+    const mode = (p: string) => statSync(path.join(out, p)).mode & 0o7777;
+    const umask = process.umask();
+    expect(mode("bin")).toBe(0o777 & ~umask);
+    expect(mode("bin/tool")).toBe(0o755 & ~umask);
+    expect(mode("bin/sticky")).toBe(0o644 & ~umask);
+    expect(mode("w.bin")).toBe(0o755 & ~umask);
+    // -o over an existing setuid file does not keep the bit either
+    chmodSync(path.join(out, "bin/tool"), 0o4755);
+    await unpackAll(repo, out, ["code"], { overwrite: true });
+    expect(mode("bin/tool")).toBe(0o755);
+  });
+
+  test("a layer named by many entries is fetched and extracted once per target path", async () => {
+    const layout = await store();
+    const tar = tarOf([["part.bin", "weights"]]);
+    const t = descriptorFromBytes("application/vnd.kitops.modelkit.modelpart.v1.tar", tar);
+    const raw = enc.encode("raw");
+    const r = descriptorFromBytes("application/vnd.cncf.model.weight.v1.raw", raw);
+    const part = { path: "part.bin", digest: t.digest, diffId: t.digest };
+    const config = {
+      manifestVersion: "1.0.0",
+      model: { path: "w.bin", digest: r.digest, parts: Array.from({ length: 50 }, () => part) },
+      docs: [{ path: "w.bin", digest: r.digest }, { path: "w.bin", digest: r.digest }],
+    } as Kitfile;
+    const { repo } = await storeKit(layout, "localhost/repeat", [{ mediaType: t.mediaType, data: tar }, { mediaType: r.mediaType, data: raw, annotations: { "org.cncf.model.filepath": "w.bin" } }], config);
+    const fetched: string[] = [];
+    const counting = Object.assign(Object.create(repo), { fetch: (d: Descriptor, o?: { signal?: AbortSignal }) => (fetched.push(d.digest), repo.fetch(d, o)) });
+    const out = tempDir();
+    const logger = memoryLogger();
+    await unpackContents(counting, await readModelKit(repo, "t"), { dir: out, filters: [], overwrite: false, ignoreExisting: false, logger });
+    expect(fetched.sort()).toEqual([r.digest, t.digest].sort());
+    expect(listTree(out)).toEqual(["Kitfile", "part.bin", "w.bin"]);
+    expect(readFileSync(path.join(out, "part.bin"), "utf8")).toBe("weights");
+  });
 
   test("an existing different Kitfile is refused unless -o", async () => {
     const layout = await store();

@@ -9,7 +9,10 @@ import { EMPTY_SHARED_INDEX_JSON, LayoutStore } from "../../src/store/layout.ts"
 import { LocalRepository } from "../../src/store/local.ts";
 import { CancelledError, IntegrityError, KitError, NotFoundError } from "../../src/util/errors.ts";
 import { chunked, failingStream, readStream } from "../helpers/streams.ts";
-import { sampleGraph, stallingStream } from "./conformance.ts";
+import { tempDir } from "../helpers/kit.ts";
+import { describeStorage, sampleGraph, stallingStream } from "./conformance.ts";
+
+describeStorage("LayoutStore", async () => ({ target: await LayoutStore.open(tempDir("kit-layout-conf-")) }));
 
 let dir: string;
 let storage: string;
