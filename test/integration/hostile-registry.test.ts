@@ -134,7 +134,7 @@ describe("pagination", () => {
 
 describe("no escape byte from a registry reaches the terminal", () => {
   const cases: Array<[string, string[], string]> = [
-    ["JSON error body", ["pull", "escape/m:v1"], "[ERROR] Failed to pull: denied: you are \\x1b[2J\\x1b[31mHACKED\\x1b]0;owned\\x07\\x9b31m\n"],
+    ["JSON error body", ["pull", "escape/m:v1"], "[ERROR] Failed to pull: denied: you are \\u001b[2J\\u001b[31mHACKED\\u001b]0;owned\\u0007\\u009b31m\n"],
     ["plain-text error body", ["list", "escape/m"], "HACKED"],
     // the runtime refuses a header with control characters: one attempt, a clear line
     ["Docker-Content-Digest header", ["pull", "escape-header/m:v1"], "failed: the server sent a malformed HTTP response\n"],
