@@ -20,6 +20,7 @@ import { inspectCommand } from "./commands/inspect.ts";
 import { infoCommand } from "./commands/info.ts";
 import { removeCommand } from "./commands/remove.ts";
 import { diffCommand } from "./commands/diff.ts";
+import { helpCommand } from "./commands/help.ts";
 
 export const rootCommand: Command = defineCommand({
   name: "kit",
@@ -30,7 +31,9 @@ artifact that any container registry stores. Describe the project in a Kitfile, 
 push, pull and unpack it like an image.
 
 Find more information at: https://kitops.org`,
-  flags: {},
+  flags: {
+    version: { type: "bool", help: "version for kit" },
+  },
   subcommands: [
     packCommand,
     unpackCommand,
@@ -48,6 +51,7 @@ Find more information at: https://kitops.org`,
     versionCommand,
     devCommand,
     cacheCommand,
+    helpCommand,
     completionCommand(() => rootCommand),
   ],
 });

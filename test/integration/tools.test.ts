@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 
-const TOOLS = ["docker-registry", "skopeo", "chromium", "openssl", "python3", "tar"];
+const TOOLS = ["docker-registry", "skopeo", "chromium", "openssl", "python3", "tar", "zsh", "fish"];
 const required = process.env.KIT_TEST_REQUIRE_TOOLS === "1";
 
 test.skipIf(!required)("every system tool the integration tests use is installed", () => {

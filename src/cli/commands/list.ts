@@ -79,8 +79,8 @@ Template placeholders:
   kit list registry.example.com/my-namespace/my-model:v1`,
   args: { min: 0, max: 1 },
   flags: {
-    format: { type: "string", default: "table", help: "Output format: table, json, or Go template string" },
-    filter: { type: "stringArray", short: "f", help: "Only list modelkits with a layer matching the filter (<type1>,<type2>[:<name1>,<name2>]); can be repeated" },
+    format: { type: "string", default: "table", values: ["table", "json"], help: "Output format: table, json, or Go template string" },
+    filter: { type: "stringArray", short: "f", values: ["kitfile", "model", "datasets", "code", "docs", "prompts", "mcpservers"], help: "Only list modelkits with a layer matching the filter (<type1>,<type2>[:<name1>,<name2>]); can be repeated" },
     ...networkFlags,
   },
   async run(ctx, args, flags) {

@@ -43,18 +43,19 @@ terminal. A password given without a username is stored as an identity (refresh)
     validateRegistry(registry);
     let username = flags.username;
     let password = flags.password;
+    // kit's argument checks, reported as `Invalid arguments: …`
+    const invalid = (msg: string) => new KitError(`Invalid arguments: ${msg}`);
+    if (password && username) ctx.log.info("Warning: Using --password via CLI is insecure. Consider using --password-stdin instead");
     if (flags["password-stdin"]) {
-      if (password) throw new KitError("cannot use both --password and --password-stdin");
+      if (password) throw invalid("cannot use both --password and --password-stdin");
       password = new TextDecoder().decode(await ctx.stdin.readAll()).trim();
-      if (!password) throw new KitError("password is required: standard input was empty");
-    } else if (password && username) {
-      ctx.log.info("Warning: Using --password via CLI is insecure. Consider using --password-stdin instead");
+      if (!password) throw invalid("failed to read password from stdin: got empty string");
     }
     if (!password) {
-      if (!ctx.stdin.isTTY) throw new KitError("attempting to read input from non-terminal");
+      if (!ctx.stdin.isTTY) throw invalid("attempting to read input from non-terminal");
       if (!username) username = (await ctx.stdin.prompt("Username: ")).trim();
       password = await ctx.stdin.prompt("Password: ", true);
-      if (!password) throw new KitError("password is required");
+      if (!password) throw invalid("password is required");
     }
     if (username.includes(":")) throw new KitError("invalid username: it cannot contain ':'");
     const cred: Credential = username ? { username, password } : { refreshToken: password };

@@ -46,35 +46,49 @@ untagged when no tag is given.`,
   # Write exactly what kit v1.7 writes (older readers, reproducible digests)
   kit pack . -t mymodel:v1 --compat v1.7`,
   args: { min: 1, max: 1 },
+  argCompletion: "dirs",
   flags: {
     file: { type: "string", short: "f", help: "Path to the Kitfile ('-' reads it from standard input)" },
     tag: { type: "string", short: "t", help: "Assign tag to the packed modelkit (e.g. registry/repo:tag1,tag2)" },
-    compression: { type: "string", default: "none", help: "Compression format to use for layers. Valid options: 'none', 'gzip', 'gzip-fastest', 'zstd'" },
-    "layer-format": { type: "string", default: "tar", help: "Format of layers: 'tar' (files and directories) or 'raw' (each layer is a single file)" },
-    compat: { type: "string", help: "Write the manifest exactly as an older kit does (supported: v1.7)" },
+    compression: { type: "string", default: "none", values: ["none", "gzip", "gzip-fastest", "zstd"], help: "Compression format to use for layers. Valid options: 'none', 'gzip', 'gzip-fastest', 'zstd'" },
+    "layer-format": { type: "string", default: "tar", values: ["tar", "raw"], help: "Format of layers: 'tar' (files and directories) or 'raw' (each layer is a single file)" },
+    compat: { type: "string", values: ["v1.7"], help: "Write the manifest exactly as an older kit does (supported: v1.7)" },
   },
   async run(ctx, args, flags) {
     const context = path.resolve(ctx.cwd, args[0]!);
     const cst = await stat(context).catch(() => undefined);
     if (!cst?.isDirectory()) throw new KitError(`Failed to use context path ${args[0]}: not a directory`);
-    const compression = parseCompression(flags.compression);
+    // kit's argument checks (`Invalid arguments: …`), in kit's order.
+    let repo = `${LOCAL_REGISTRY}/${UNNAMED_REPOSITORY}`;
+    let tags: string[] = [];
+    let compression: ReturnType<typeof parseCompression>;
     const layerFormat = flags["layer-format"];
-    if (layerFormat !== "tar" && layerFormat !== "raw") throw new KitError("invalid layer format: must be either 'tar' or 'raw'");
+    let found: string | undefined;
+    try {
+      if (!flags.file) found = await findKitfile(context);
+      if (flags.tag) {
+        const ref = parseTagReference(flags.tag);
+        if (isDigestRef(ref)) throw new KitError(`tag ${flags.tag} names a digest; use a tag such as ${ref.registry}/${ref.repository}:latest`);
+        repo = repoKey(ref);
+        tags = [ref.reference, ...ref.extraTags.filter((t) => t !== "")];
+      }
+      compression = parseCompression(flags.compression);
+      if (layerFormat !== "tar" && layerFormat !== "raw") throw new KitError("invalid layer format: must be either 'tar' or 'raw'");
+    } catch (e) {
+      throw withContext("Invalid arguments", asKitError(e));
+    }
     if (flags.compat && flags.compat !== "v1.7" && flags.compat !== "1.7") {
       throw new KitError(`Unsupported --compat value '${flags.compat}': the only supported value is 'v1.7'`);
     }
+    ctx.log.debug(`Using storage path: ${homePaths(ctx.home).storage}`);
+    ctx.log.debug(`Context dir: ${context}`);
+    ctx.log.debug(`Model file: ${found ?? flags.file}`);
+    ctx.log.debug(`Packing ${repo}${tags[0] ? `:${tags[0]}` : ""}`);
+    if (tags.length > 1) ctx.log.debug(`Additional tags: ${tags.slice(1).join(", ")}`);
     const v17 = Boolean(flags.compat);
-    let repo = `${LOCAL_REGISTRY}/${UNNAMED_REPOSITORY}`;
-    let tags: string[] = [];
-    if (flags.tag) {
-      const ref = parseReference(flags.tag);
-      if (isDigestRef(ref)) throw new KitError(`Invalid arguments: tag ${flags.tag} names a digest; use a tag such as ${ref.registry}/${ref.repository}:latest`);
-      repo = repoKey(ref);
-      tags = [ref.reference, ...ref.extraTags.filter((t) => t !== "")];
-    }
     const ui = startProgress(ctx);
     try {
-      const kitfilePath = await locateKitfile(ctx.cwd, context, flags.file, ctx.stdin.isTTY);
+      const kitfilePath = found ?? (await locateKitfile(ctx.cwd, context, flags.file, ctx.stdin.isTTY));
       const { kitfile, warnings } = await readKitfile(kitfilePath, { stdin: kitfilePath === "-" ? ctx.stdin.stream() : undefined, signal: ctx.signal });
       for (const w of warnings) ctx.log.warn(w);
       assertValidKitfile(kitfile, ctx.log);
@@ -110,13 +124,21 @@ untagged when no tag is given.`,
   },
 });
 
-/** The Kitfile to read: `-` (stdin), the -f path, or Kitfile/kitfile/.kitfile in the context. */
+/** kit's `failed to parse reference: …` for the --tag value. */
+function parseTagReference(tag: string) {
+  try {
+    return parseReference(tag);
+  } catch (e) {
+    throw new KitError(`failed to parse reference: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** The Kitfile to read: `-` (stdin) or the -f path. */
 async function locateKitfile(cwd: string, context: string, file: string, stdinIsTTY: boolean): Promise<string> {
   if (file === "-") {
     if (stdinIsTTY) throw new KitError("Cannot read the Kitfile from standard input: it is a terminal", { hint: "Pipe the Kitfile in, e.g. cat Kitfile | kit pack . -f -" });
     return "-";
   }
-  if (!file) return findKitfile(context);
   // kit reads a relative -f from inside the context [quirk]; the working directory is tried first.
   const fromCwd = path.resolve(cwd, file);
   return (await stat(fromCwd).catch(() => undefined)) ? fromCwd : path.resolve(context, file);

@@ -71,11 +71,12 @@ outside the target directory are refused.`,
   # Unpack one dataset by name
   kit unpack mymodel:latest --filter=datasets:validation`,
   args: { min: 1, max: 1 },
+  argCompletion: "modelkit",
   flags: {
     dir: { type: "string", short: "d", help: "The target directory to unpack components into. This directory will be created if it does not exist" },
     overwrite: { type: "bool", short: "o", help: "Overwrites existing files and directories in the target unpack directory without prompting" },
     "ignore-existing": { type: "bool", short: "i", help: "Ignore existing files and directories in the target unpack directory without prompting" },
-    filter: { type: "stringArray", short: "f", help: "Filter what is unpacked from the modelkit based on type and name. Can be specified multiple times" },
+    filter: { type: "stringArray", short: "f", values: ["kitfile", "model", "datasets", "code", "docs", "prompts", "mcpservers"], help: "Filter what is unpacked from the modelkit based on type and name. Can be specified multiple times" },
     kitfile: { type: "bool", help: "Unpack only Kitfile", deprecated: "use --filter=kitfile instead" },
     model: { type: "bool", help: "Unpack only model", deprecated: "use --filter=model instead" },
     code: { type: "bool", help: "Unpack only code", deprecated: "use --filter=code instead" },
@@ -84,10 +85,22 @@ outside the target directory are refused.`,
     ...networkFlags,
   },
   async run(ctx, args, flags) {
+    let ref: ModelRef;
+    let filters: Filter[];
+    try {
+      try {
+        ref = parseReference(args[0]!);
+      } catch (e) {
+        throw new KitError(`failed to parse reference: ${(e as Error).message}`, { cause: e });
+      }
+      if (ref.extraTags.length) throw new KitError("can not unpack multiple tags");
+      filters = flags.filter.map(parseFilter);
+    } catch (e) {
+      throw withContext("Invalid arguments", asKitError(e));
+    }
     const net = networkOptions(flags, ctx.cwd);
-    const ref = parseReference(args[0]!);
-    if (ref.extraTags.length) throw new KitError("Invalid arguments: can not unpack multiple tags");
-    let filters = flags.filter.map(parseFilter);
+    ctx.log.debug(`Overwrite: ${flags.overwrite}`);
+    ctx.log.debug(`Unpacking ${refToString(ref)}`);
     if (filters.length === 0) {
       const types = (["kitfile", "model", "code", "datasets", "docs"] as const).filter((t) => flags[t]) as FilterType[];
       if (types.length) filters = [{ types, names: [] }];
