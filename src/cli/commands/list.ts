@@ -62,7 +62,10 @@ Template placeholders:
   {{ .Digest }} - digest of the modelkit
   {{ .ModelName }} - name defined in the Kitfile
   {{ .Size }} - total size of the modelkit
-  {{ .Author }} - author from the Kitfile`,
+  {{ .Author }} - author from the Kitfile
+
+Go's template actions and functions work (range, if, with, printf, len, index, …),
+plus json: {{ json . }} prints the modelkit as JSON.`,
   example: `  # List local modelkits
   kit list
 
