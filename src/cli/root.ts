@@ -25,6 +25,7 @@ import { signCommand } from "./commands/sign.ts";
 import { verifyCommand } from "./commands/verify.ts";
 import { attestCommand } from "./commands/attest.ts";
 import { verifyAttestationCommand } from "./commands/verify-attestation.ts";
+import { helpCommand } from "./commands/help.ts";
 
 export const rootCommand: Command = defineCommand({
   name: "kit",
@@ -35,7 +36,9 @@ artifact that any container registry stores. Describe the project in a Kitfile, 
 push, pull and unpack it like an image.
 
 Find more information at: https://kitops.org`,
-  flags: {},
+  flags: {
+    version: { type: "bool", help: "version for kit" },
+  },
   subcommands: [
     packCommand,
     unpackCommand,
@@ -58,6 +61,7 @@ Find more information at: https://kitops.org`,
     versionCommand,
     devCommand,
     cacheCommand,
+    helpCommand,
     completionCommand(() => rootCommand),
   ],
 });

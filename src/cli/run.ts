@@ -8,7 +8,8 @@ import { createLogger, LEVELS, terminalSafe, type Level, type Logger, type Sink 
 import { CancelledError, KitError, UsageError, asKitError, errorMessage, isInternalError } from "../util/errors.ts";
 import { defaultHomeSources, resolveHome } from "../util/paths.ts";
 import { buildInfo } from "../util/build-info.ts";
-import { checkArgs, commandPath, renderHelp, renderUsage, type Command, type Context } from "./command.ts";
+import { checkArgs, commandPath, findSubcommand, renderHelp, renderUsage, unknownCommandMessage, type Command, type Context } from "./command.ts";
+import { completeWords, formatCompletion } from "./completion.ts";
 import { parseFlags, type FlagTable } from "./flags.ts";
 import { globalFlags } from "./globals.ts";
 import type { ProgressMode } from "../util/progress.ts";
@@ -47,6 +48,12 @@ function findCommand(root: Command, argv: string[]): { cmd: Command; rest: strin
 }
 
 export async function execute(root: Command, argv: string[], io: Io): Promise<number> {
+  // Cobra's hidden completion request: the words are not parsed as flags.
+  if (argv[0] === "__complete" || argv[0] === "__completeNoDesc") {
+    const c = await completeWords(root, globalFlags, argv.slice(1), { env: io.env, cwd: io.cwd, platform: io.platform });
+    io.out(formatCompletion(c, argv[0] === "__complete"));
+    return 0;
+  }
   const { cmd, rest } = findCommand(root, argv);
   const table: FlagTable = { ...globalFlags, ...cmd.flags, help: { type: "bool", short: "h", help: "" } };
   const usageFail = (msg: string) => {
@@ -65,9 +72,23 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
     io.out(renderHelp(cmd, globalFlags));
     return 0;
   }
+  if (cmd === root && v.version) {
+    io.out(`${root.name} version ${buildInfo.version}\n`);
+    return 0;
+  }
+  if (cmd.helpTopic) {
+    // `kit help [command…]`: cobra's texts, always exit 0.
+    const found = findSubcommand(root, parsed.args);
+    if (found.rest.length > 0 && found.cmd === root) {
+      io.err(`Unknown help topic [${parsed.args.map((a) => "`" + a + "`").join(" ")}]\n${renderUsage(root, globalFlags)}`);
+    } else {
+      io.out(renderHelp(found.cmd, globalFlags));
+    }
+    return 0;
+  }
   if (!cmd.run) {
     if (parsed.args.length > 0 && cmd === root) {
-      io.err(terminalSafe(`Error: unknown command "${parsed.args[0]}" for "${commandPath(cmd)}"\nRun '${commandPath(cmd)} --help' for usage.\n`));
+      io.err(terminalSafe(`Error: ${unknownCommandMessage(cmd, parsed.args[0]!)}\nRun '${commandPath(cmd)} --help' for usage.\n`));
       return 1;
     }
     io.out(renderHelp(cmd, globalFlags));
@@ -108,6 +129,7 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
   } catch (e) {
     return fail(log, e, io.signal);
   }
+  log.debug(v.config ? `Using config directory from flag: ${String(v.config)}` : `Using config directory: ${home}`);
 
   const ctx: Context = {
     log,

@@ -367,3 +367,29 @@ async function readOptional(p: string): Promise<string | undefined> {
     throw e;
   }
 }
+
+/** A repository's tags and manifest digests, as {@link readLocalReferences} lists them. */
+export interface LocalReferences {
+  /** `<registry>/<repository>`. */
+  name: string;
+  /** Sorted tags of every manifest. */
+  tags: string[];
+  /** Manifest digests in index order. */
+  digests: string[];
+}
+
+/**
+ * Every repository in `storageDir` with its tags and manifest digests, read from the index and
+ * tag files only: nothing is opened for writing, no blob is read (shell completion).
+ */
+export async function readLocalReferences(storageDir: string): Promise<LocalReferences[]> {
+  const out: LocalReferences[] = [];
+  for (const name of await listRepositories(storageDir)) {
+    const indexText = await readOptional(repoIndexPath(storageDir, name));
+    const tagsText = await readOptional(repoTagsPath(storageDir, name));
+    const index = indexText === undefined ? { manifests: [] } : parseIndex(indexText, repoIndexPath(storageDir, name));
+    const tags = tagsText === undefined ? new Map() : parseTags(tagsText, repoTagsPath(storageDir, name));
+    out.push({ name, tags: [...tags.keys()].sort(compareGoStrings), digests: (index.manifests ?? []).map((d) => d.digest) });
+  }
+  return out;
+}

@@ -1580,8 +1580,13 @@ export class GoTemplate {
   static parse(name: string, text: string, funcs: Record<string, TemplateFunc> = {}): GoTemplate {
     const t = new GoTemplate(name, text, funcs);
     const p = new Parser(name, text, t.funcs, t.trees);
-    const root = p.parse();
-    p.add(name, root);
+    try {
+      p.add(name, p.parse());
+    } catch (e) {
+      // Go's parser has no nesting limit; the JavaScript stack has one.
+      if (e instanceof RangeError) throw new TemplateParseError(`template: ${name}: actions nested too deeply`);
+      throw e;
+    }
     return t;
   }
 

@@ -78,11 +78,12 @@ describe("list REPOSITORY", () => {
         ? new Response(JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN", message: "manifest unknown" }] }), { status: 404, headers: { "content-type": "application/json" } })
         : undefined,
     );
-    const r = await env().run(["list", p.ref, "--plain-http", "-v", "--format", "{{ .Tags }}"]);
+    const e = env();
+    const r = await e.run(["list", p.ref, "--plain-http", "-v", "--format", "{{ .Tags }}"]);
     expect(r).toEqual({
       code: 0,
       stderr: "",
-      stdout: `[DEBUG] Listing remote model kits in ${p.ref}\n[DEBUG] Skipping tag gone in ${p.ref}: gone: not found\n[keep]\n`,
+      stdout: `[DEBUG] Using config directory: ${e.home}\n[DEBUG] Listing remote model kits in ${p.ref}\n[DEBUG] Skipping tag gone in ${p.ref}: gone: not found\n[keep]\n`,
     });
   });
 

@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 
-const TOOLS = ["docker-registry", "skopeo", "chromium", "openssl", "python3", "tar", "dash", "curl", "unzip", "qemu-aarch64-static"];
+const TOOLS = ["docker-registry", "skopeo", "chromium", "openssl", "python3", "tar", "dash", "curl", "unzip", "qemu-aarch64-static", "zsh", "fish"];
 /** The arm64 loader and C++ runtime (multiarch) that qemu-aarch64-static runs the linux-arm64 binary with. */
 const FILES = ["/usr/bin/time", "/lib/ld-linux-aarch64.so.1", "/usr/lib/aarch64-linux-gnu/libstdc++.so.6"];
 const required = process.env.KIT_TEST_REQUIRE_TOOLS === "1";

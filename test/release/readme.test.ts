@@ -78,7 +78,7 @@ describe("README", () => {
     expect(readme).toContain('SECTION PLACEHOLDER: "Air-gapped servers"');
     expect(readme).toContain("<!-- BEGIN Air-gapped servers -->");
     expect(readme).toContain("<!-- END Air-gapped servers -->");
-    expect(readme).toContain('SECTION PLACEHOLDER: "Signing ModelKits"');
+    expect(readme).toContain("\n## Signing ModelKits\n");
     const headings = [...readme.matchAll(/^## (.+)$/gm)].map((m) => m[1]!);
     expect(headings.indexOf("CI pipelines")).toBeGreaterThan(headings.indexOf("Everyday commands"));
     expect(headings.indexOf("Kubernetes")).toBeGreaterThan(headings.indexOf("CI pipelines"));

@@ -258,6 +258,7 @@ describe("errors name the position as Go does", () => {
     expect(parseError("{{ 3.x }}")).toBe('template: list:1: bad number syntax: "3.x"');
     expect(parseError("{{ .Repo.\u0001 }}")).toBe("template: list:1: bad character U+0001");
     expect(parseError("{{ \u0001 }}")).toBe("template: list:1: unrecognized character in action: U+0001");
+    expect(parseError("{{ if 1 }}".repeat(100_000))).toBe("template: list: actions nested too deeply");
     expect(parseError('{{ define "a" }}x{{ end }}{{ define "a" }}y{{ end }}')).toBe('template: list:1: template: multiple definition of template "a"');
   });
 });

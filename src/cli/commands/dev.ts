@@ -83,6 +83,7 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
   # Serve a specific model with custom host and port
   kit dev start registry.example.com/models/llama2:7b --host 0.0.0.0 --port 8080`,
   args: { min: 0, max: 1 },
+  argCompletion: "dirs",
   flags: {
     file: { type: "string", short: "f", help: "Path to the kitfile" },
     host: { type: "string", default: "127.0.0.1", help: "Host for the development server" },

@@ -40,6 +40,7 @@ specified, the local storage is checked first.`,
   # Compare local ModelKit with a remote ModelKit
   kit diff local://jozu.ml/foo:latest remote://jozu.ml/foo:latest`,
   args: { min: 2, max: 2 },
+  argCompletion: "modelkit",
   flags: { ...networkFlags },
   async run(ctx, args, flags) {
     const sideA = parseArg(args[0]!, 1);

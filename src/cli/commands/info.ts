@@ -25,6 +25,7 @@ configuration for a modelkit stored on a remote registry, use the --remote flag.
   # See configuration for a remote modelkit:
   kit info --remote registry.example.com/my-model:1.0.0`,
   args: { min: 1, max: 1 },
+  argCompletion: "modelkit",
   flags: {
     ...networkFlags,
     remote: { type: "bool", short: "r", help: "Check remote registry instead of local storage" },

@@ -24,6 +24,7 @@ when run on a terminal.`,
   # Print the generated Kitfile instead of saving it:
   kit init ./my-model -o -`,
   args: { min: 1, max: 1 },
+  argCompletion: "dirs",
   flags: {
     name: { type: "string", help: "Name for the ModelKit" },
     desc: { type: "string", help: "Description for the ModelKit" },

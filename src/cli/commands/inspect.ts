@@ -50,6 +50,7 @@ modelkit stored on a remote registry, use the --remote flag.`,
   # Inspect a remote modelkit:
   kit inspect --remote registry.example.com/my-model:1.0.0`,
   args: { min: 1, max: 1 },
+  argCompletion: "modelkit",
   flags: {
     ...networkFlags,
     remote: { type: "bool", short: "r", help: "Check remote registry instead of local storage" },

@@ -62,7 +62,10 @@ Template placeholders:
   {{ .Digest }} - digest of the modelkit
   {{ .ModelName }} - name defined in the Kitfile
   {{ .Size }} - total size of the modelkit
-  {{ .Author }} - author from the Kitfile`,
+  {{ .Author }} - author from the Kitfile
+
+Go's template actions and functions work (range, if, with, printf, len, index, …),
+plus json: {{ json . }} prints the modelkit as JSON.`,
   example: `  # List local modelkits
   kit list
 
@@ -79,8 +82,8 @@ Template placeholders:
   kit list registry.example.com/my-namespace/my-model:v1`,
   args: { min: 0, max: 1 },
   flags: {
-    format: { type: "string", default: "table", help: "Output format: table, json, or Go template string" },
-    filter: { type: "stringArray", short: "f", help: "Only list modelkits with a layer matching the filter (<type1>,<type2>[:<name1>,<name2>]); can be repeated" },
+    format: { type: "string", default: "table", values: ["table", "json"], help: "Output format: table, json, or Go template string" },
+    filter: { type: "stringArray", short: "f", values: ["kitfile", "model", "datasets", "code", "docs", "prompts", "mcpservers"], help: "Only list modelkits with a layer matching the filter (<type1>,<type2>[:<name1>,<name2>]); can be repeated" },
     ...networkFlags,
   },
   async run(ctx, args, flags) {

@@ -43,24 +43,25 @@ terminal. A password given without a username is stored as an identity (refresh)
     validateRegistry(registry);
     let username = flags.username;
     let password = flags.password;
+    // kit's argument checks, reported as `Invalid arguments: …`
+    const invalid = (msg: string) => new KitError(`Invalid arguments: ${msg}`);
+    if (password && username) ctx.log.info("Warning: Using --password via CLI is insecure. Consider using --password-stdin instead");
     if (flags["password-stdin"]) {
-      if (password) throw new KitError("cannot use both --password and --password-stdin");
+      if (password) throw invalid("cannot use both --password and --password-stdin");
       password = new TextDecoder().decode(await ctx.stdin.readAll()).trim();
-      if (!password) throw new KitError("password is required: standard input was empty");
-    } else if (password && username) {
-      ctx.log.info("Warning: Using --password via CLI is insecure. Consider using --password-stdin instead");
+      if (!password) throw invalid("failed to read password from stdin: got empty string");
     }
     const failed = (e: unknown) =>
       e instanceof CancelledError ? e : new KitError(`failed to validate the credentials for ${registry}: ${errorMessage(e)}`, { cause: e, hint: hintIn(e) });
     if (!password) {
-      if (!ctx.stdin.isTTY) throw new KitError("attempting to read input from non-terminal");
+      if (!ctx.stdin.isTTY) throw invalid("attempting to read input from non-terminal");
       // A registry that cannot be reached (or needs --plain-http) is reported before any prompt.
       await pingRegistry(registry, net, remoteContext(ctx)).catch((e) => {
         throw failed(e);
       });
       if (!username) username = (await ctx.stdin.prompt("Username: ")).trim();
       password = await ctx.stdin.prompt("Password: ", true);
-      if (!password) throw new KitError("password is required");
+      if (!password) throw invalid("password is required");
     }
     if (username.includes(":")) throw new KitError("invalid username: it cannot contain ':'");
     const cred: Credential = username ? { username, password } : { refreshToken: password };

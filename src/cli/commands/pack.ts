@@ -2,6 +2,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { defineCommand } from "../command.ts";
 import { openStorage, parseRefArg, remoteOpener, startProgress } from "../session.ts";
+import { findKitfile } from "../../kitfile/parse.ts";
 import { parseCompression } from "../../oci/layer-type.ts";
 import { LOCAL_REGISTRY, UNNAMED_REPOSITORY, repoKey } from "../../oci/reference.ts";
 import { LayerCache } from "../../modelkit/layer-cache.ts";
@@ -30,37 +31,57 @@ untagged when no tag is given.`,
   # Write exactly what kit v1.7 writes (older readers, reproducible digests)
   kit pack . -t mymodel:v1 --compat v1.7`,
   args: { min: 1, max: 1 },
+  argCompletion: "dirs",
   flags: {
     file: { type: "string", short: "f", help: "Path to the Kitfile ('-' reads it from standard input)" },
     tag: { type: "string", short: "t", help: "Assign tag to the packed modelkit (e.g. registry/repo:tag1,tag2)" },
-    compression: { type: "string", default: "none", help: "Compression format to use for layers. Valid options: 'none', 'gzip', 'gzip-fastest', 'zstd'" },
-    "layer-format": { type: "string", default: "tar", help: "Format of layers: 'tar' (files and directories) or 'raw' (each layer is a single file)" },
-    compat: { type: "string", help: "Write the manifest exactly as an older kit does (supported: v1.7)" },
+    compression: { type: "string", default: "none", values: ["none", "gzip", "gzip-fastest", "zstd"], help: "Compression format to use for layers. Valid options: 'none', 'gzip', 'gzip-fastest', 'zstd'" },
+    "layer-format": { type: "string", default: "tar", values: ["tar", "raw"], help: "Format of layers: 'tar' (files and directories) or 'raw' (each layer is a single file)" },
+    compat: { type: "string", values: ["v1.7"], help: "Write the manifest exactly as an older kit does (supported: v1.7)" },
   },
   async run(ctx, args, flags) {
     const context = path.resolve(ctx.cwd, args[0]!);
     if (!(await stat(context).catch(() => undefined))?.isDirectory()) throw new KitError(`Failed to use context path ${args[0]}: not a directory`);
-    const compression = parseCompression(flags.compression);
+    // kit's argument checks (`Invalid arguments: …`), in kit's order.
+    let repo = `${LOCAL_REGISTRY}/${UNNAMED_REPOSITORY}`;
+    let tags: string[] = [];
+    let compression: ReturnType<typeof parseCompression>;
     const layerFormat = flags["layer-format"];
-    if (layerFormat !== "tar" && layerFormat !== "raw") throw new KitError("invalid layer format: must be either 'tar' or 'raw'");
+    let found: string | undefined;
+    try {
+      if (!flags.file) found = await findKitfile(context);
+      if (flags.tag) {
+        let parsed;
+        try {
+          parsed = parseRefArg(flags.tag);
+        } catch (e) {
+          throw new KitError(`failed to parse reference: ${(e as Error).message}`, { cause: e });
+        }
+        const { ref, extraTags } = parsed;
+        if (ref.digest !== undefined) throw new KitError(`tag ${flags.tag} names a digest; use a tag such as ${ref.registry}/${ref.repository}:latest`);
+        repo = repoKey(ref);
+        tags = [ref.tag, ...extraTags.filter((t) => t !== "")];
+      }
+      compression = parseCompression(flags.compression);
+      if (layerFormat !== "tar" && layerFormat !== "raw") throw new KitError("invalid layer format: must be either 'tar' or 'raw'");
+    } catch (e) {
+      throw withContext("Invalid arguments", asKitError(e));
+    }
     if (flags.compat && flags.compat !== "v1.7" && flags.compat !== "1.7") {
       throw new KitError(`Unsupported --compat value '${flags.compat}': the only supported value is 'v1.7'`);
     }
-    let repo = `${LOCAL_REGISTRY}/${UNNAMED_REPOSITORY}`;
-    let tags: string[] = [];
-    if (flags.tag) {
-      const { ref, extraTags } = parseRefArg(flags.tag);
-      if (ref.digest !== undefined) throw new KitError(`Invalid arguments: tag ${flags.tag} names a digest; use a tag such as ${ref.registry}/${ref.repository}:latest`);
-      repo = repoKey(ref);
-      tags = [ref.tag, ...extraTags.filter((t) => t !== "")];
-    }
+    ctx.log.debug(`Using storage path: ${homePaths(ctx.home).storage}`);
+    ctx.log.debug(`Context dir: ${context}`);
+    ctx.log.debug(`Model file: ${found ?? flags.file}`);
+    ctx.log.debug(`Packing ${repo}${tags[0] ? `:${tags[0]}` : ""}`);
+    if (tags.length > 1) ctx.log.debug(`Additional tags: ${tags.slice(1).join(", ")}`);
     const ui = startProgress(ctx);
     try {
       const storage = await openStorage(ctx);
       const result = await packProject({
         context,
         cwd: ctx.cwd,
-        file: flags.file,
+        file: found ?? flags.file,
         stdin: ctx.stdin,
         storage,
         repo,

@@ -24,6 +24,7 @@ already has are not uploaded again; a failed upload is retried in a fresh upload
   # A registry on localhost over plain HTTP
   kit push localhost:5000/mymodel:v1 --plain-http`,
   args: { min: 1, max: 2 },
+  argCompletion: "modelkit",
   flags: { ...networkFlags },
   async run(ctx, args, flags) {
     const net = networkOptions(flags, ctx.cwd);

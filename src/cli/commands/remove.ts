@@ -45,6 +45,7 @@ untagged. If the --force flag is used, the modelkit and all tags referring to it
   # Delete a remote modelkit and all its tags without using a digest
   kit remove --remote --force my-registry.com/my-org/my-repo:my-tag`,
   args: { min: 0, max: 1 },
+  argCompletion: "modelkit",
   validateArgs(args, flags) {
     if (args.length === 0 && !flags.all) return "modelkit is required for remove unless --all is specified";
     if (args.length === 1 && flags.all) return "modelkit should not be specified when --all flag is used";

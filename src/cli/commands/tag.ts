@@ -37,6 +37,7 @@ A full modelkit reference has the following format:
     characters.`,
   example: `  kit tag myregistry.com/myrepo/mykit:latest myregistry.com/myrepo/mykit:v1.0.0`,
   args: { min: 2, max: 2 },
+  argCompletion: "modelkit",
   flags: {},
   async run(ctx, args) {
     // Extra comma tags are ignored, as kit does.

@@ -3,7 +3,8 @@ import { defineCommand } from "../command.ts";
 import { openStorage, parseRefArg, remoteOpener, startProgress } from "../session.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { requireSignature, verifyKeyFlags } from "../signing.ts";
-import { parseFilter, type FilterType } from "../../modelkit/layer-filter.ts";
+import { parseFilter, type Filter, type FilterType } from "../../modelkit/layer-filter.ts";
+import { refToString, type ModelRef } from "../../oci/reference.ts";
 import { sourceFor } from "../../modelkit/locate.ts";
 import { unpackModelKit } from "../../modelkit/unpack.ts";
 import { asKitError, KitError, withContext } from "../../util/errors.ts";
@@ -28,11 +29,12 @@ outside the target directory are refused.`,
   # Unpack one dataset by name
   kit unpack mymodel:latest --filter=datasets:validation`,
   args: { min: 1, max: 1 },
+  argCompletion: "modelkit",
   flags: {
     dir: { type: "string", short: "d", help: "The target directory to unpack components into. This directory will be created if it does not exist" },
     overwrite: { type: "bool", short: "o", help: "Overwrites existing files and directories in the target unpack directory without prompting" },
     "ignore-existing": { type: "bool", short: "i", help: "Ignore existing files and directories in the target unpack directory without prompting" },
-    filter: { type: "stringArray", short: "f", help: "Filter what is unpacked from the modelkit based on type and name. Can be specified multiple times" },
+    filter: { type: "stringArray", short: "f", values: ["kitfile", "model", "datasets", "code", "docs", "prompts", "mcpservers"], help: "Filter what is unpacked from the modelkit based on type and name. Can be specified multiple times" },
     kitfile: { type: "bool", help: "Unpack only Kitfile", deprecated: "use --filter=kitfile instead" },
     model: { type: "bool", help: "Unpack only model", deprecated: "use --filter=model instead" },
     code: { type: "bool", help: "Unpack only code", deprecated: "use --filter=code instead" },
@@ -42,10 +44,24 @@ outside the target directory are refused.`,
     ...verifyKeyFlags,
   },
   async run(ctx, args, flags) {
+    let ref: ModelRef;
+    let filters: Filter[];
+    try {
+      let parsed;
+      try {
+        parsed = parseRefArg(args[0]!);
+      } catch (e) {
+        throw new KitError(`failed to parse reference: ${(e as Error).message}`, { cause: e });
+      }
+      if (parsed.extraTags.length) throw new KitError("can not unpack multiple tags");
+      ref = parsed.ref;
+      filters = flags.filter.map(parseFilter);
+    } catch (e) {
+      throw withContext("Invalid arguments", asKitError(e));
+    }
     const net = networkOptions(flags, ctx.cwd);
-    const { ref, extraTags } = parseRefArg(args[0]!);
-    if (extraTags.length) throw new KitError("Invalid arguments: can not unpack multiple tags");
-    let filters = flags.filter.map(parseFilter);
+    ctx.log.debug(`Overwrite: ${flags.overwrite}`);
+    ctx.log.debug(`Unpacking ${refToString(ref)}`);
     if (filters.length === 0) {
       const types = (["kitfile", "model", "code", "datasets", "docs"] as const).filter((t) => flags[t]) as FilterType[];
       if (types.length) filters = [{ types, names: [] }];
