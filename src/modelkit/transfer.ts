@@ -99,6 +99,7 @@ async function pullOne(o: TransferOptions & { verify?: VerifyKit }, ref: ModelRe
       concurrency: o.concurrency,
       signal: o.signal,
       progress: o.progress,
+      logger: o.logger,
       // Nothing is stored of a kit whose manifest, config or layers kit cannot read.
       async checkManifest(d, bytes, fetch) {
         if (d.mediaType !== OCI_MANIFEST) throw new KitError(`reference ${r} is not an image manifest`);

@@ -215,15 +215,22 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
   }
 
   /**
-   * The blob from byte `offset` on (for resumable downloads into local storage): the body is NOT
-   * verified here — the caller hashes the whole content. `offset` in the result is where the body
-   * really starts (0 when the registry ignored the range).
+   * The blob from byte `offset` on, to `opts.end` (for resumable and parallel downloads into local
+   * storage): the body is NOT verified here — the caller hashes the whole content — and continues
+   * after a broken connection. `offset` in the result is where the body really starts (0 when the
+   * registry ignored the range); `ranged` is true when it answered 206 with the range asked for.
    */
-  async fetchFrom(desc: Descriptor, offset: number, opts: StoreOptions = {}): Promise<{ body: ReadableStream<Uint8Array>; offset: number }> {
+  async fetchFrom(
+    desc: Descriptor,
+    offset: number,
+    opts: StoreOptions & { end?: number } = {},
+  ): Promise<{ body: ReadableStream<Uint8Array>; offset: number; ranged: boolean }> {
     checkDescriptor(desc);
-    if (offset > 0) this.logger?.debug(`Resuming download of ${desc.digest} at byte ${offset} of ${desc.size}`);
-    const first = await this.#openBlob(desc, offset, opts.signal);
-    const body = resumingBody(desc, first.body, first.offset, (at, signal) => this.#openBlob(desc, at, signal), {
+    const end = Math.min(opts.end ?? desc.size, desc.size);
+    // A range is asked for whenever the caller may want parts: its answer says whether the registry has ranges.
+    const first = await this.#openBlob(desc, offset, end, offset > 0 || opts.end !== undefined, opts.signal);
+    const body = resumingBody(desc, first.body, first.offset, (at, signal) => this.#openBlob(desc, at, end, true, signal), {
+      end,
       maxResumes: this.#maxResumes,
       idleTimeoutMs: this.#idleTimeoutMs,
       signal: opts.signal,
@@ -231,14 +238,20 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
       backoff: (n) => this.client.transport.backoff(n - 1),
       sleep: (ms, signal) => this.client.transport.wait(ms, signal),
     });
-    return { body, offset: first.offset };
+    return { body, offset: first.offset, ranged: first.ranged };
   }
 
-  async #openBlob(desc: Descriptor, offset: number, signal?: AbortSignal): Promise<{ body: ReadableStream<Uint8Array>; offset: number }> {
+  async #openBlob(
+    desc: Descriptor,
+    offset: number,
+    end: number,
+    askRange: boolean,
+    signal?: AbortSignal,
+  ): Promise<{ body: ReadableStream<Uint8Array>; offset: number; ranged: boolean }> {
     throwIfAborted(signal);
     const url = this.#url(`blobs/${desc.digest}`);
     const headers: Record<string, string> = { "accept-encoding": "identity" };
-    if (offset > 0) headers.range = `bytes=${offset}-`;
+    if (askRange) headers.range = `bytes=${offset}-${end < desc.size ? end - 1 : ""}`;
     const res = await this.#send("GET", url, { headers, signal });
     if (res.status === 404) {
       await discardBody(res);
@@ -247,7 +260,7 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
     if (offset > 0 && res.status === 416) {
       // Our partial copy is no use to this server; start over.
       await discardBody(res);
-      return this.#openBlob(desc, 0, signal);
+      return this.#openBlob(desc, 0, desc.size, false, signal);
     }
     await expectStatus(res, "GET", url, 200, 206);
     const got = res.headers.get("docker-content-digest");
@@ -256,17 +269,19 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
       throw new IntegrityError(`The registry answered ${desc.digest} with content of ${got}`);
     }
     let start = 0;
+    let stop = desc.size;
     if (res.status === 206) {
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get("content-range") ?? "");
-      if (!m || Number(m[1]) !== offset) {
+      if (!m || Number(m[1]) !== offset || Number(m[2]) >= end) {
         await discardBody(res);
         throw new KitError(`The registry answered a range request for ${desc.digest} with range ${res.headers.get("content-range") ?? "(none)"}`);
       }
       start = offset;
+      stop = Number(m[2]) + 1; // a shorter part than asked for is continued by the resuming body
     }
-    this.#checkLength(res, desc.size - start, desc, url);
+    this.#checkLength(res, stop - start, desc, url);
     if (!res.body) throw new KitError(`The registry sent no content for ${desc.digest}`);
-    return { body: res.body, offset: start };
+    return { body: res.body, offset: start, ranged: res.status === 206 };
   }
 
   /**

@@ -66,11 +66,17 @@ export interface Target extends Storage, Resolver, Tagger {}
 /** A source that can serve a blob from a byte offset (HTTP `Range`). */
 export interface RangeFetcher {
   /**
-   * The content of `desc` from byte `offset` on. NOT verified (a part cannot be): the receiver
-   * hashes the whole content. `offset` in the result is where the body really starts (0 when
-   * the source could not skip).
+   * The content of `desc` from byte `offset` on, up to `end` (exclusive; default the end of the
+   * blob). NOT verified (a part cannot be): the receiver hashes the whole content. In the result,
+   * `offset` is where the body really starts (0 when the source could not skip) and `ranged`
+   * says that the source answered with the range asked for, so other ranges of the blob can be
+   * fetched at the same time.
    */
-  fetchFrom(desc: Descriptor, offset: number, opts?: StoreOptions): Promise<{ body: ReadableStream<Uint8Array>; offset: number }>;
+  fetchFrom(
+    desc: Descriptor,
+    offset: number,
+    opts?: StoreOptions & { end?: number },
+  ): Promise<{ body: ReadableStream<Uint8Array>; offset: number; ranged: boolean }>;
 }
 
 /** A destination that keeps partly received blobs across runs and continues them. */

@@ -3,6 +3,11 @@
  * answer a status (e.g. 503) without forwarding, cut the connection after N bytes, or delay.
  * Every forwarded request is forced to `Connection: close`, so each connection carries exactly one
  * request and rules apply per request. Byte counts per request let tests measure re-downloads.
+ *
+ * Options model what stands in front of real registries: `bytesPerSecond` caps each connection's
+ * download rate (as CDNs and object stores do per connection), and `bufferRequests` reads a
+ * request's whole body before forwarding it (nginx's default `proxy_request_buffering on`), so an
+ * upload cut short never reaches the registry.
  */
 import net from "node:net";
 
@@ -30,6 +35,13 @@ export interface ProxiedRequest {
   fault?: FaultAction["kind"];
 }
 
+export interface FaultProxyOptions {
+  /** Caps the registry-to-client direction of every connection at this rate. */
+  bytesPerSecond?: number;
+  /** Forward a request with a `Content-Length` body only once all of it has arrived. */
+  bufferRequests?: boolean;
+}
+
 export interface FaultProxy {
   port: number;
   /** `127.0.0.1:<port>`. */
@@ -49,7 +61,7 @@ function rewriteHead(head: string): string {
   return lines.join("\r\n");
 }
 
-export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
+export async function startFaultProxy(target: { host: string; port: number }, opts: FaultProxyOptions = {}): Promise<FaultProxy> {
   const rules: FaultRule[] = [];
   const requests: ProxiedRequest[] = [];
   const sockets = new Set<net.Socket>();
@@ -72,7 +84,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       client.off("data", onData);
       client.pause();
       const head = buf.subarray(0, end).toString("latin1");
-      const rest = buf.subarray(end + 4);
+      let rest = buf.subarray(end + 4);
       const [method = "", p = ""] = head.split("\r\n")[0]!.split(" ");
       const req: ProxiedRequest = { method, path: p, bytesDown: 0, bytesUp: 0 };
       requests.push(req);
@@ -88,13 +100,17 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       const forward = () => {
         const upstream = net.connect(target.port, target.host);
         sockets.add(upstream);
+        /** Paced bytes not yet passed on: the client is ended after them. */
+        let backlog = () => false;
+        let endAfterBacklog = false;
         upstream.on("close", () => {
           sockets.delete(upstream);
-          client.end();
+          if (backlog()) endAfterBacklog = true;
+          else client.end();
         });
         upstream.on("error", () => kill(client));
         client.on("close", () => upstream.destroy());
-        const cut = action?.kind === "cut" ? action : undefined;
+        const cut = action?.kind === "cut" && !(opts.bufferRequests && action.direction === "up") ? action : undefined;
         let cutDone = false;
         const drop = () => {
           cutDone = true;
@@ -128,10 +144,76 @@ export async function startFaultProxy(target: { host: string; port: number }): P
           client.on("data", (d: Buffer) => pass("up", d, (b, cb) => upstream.write(b, cb)));
           client.resume();
         });
-        upstream.on("data", (d: Buffer) => pass("down", d, (b, cb) => client.write(b, cb)));
+        const rate = opts.bytesPerSecond;
+        if (!rate) {
+          upstream.on("data", (d: Buffer) => pass("down", d, (b, cb) => client.write(b, cb)));
+          return;
+        }
+        // Paced: a chunk leaves when the connection has earned it at `rate`; the registry waits meanwhile.
+        const queue: Buffer[] = [];
+        let t0 = 0;
+        let paced = 0;
+        let waiting = false;
+        let held = false;
+        backlog = () => queue.length > 0;
+        const drain = () => {
+          waiting = false;
+          while (queue.length > 0) {
+            const d = queue[0]!;
+            const wait = t0 + ((paced + d.byteLength) / rate) * 1000 - performance.now();
+            if (wait > 0) {
+              waiting = true;
+              held = true;
+              upstream.pause();
+              setTimeout(drain, wait);
+              return;
+            }
+            queue.shift();
+            paced += d.byteLength;
+            pass("down", d, (b, cb) => client.write(b, cb));
+          }
+          if (held) {
+            held = false;
+            upstream.resume();
+          }
+          if (endAfterBacklog) client.end();
+        };
+        upstream.on("data", (d: Buffer) => {
+          if (t0 === 0) t0 = performance.now();
+          queue.push(d);
+          if (!waiting) drain();
+        });
       };
-      if (action?.kind === "delay") setTimeout(forward, action.ms);
-      else forward();
+      const cut = action?.kind === "cut" ? action : undefined;
+      const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+      const start = () => (action?.kind === "delay" ? setTimeout(forward, action.ms) : forward());
+      if (!opts.bufferRequests || length === 0) return start();
+      // Buffering: nothing reaches the registry until the whole body is here; a cut drops it.
+      const headBytes = end + 4;
+      const upCut = cut && cut.direction === "up" ? cut.afterBytes : Infinity;
+      const parts: Buffer[] = [rest];
+      let got = rest.byteLength;
+      const collect = (d?: Buffer) => {
+        if (d) {
+          parts.push(d);
+          got += d.byteLength;
+        }
+        if (headBytes + got >= upCut) {
+          client.off("data", collect);
+          req.bytesUp = upCut;
+          req.fault = "cut";
+          kill(client);
+          return;
+        }
+        if (got < length) return;
+        rest = Buffer.concat(parts);
+        client.off("data", collect);
+        client.pause();
+        start();
+      };
+      client.on("data", collect);
+      client.resume();
+      collect();
     };
     client.on("data", onData);
   });
