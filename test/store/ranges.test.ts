@@ -100,7 +100,7 @@ async function setup(size: number) {
   return { layout, data, desc, file, journal: `${file}.regions` };
 }
 
-const stored = (layout: LayoutStore, desc: Descriptor) => new Uint8Array(fs.readFileSync(layout.blobPath(desc.digest)));
+const stored = (layout: LayoutStore, desc: Descriptor): Uint8Array => new Uint8Array(fs.readFileSync(layout.blobPath(desc.digest)));
 const tuning = { minPartBytes: 256 * KiB, windowMs: 40 };
 
 describe("fillPartial", () => {
