@@ -23,6 +23,8 @@ export interface FaultRule {
   action: FaultAction;
   /** How many matching requests get the fault. */
   times: number;
+  /** Matching requests let through unharmed before the fault applies (default 0). */
+  skip?: number;
 }
 
 export interface ProxiedRequest {
@@ -88,7 +90,11 @@ export async function startFaultProxy(target: { host: string; port: number }, op
       const [method = "", p = ""] = head.split("\r\n")[0]!.split(" ");
       const req: ProxiedRequest = { method, path: p, bytesDown: 0, bytesUp: 0 };
       requests.push(req);
-      const rule = rules.find((r) => r.times > 0 && (!r.method || r.method === method) && (!r.path || r.path.test(p)));
+      let rule = rules.find((r) => r.times > 0 && (!r.method || r.method === method) && (!r.path || r.path.test(p)));
+      if (rule?.skip) {
+        rule.skip--;
+        rule = undefined;
+      }
       if (rule) rule.times--;
       const action = rule?.action;
       if (action) req.fault = action.kind;
