@@ -4,9 +4,10 @@
  * large files): where a CDN or an object store caps each connection, the parts add up.
  *
  * One connection starts at the first missing byte. When its answer shows that the source honours
- * ranges, a controller measures the throughput in short windows and adds a connection as long as
- * the last one paid for itself — at least half the gain it would bring if every connection were
- * capped — up to `maxParts`; one that made things worse is retired when its part ends. A new
+ * ranges, a controller measures the throughput in short windows and doubles the connections as
+ * long as the last doubling paid for itself — at least half the gain it would bring if every
+ * connection were capped — up to `maxParts`; connections that made things worse retire when their
+ * part ends. A new
  * connection takes a region nobody fetches yet, or else the second half of the largest region a
  * connection still has ahead of it (that one stops at the middle). Parts continue after a broken
  * connection inside the source's `fetchFrom`; every part's bytes stay in the partial file for a
@@ -170,8 +171,9 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
       });
   };
 
-  // The controller: one window to settle after each change, then one measured window.
-  const rates: number[] = []; // rates[n] = throughput measured with n connections
+  // The controller: one window to settle after each change, then one measured window. Like TCP's
+  // slow start, the count doubles while doubling brings at least half of what it could.
+  let before: { n: number; rate: number } | undefined;
   let settled = false;
   let warm = false;
   let last = { at: performance.now(), bytes: 0 };
@@ -185,19 +187,24 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
       return;
     }
     const n = running;
-    rates[n] = rate;
-    const before = rates[n - 1];
-    if (n === 1 || (before !== undefined && rate >= before * (1 + 0.5 / (n - 1)))) {
-      if (n >= maxParts) return void (settled = true);
-      const part = take();
-      if (!part) return;
-      warm = false;
-      spawn(part, false);
-      opts.logger?.debug(`Downloading ${desc.digest} over ${n + 1} connections`);
-    } else {
+    if (before && rate < before.rate * (1 + 0.5 * (n / before.n - 1))) {
       settled = true;
-      if (before !== undefined && rate < before * 0.9) target = n - 1;
+      if (rate < before.rate * 0.9) target = before.n;
+      return;
     }
+    if (n >= maxParts) return void (settled = true);
+    before = { n, rate };
+    const want = Math.min(n, maxParts - n);
+    let added = 0;
+    while (added < want) {
+      const part = take();
+      if (!part) break;
+      spawn(part, false);
+      added++;
+    }
+    if (added === 0) return void (settled = true);
+    warm = false;
+    opts.logger?.debug(`Downloading ${desc.digest} over ${n + added} connections`);
   }, windowMs);
 
   try {

@@ -81,6 +81,19 @@ export async function startFaultProxy(target: { host: string; port: number }, op
     let buf = Buffer.alloc(0);
     const onData = (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
+      if (!/^[A-Z]/.test(buf.toString("latin1", 0, 1))) {
+        // Not HTTP (a client trying TLS first): passed through untouched, so the registry answers it as it would.
+        client.off("data", onData);
+        const upstream = net.connect(target.port, target.host, () => {
+          upstream.write(buf);
+          client.pipe(upstream).pipe(client);
+        });
+        sockets.add(upstream);
+        upstream.on("error", () => kill(client));
+        upstream.on("close", () => client.destroy());
+        client.on("close", () => upstream.destroy());
+        return;
+      }
       const end = buf.indexOf("\r\n\r\n");
       if (end < 0) return;
       client.off("data", onData);

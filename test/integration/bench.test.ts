@@ -25,6 +25,7 @@ const ROWS = [
   "push vs skopeo copy",
   "pull vs skopeo copy",
   "re-push unchanged vs skopeo copy",
+  "pull through connections capped at 16 MiB/s vs skopeo copy",
 ];
 
 const esc = (s: string) => s.replaceAll("|", "\\|");

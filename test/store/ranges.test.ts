@@ -56,7 +56,7 @@ class PacedSource implements RangeFetcher {
     const ranged = this.opts.ranges ?? true;
     const start = ranged ? offset : 0;
     const end = ranged ? (o.end ?? this.data.byteLength) : this.data.byteLength;
-    const chunk = this.opts.chunk ?? 64 * KiB;
+    const chunk = this.opts.chunk ?? 16 * KiB;
     let pos = start;
     let open = true;
     const close = () => {
@@ -101,7 +101,7 @@ async function setup(size: number) {
 }
 
 const stored = (layout: LayoutStore, desc: Descriptor): Uint8Array => new Uint8Array(fs.readFileSync(layout.blobPath(desc.digest)));
-const tuning = { minPartBytes: 256 * KiB, windowMs: 40 };
+const tuning = { minPartBytes: 256 * KiB, windowMs: 100 };
 
 describe("fillPartial", () => {
   test("connections capped one by one: more are opened, and the blob is right", async () => {
