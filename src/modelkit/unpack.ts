@@ -13,9 +13,10 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import { parseLayerType, type LayerType } from "../oci/layer-type.ts";
 import { artifactKind, parseManifest, type Manifest } from "../oci/manifest.ts";
 import { ANNOTATION_FILE_METADATA, ANNOTATION_FILEPATH, ANNOTATION_KITFILE, ANNOTATION_LAYER_SUBTYPE } from "../oci/media-types.ts";
+import { LocalRepository } from "../store/local.ts";
 import { fetchBytes, type ReadOnlyTarget } from "../store/target.ts";
 import { gunzipStream, zstdDecompressStream } from "../util/compress.ts";
-import { KitError } from "../util/errors.ts";
+import { CorruptDataError, IntegrityError, KitError } from "../util/errors.ts";
 import { atomicWriteFile, randomHex, writeStreamToHandle } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
@@ -229,6 +230,27 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
   }
 }
 
+/**
+ * The error to report for a layer whose bytes did not decompress or untar. From local storage,
+ * the blob is read again first: when its bytes no longer match its digest, that IntegrityError is
+ * the real cause (and the store has removed the damaged blob). Otherwise the layer is named with
+ * the reason. Other errors are returned as they are.
+ */
+async function layerFailure(source: ReadOnlyTarget, layer: Descriptor, what: string, e: unknown, signal?: AbortSignal): Promise<unknown> {
+  if (!(e instanceof CorruptDataError)) return e;
+  if (source instanceof LocalRepository) {
+    try {
+      const reader = (await source.fetch(layer, { signal })).getReader();
+      while (!(await reader.read()).done) {
+        // verified as it streams
+      }
+    } catch (v) {
+      if (v instanceof IntegrityError) return v;
+    }
+  }
+  return new CorruptDataError(`${what} is corrupt: ${e.message}`, { cause: e, hint: "The ModelKit was written wrongly; ask its publisher to pack and push it again" });
+}
+
 /** Unpacks an already-read ModelKit from `source` into `o.dir`. Parents of model references are the caller's job. */
 export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitContents, o: UnpackOptions): Promise<void> {
   const { dir, logger, signal } = o;
@@ -256,22 +278,26 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
     const word = KIND_WORD[p.kind];
     logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`);
     const task = progress.task(`Unpacking ${entryPath || "."}`, p.layer.size);
-    const body = await source.fetch(p.layer, { signal });
-    const counted = body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
-      transform(c, ctl) { task.add(c.byteLength); ctl.enqueue(c); },
-    }));
-    const data = decompress(counted, p.type);
-    if (rel !== undefined) {
-      await writeRawLayer(dir, rel, data, p.layer, o);
-    } else {
-      if (legacy && subdir && subdir !== ".") await verifySubpath(dir, subdir);
-      await extractTar(data, dir, {
-        overwrite: o.overwrite,
-        ignoreExisting: o.ignoreExisting,
-        subdir: subdir && subdir !== "." ? subdir : undefined,
-        signal,
-        logger,
-      });
+    try {
+      const body = await source.fetch(p.layer, { signal });
+      const counted = body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+        transform(c, ctl) { task.add(c.byteLength); ctl.enqueue(c); },
+      }));
+      const data = decompress(counted, p.type);
+      if (rel !== undefined) {
+        await writeRawLayer(dir, rel, data, p.layer, o);
+      } else {
+        if (legacy && subdir && subdir !== ".") await verifySubpath(dir, subdir);
+        await extractTar(data, dir, {
+          overwrite: o.overwrite,
+          ignoreExisting: o.ignoreExisting,
+          subdir: subdir && subdir !== "." ? subdir : undefined,
+          signal,
+          logger,
+        });
+      }
+    } catch (e) {
+      throw await layerFailure(source, p.layer, `${word} layer ${p.layer.digest} (${entryPath || "."})`, e, signal);
     }
     task.done();
     counts[p.kind] = (counts[p.kind] ?? 0) + 1;

@@ -62,7 +62,10 @@ export function statusText(status: number): string {
   return STATUS_TEXT[status] ?? "";
 }
 
-/** A URL fit for messages and logs: no user info, no query, no fragment. */
+/**
+ * A URL fit for messages and logs: no user info, no query, no fragment. Text that does not parse
+ * as a URL loses the same parts by pattern (`user:password@`, `?…`, `#…`).
+ */
 export function redactUrl(url: string | URL): string {
   try {
     const u = new URL(String(url));
@@ -72,7 +75,7 @@ export function redactUrl(url: string | URL): string {
     u.hash = "";
     return u.toString();
   } catch {
-    return "<invalid URL>";
+    return String(url).replace(/[?#].*$/s, "").replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/]*@/i, "$1");
   }
 }
 

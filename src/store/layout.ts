@@ -12,7 +12,7 @@ import path from "node:path";
 import { type Descriptor, plainDescriptor } from "../oci/descriptor.ts";
 import { type Digest, DigestStream, digestHex, VerifyStream } from "../oci/digest.ts";
 import { OCI_INDEX } from "../oci/media-types.ts";
-import { KitError } from "../util/errors.ts";
+import { IntegrityError, KitError } from "../util/errors.ts";
 import {
   atomicWriteFile,
   ensureDir,
@@ -26,6 +26,7 @@ import {
   writeStreamToHandle,
 } from "../util/fs.ts";
 import { throwIfAborted } from "../util/pool.ts";
+import { mapErrors } from "../util/streams.ts";
 import { GraphReader } from "./graph.ts";
 import { encodeIndex, type IndexFile, parseIndex, type StoredDescriptor } from "./index-file.ts";
 import { IngestDownload, type PartialDownload } from "./partial.ts";
@@ -132,7 +133,11 @@ export class LayoutStore implements Storage {
 
   // ----- Storage -------------------------------------------------------------------------------
 
-  /** The blob's bytes, verified against `desc` as they stream (a damaged blob errors the stream). */
+  /**
+   * The blob's bytes, verified against `desc` as they stream. A damaged blob (its bytes no longer
+   * hash to its name) errors the stream with IntegrityError and is removed from the store, so
+   * fetching it again from a registry can replace it.
+   */
   async fetch(desc: Descriptor, opts: StoreOptions = {}): Promise<ReadableStream<Uint8Array>> {
     checkDescriptor(desc);
     throwIfAborted(opts.signal);
@@ -143,7 +148,49 @@ export class LayoutStore implements Storage {
       if (errnoCode(e) === "ENOENT") throw notFound(desc);
       throw e;
     }
-    return s.pipeThrough(new VerifyStream(desc));
+    return mapErrors(s.pipeThrough(new VerifyStream(desc)), (e) => (e instanceof IntegrityError ? this.#removeIfDamaged(desc, e) : e));
+  }
+
+  /**
+   * What is wrong with the stored blob `digest`, hashed as it streams (bounded memory): `missing`,
+   * `damaged` (its bytes hash to something else, with the reason), or undefined when it is sound.
+   * With `size`, a blob of another size is damaged too.
+   */
+  async checkBlob(digest: string, opts: { size?: number; signal?: AbortSignal } = {}): Promise<{ problem: "missing" | "damaged"; reason: string } | undefined> {
+    let s: ReadableStream<Uint8Array>;
+    try {
+      s = await fileReadableStream(this.blobPath(digest), { signal: opts.signal });
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return { problem: "missing", reason: "the blob file is missing" };
+      throw e;
+    }
+    const ds = new DigestStream();
+    const reader = s.pipeThrough(ds).getReader();
+    try {
+      while (!(await reader.read()).done) {
+        // hashing as it streams
+      }
+    } finally {
+      reader.releaseLock();
+    }
+    if (ds.digest !== digest) return { problem: "damaged", reason: `its content hashes to ${ds.digest}` };
+    if (opts.size !== undefined && ds.size !== opts.size) return { problem: "damaged", reason: `it has ${ds.size} bytes, expected ${opts.size}` };
+    return undefined;
+  }
+
+  /** Removes a blob whose bytes do not hash to its name; returns the error to report. */
+  async #removeIfDamaged(desc: Descriptor, e: IntegrityError): Promise<unknown> {
+    try {
+      const check = await this.checkBlob(desc.digest);
+      if (check?.problem !== "damaged") return e; // sound bytes, wrong descriptor: nothing to repair here
+      await fsp.rm(this.blobPath(desc.digest), { force: true });
+    } catch {
+      return e;
+    }
+    return new IntegrityError(`${e.message}; the damaged blob was removed from local storage`, {
+      cause: e,
+      hint: "Pull the ModelKit again to fetch the blob (or pack it again); kit fsck checks the rest of local storage",
+    });
   }
 
   /** The size of a stored blob, or undefined when it is not stored. */

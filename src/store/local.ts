@@ -10,7 +10,7 @@ import path from "node:path";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { digestProblem } from "../oci/digest.ts";
 import { OCI_MANIFEST } from "../oci/media-types.ts";
-import { AlreadyExistsError, KitError, NotFoundError } from "../util/errors.ts";
+import { AlreadyExistsError, CancelledError, KitError, NotFoundError } from "../util/errors.ts";
 import { atomicWriteFile, errnoCode } from "../util/fs.ts";
 import { compareGoStrings } from "../util/go-json.ts";
 import { throwIfAborted } from "../util/pool.ts";
@@ -25,7 +25,7 @@ import {
   withoutRefName,
 } from "./index-file.ts";
 import { type DeleteResult, type LayoutOptions, LayoutStore } from "./layout.ts";
-import { checkDescriptor, copyDescriptor, missingReference, notFound, type StoreOptions, type Target } from "./target.ts";
+import { checkDescriptor, copyDescriptor, fetchBytes, isManifestType, missingReference, notFound, successorsOf, type StoreOptions, type Target } from "./target.ts";
 
 /** kit's recognition pattern for repository index files. */
 export const REPO_INDEX_RE = /^([-A-Za-z0-9_-]*={0,3})-index.json$/;
@@ -208,11 +208,30 @@ export class LocalRepository implements Target {
     return this.layout.fetch(desc, opts);
   }
 
-  /** A manifest exists when it is in this repository's index; a blob when its file exists. */
+  /**
+   * A manifest exists when it is in this repository's index and it is whole: its blob reads
+   * back sound and the blobs it names (config, layers) are stored. A manifest whose blob or
+   * layer was removed as damaged is then copied again by a pull. A blob exists when its file does.
+   */
   async exists(desc: Descriptor, opts: StoreOptions = {}): Promise<boolean> {
     throwIfAborted(opts.signal);
-    if (isRepoScoped(desc)) return this.#hasManifest(desc);
+    if (isRepoScoped(desc)) return (await this.#hasManifest(desc)) && (await this.#isWhole(desc, opts));
     return this.layout.exists(desc, opts);
+  }
+
+  async #isWhole(desc: Descriptor, opts: StoreOptions): Promise<boolean> {
+    let children: Descriptor[];
+    try {
+      children = successorsOf(desc, await fetchBytes(this.layout, desc, undefined, opts));
+    } catch (e) {
+      if (e instanceof CancelledError) throw e;
+      return false; // missing, damaged (and now removed) or unreadable: copying it again decides
+    }
+    // The blobs it names; a `subject` is another manifest, which need not be in this repository.
+    for (const c of children) {
+      if (!isManifestType(c.mediaType) && !(await this.layout.exists(c, opts))) return false;
+    }
+    return true;
   }
 
   /**

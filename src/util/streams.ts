@@ -67,3 +67,26 @@ export async function readAll(
   }
   return out;
 }
+
+/**
+ * `stream` with each error it raises replaced by what `map` returns for it (e.g. a typed error in
+ * place of a runtime's, or the same error after a clean-up). Pull-based: nothing is read ahead.
+ */
+export function mapErrors<T>(stream: ReadableStream<T>, map: (e: unknown) => unknown | Promise<unknown>): ReadableStream<T> {
+  const reader = stream.getReader();
+  return new ReadableStream<T>({
+    async pull(ctl) {
+      let r: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        r = await reader.read();
+      } catch (e) {
+        throw await map(e);
+      }
+      if (r.done) ctl.close();
+      else ctl.enqueue(r.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}

@@ -15,7 +15,7 @@ import { readModelKit, unpackContents } from "../../src/modelkit/unpack.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { LocalRepository } from "../../src/store/local.ts";
 import { bytesStream } from "../../src/store/target.ts";
-import { IntegrityError } from "../../src/util/errors.ts";
+import { CorruptDataError, IntegrityError } from "../../src/util/errors.ts";
 import { memoryLogger } from "../../src/util/log.ts";
 import { listTree, project } from "../helpers/files.ts";
 import { tempDir } from "../helpers/kit.ts";
@@ -203,6 +203,42 @@ describe("integrity and safety", () => {
     expect(fetched.sort()).toEqual([r.digest, t.digest].sort());
     expect(listTree(out)).toEqual(["Kitfile", "part.bin", "w.bin"]);
     expect(readFileSync(path.join(out, "part.bin"), "utf8")).toBe("weights");
+  });
+
+  for (const [format, mediaType] of [["gzip", "application/vnd.kitops.modelkit.model.v1.tar+gzip"], ["zstd", "application/vnd.kitops.modelkit.model.v1.tar+zstd"]]) {
+    test(`a ${format} layer that does not decompress names the layer and the reason, and leaves no file`, async () => {
+      const layout = await store();
+      const data = enc.encode(`not ${format} at all`);
+      const d = descriptorFromBytes(mediaType!, data);
+      const config = { manifestVersion: "1.0.0", model: { name: "m", path: "m.bin", digest: d.digest, diffId: d.digest } } as Kitfile;
+      const { repo } = await storeKit(layout, "localhost/corrupt", [{ mediaType: d.mediaType, data }], config);
+      const out = tempDir();
+      const err = await unpackAll(repo, out, ["model"]).catch((e) => e);
+      expect(err).toBeInstanceOf(CorruptDataError);
+      const reason = format === "gzip" ? "incorrect header check" : "Unknown frame descriptor";
+      expect(err.message).toBe(`model layer ${d.digest} (m.bin) is corrupt: invalid ${format} data: ${reason}`);
+      expect(readdirSync(out)).toEqual([]);
+      expect(existsSync(layout.blobPath(d.digest))).toBe(true); // sound bytes: nothing to repair
+    });
+  }
+
+  test("a damaged gzip blob in local storage is an IntegrityError (not a decompression error), and is removed", async () => {
+    const layout = await store();
+    const data = gzipSync(tarOf([["m.bin", "x".repeat(10000)]]));
+    const d = descriptorFromBytes("application/vnd.kitops.modelkit.model.v1.tar+gzip", data);
+    const config = { manifestVersion: "1.0.0", model: { path: "m.bin", digest: d.digest, diffId: d.digest } } as Kitfile;
+    const { repo } = await storeKit(layout, "localhost/damaged", [{ mediaType: d.mediaType, data }], config);
+    const blob = layout.blobPath(d.digest);
+    chmodSync(blob, 0o644);
+    const bad = new Uint8Array(data);
+    bad[1] = bad[1]! ^ 0xff; // the gzip magic: decompression fails before the digest is known
+    writeFileSync(blob, bad);
+    const err = await unpackAll(repo, tempDir(), ["model"]).catch((e) => e);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect(err.message).toContain("the damaged blob was removed from local storage");
+    expect(existsSync(blob)).toBe(false);
+    // the manifest no longer counts as present, so a pull copies it (and the layer) again
+    expect(await repo.exists((await readModelKit(repo, "t")).manifestDesc)).toBe(false);
   });
 
   test("an existing different Kitfile is refused unless -o", async () => {

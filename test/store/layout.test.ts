@@ -65,7 +65,7 @@ describe("LayoutStore blobs", () => {
     );
   });
 
-  test("a damaged blob fails its fetch with IntegrityError", async () => {
+  test("a damaged blob fails its fetch with IntegrityError and is removed, so it can be fetched again", async () => {
     const s = await LayoutStore.open(storage);
     const g = sampleGraph();
     await s.push(g.layer2Desc, chunked(g.layer2));
@@ -74,9 +74,25 @@ describe("LayoutStore blobs", () => {
     const bad = new Uint8Array(g.layer2);
     bad[0] = bad[0]! ^ 1;
     fs.writeFileSync(p, bad);
+    expect(await s.checkBlob(g.layer2Desc.digest)).toEqual({ problem: "damaged", reason: `its content hashes to ${digestOf(bad)}` });
     const e = await s.fetch(g.layer2Desc).then(readStream).catch((x) => x);
     expect(e).toBeInstanceOf(IntegrityError);
-    expect(e.message).toBe(`Content of ${g.layer2Desc.digest} does not match its digest: got ${digestOf(bad)}`);
+    expect(e.message).toBe(`Content of ${g.layer2Desc.digest} does not match its digest: got ${digestOf(bad)}; the damaged blob was removed from local storage`);
+    expect(fs.existsSync(p)).toBe(false);
+    expect(await s.checkBlob(g.layer2Desc.digest)).toEqual({ problem: "missing", reason: "the blob file is missing" });
+    await s.push(g.layer2Desc, chunked(g.layer2));
+    expect(await s.fetch(g.layer2Desc).then(readStream)).toEqual(g.layer2);
+  });
+
+  test("a sound blob fetched with a wrong size fails but stays stored", async () => {
+    const s = await LayoutStore.open(storage);
+    const g = sampleGraph();
+    await s.push(g.layer2Desc, chunked(g.layer2));
+    const e = await s.fetch({ ...g.layer2Desc, size: g.layer2Desc.size + 1 }).then(readStream).catch((x) => x);
+    expect(e).toBeInstanceOf(IntegrityError);
+    expect(e.message).toContain("is truncated");
+    expect(await s.checkBlob(g.layer2Desc.digest)).toBeUndefined();
+    expect(await s.checkBlob(g.layer2Desc.digest, { size: 1 })).toEqual({ problem: "damaged", reason: `it has ${g.layer2.length} bytes, expected 1` });
   });
 
   test("descriptors with unusable digests are refused before touching the disk", async () => {

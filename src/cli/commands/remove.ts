@@ -62,14 +62,22 @@ async function removeRemoteRef(ctx: Context, repo: RemoteRepository, ref: ModelR
 export async function removeRemote(ctx: Context, ref: ModelRef, force: boolean, net: NetworkOptions): Promise<void> {
   const repo = await openRemoteRepository(ref, net, remoteContext(ctx));
   await removeRemoteRef(ctx, repo, ref, force);
+  const failed: string[] = [];
   for (const tag of ref.extraTags) {
     try {
       await removeRemoteRef(ctx, repo, { ...ref, reference: tag, extraTags: [] }, force);
     } catch (e) {
       if (e instanceof CancelledError || ctx.signal.aborted) throw e;
       ctx.log.error(`Failed to remove tag ${tag}: ${errorMessage(e)}`);
+      failed.push(tag);
     }
   }
+  throwIfSomeFailed(failed, "tag");
+}
+
+/** Exit 1 after the other parts were done when any part failed (each failure was printed). */
+function throwIfSomeFailed(failed: string[], what: string): void {
+  if (failed.length > 0) throw new KitError(`Could not remove ${failed.length} ${what}${failed.length === 1 ? "" : "s"}: ${failed.join(", ")}`);
 }
 
 /**
@@ -122,6 +130,7 @@ async function removeModel(ctx: Context, storage: LayoutStore, ref: ModelRef, fo
     throw new KitError(`Failed to remove: ${(e as Error).message}`, { cause: e });
   }
   ctx.log.info(`Removed ${displayRef(refToString(ref))} (digest ${desc.digest})`);
+  const failed: string[] = [];
   for (const tag of ref.extraTags) {
     const tagRef: ModelRef = { ...ref, reference: tag, extraTags: [] };
     try {
@@ -130,12 +139,15 @@ async function removeModel(ctx: Context, storage: LayoutStore, ref: ModelRef, fo
     } catch (e) {
       if (e instanceof CancelledError) throw e;
       ctx.log.error(`Failed to remove tag ${tag}: ${(e as Error).message}`);
+      failed.push(tag);
     }
   }
+  throwIfSomeFailed(failed, "tag");
 }
 
 /** `kit remove --all [--force]`: untagged manifests of every repository, or (force) everything. */
 async function removeAll(ctx: Context, storage: LayoutStore, force: boolean): Promise<void> {
+  const failed: string[] = [];
   for (const name of await listRepositories(storage.root)) {
     const repo = new LocalRepository(storage, name);
     const display = displayRef(name);
@@ -154,6 +166,7 @@ async function removeAll(ctx: Context, storage: LayoutStore, force: boolean): Pr
         } catch (e) {
           if (e instanceof CancelledError) throw e;
           ctx.log.error(`Failed to untag ${display}:${tag}: ${(e as Error).message}`);
+          failed.push(`${display}:${tag}`);
         }
       }
       try {
@@ -161,12 +174,14 @@ async function removeAll(ctx: Context, storage: LayoutStore, force: boolean): Pr
       } catch (e) {
         if (e instanceof CancelledError) throw e;
         ctx.log.error(`Failed to remove ${display}@${desc.digest}: ${(e as Error).message}`);
+        failed.push(`${display}@${desc.digest}`);
         continue;
       }
       done.add(desc.digest);
       ctx.log.info(`Removed ${display}@${desc.digest}`);
     }
   }
+  throwIfSomeFailed(failed, "ModelKit or tag");
 }
 
 export const removeCommand = defineCommand({
