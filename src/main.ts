@@ -17,6 +17,8 @@ const onSignal = () => {
 };
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
+// A closed terminal: stop the same way, so temporary files and lock files are removed.
+if (process.platform !== "win32") process.on("SIGHUP", onSignal);
 
 // A closed stdout (`kit list | head -1`) is not an error: stop writing, as other CLIs do.
 let stdoutClosed = false;

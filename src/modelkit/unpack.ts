@@ -17,7 +17,7 @@ import { LocalRepository } from "../store/local.ts";
 import { fetchBytes, type ReadOnlyTarget } from "../store/target.ts";
 import { gunzipStream, zstdDecompressStream } from "../util/compress.ts";
 import { CorruptDataError, IntegrityError, KitError } from "../util/errors.ts";
-import { atomicWriteFile, randomHex, writeStreamToHandle } from "../util/fs.ts";
+import { atomicWriteFile, ownedTempName, removeAbandonedTemps, writeStreamToHandle } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { noProgress, type Progress } from "../util/progress.ts";
@@ -213,7 +213,7 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
     if (!st.isFile()) { await stream.cancel(); throw new KitError(`path '${rel}' already exists and is not a regular file`); }
   }
   await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
-  const tmp = `${target}.kit-tmp-${process.pid}-${randomHex(6)}`;
+  const tmp = path.join(path.dirname(target), ownedTempName(path.basename(target)));
   try {
     const fh = await open(tmp, "wx", mode);
     let n: number;
@@ -256,6 +256,9 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
   const { dir, logger, signal } = o;
   const progress = o.progress ?? noProgress;
   await mkdir(dir, { recursive: true, mode: 0o755 });
+  // Temporary files an earlier unpack into this directory left when it was killed.
+  const leftovers = await removeAbandonedTemps(dir, { recursive: true });
+  if (leftovers > 0) logger.debug(`Removed ${leftovers} temporary file(s) left by an interrupted unpack`);
   if (o.writeKitfile !== false && selectsKitfile(o.filters)) await unpackKitfile(dir, kit.kitfile, o.overwrite, logger);
   const legacy = !hasLayerInfo(kit.kitfile);
   const pairs = pairLayers(kit.kitfile, kit.manifest, logger);

@@ -5,12 +5,11 @@
  * half-written file under its final name.
  * @module
  */
-import { randomUUID } from "node:crypto";
 import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, type Stats, statSync, unlinkSync, write, writeSync } from "node:fs";
 import * as nodePath from "node:path";
 import { cleanPath } from "../kitfile/paths.ts";
 import { asKitError, CancelledError, CorruptDataError, IntegrityError, KitError } from "../util/errors.ts";
-import { isWithinDir } from "../util/fs.ts";
+import { isWithinDir, ownedTempName } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { iterableStream } from "../util/streams.ts";
@@ -517,7 +516,7 @@ export async function extractTar(
     opts.logger?.debug(`Unpacking file ${display}`);
     const dir = nodePath.dirname(dest);
     mkdirSync(dir, { recursive: true, mode: 0o755 });
-    const tmp = nodePath.join(dir, `.${nodePath.basename(dest)}.kit-${randomUUID().slice(0, 8)}.tmp`);
+    const tmp = nodePath.join(dir, ownedTempName(nodePath.basename(dest)));
     const fd = openSync(tmp, "wx", entry.mode & EXTRACT_MODE_MASK);
     let closed = false;
     let committed = false;

@@ -18,9 +18,12 @@ import {
   ensureDir,
   errnoCode,
   fileReadableStream,
+  isAbandonedTemp,
   type LockOptions,
+  ownedTempName,
   pathExists,
-  randomHex,
+  removeAbandonedTemps,
+  removeStaleLock,
   tryLock,
   withLock,
   writeStreamToHandle,
@@ -232,7 +235,8 @@ export class LayoutStore implements Storage {
       await body.cancel(e).catch(() => {});
       throw e;
     }
-    const tmp = path.join(this.ingestDir, `${digestHex(desc.digest)}_${randomHex(8)}`);
+    await this.#pruneOnce();
+    const tmp = path.join(this.ingestDir, ownedTempName(digestHex(desc.digest)));
     let done = false;
     try {
       const fh = await fsp.open(tmp, "wx", 0o644);
@@ -266,7 +270,8 @@ export class LayoutStore implements Storage {
       await stream.cancel(e).catch(() => {});
       throw e;
     }
-    const tmp = path.join(this.ingestDir, `ingest_${randomHex(8)}`);
+    await this.#pruneOnce();
+    const tmp = path.join(this.ingestDir, ownedTempName("ingest"));
     const ds = new DigestStream();
     let done = false;
     try {
@@ -304,9 +309,10 @@ export class LayoutStore implements Storage {
     if (await pathExists(target)) throw alreadyExists(desc);
     await ensureDir(path.dirname(target));
     await ensureDir(this.ingestDir);
+    await this.#pruneOnce();
     const hex = digestHex(desc.digest);
     const lock = await tryLock(path.join(this.ingestDir, `${hex}.lock`));
-    const file = lock ? path.join(this.ingestDir, hex) : path.join(this.ingestDir, `${hex}_${randomHex(8)}`);
+    const file = lock ? path.join(this.ingestDir, hex) : path.join(this.ingestDir, ownedTempName(hex));
     try {
       const { O_RDWR, O_CREAT, O_EXCL } = fs.constants;
       const fh = await fsp.open(file, lock ? O_RDWR | O_CREAT : O_RDWR | O_CREAT | O_EXCL, 0o644);
@@ -318,27 +324,52 @@ export class LayoutStore implements Storage {
     }
   }
 
+  /** Prunes leftovers once per process, before this store first writes (see {@link pruneIngest}). */
+  #pruned?: Promise<unknown>;
+  #pruneOnce(): Promise<unknown> {
+    return (this.#pruned ??= this.pruneIngest().catch(() => 0));
+  }
+
   /**
-   * Deletes temporary ingest files (`<name>_<random>`) older than `olderThanMs`, left by crashed
-   * processes. Resumable partial files (`ingest/<hex>`) are kept.
+   * Removes what killed processes left behind: temporary files in `ingest/` and in the storage
+   * directory whose process is gone (at once), or older than `olderThanMs` (written on another
+   * host, or by an older kit as `<name>_<random>`); lock files of dead processes; and resumable
+   * partial files (`ingest/<hex>`) of blobs that are stored by now. The partial file of a blob not
+   * yet stored is kept for a later resume. Runs before the first write of each process.
    */
   async pruneIngest(olderThanMs = 24 * 3600_000): Promise<number> {
+    let n = await removeAbandonedTemps(this.root);
+    if (await pathExists(this.lockPath) && (await removeStaleLock(this.lockPath))) n++;
     let names: string[];
     try {
       names = await fsp.readdir(this.ingestDir);
     } catch (e) {
-      if (errnoCode(e) === "ENOENT") return 0;
+      if (errnoCode(e) === "ENOENT") return n;
       throw e;
     }
-    let n = 0;
     for (const name of names) {
-      if (!name.includes("_")) continue;
       const p = path.join(this.ingestDir, name);
       try {
+        if (name.endsWith(".lock")) {
+          if (await removeStaleLock(p)) n++;
+          continue;
+        }
         const st = await fsp.stat(p);
-        if (st.isFile() && Date.now() - st.mtimeMs > olderThanMs) {
+        if (!st.isFile()) continue;
+        const temp = isAbandonedTemp(name) || ((name.includes("_") || name.endsWith(".tmp")) && Date.now() - st.mtimeMs > olderThanMs);
+        if (temp) {
           await fsp.rm(p, { force: true });
           n++;
+        } else if (/^[0-9a-f]{64}$/.test(name) && (await pathExists(path.join(this.root, "blobs", "sha256", name)))) {
+          // A partial download whose blob is stored by now: garbage, unless a download still runs.
+          const lock = await tryLock(`${p}.lock`);
+          if (!lock) continue;
+          try {
+            await fsp.rm(p, { force: true });
+            n++;
+          } finally {
+            await lock.release();
+          }
         }
       } catch {
         // Raced with its owner finishing; fine.

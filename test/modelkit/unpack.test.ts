@@ -1,6 +1,6 @@
 /** unpack from local storage: every era of ModelKit, pairing rules, integrity and hostile layers. */
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { kitfileToConfigJson } from "../../src/kitfile/config.ts";
@@ -18,7 +18,8 @@ import { bytesStream } from "../../src/store/target.ts";
 import { CorruptDataError, IntegrityError } from "../../src/util/errors.ts";
 import { memoryLogger } from "../../src/util/log.ts";
 import { listTree, project } from "../helpers/files.ts";
-import { tempDir } from "../helpers/kit.ts";
+import { deadPid, tempDir } from "../helpers/kit.ts";
+import { ownedTempName } from "../../src/util/fs.ts";
 import { tarOf } from "../helpers/tar.ts";
 
 const enc = new TextEncoder();
@@ -239,6 +240,23 @@ describe("integrity and safety", () => {
     expect(existsSync(blob)).toBe(false);
     // the manifest no longer counts as present, so a pull copies it (and the layer) again
     expect(await repo.exists((await readModelKit(repo, "t")).manifestDesc)).toBe(false);
+  });
+
+  test("temporary files a killed unpack left in the target are removed by the next unpack into it", async () => {
+    const layout = await store();
+    const tar = tarOf([["data", "dir"], ["data/a.csv", "1,2"]]);
+    const d = descriptorFromBytes("application/vnd.kitops.modelkit.dataset.v1.tar", tar);
+    const { repo } = await storeKit(layout, "localhost/leftover", [{ mediaType: d.mediaType, data: tar }], { manifestVersion: "1.0.0", datasets: [{ path: "data", digest: d.digest, diffId: d.digest }] } as Kitfile);
+    const out = tempDir();
+    const dead = deadPid();
+    const deadName = (base: string) => ownedTempName(base).replace(`.kit-${process.pid}-`, `.kit-${dead}-`);
+    mkdirSync(path.join(out, "data/old"), { recursive: true });
+    const leftovers = [deadName("Kitfile"), path.join("data", deadName("a.csv")), path.join("data/old", deadName("b.csv"))];
+    for (const f of leftovers) writeFileSync(path.join(out, f), "half");
+    const mine = path.join("data", ownedTempName("c.csv")); // a live process's file stays
+    writeFileSync(path.join(out, mine), "live");
+    await unpackAll(repo, out, ["datasets"]);
+    expect(listTree(out, { dirs: false }).sort()).toEqual([mine, "data/a.csv"].sort());
   });
 
   test("an existing different Kitfile is refused unless -o", async () => {

@@ -8,6 +8,8 @@ import { OCI_MANIFEST } from "../../src/oci/media-types.ts";
 import { EMPTY_SHARED_INDEX_JSON, LayoutStore } from "../../src/store/layout.ts";
 import { LocalRepository } from "../../src/store/local.ts";
 import { CancelledError, IntegrityError, KitError, NotFoundError } from "../../src/util/errors.ts";
+import { ownedTempName } from "../../src/util/fs.ts";
+import { deadPid } from "../helpers/kit.ts";
 import { chunked, failingStream, readStream } from "../helpers/streams.ts";
 import { sampleGraph, stallingStream } from "./conformance.ts";
 
@@ -271,6 +273,29 @@ describe("LayoutStore.openPartial (resumable downloads)", () => {
     for (const f of [hex, `${hex}_0123`, "ingest_abcd"]) fs.utimesSync(path.join(ing, f), old, old);
     expect(await s.pruneIngest()).toBe(2);
     expect(ls(ing)).toEqual([`${"b".repeat(64)}_new`, hex].sort());
+  });
+
+  test("what a killed process left is pruned before the next write: its temp files, locks, a stored blob's partial file", async () => {
+    const s = await LayoutStore.open(storage);
+    const ing = path.join(storage, "ingest");
+    fs.mkdirSync(ing, { recursive: true });
+    const dead = deadPid();
+    const deadName = (base: string) => ownedTempName(base).replace(`.kit-${process.pid}-`, `.kit-${dead}-`);
+    const deadLock = JSON.stringify({ pid: dead, host: os.hostname(), token: "gone" });
+    const g = sampleGraph();
+    const storedHex = g.configDesc.digest.slice(7);
+    fs.mkdirSync(path.join(storage, "blobs", "sha256"), { recursive: true });
+    fs.writeFileSync(s.blobPath(g.configDesc.digest), g.config);
+    const leftovers = [deadName("ingest"), deadName(hex), `${hex}.lock`, storedHex];
+    for (const f of leftovers) fs.writeFileSync(path.join(ing, f), f.endsWith(".lock") ? deadLock : "x");
+    fs.writeFileSync(path.join(storage, deadName("index.json")), "{");
+    fs.writeFileSync(s.lockPath, deadLock);
+    const live = [ownedTempName("ingest"), hex]; // a running process's file; a resumable partial download
+    for (const f of live) fs.writeFileSync(path.join(ing, f), "x");
+    // The next write (here a pack's ingest) prunes first.
+    await s.ingest(chunked(new TextEncoder().encode("new layer")));
+    expect(ls(ing)).toEqual(live.sort());
+    expect(fs.readdirSync(storage).filter((f) => f.startsWith("."))).toEqual([]);
   });
 });
 
