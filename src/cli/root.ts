@@ -20,6 +20,7 @@ import { inspectCommand } from "./commands/inspect.ts";
 import { infoCommand } from "./commands/info.ts";
 import { removeCommand } from "./commands/remove.ts";
 import { diffCommand } from "./commands/diff.ts";
+import { fsckCommand } from "./commands/fsck.ts";
 
 export const rootCommand: Command = defineCommand({
   name: "kit",
@@ -44,6 +45,7 @@ Find more information at: https://kitops.org`,
     loginCommand,
     logoutCommand,
     diffCommand,
+    fsckCommand,
     initCommand,
     versionCommand,
     devCommand,

@@ -181,12 +181,46 @@ export class LayoutStore implements Storage {
     return undefined;
   }
 
+  /** Every blob file under `blobs/sha256/` (names that are not a sha256 hex digest are skipped). */
+  async listBlobs(): Promise<Array<{ digest: Digest; size: number; mtimeMs: number }>> {
+    const dir = path.join(this.root, "blobs", "sha256");
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return [];
+      throw e;
+    }
+    const out: Array<{ digest: Digest; size: number; mtimeMs: number }> = [];
+    for (const name of names.sort()) {
+      if (!/^[0-9a-f]{64}$/.test(name)) continue;
+      try {
+        const st = await fsp.stat(path.join(dir, name));
+        if (st.isFile()) out.push({ digest: `sha256:${name}`, size: st.size, mtimeMs: st.mtimeMs });
+      } catch (e) {
+        if (errnoCode(e) !== "ENOENT") throw e;
+      }
+    }
+    return out;
+  }
+
+  /** Removes one blob file (not `index.json` entries); false when it was not there. */
+  async removeBlob(digest: string): Promise<boolean> {
+    try {
+      await fsp.rm(this.blobPath(digest));
+      return true;
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return false;
+      throw e;
+    }
+  }
+
   /** Removes a blob whose bytes do not hash to its name; returns the error to report. */
   async #removeIfDamaged(desc: Descriptor, e: IntegrityError): Promise<unknown> {
     try {
       const check = await this.checkBlob(desc.digest);
       if (check?.problem !== "damaged") return e; // sound bytes, wrong descriptor: nothing to repair here
-      await fsp.rm(this.blobPath(desc.digest), { force: true });
+      await this.removeBlob(desc.digest);
     } catch {
       return e;
     }
