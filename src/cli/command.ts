@@ -1,7 +1,7 @@
 /**
  * Commands: each command file exports one `defineCommand({...})`. Its flag table drives parsing,
- * `--help` and shell completion, so they cannot drift apart. `run` returns or throws; only
- * `main.ts` prints the final error and exits.
+ * `--help` and shell completion, so they cannot drift apart. `run` returns or throws; `run.ts`
+ * prints the error and picks the exit code, and only `main.ts` exits.
  * @module
  */
 import type { Logger } from "../util/log.ts";

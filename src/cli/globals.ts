@@ -1,5 +1,5 @@
 /**
- * kit's global (persistent) flags, exactly as kit names them (compat §1.0).
+ * kit's global (persistent) flags, exactly as kit names them (docs/format.md#global-flags).
  * @module
  */
 import type { FlagTable } from "./flags.ts";

@@ -21,6 +21,11 @@ import { infoCommand } from "./commands/info.ts";
 import { removeCommand } from "./commands/remove.ts";
 import { diffCommand } from "./commands/diff.ts";
 import { fsckCommand } from "./commands/fsck.ts";
+import { keyCommand } from "./commands/key.ts";
+import { signCommand } from "./commands/sign.ts";
+import { verifyCommand } from "./commands/verify.ts";
+import { attestCommand } from "./commands/attest.ts";
+import { verifyAttestationCommand } from "./commands/verify-attestation.ts";
 
 export const rootCommand: Command = defineCommand({
   name: "kit",
@@ -46,6 +51,11 @@ Find more information at: https://kitops.org`,
     logoutCommand,
     diffCommand,
     fsckCommand,
+    signCommand,
+    verifyCommand,
+    attestCommand,
+    verifyAttestationCommand,
+    keyCommand,
     initCommand,
     versionCommand,
     devCommand,

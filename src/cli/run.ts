@@ -5,7 +5,7 @@
  * @module
  */
 import { createLogger, LEVELS, terminalSafe, type Level, type Logger, type Sink } from "../util/log.ts";
-import { CancelledError, KitError, UsageError, asKitError, errorMessage } from "../util/errors.ts";
+import { CancelledError, KitError, UsageError, asKitError, errorMessage, isInternalError } from "../util/errors.ts";
 import { defaultHomeSources, resolveHome } from "../util/paths.ts";
 import { buildInfo } from "../util/build-info.ts";
 import { checkArgs, commandPath, renderHelp, renderUsage, type Command, type Context } from "./command.ts";
@@ -77,7 +77,7 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
     cmd.validateArgs?.(parsed.args, Object.assign(Object.fromEntries(Object.keys(cmd.flags).map((k) => [k, v[k]])), { changed: parsed.changed }) as never);
   if (argErr) return usageFail(argErr);
 
-  // ---- pre-run hook (compat §1.0) ----
+  // ---- pre-run hook (docs/format.md#global-flags) ----
   const colour = io.stdoutIsTTY && !io.env.NO_COLOR && io.platform !== "win32";
   const plainLog = createLogger({ level: "info", colour, sink: io, terminal: io.stdoutIsTTY });
   const levelFlag = String(v["log-level"]);
@@ -106,8 +106,7 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
   try {
     home = resolveHome({ ...defaultHomeSources(String(v.config)), env: io.env, cwd: io.cwd, platform: io.platform });
   } catch (e) {
-    reportError(log, e);
-    return 1;
+    return fail(log, e, io.signal);
   }
 
   const ctx: Context = {
@@ -127,9 +126,32 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
     await cmd.run(ctx, parsed.args, values as never);
     return 0;
   } catch (e) {
-    reportError(log, e);
-    return e instanceof CancelledError || io.signal.aborted ? 130 : 1;
+    return fail(log, e, io.signal);
   }
+}
+
+/**
+ * Reports a command's error and returns the exit code (docs/format.md#exit-codes): 130 when it
+ * was cancelled or interrupted, 2 for an internal error (a bug, see {@link isInternalError}),
+ * otherwise 1.
+ */
+function fail(log: Logger, err: unknown, signal: AbortSignal): number {
+  const e = asKitError(err);
+  if (e instanceof CancelledError || signal.aborted) {
+    reportError(log, e);
+    return 130;
+  }
+  if (isInternalError(e)) {
+    log.error(internalErrorText(e));
+    return 2;
+  }
+  reportError(log, e);
+  return 1;
+}
+
+/** How an internal error is shown: `Internal error: ` and the stack, so that it can be reported. */
+export function internalErrorText(e: unknown): string {
+  return `Internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
 }
 
 /** Prints an error the kit way: `[ERROR] <message>`, the hint, and at -vv the cause chain. */

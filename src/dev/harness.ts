@@ -1,5 +1,5 @@
 /**
- * The background dev server process (compat §8.3): `<home>/harness/process.pid` holds its PID
+ * The background dev server process (docs/format.md#dev): `<home>/harness/process.pid` holds its PID
  * (the number only, as kit writes it) and `<home>/harness/harness.log` its output (truncated at
  * each start). The server is this same program run as `kit dev serve …`, detached, so it
  * outlives `kit dev start` and ignores the terminal's Ctrl-C.
@@ -139,7 +139,7 @@ export async function findFreePort(host: string): Promise<number> {
     s.listen({ port: 0, host }, () => {
       const a = s.address();
       const port = typeof a === "object" && a ? a.port : 0;
-      s.close(() => (port ? resolve(port) : reject(new Error(`could not find a free port on ${host}`))));
+      s.close(() => (port ? resolve(port) : reject(new KitError(`could not find a free port on ${host}`))));
     });
   });
 }

@@ -1,6 +1,6 @@
 /**
  * `kit init`: generate a Kitfile from the contents of a directory, following the newest kit rules
- * (compat §8.1, addendum §4; upstream pkg/lib/kitfile/generate after the `--depth` rework):
+ * (docs/format.md#init; KitOps' generator after its `--depth` rework):
  *
  * * A root `SKILL.md` makes the whole directory one prompt `.`; package name, description and
  *   license are filled from its front-matter where the caller gave none. Nothing else is listed.
@@ -334,7 +334,7 @@ class Generator {
   }
 
   /**
-   * Builds the Kitfile with keys in the newest config order (addendum §1.4). `package` is always
+   * Builds the Kitfile with keys in the newest config order (docs/format.md#kitfile). `package` is always
    * present, possibly empty, as parseKitfile returns it (kit's package is a struct, not a pointer);
    * the YAML emitter omits an empty one.
    */

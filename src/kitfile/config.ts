@@ -1,6 +1,6 @@
 /**
- * The ModelKit config blob: a Kitfile as Go's `json.Marshal` writes it (compat §2.2, §3.3,
- * addendum §1.4), and the lenient reader for configs pulled from registries.
+ * The ModelKit config blob: a Kitfile as Go's `json.Marshal` writes it
+ * (docs/format.md#config), and the lenient reader for configs pulled from registries.
  *
  * Writing: struct field order, `omitempty` on everything except `manifestVersion`, `package`
  * (always `{}` at least) and `docs[].path`; `digest`/`diffId` after each entry's own fields;

@@ -1,5 +1,5 @@
 /**
- * Reading a Kitfile with kit's semantics (compat §2.1–2.2, addendum §2): yaml.v3 with
+ * Reading a Kitfile with kit's semantics (docs/format.md#kitfile): yaml.v3 with
  * `KnownFields(true)`. Only the first YAML document counts; unknown keys outside `parameters` and
  * values of the wrong shape are errors naming the file, line and field; string fields accept any
  * scalar and keep its literal text (`version: 1.10` → `"1.10"`, `~` → `""`); `parameters` are

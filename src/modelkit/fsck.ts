@@ -10,7 +10,7 @@
  * @module
  */
 import type { Descriptor } from "../oci/descriptor.ts";
-import { displayRef, LOCAL_REGISTRY, parseReference, refToString, repoKey, type ModelRef } from "../oci/reference.ts";
+import { displayRef, LOCAL_REGISTRY, parseReference, refToString, repoKey, tagOrDigest, type ModelRef } from "../oci/reference.ts";
 import { copy } from "../store/copy.ts";
 import { GraphReader } from "../store/graph.ts";
 import type { LayoutStore } from "../store/layout.ts";
@@ -252,7 +252,7 @@ async function kitsOf(storage: LayoutStore, refs: ModelRef[], signal?: AbortSign
     const repo = new LocalRepository(storage, repoKey(ref));
     let manifest: Descriptor;
     try {
-      manifest = await repo.resolve(ref.reference, { signal });
+      manifest = await repo.resolve(tagOrDigest(ref), { signal });
     } catch (e) {
       if (e instanceof NotFoundError) throw new KitError(`${displayRef(refToString(ref))} is not in local storage`, { cause: e });
       throw e;
@@ -264,7 +264,7 @@ async function kitsOf(storage: LayoutStore, refs: ModelRef[], signal?: AbortSign
       manifest,
       tags: await repo.tagsOf(manifest),
       listed,
-      problems: listed ? [] : [`tag ${ref.reference} names manifest ${manifest.digest}, which the repository does not list`],
+      problems: listed ? [] : [`tag ${tagOrDigest(ref)} names manifest ${manifest.digest}, which the repository does not list`],
     });
   }
   return out;

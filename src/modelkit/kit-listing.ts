@@ -1,5 +1,5 @@
 /**
- * What `kit list` shows about each ModelKit in local storage (compat §1.4, §4.5; addendum §3, §4):
+ * What `kit list` shows about each ModelKit in local storage (docs/format.md#list):
  * one entry per manifest of every repository, repositories in byte order, entries by digest, tags
  * sorted. Manifests that are not ModelKits are skipped (kit v1.7 crashed on them), and `--filter`
  * keeps the kits whose Kitfile has at least one matching entry. A remote repository is listed the
@@ -20,7 +20,8 @@ import { compareGoStrings } from "../util/go-json.ts";
 import { formatBytes, type Logger } from "../util/log.ts";
 import { Pool, throwIfAborted } from "../util/pool.ts";
 import { matchesFilters, type Filter, type LayerKind } from "./layer-filter.ts";
-import { inspectModelKit, NotAModelKitError } from "./inspect.ts";
+import { NotAModelKitError } from "./contents.ts";
+import { inspectModelKit } from "./inspect.ts";
 
 /** One listed ModelKit; field names and order are kit's JSON (`modelInfo`). */
 export interface ModelKitInfo {
@@ -115,7 +116,7 @@ function withKnownManifests(source: ReadOnlyTarget, manifests: Descriptor[], blo
   };
 }
 
-/** Every ModelKit in local storage, in kit's order (compat §1.4 "Ordering (local)"). */
+/** Every ModelKit in local storage, in kit's order (docs/format.md#list). */
 export async function listLocalModelKits(storage: LayoutStore, opts: ListOptions = {}): Promise<ModelKitInfo[]> {
   const filters = opts.filters ?? [];
   const all: ModelKitInfo[] = [];
@@ -180,7 +181,7 @@ async function mapLimit<T, R>(items: T[], n: number, fn: (item: T, signal: Abort
 }
 
 /**
- * The ModelKits of a remote repository, shown like the local listing (compat §1.4): one entry per
+ * The ModelKits of a remote repository, shown like the local listing (docs/format.md#list): one entry per
  * manifest with all the tags that point to it (sorted), entries ordered by digest, `repo` the
  * repository path. Every tag is listed (kit v1.7 showed only `latest` [quirk]); with
  * `opts.reference` only that tag or digest. Manifests that are not ModelKits are skipped with a

@@ -1,15 +1,17 @@
 /**
  * `kit unpack`: restores a ModelKit's files from any {@link ReadOnlyTarget} (local storage or a
- * registry), every byte digest-verified, hostile archives refused (compat §7, addendum §1.7).
+ * registry), every byte digest-verified, hostile archives refused (docs/format.md#unpack).
  * @module
  */
 import { lstat, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { parseConfigJson } from "../kitfile/config.ts";
-import { cleanPath } from "../kitfile/paths.ts";
+import { cleanPath, modelReference } from "../kitfile/paths.ts";
 import type { Kitfile } from "../kitfile/schema.ts";
 import { kitfileToYaml } from "../kitfile/yaml.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
+import { tapStream } from "../oci/digest.ts";
+import { displayRef, refToString, tagOrDigest, type ModelRef } from "../oci/reference.ts";
 import { parseLayerType, type LayerType } from "../oci/layer-type.ts";
 import { artifactKind, parseManifest, type Manifest } from "../oci/manifest.ts";
 import { ANNOTATION_FILE_METADATA, ANNOTATION_FILEPATH, ANNOTATION_KITFILE, ANNOTATION_LAYER_SUBTYPE } from "../oci/media-types.ts";
@@ -21,61 +23,10 @@ import { atomicWriteFile, ownedTempName, removeAbandonedTemps, writeStreamToHand
 import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { noProgress, type Progress } from "../util/progress.ts";
-import { matchesFilters, selectsKitfile, type Filter, type LayerKind } from "./layer-filter.ts";
+import { readModelKit, type ModelKitContents } from "./contents.ts";
+import { matchesFilters, parentFilters, selectsKitfile, type Filter, type LayerKind } from "./layer-filter.ts";
+import { MAX_MODEL_REF_CHAIN } from "./modelref.ts";
 import { EXTRACT_MODE_MASK, extractTar, verifySubpath } from "./untar.ts";
-
-export interface ModelKitContents {
-  manifestDesc: Descriptor;
-  manifest: Manifest;
-  /** The Kitfile from the config (or the ModelPack annotation / synthesised from layers). */
-  kitfile: Kitfile;
-  kind: "kit" | "modelpack";
-}
-
-/** Resolves `ref` in `source` and reads the manifest and the Kitfile, verified. */
-export async function readModelKit(source: ReadOnlyTarget, ref: string, opts: { signal?: AbortSignal; logger?: Logger } = {}): Promise<ModelKitContents> {
-  const manifestDesc = await source.resolve(ref, opts);
-  const manifest = parseManifest(await fetchBytes(source, manifestDesc, undefined, opts));
-  const kind = artifactKind(manifest);
-  if (kind === "other") throw new KitError(`Reference ${ref} exists but is not a ModelKit`);
-  let kitfile: Kitfile;
-  if (kind === "kit") {
-    kitfile = parseConfigJson(new TextDecoder().decode(await fetchBytes(source, manifest.config, undefined, opts)));
-  } else {
-    const annotated = manifest.annotations?.[ANNOTATION_KITFILE];
-    if (annotated) {
-      kitfile = parseConfigJson(annotated);
-    } else {
-      opts.logger?.warn("Artifact does not include Kitfile: functionality may be impacted");
-      kitfile = synthesiseKitfile(manifest);
-    }
-  }
-  return { manifestDesc, manifest, kitfile, kind };
-}
-
-/** A minimal Kitfile from ModelPack layer annotations (addendum §1.7). */
-function synthesiseKitfile(m: Manifest): Kitfile {
-  const k: Kitfile = { manifestVersion: "1.0.0" };
-  for (const l of m.layers ?? []) {
-    const t = parseLayerType(l.mediaType);
-    const p = l.annotations?.[ANNOTATION_FILEPATH];
-    if (!t) continue;
-    if (p === undefined) throw new KitError(`Layer ${l.digest} has no ${ANNOTATION_FILEPATH} annotation`);
-    const info = { digest: l.digest };
-    switch (t.base) {
-      case "model":
-        if (!k.model) k.model = { path: p, ...info };
-        else (k.model.parts ??= []).push({ path: p, ...info });
-        break;
-      case "modelpart": (k.model ??= {}).parts = [...(k.model.parts ?? []), { path: p, ...info }]; break;
-      case "dataset": (k.datasets ??= []).push({ path: p, ...info }); break;
-      case "code": (k.code ??= []).push({ path: p, ...info }); break;
-      case "docs": (k.docs ??= []).push({ path: p, ...info }); break;
-      case "mcpb": (k.mcpServers ??= []).push({ path: p, ...info }); break;
-    }
-  }
-  return k;
-}
 
 /** One Kitfile entry paired with its manifest layer. */
 interface Pair {
@@ -166,7 +117,7 @@ const KIND_WORD: Record<LayerKind, string> = {
   mcpserver: "MCP server",
 };
 
-/** Writes the Kitfile YAML with kit's existing-file rules (compat §7.4). */
+/** Writes the Kitfile YAML with kit's existing-file rules (docs/format.md#extraction). */
 async function unpackKitfile(dir: string, k: Kitfile, overwrite: boolean, logger: Logger): Promise<void> {
   const file = path.join(dir, "Kitfile");
   const yaml = new TextEncoder().encode(kitfileToYaml(k));
@@ -191,7 +142,7 @@ function decompress(stream: ReadableStream<Uint8Array>, t: LayerType): ReadableS
   return stream;
 }
 
-/** Writes a raw layer to its file path (addendum §1.7): inside `dir`, mode from the metadata annotation. */
+/** Writes a raw layer to its file path (docs/format.md#raw-layers): inside `dir`, mode from the metadata annotation. */
 async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Uint8Array>, layer: Descriptor, o: UnpackOptions) {
   const target = await verifySubpath(dir, rel);
   let mode = 0o644;
@@ -251,7 +202,42 @@ async function layerFailure(source: ReadOnlyTarget, layer: Descriptor, what: str
   return new CorruptDataError(`${what} is corrupt: ${e.message}`, { cause: e, hint: "The ModelKit was written wrongly; ask its publisher to pack and push it again" });
 }
 
-/** Unpacks an already-read ModelKit from `source` into `o.dir`. Parents of model references are the caller's job. */
+/**
+ * `kit unpack REF`: the ModelKit `ref` (found by `locate`) into `o.dir`, after the model files
+ * of the ModelKits its model refers to (parents first, at most 10, no cycles). Only the kit
+ * itself writes its Kitfile. `chainLog` says which referenced kit is being unpacked (default
+ * `o.logger`).
+ */
+export async function unpackModelKit(
+  ref: ModelRef,
+  locate: (ref: ModelRef) => Promise<ReadOnlyTarget>,
+  o: UnpackOptions & { verify?: (source: ReadOnlyTarget, ref: ModelRef, desc: Descriptor) => Promise<unknown> },
+  chainLog: Logger = o.logger,
+): Promise<void> {
+  const visit = async (r: ModelRef, filters: Filter[], visited: string[]): Promise<void> => {
+    const source = await locate(r);
+    const kit = await readModelKit(source, tagOrDigest(r), { signal: o.signal, logger: o.logger });
+    await o.verify?.(source, r, kit.manifestDesc); // before anything of this kit (or its parents) is written
+    const parentPath = kit.kitfile.model?.path;
+    const parent = modelReference(parentPath);
+    if (parent) {
+      const key = refToString(parent);
+      const chain = () => [...visited, key].map((x) => displayRef(x)).join("=>");
+      if (visited.includes(key)) throw new KitError(`found cycle in modelkit references: [${chain()}]`);
+      // `visited` holds the kit itself and its ancestors so far: up to 10 ancestors, as pack allows.
+      if (visited.length > MAX_MODEL_REF_CHAIN) throw new KitError(`reached maximum number of model references: [${chain()}]`);
+      const pf = parentFilters(filters);
+      if (pf) {
+        chainLog.info(`Unpacking referenced ModelKit ${parentPath}`);
+        await visit(parent, pf, [...visited, key]);
+      }
+    }
+    await unpackContents(source, kit, { ...o, filters, writeKitfile: visited.length === 1 && o.writeKitfile !== false });
+  };
+  await visit(ref, o.filters, [refToString(ref)]);
+}
+
+/** Unpacks an already-read ModelKit from `source` into `o.dir`. Parents of model references are {@link unpackModelKit}'s job. */
 export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitContents, o: UnpackOptions): Promise<void> {
   const { dir, logger, signal } = o;
   const progress = o.progress ?? noProgress;
@@ -282,10 +268,7 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
     logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`);
     const task = progress.task(`Unpacking ${entryPath || "."}`, p.layer.size);
     try {
-      const body = await source.fetch(p.layer, { signal });
-      const counted = body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
-        transform(c, ctl) { task.add(c.byteLength); ctl.enqueue(c); },
-      }));
+      const counted = tapStream(await source.fetch(p.layer, { signal }), { onChunk: (c) => task.add(c.byteLength) });
       const data = decompress(counted, p.type);
       if (rel !== undefined) {
         await writeRawLayer(dir, rel, data, p.layer, o);

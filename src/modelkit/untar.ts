@@ -1,6 +1,6 @@
 /**
  * A streaming tar reader (USTAR, PAX, GNU long names; read tolerantly like Go `archive/tar`) and kit's
- * extraction rules with its safety checks (compat §7.4). Files are written to a temporary name in
+ * extraction rules with its safety checks (docs/format.md#extraction). Files are written to a temporary name in
  * their directory and renamed into place once complete, so an interrupted unpack never leaves a
  * half-written file under its final name.
  * @module
@@ -462,11 +462,11 @@ async function writeChunks(fd: number, chunks: AsyncIterable<Uint8Array>): Promi
 }
 
 /**
- * Extracts a tar stream into `targetDir` with kit's rules (compat §7.4): names must stay inside the
- * target (also through existing symlinks), only directories and regular files are accepted, directories
- * and new files get the header's permission bits (umask applies; existing files keep theirs; never
- * setuid, setgid or sticky), `ignoreExisting` skips
- * existing files, otherwise they are an error unless `overwrite` is set.
+ * Extracts a tar stream into `targetDir` with kit's rules (docs/format.md#extraction): names must
+ * stay inside the target (also through existing symlinks), only directories and regular files are
+ * accepted, directories and new files get the header's permission bits (umask applies; existing
+ * files keep theirs; never setuid, setgid or sticky), `ignoreExisting` skips existing files,
+ * otherwise they are an error unless `overwrite` is set.
  */
 export async function extractTar(
   stream: ReadableStream<Uint8Array>,
@@ -575,7 +575,10 @@ export async function extractTar(
   return result;
 }
 
-/** Exposed for callers that verify a Kitfile-declared path the same way (legacy layers, §7.1). */
+/**
+ * Exposed for callers that verify a Kitfile-declared path the same way (legacy layers,
+ * docs/format.md#pairing).
+ */
 export async function verifySubpath(targetDir: string, rel: string): Promise<string> {
   return resolveEntryPath(rel, rel, realpathSync(targetDir));
 }

@@ -1,5 +1,5 @@
 /**
- * Registry credentials (compat §6.1): `<home>/credentials.json` in Docker's `config.json` format
+ * Registry credentials (docs/format.md#credentials): `<home>/credentials.json` in Docker's `config.json` format
  * (tab-indented, mode 0600, written atomically, unknown keys kept), `credsStore`/`credHelpers`
  * through `docker-credential-<name>` helpers, a platform helper picked automatically for a fresh
  * file as kit does, and a read-only fallback to Docker's own config.
@@ -252,7 +252,7 @@ export interface CredentialStoreOptions {
   platform?: NodeJS.Platform;
 }
 
-/** The platform helper kit picks for a fresh credentials file (compat §6.1), if installed. */
+/** The platform helper kit picks for a fresh credentials file (docs/format.md#credentials), if installed. */
 export function detectNativeHelper(runner: HelperRunner, platform: NodeJS.Platform): string | undefined {
   switch (platform) {
     case "darwin":

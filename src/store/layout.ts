@@ -1,5 +1,5 @@
 /**
- * kit's shared OCI image layout under `<home>/storage` (compat §4.1/§4.2), as oras' `oci.Store`
+ * kit's shared OCI image layout under `<home>/storage` (docs/format.md#storage-layout), as oras' `oci.Store`
  * keeps it: `oci-layout`, `index.json` (one plain descriptor per manifest), `blobs/sha256/<hex>`
  * (read-only once stored) and `ingest/` for temporary files. Differences from oras, on purpose:
  * every `index.json` change is a read-modify-write under an inter-process lock, written to a
@@ -10,7 +10,7 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { type Descriptor, plainDescriptor } from "../oci/descriptor.ts";
-import { type Digest, DigestStream, digestHex, VerifyStream } from "../oci/digest.ts";
+import { type Digest, DigestStream, digestHex, tapStream, verified } from "../oci/digest.ts";
 import { OCI_INDEX } from "../oci/media-types.ts";
 import { IntegrityError, KitError } from "../util/errors.ts";
 import {
@@ -29,7 +29,6 @@ import {
   writeStreamToHandle,
 } from "../util/fs.ts";
 import { throwIfAborted } from "../util/pool.ts";
-import { mapErrors } from "../util/streams.ts";
 import { GraphReader } from "./graph.ts";
 import { encodeIndex, type IndexFile, parseIndex, type StoredDescriptor } from "./index-file.ts";
 import { IngestDownload, type PartialDownload } from "./partial.ts";
@@ -38,6 +37,7 @@ import {
   checkDescriptor,
   isManifestType,
   notFound,
+  type Resumer,
   type Storage,
   type StoreOptions,
 } from "./target.ts";
@@ -68,10 +68,11 @@ export interface DeleteResult {
   missing: Descriptor[];
 }
 
-/** The shared OCI layout store. Implements {@link Storage} (no tags: kit keeps those per repository). */
-export class LayoutStore implements Storage {
-  /** Every fetched blob is checked against its descriptor as it streams. */
-  readonly verifiesFetch = true;
+/**
+ * The shared OCI layout store. Implements {@link Storage} (no tags: kit keeps those per
+ * repository) and {@link Resumer} (partial downloads continue across runs).
+ */
+export class LayoutStore implements Storage, Resumer {
   readonly root: string;
   readonly #lockOpts: Omit<LockOptions, "signal">;
 
@@ -151,7 +152,7 @@ export class LayoutStore implements Storage {
       if (errnoCode(e) === "ENOENT") throw notFound(desc);
       throw e;
     }
-    return mapErrors(s.pipeThrough(new VerifyStream(desc)), (e) => (e instanceof IntegrityError ? this.#removeIfDamaged(desc, e) : e));
+    return tapStream(verified(s, desc), { mapError: (e) => (e instanceof IntegrityError ? this.#removeIfDamaged(desc, e) : e) });
   }
 
   /**
@@ -275,7 +276,7 @@ export class LayoutStore implements Storage {
     try {
       const fh = await fsp.open(tmp, "wx", 0o644);
       try {
-        await writeStreamToHandle(body.pipeThrough(new VerifyStream(desc)), fh, opts.signal);
+        await writeStreamToHandle(verified(body, desc), fh, opts.signal);
       } finally {
         await fh.close();
       }

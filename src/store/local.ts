@@ -1,5 +1,5 @@
 /**
- * kit's per-repository view of the shared layout (compat §4.2–§4.5): a repository
+ * kit's per-repository view of the shared layout (docs/format.md#repository-files): a repository
  * `<registry>/<repository>` owns `<b64url(repo)>-index.json` (its manifests) and
  * `<b64url(repo)>-tags.json` (its tags); blobs are shared. Every read-modify-write of these
  * files and of `index.json` happens under the storage lock, so parallel kit processes lose nothing.
@@ -8,7 +8,7 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Descriptor } from "../oci/descriptor.ts";
-import { digestProblem } from "../oci/digest.ts";
+import { isDigest } from "../oci/digest.ts";
 import { OCI_MANIFEST } from "../oci/media-types.ts";
 import { AlreadyExistsError, CancelledError, KitError, NotFoundError } from "../util/errors.ts";
 import { atomicWriteFile, errnoCode } from "../util/fs.ts";
@@ -25,7 +25,21 @@ import {
   withoutRefName,
 } from "./index-file.ts";
 import { type DeleteResult, type LayoutOptions, LayoutStore } from "./layout.ts";
-import { checkDescriptor, copyDescriptor, fetchBytes, isManifestType, missingReference, notFound, successorsOf, type StoreOptions, type Target } from "./target.ts";
+import type { PartialDownload } from "./partial.ts";
+import {
+  checkDescriptor,
+  copyDescriptor,
+  type Deleter,
+  fetchBytes,
+  isManifestType,
+  missingReference,
+  notFound,
+  type Resumer,
+  type StoreOptions,
+  successorsOf,
+  type Target,
+  type Untagger,
+} from "./target.ts";
 
 /** kit's recognition pattern for repository index files. */
 export const REPO_INDEX_RE = /^([-A-Za-z0-9_-]*={0,3})-index.json$/;
@@ -115,20 +129,16 @@ export async function listRepositories(storageDir: string): Promise<string[]> {
   return repos.sort(compareGoStrings);
 }
 
-/** True when `ref` parses as a digest (kit's `ReferenceIsDigest`). */
-export function referenceIsDigest(ref: string): boolean {
-  return digestProblem(ref) === undefined;
-}
-
 /** Only image manifests are scoped to a repository (kit's localRepo); everything else is a shared blob. */
 function isRepoScoped(desc: Descriptor): boolean {
   return desc.mediaType === OCI_MANIFEST;
 }
 
-/** A repository `<registry>/<repository>` in kit's local storage. Implements {@link Target}. */
-export class LocalRepository implements Target {
-  /** Every fetched blob is checked against its descriptor as it streams. */
-  readonly verifiesFetch = true;
+/**
+ * A repository `<registry>/<repository>` in kit's local storage: a {@link Target} that can also
+ * resume partial blobs ({@link Resumer}), delete manifests ({@link Deleter}) and untag.
+ */
+export class LocalRepository implements Target, Resumer, Deleter, Untagger {
   readonly layout: LayoutStore;
   /** `<registry>/<repository>`, e.g. `localhost/example` or `localhost/_`. */
   readonly name: string;
@@ -284,11 +294,16 @@ export class LocalRepository implements Target {
     }, opts.signal);
   }
 
+  /** Blobs continue where an earlier download stopped (the shared layout's `ingest/<hex>`). */
+  openPartial(desc: Descriptor, opts: StoreOptions = {}): Promise<PartialDownload> {
+    return this.layout.openPartial(desc, opts);
+  }
+
   /** A digest is looked up in this repository's index; anything else is a tag. */
   async resolve(ref: string, opts: StoreOptions = {}): Promise<Descriptor> {
     throwIfAborted(opts.signal);
     if (ref === "") throw missingReference();
-    if (referenceIsDigest(ref)) {
+    if (isDigest(ref)) {
       const d = (await this.manifests()).find((m) => m.digest === ref);
       if (d) return d;
     } else {
@@ -307,7 +322,7 @@ export class LocalRepository implements Target {
     checkDescriptor(desc);
     await this.layout.withLock(async () => {
       if (!(await this.#hasManifest(desc))) throw notFound(desc);
-      if (referenceIsDigest(ref)) {
+      if (isDigest(ref)) {
         if (ref === desc.digest) return;
         throw new KitError(`Cannot tag ${desc.digest} as ${ref}: a digest cannot be used as a tag`);
       }
@@ -328,7 +343,7 @@ export class LocalRepository implements Target {
   }
 
   /**
-   * Deletes a manifest from this repository with kit's rules (compat §4.4): if at most one
+   * Deletes a manifest from this repository with kit's rules (docs/format.md#remove): if at most one
    * repository index lists it, it is deleted from the shared store with garbage collection of
    * whatever no other listed manifest still uses; it always leaves this repository's index and
    * every tag of it goes. Anything other than an image manifest is deleted from the shared store.
@@ -373,14 +388,4 @@ async function readOptional(p: string): Promise<string | undefined> {
     if (errnoCode(e) === "ENOENT") return undefined;
     throw e;
   }
-}
-
-/** Deletes manifest `desc` from repository `repo` with kit's rules; see {@link LocalRepository.delete}. */
-export function deleteManifest(layout: LayoutStore, repo: string, desc: Descriptor, opts: StoreOptions = {}): Promise<DeleteResult> {
-  return new LocalRepository(layout, repo).delete(desc, opts);
-}
-
-/** Removes tag `ref` from repository `repo`. */
-export function untag(layout: LayoutStore, repo: string, ref: string, opts: StoreOptions = {}): Promise<void> {
-  return new LocalRepository(layout, repo).untag(ref, opts);
 }

@@ -8,7 +8,7 @@
 import { Duplex } from "node:stream";
 import zlib from "node:zlib";
 import { CorruptDataError } from "./errors.ts";
-import { mapErrors } from "./streams.ts";
+import { watchStream } from "./streams.ts";
 
 type Pair = { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
 
@@ -50,9 +50,11 @@ function zlibReason(e: unknown): string | undefined {
 
 function decompressor(t: Duplex, format: string): Pair {
   const { readable, writable } = toWeb(t);
-  const mapped = mapErrors(readable, (e) => {
-    const reason = zlibReason(e);
-    return reason !== undefined ? new CorruptDataError(`invalid ${format} data: ${reason}`, { cause: e }) : e;
+  const mapped = watchStream(readable, {
+    mapError: (e) => {
+      const reason = zlibReason(e);
+      return reason !== undefined ? new CorruptDataError(`invalid ${format} data: ${reason}`, { cause: e }) : e;
+    },
   });
   return { readable: mapped, writable };
 }

@@ -1,5 +1,5 @@
 /**
- * kit's log format (compat §1.1): info/debug/trace to stdout, warn/error to stderr; at level
+ * kit's log format (docs/format.md#logging): info/debug/trace to stdout, warn/error to stderr; at level
  * `info` only warnings and errors carry a prefix, at any other level every line does; colour
  * wraps only the prefix, and only on a terminal without NO_COLOR. Every log line, and raw text
  * bound for a terminal, goes through {@link terminalSafe}: text from a registry or a Kitfile never

@@ -1,7 +1,10 @@
 import { expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import path from "node:path";
+import { defineCommand } from "../../src/cli/command.ts";
+import { execute, type Io } from "../../src/cli/run.ts";
+import { CancelledError, KitError, NotFoundError } from "../../src/util/errors.ts";
 import { runInProcess, tempDir } from "../helpers/kit.ts";
 
 test("--help renders from the flag tables", async () => {
@@ -95,7 +98,95 @@ test("bash completion completes commands and flags", async () => {
     return execFileSync("bash", ["-c", cmd], { encoding: "utf8" }).trim().split(/\s+/);
   };
   expect(complete(["kit", ""]).sort()).toEqual((await helpCommands()).map(([name]) => name).sort());
-  expect(complete(["kit", "ver"])).toEqual(["version"]);
+  expect(complete(["kit", "vers"])).toEqual(["version"]);
   expect(complete(["kit", "version", "--show"])).toEqual(["--show-update-notifications"]);
   expect(complete(["kit", "completion", "z"])).toEqual(["zsh"]);
+});
+
+/** Exit code and stderr of a command that throws `thrown` (after `abort`, when given). */
+async function failWith(thrown: unknown, abort = false): Promise<{ code: number; stderr: string }> {
+  const controller = new AbortController();
+  const fail = defineCommand({
+    name: "fail",
+    use: "fail",
+    short: "Throws",
+    args: { min: 0, max: 0 },
+    flags: {},
+    async run() {
+      if (abort) controller.abort();
+      throw thrown;
+    },
+  });
+  const root = defineCommand({ name: "kit", use: "kit", short: "", flags: {}, subcommands: [fail] });
+  const err: string[] = [];
+  const io: Io = {
+    out: () => {},
+    err: (s) => void err.push(s),
+    stdoutIsTTY: false,
+    columns: 80,
+    stdin: { isTTY: false, readAll: async () => new Uint8Array(), stream: () => new Blob([]).stream(), prompt: async () => "" },
+    env: { KITOPS_HOME: tempDir() },
+    cwd: process.cwd(),
+    signal: controller.signal,
+    platform: process.platform,
+  };
+  return { code: await execute(root, ["fail"], io), stderr: err.join("") };
+}
+
+const systemError = (code: string, message: string) => Object.assign(new Error(message), { code, syscall: "read" });
+
+test("exit code 1 for errors the command reports: KitErrors, system, zlib and DOM errors", async () => {
+  expect(await failWith(new KitError("nope", { hint: "try again" }))).toEqual({ code: 1, stderr: "[ERROR] Nope\n" });
+  expect((await failWith(new NotFoundError("model x not found"))).code).toBe(1);
+  expect(await failWith(systemError("EIO", "EIO: i/o error, read"))).toEqual({ code: 1, stderr: "[ERROR] EIO: i/o error, read\n" });
+  expect(await failWith(systemError("ENOSPC", "ENOSPC: no space left"))).toEqual({ code: 1, stderr: "[ERROR] No space left on device\n" });
+  expect((await failWith(Object.assign(new Error("incorrect header check"), { code: "Z_DATA_ERROR" }))).code).toBe(1);
+  expect((await failWith(new DOMException("The operation timed out.", "TimeoutError"))).code).toBe(1);
+});
+
+test("exit code 2 and the stack for an internal error (a bug)", async () => {
+  const bug = await failWith(new TypeError("Cannot read properties of undefined (reading 'digest')"));
+  expect(bug.code).toBe(2);
+  expect(bug.stderr).toStartWith("[ERROR] Internal error: TypeError: Cannot read properties of undefined (reading 'digest')\n");
+  expect(bug.stderr).toContain("run.test.ts");
+  // A programming error stays one when Node's argument checks give it a code.
+  expect((await failWith(Object.assign(new RangeError("out of range"), { code: "ERR_OUT_OF_RANGE" }))).code).toBe(2);
+  expect((await failWith(new Error("invariant broken"))).code).toBe(2);
+  expect(await failWith("a thrown string")).toEqual({ code: 2, stderr: "[ERROR] Internal error: a thrown string\n" });
+});
+
+test("exit code 130 when cancelled or interrupted, whatever the error", async () => {
+  expect(await failWith(new CancelledError())).toEqual({ code: 130, stderr: "[ERROR] Operation cancelled\n" });
+  expect((await failWith(new TypeError("stream torn down"), true)).code).toBe(130);
+  expect((await failWith(new KitError("request aborted"), true)).code).toBe(130);
+});
+
+test("main.ts exits 2 for an error nothing awaited", async () => {
+  const dir = tempDir();
+  // Throws from a timer (then rejects a promise) once main.ts has installed its handlers, while
+  // `kit pack -f -` waits for the Kitfile on standard input.
+  for (const stray of ["throw new TypeError('stray bug')", "void Promise.reject(new TypeError('stray bug'))"]) {
+    const preload = path.join(dir, `stray-${stray.length}.ts`);
+    writeFileSync(preload, `
+      const t = setInterval(() => {
+        if (process.listenerCount("uncaughtException") === 0) return;
+        clearInterval(t);
+        setTimeout(() => { ${stray}; }, 0);
+      }, 10);
+    `);
+    const main = path.resolve(import.meta.dir, "../../src/main.ts");
+    const child = spawn(process.execPath, ["--preload", preload, main, "pack", dir, "-f", "-"], {
+      env: { ...process.env, KITOPS_HOME: path.join(dir, "home") },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    // Without the handlers Bun reports the error and goes on waiting for the Kitfile.
+    const kill = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    clearTimeout(kill);
+    child.stdin.destroy();
+    expect(stderr).toStartWith("[ERROR] Internal error: TypeError: stray bug\n");
+    expect(code).toBe(2);
+  }
 });

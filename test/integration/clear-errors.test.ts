@@ -92,7 +92,7 @@ describe("clear errors", () => {
       expect(r.stdout + r.stderr).not.toContain("s3cret");
     }
     const bad = await runKit(["pull", "--proxy", "http://user:s3cret@bad host", "registry.invalid/x:1"], { env });
-    expect(bad.stderr).toBe('[ERROR] Failed to pull: Invalid proxy URL "http://bad host"\n');
+    expect(bad.stderr).toBe('[ERROR] Invalid proxy URL "http://bad host"\n');
     const fromEnv = await runKit(["pull", "registry.invalid/x:1", "-vv"], { env: { ...env, HTTPS_PROXY: "http://user:s3cret@127.0.0.1:1" } });
     expect(fromEnv.code).toBe(1);
     expect(fromEnv.stdout + fromEnv.stderr).not.toContain("s3cret");

@@ -11,7 +11,10 @@ import { CancelledError, IntegrityError, KitError, NotFoundError } from "../../s
 import { ownedTempName } from "../../src/util/fs.ts";
 import { deadPid } from "../helpers/kit.ts";
 import { chunked, failingStream, readStream } from "../helpers/streams.ts";
-import { sampleGraph, stallingStream } from "./conformance.ts";
+import { tempDir } from "../helpers/kit.ts";
+import { describeStorage, sampleGraph, stallingStream } from "./conformance.ts";
+
+describeStorage("LayoutStore", async () => ({ target: await LayoutStore.open(tempDir("kit-layout-conf-")) }));
 
 let dir: string;
 let storage: string;

@@ -4,7 +4,7 @@ import { defineCommand } from "../command.ts";
 import { homePaths } from "../../util/paths.ts";
 import { formatBytes } from "../../util/log.ts";
 
-/** Recursive size as kit counts it: files plus directory entry sizes (compat §8.4). */
+/** Recursive size as kit counts it: files plus directory entry sizes (docs/format.md#cache). */
 async function sizeOf(p: string): Promise<number> {
   const st = await lstat(p);
   if (!st.isDirectory()) return st.size;

@@ -1,5 +1,5 @@
 /**
- * `kit dev start|stop|logs` (compat §8.3, addendum §4) and the hidden `kit dev serve` that
+ * `kit dev start|stop|logs` (docs/format.md#dev) and the hidden `kit dev serve` that
  * `start` runs in the background: a local chat UI and an OpenAI-compatible API for the
  * Kitfile's GGUF model, run in process by llama.cpp (node-llama-cpp) instead of kit's
  * downloaded llamafile, so it works offline and from the one binary.
@@ -9,9 +9,11 @@ import { mkdir, open, stat } from "node:fs/promises";
 import path from "node:path";
 import { defineCommand, type Context } from "../command.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
-import { lazyRemote, localThenRemote, openStorage, sourceFor, startProgress } from "../session.ts";
+import { openStorage, remoteOpener, startProgress } from "../session.ts";
+import { requireSignature, verifyKeyFlags } from "../signing.ts";
 import { findKitfile, readKitfile } from "../../kitfile/parse.ts";
-import { parseReference, refToString, type ModelRef } from "../../oci/reference.ts";
+import { parseReference, refToString, withDigest, type ModelRef } from "../../oci/reference.ts";
+import { localThenRemote, sourceFor } from "../../modelkit/locate.ts";
 import type { LayoutStore } from "../../store/layout.ts";
 import {
   findFreePort,
@@ -90,6 +92,7 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
     port: { type: "int", default: 0, help: "Port for development server to listen on (default: a free port)" },
     threads: { type: "int", default: 0, help: "CPU threads for inference (0: the physical cores less one)" },
     ...networkFlags,
+    ...verifyKeyFlags,
   },
   async run(ctx, args, flags) {
     const net = networkOptions(flags, ctx.cwd);
@@ -112,7 +115,7 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
     let storage: LayoutStore | undefined;
     const getStorage = async () => (storage ??= await openStorage(ctx));
     // the registry, only if a ModelKit is not in local storage
-    const remote = lazyRemote(ctx, net);
+    const remote = remoteOpener(ctx, net);
     let contextDir: string;
     let kitfilePath: string;
     if (!ref) {
@@ -131,11 +134,14 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
       if (ref) {
         const store = await getStorage();
         ctx.log.info(`Extracting ModelKit ${refToString(ref)} to cache directory...`);
+        // With --verify-key, the kit is pinned to the digest whose signature verified.
+        const verified = await requireSignature(ctx, flags["verify-key"], await sourceFor(store, ref, remote), ref, ctx.log);
         const ui = startProgress(ctx);
         let kit;
         try {
           kit = await extractModelKit({
-            ref,
+            ref: verified ? withDigest(ref, verified.digest) : ref,
+            verify: (source, r, d) => requireSignature(ctx, flags["verify-key"], source, r, ui.log, d),
             source: (r) => sourceFor(store, r, remote),
             cacheRoot: homePaths(ctx.home).cache,
             logger: ui.log,

@@ -1,19 +1,8 @@
 import { defineCommand } from "../command.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
-import { lazyRemote, openStorage } from "../session.ts";
-import { parseReference, type ModelRef } from "../../oci/reference.ts";
+import { openStorage, parseSingleRef, remoteOpener } from "../session.ts";
 import { fsck } from "../../modelkit/fsck.ts";
 import { KitError } from "../../util/errors.ts";
-
-function parseArg(arg: string): ModelRef {
-  try {
-    const ref = parseReference(arg);
-    if (ref.extraTags.length > 0) throw new KitError(`name one tag per argument: ${arg}`);
-    return ref;
-  } catch (e) {
-    throw new KitError(`Invalid arguments: failed to parse reference: ${(e as Error).message}`, { cause: e });
-  }
-}
 
 export const fsckCommand = defineCommand({
   name: "fsck",
@@ -44,14 +33,14 @@ damage remains.`,
     ...networkFlags,
   },
   async run(ctx, args, flags) {
-    const refs = args.map(parseArg);
+    const refs = args.map((a) => parseSingleRef(a, "each reference"));
     const net = networkOptions(flags, ctx.cwd);
     const storage = await openStorage(ctx);
     const result = await fsck({
       storage,
       refs,
       repair: flags.repair,
-      remote: lazyRemote(ctx, net),
+      remote: remoteOpener(ctx, net),
       logger: ctx.log,
       signal: ctx.signal,
       fetchConcurrency: net.concurrency,

@@ -1,12 +1,12 @@
 import { defineCommand, type Context } from "../command.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { openStorage } from "../session.ts";
-import { LOCAL_REGISTRY, parseReference, refToString, type ModelRef } from "../../oci/reference.ts";
+import { openStorage, parseRefArg } from "../session.ts";
+import { LOCAL_REGISTRY, refToString, tagOrDigest, type ModelRef } from "../../oci/reference.ts";
 import { parseFilter, type Filter } from "../../modelkit/layer-filter.ts";
 import { writeList } from "../../modelkit/list-format.ts";
 import { listLocalModelKits, listRemoteModelKits, type ModelKitInfo } from "../../modelkit/kit-listing.ts";
 import { openRemoteRepository } from "../../registry/remote.ts";
-import type { NetworkOptions } from "../../registry/transport.ts";
+import type { NetworkOptions } from "../../registry/network-options.ts";
 import { CancelledError, KitError, errorMessage, hintIn } from "../../util/errors.ts";
 
 /** True when the REPOSITORY argument names a tag or digest (kit's parser would add `latest` otherwise). */
@@ -24,7 +24,7 @@ export async function listRemote(ctx: Context, ref: ModelRef, filters: Filter[],
   try {
     const repo = await openRemoteRepository(ref, net, remoteContext(ctx));
     return await listRemoteModelKits(repo, ref.repository, `${ref.registry}/${ref.repository}`, {
-      reference: explicit ? ref.reference : undefined,
+      reference: explicit ? tagOrDigest(ref) : undefined,
       filters,
       concurrency: net.concurrency,
       logger: ctx.log,
@@ -88,12 +88,13 @@ Template placeholders:
     let filters: Filter[];
     try {
       if (args.length > 0) {
+        let extraTags;
         try {
-          ref = parseReference(args[0]!);
+          ({ ref, extraTags } = parseRefArg(args[0]!));
         } catch (e) {
           throw new KitError(`invalid reference: ${(e as Error).message}`);
         }
-        if (ref.extraTags.length > 0) throw new KitError("repository cannot reference multiple tags");
+        if (extraTags.length > 0) throw new KitError("repository cannot reference multiple tags");
         ctx.log.debug(`Listing remote model kits in ${namesReference(args[0]!) ? refToString(ref) : `${ref.registry}/${ref.repository}`}`);
       }
       filters = flags.filter.map(parseFilter);

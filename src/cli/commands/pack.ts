@@ -1,31 +1,15 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { defineCommand } from "../command.ts";
-import { lazyRemote, localThenRemote, openStorage, startProgress } from "../session.ts";
-import { findKitfile, readKitfile } from "../../kitfile/parse.ts";
-import type { Kitfile } from "../../kitfile/schema.ts";
-import { assertValidKitfile } from "../../kitfile/validate.ts";
+import { openStorage, parseRefArg, remoteOpener, startProgress } from "../session.ts";
 import { parseCompression } from "../../oci/layer-type.ts";
-import { LOCAL_REGISTRY, UNNAMED_REPOSITORY, isDigestRef, parseReference, repoKey } from "../../oci/reference.ts";
-import { pack } from "../../modelkit/pack.ts";
+import { LOCAL_REGISTRY, UNNAMED_REPOSITORY, repoKey } from "../../oci/reference.ts";
 import { LayerCache } from "../../modelkit/layer-cache.ts";
-import { homePaths } from "../../util/paths.ts";
-import { resolveModelReferences } from "../../modelkit/modelref.ts";
-import { DEFAULT_NETWORK_OPTIONS } from "../../registry/transport.ts";
+import { localThenRemote } from "../../modelkit/locate.ts";
+import { packProject } from "../../modelkit/pack-project.ts";
+import { DEFAULT_NETWORK_OPTIONS } from "../../registry/network-options.ts";
 import { asKitError, KitError, withContext } from "../../util/errors.ts";
-
-/** `created` from SOURCE_DATE_EPOCH (addendum §1.1) or the clock, RFC 3339 at second precision. */
-export function createdTime(env: Record<string, string | undefined>, now = new Date()): string {
-  const sde = env.SOURCE_DATE_EPOCH;
-  let d = now;
-  if (sde !== undefined && sde !== "") {
-    if (!/^[+-]?\d+$/.test(sde) || !Number.isSafeInteger(Number(sde))) {
-      throw new KitError(`error creating manifest: invalid SOURCE_DATE_EPOCH "${sde}": strconv.ParseInt: parsing "${sde}": invalid syntax`);
-    }
-    d = new Date(Number(sde) * 1000);
-  }
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
+import { homePaths } from "../../util/paths.ts";
 
 export const packCommand = defineCommand({
   name: "pack",
@@ -55,51 +39,43 @@ untagged when no tag is given.`,
   },
   async run(ctx, args, flags) {
     const context = path.resolve(ctx.cwd, args[0]!);
-    const cst = await stat(context).catch(() => undefined);
-    if (!cst?.isDirectory()) throw new KitError(`Failed to use context path ${args[0]}: not a directory`);
+    if (!(await stat(context).catch(() => undefined))?.isDirectory()) throw new KitError(`Failed to use context path ${args[0]}: not a directory`);
     const compression = parseCompression(flags.compression);
     const layerFormat = flags["layer-format"];
     if (layerFormat !== "tar" && layerFormat !== "raw") throw new KitError("invalid layer format: must be either 'tar' or 'raw'");
     if (flags.compat && flags.compat !== "v1.7" && flags.compat !== "1.7") {
       throw new KitError(`Unsupported --compat value '${flags.compat}': the only supported value is 'v1.7'`);
     }
-    const v17 = Boolean(flags.compat);
     let repo = `${LOCAL_REGISTRY}/${UNNAMED_REPOSITORY}`;
     let tags: string[] = [];
     if (flags.tag) {
-      const ref = parseReference(flags.tag);
-      if (isDigestRef(ref)) throw new KitError(`Invalid arguments: tag ${flags.tag} names a digest; use a tag such as ${ref.registry}/${ref.repository}:latest`);
+      const { ref, extraTags } = parseRefArg(flags.tag);
+      if (ref.digest !== undefined) throw new KitError(`Invalid arguments: tag ${flags.tag} names a digest; use a tag such as ${ref.registry}/${ref.repository}:latest`);
       repo = repoKey(ref);
-      tags = [ref.reference, ...ref.extraTags.filter((t) => t !== "")];
+      tags = [ref.tag, ...extraTags.filter((t) => t !== "")];
     }
     const ui = startProgress(ctx);
     try {
-      const kitfilePath = await locateKitfile(ctx.cwd, context, flags.file, ctx.stdin.isTTY);
-      const { kitfile, warnings } = await readKitfile(kitfilePath, { stdin: kitfilePath === "-" ? ctx.stdin.stream() : undefined, signal: ctx.signal });
-      for (const w of warnings) ctx.log.warn(w);
-      assertValidKitfile(kitfile, ctx.log);
-      if (v17) checkV17(kitfile, layerFormat, compression);
-      const created = createdTime(ctx.env);
       const storage = await openStorage(ctx);
-      const refs = await resolveModelReferences(kitfile, { source: localThenRemote(storage, lazyRemote(ctx, DEFAULT_NETWORK_OPTIONS)), self: flags.tag, logger: ctx.log, signal: ctx.signal });
-      if (refs) assertValidKitfile(refs.merged, ctx.log);
-      const result = await pack({
+      const result = await packProject({
         context,
-        kitfile,
+        cwd: ctx.cwd,
+        file: flags.file,
+        stdin: ctx.stdin,
         storage,
         repo,
         tags,
+        self: flags.tag,
         compression,
         layerFormat,
-        shape: v17 ? "v1.7" : "newest",
+        v17: Boolean(flags.compat),
         cliVersion: ctx.version,
-        created,
-        ancestorPaths: refs?.ancestorPaths,
-        modelIsReference: refs !== undefined,
+        env: ctx.env,
+        parents: localThenRemote(storage, remoteOpener(ctx, DEFAULT_NETWORK_OPTIONS)),
+        layerCache: new LayerCache(path.join(homePaths(ctx.home).cache, "layers")),
         logger: ui.log,
         progress: ui.progress,
         signal: ctx.signal,
-        layerCache: new LayerCache(path.join(homePaths(ctx.home).cache, "layers")),
       });
       ui.close();
       ctx.log.info(`Model saved: ${result.manifest.digest}`);
@@ -109,26 +85,3 @@ untagged when no tag is given.`,
     }
   },
 });
-
-/** The Kitfile to read: `-` (stdin), the -f path, or Kitfile/kitfile/.kitfile in the context. */
-async function locateKitfile(cwd: string, context: string, file: string, stdinIsTTY: boolean): Promise<string> {
-  if (file === "-") {
-    if (stdinIsTTY) throw new KitError("Cannot read the Kitfile from standard input: it is a terminal", { hint: "Pipe the Kitfile in, e.g. cat Kitfile | kit pack . -f -" });
-    return "-";
-  }
-  if (!file) return findKitfile(context);
-  // kit reads a relative -f from inside the context [quirk]; the working directory is tried first.
-  const fromCwd = path.resolve(cwd, file);
-  return (await stat(fromCwd).catch(() => undefined)) ? fromCwd : path.resolve(context, file);
-}
-
-/** `--compat v1.7` refuses what kit v1.7 cannot express. */
-function checkV17(kitfile: Kitfile, layerFormat: string, compression: string): void {
-  const unsupported: string[] = [];
-  if (kitfile.prompts?.length) unsupported.push("prompts");
-  if (kitfile.mcpServers?.length) unsupported.push("mcpServers");
-  if (kitfile.datasets?.some((d) => d.remotePath)) unsupported.push("remote datasets");
-  if (layerFormat === "raw") unsupported.push("--layer-format raw");
-  if (compression === "zstd") unsupported.push("zstd compression");
-  if (unsupported.length) throw new KitError(`cannot pack with --compat v1.7: kit v1.7 cannot express ${unsupported.join(", ")}`);
-}
