@@ -103,12 +103,13 @@ export function parseKitfile(text: string, source: string): ParsedKitfile {
   const doc = list[0];
   if (!doc || isEmptyRoot(doc.contents)) throw emptyError(source);
   if (doc.errors.length > 0) {
-    const problems = doc.errors.map((e): KitfileProblem => ({
-      line: lc.linePos(e.pos[0]).line,
-      field: "",
-      message: `invalid YAML: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`,
-    }));
-    throw problemsError(source, problems);
+    // One syntax error usually cascades into many: report the first (one line), and count the rest.
+    const e = doc.errors.find((x) => x.code === "RESOURCE_EXHAUSTION") ?? doc.errors[0]!;
+    const reason = e.code === "RESOURCE_EXHAUSTION"
+      ? "the document is nested too deeply to read"
+      : e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more YAML error${doc.errors.length > 2 ? "s" : ""})` : "";
+    throw problemsError(source, [{ line: lc.linePos(e.pos[0]).line, field: "", message: `invalid YAML: ${reason}${more}` }]);
   }
   if (list.length > 1) {
     warnings.push(`${source} contains ${list.length} YAML documents; only the first one is used`);

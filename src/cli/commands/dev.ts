@@ -21,11 +21,14 @@ import {
   isServerProcess,
   launchServer,
   logTail,
+  portInUse,
   probeHost,
   readPidFile,
   removePidFileIfOwned,
+  runningServer,
   stopProcess,
   waitForHealthy,
+  writeServerUrl,
 } from "../../dev/harness.ts";
 import { resolveDevModel } from "../../dev/model.ts";
 import { extractModelKit } from "../../dev/modelkit.ts";
@@ -87,7 +90,7 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
   flags: {
     file: { type: "string", short: "f", help: "Path to the kitfile" },
     host: { type: "string", default: "127.0.0.1", help: "Host for the development server" },
-    port: { type: "int", default: 0, help: "Port for development server to listen on" },
+    port: { type: "int", default: 0, help: "Port for development server to listen on (default: a free port)" },
     threads: { type: "int", default: 0, help: "CPU threads for inference (0: the physical cores less one)" },
     ...networkFlags,
     ...verifyKeyFlags,
@@ -98,6 +101,14 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
     if (flags.port < 0 || flags.port > 65535) throw new KitError(`failed to complete options: invalid port ${flags.port}`);
     if (flags.threads < 0) throw new KitError(`failed to complete options: invalid thread count ${flags.threads}`);
     const paths = harnessPaths(ctx.home);
+    // Before any work: a server that already runs, a port that is taken.
+    const running = await runningServer(paths);
+    if (running) throw withContext("Failed to start dev server", running);
+    if (flags.port && (await portInUse(host, flags.port))) {
+      throw new KitError(`Failed to start dev server: port ${flags.port} on ${host} is already in use`, {
+        hint: "Choose another port with --port, or leave --port out to use a free one",
+      });
+    }
     const arg = args[0];
     const ref = arg !== undefined ? await asModelKitRef(arg, ctx.cwd) : undefined;
     if (ref && flags.file) throw new KitError("failed to complete options: -f/--file cannot be used with a ModelKit reference (the Kitfile comes from the ModelKit)");
@@ -160,11 +171,8 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
 
       await mkdir(paths.dir, { recursive: true });
       const launched = await withLock(paths.startLock, async () => {
-        const pid = await readPidFile(paths.pidFile);
-        if (pid !== undefined) {
-          if (await isServerProcess(pid)) throw new KitError(`a server process with PID ${pid} is already running`);
-          ctx.log.info("The process previously recorded is not running. Proceeding to start a new process.");
-        }
+        const running = await runningServer(paths, ctx.log);
+        if (running) throw running;
         const port = flags.port || (await findFreePort(host));
         const argv = [
           ...selfCommand(),
@@ -197,7 +205,9 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
           hint: `The server's output is in ${paths.logFile} ("kit dev logs")`,
         });
       }
-      ctx.log.info(`Development server started at http://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${launched.port}`);
+      const address = `http://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${launched.port}`;
+      await writeServerUrl(paths, address);
+      ctx.log.info(`Development server started at ${address}`);
       ctx.log.info(`Use "kit dev stop" to stop the development server`);
     } catch (e) {
       throw withContext("Failed to start dev server", e);
@@ -290,8 +300,11 @@ available, will be printed instead.`,
         if ((e as NodeJS.ErrnoException).code === "ENOENT") return 0;
         throw e;
       });
+      // Stopped normally, the server removed its PID file: following ends quietly. A PID file
+      // whose process is gone means the server died.
       const pid = await readPidFile(paths.pidFile).catch(() => undefined);
-      if (pid === undefined || !(await isServerProcess(pid))) throw new KitError("server stopped");
+      if (pid === undefined) return;
+      if (!(await isServerProcess(pid))) throw new KitError("server stopped unexpectedly");
     }
   },
 });

@@ -14,7 +14,8 @@ based on common file formats. Any files whose type (i.e. model, dataset, etc.)
 cannot be determined will be included in a code layer.
 
 By default the command will prompt for input for a name and description for the Kitfile
-when run on a terminal.`,
+when run on a terminal. Without a name (given, answered or found in a SKILL.md), the package
+is named after the directory.`,
   example: `  # Generate a Kitfile for the current directory:
   kit init .
 
@@ -51,6 +52,8 @@ when run on a terminal.`,
     }
     const kitfile = await generateKitfile(dir, {
       name: name || undefined,
+      // without a name (no terminal, or no answer), the directory's: kit list shows a name
+      defaultName: path.basename(dir) || undefined,
       description: desc || undefined,
       author: author || undefined,
       depth: flags.depth,
