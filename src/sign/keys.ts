@@ -18,7 +18,10 @@ import {
   verify as cryptoVerify,
 } from "node:crypto";
 import { xsalsa20poly1305 } from "@noble/ciphers/salsa.js";
+import fsp from "node:fs/promises";
+import path from "node:path";
 import { KitError } from "../util/errors.ts";
+import { errnoCode, pathExists } from "../util/fs.ts";
 
 /** cosign's current PEM type for an encrypted private key. */
 export const SIGSTORE_PRIVATE_KEY_PEM = "ENCRYPTED SIGSTORE PRIVATE KEY";
@@ -279,4 +282,31 @@ export function verifyBytes(key: VerificationKey, data: Uint8Array, signature: U
     }
   }
   return false;
+}
+
+/**
+ * `kit key generate`: writes `<prefix>.key` (0600, encrypted with the password `password()`
+ * gives) and `<prefix>.pub`; refuses existing files unless `overwrite`.
+ */
+export async function writeKeyPair(
+  prefix: string,
+  cwd: string,
+  overwrite: boolean,
+  password: () => Promise<Uint8Array>,
+): Promise<{ key: string; pub: string }> {
+  const files = { key: path.resolve(cwd, `${prefix}.key`), pub: path.resolve(cwd, `${prefix}.pub`) };
+  const exists = (f: string) => new KitError(`key file ${path.relative(cwd, f) || f} already exists`, { hint: "Use --overwrite to replace it" });
+  if (!overwrite) {
+    for (const f of Object.values(files)) if (await pathExists(f)) throw exists(f);
+  }
+  const { privatePem, publicPem } = await generateKeyPair(await password());
+  try {
+    await fsp.writeFile(files.key, privatePem, { mode: 0o600, flag: overwrite ? "w" : "wx" });
+    await fsp.chmod(files.key, 0o600);
+    await fsp.writeFile(files.pub, publicPem, { mode: 0o644, flag: overwrite ? "w" : "wx" });
+  } catch (e) {
+    if (errnoCode(e) === "EEXIST") throw exists((e as NodeJS.ErrnoException).path ?? files.key);
+    throw e;
+  }
+  return files;
 }
