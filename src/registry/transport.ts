@@ -48,6 +48,8 @@ export interface HttpRequest {
   headers?: Headers;
   body?: Uint8Array | ReadableStream<Uint8Array> | null;
   signal?: AbortSignal;
+  /** Sees every response of an attempt, redirects included (their headers are otherwise lost). */
+  onResponse?: (res: Response, url: URL) => void;
 }
 
 /** True when the request can be sent again unchanged (no body, or a buffered one). */
@@ -236,6 +238,7 @@ export class Transport {
     let headers = new Headers(req.headers);
     for (let hop = 0; ; hop++) {
       const res = await this.#once({ ...req, url, headers }, replayable);
+      req.onResponse?.(res, url);
       const loc = res.headers.get("location");
       const redirect = [301, 302, 303, 307, 308].includes(res.status) && loc !== null &&
         (req.method === "GET" || req.method === "HEAD");
