@@ -20,6 +20,7 @@ import { inspectCommand } from "./commands/inspect.ts";
 import { infoCommand } from "./commands/info.ts";
 import { removeCommand } from "./commands/remove.ts";
 import { diffCommand } from "./commands/diff.ts";
+import { importCommand } from "./commands/import.ts";
 
 export const rootCommand: Command = defineCommand({
   name: "kit",
@@ -45,6 +46,7 @@ Find more information at: https://kitops.org`,
     logoutCommand,
     diffCommand,
     initCommand,
+    importCommand,
     versionCommand,
     devCommand,
     cacheCommand,
