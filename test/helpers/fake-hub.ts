@@ -75,7 +75,9 @@ interface Repo {
 export type HubFault =
   | { kind: "status"; status: number; retryAfter?: number; code?: string; message?: string }
   /** Sends the headers and `afterBytes` bytes of the body, then closes the connection (`reset`: with a TCP reset, which also drops what the client has not read yet). */
-  | { kind: "cut"; afterBytes: number; reset?: boolean };
+  | { kind: "cut"; afterBytes: number; reset?: boolean }
+  /** Sends the headers and `afterBytes` bytes of the body, then nothing more (the connection stays open). */
+  | { kind: "stall"; afterBytes: number };
 
 export interface HubFaultRule {
   server?: "hub" | "cdn";
@@ -117,6 +119,8 @@ export interface FakeHub {
   pendingFaults(): HubFaultRule[];
   /** Bytes of file bodies sent by the two servers. */
   bodyBytes(): number;
+  /** Resolves once a `stall` fault has sent its bytes. */
+  stalled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -176,6 +180,7 @@ export async function startFakeHub(opts: { pageSize?: number } = {}): Promise<Fa
   const rules: HubFaultRule[] = [];
   const requests: HubRequest[] = [];
   let firstDownload: (() => void) | undefined;
+  let stall = Promise.withResolvers<void>();
   let bodyBytes = 0;
   let cdnBase = "";
   const sockets = new Set<import("node:net").Socket>();
@@ -201,7 +206,7 @@ export async function startFakeHub(opts: { pageSize?: number } = {}): Promise<Fa
 
   /** Sends a file body (with Range), applying a cut fault. */
   const sendBody = (req: http.IncomingMessage, res: http.ServerResponse, f: StoredFile, headers: Record<string, string>, fault?: HubFault) => {
-    const cut = fault?.kind === "cut" ? fault.afterBytes : undefined;
+    const cut = fault?.kind === "cut" || fault?.kind === "stall" ? fault.afterBytes : undefined;
     const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
     let start = 0;
     let end = f.size - 1;
@@ -222,6 +227,10 @@ export async function startFakeHub(opts: { pageSize?: number } = {}): Promise<Fa
     const bad = corrupted.has(f.sha256) || corrupted.has(f.path);
     const limit = cut === undefined ? len : Math.min(cut, len);
     const done = () => {
+      if (fault?.kind === "stall" && cut !== undefined && cut < len) {
+        stall.resolve();
+        return;
+      }
       if (cut !== undefined && cut < len) {
         const s = res.socket as (import("node:net").Socket & { resetAndDestroy?: () => void }) | null;
         if (fault?.kind === "cut" && fault.reset && s?.resetAndDestroy) s.resetAndDestroy();
@@ -431,6 +440,7 @@ export async function startFakeHub(opts: { pageSize?: number } = {}): Promise<Fa
     addFault: (r) => void rules.push({ ...r }),
     pendingFaults: () => rules.filter((r) => r.times > 0),
     bodyBytes: () => bodyBytes,
+    stalled: () => stall.promise,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

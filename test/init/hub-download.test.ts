@@ -47,11 +47,11 @@ test("single-file layers are the tar pack would write; other files land in the t
   const { c, snap, plan, work } = await setup();
   const log = memoryLogger("debug");
   const r = await downloadSnapshot(c, snap, plan, work, { concurrency: 3, transport, logger: log });
-  for (const [p, content] of [["model.safetensors", big], ["config.json", new TextEncoder().encode(files["config.json"])]] as const) {
+  for (const [p, content] of [["model.safetensors", big as Uint8Array], ["config.json", new TextEncoder().encode(files["config.json"]) as Uint8Array]] as Array<[string, Uint8Array]>) {
     const layer = r.layers.get(p)!;
     const { head, tail } = fileTarFrame([], { name: p, mode: 0o644, size: content.length });
     const bytes = new Uint8Array(readFileSync(layer.file));
-    expect(bytes).toEqual(concat([head, content, tail]));
+    expect(bytes).toEqual(concat([head, content, tail]) as Uint8Array<ArrayBuffer>);
     expect(layer.digest).toBe(`sha256:${sha(bytes)}`);
     expect(layer.size).toBe(bytes.length);
   }
