@@ -27,6 +27,7 @@ import path from "node:path";
 import type { Digest } from "../oci/digest.ts";
 import { resumingBody } from "../registry/blob-download.ts";
 import type { Transport } from "../registry/transport.ts";
+import { hashThread, type HashThread } from "../runtime/hash-thread.ts";
 import { sha256, type Sha256 } from "../runtime/runtime.ts";
 import { fileTarFrame } from "../modelkit/tar.ts";
 import type { PrebuiltLayer } from "../modelkit/pack.ts";
@@ -63,6 +64,8 @@ export interface DownloadOptions {
   logger: Logger;
   progress?: Progress;
   signal?: AbortSignal;
+  /** Files from this size on are hashed on a worker thread (default {@link THREAD_HASH_BYTES}). */
+  threadHashBytes?: number;
 }
 
 export interface DownloadResult {
@@ -163,13 +166,13 @@ async function sizeOf(file: string): Promise<number | undefined> {
 }
 
 /** Reads `[from, to)` of an open file through `update`, in 1 MiB pieces. */
-async function rehash(fh: fsp.FileHandle, from: number, to: number, update: (b: Uint8Array) => void, signal?: AbortSignal): Promise<void> {
+async function rehash(fh: fsp.FileHandle, from: number, to: number, update: (b: Uint8Array) => Promise<void> | undefined, signal?: AbortSignal): Promise<void> {
   const buf = new Uint8Array(Math.min(1 << 20, Math.max(1, to - from)));
   for (let pos = from; pos < to;) {
     throwIfAborted(signal);
     const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, to - pos), pos);
-    if (bytesRead === 0) throw new KitError(`Partial download ${fh.fd} ended early`);
-    update(buf.subarray(0, bytesRead));
+    if (bytesRead === 0) throw new KitError(`A partial download ended early at byte ${pos}`);
+    await update(buf.subarray(0, bytesRead));
     pos += bytesRead;
   }
 }
@@ -217,15 +220,66 @@ export async function downloadSnapshot(client: HubClient, snap: HubSnapshot, pla
   }
 }
 
+const CONTENT = 1;
+const LAYER = 2;
+/** Files from this size on are hashed on a worker thread, beside the receiving and writing. */
+export const THREAD_HASH_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The digests of one download: sha256 of the content, the git blob id when the listing has no
+ * sha256, and the layer's sha256 (head, content, tail) for a single-file layer.
+ */
+class Hashes {
+  readonly #layered: boolean;
+  readonly #git?: GitBlobHash;
+  readonly #thread?: HashThread;
+  #content?: Sha256;
+  #layer?: Sha256;
+
+  constructor(file: HubFile, layered: boolean, threadFrom: number) {
+    this.#layered = layered;
+    if (!file.sha256) this.#git = new GitBlobHash(file.size, file.oid.length === 64 ? "sha256" : "sha1");
+    if (file.size >= threadFrom) this.#thread = hashThread(layered ? 2 : 1);
+    if (!this.#thread) {
+      this.#content = sha256();
+      if (layered) this.#layer = sha256();
+    }
+  }
+
+  get threaded(): boolean {
+    return this.#thread !== undefined;
+  }
+
+  /** Adds bytes of the content (`CONTENT`), of the layer's framing (`LAYER`) or both. */
+  add(b: Uint8Array, mask: number): Promise<void> | undefined {
+    if (mask & CONTENT) this.#git?.update(b);
+    const m = mask & (this.#layered ? CONTENT | LAYER : CONTENT);
+    if (this.#thread) return m ? this.#thread.update(b, m) : undefined;
+    if (m & CONTENT) this.#content!.update(b);
+    if (m & LAYER) this.#layer!.update(b);
+    return undefined;
+  }
+
+  async finish(): Promise<{ content: string; layer?: string; git?: string }> {
+    const git = this.#git?.hex();
+    if (this.#thread) {
+      const [content, layer] = await this.#thread.digests();
+      return { content: content!, layer, git };
+    }
+    return { content: this.#content!.hex(), layer: this.#layer?.hex(), git };
+  }
+
+  close(): void {
+    this.#thread?.close();
+  }
+}
+
 /** One file's download into `tree/` or into its own layer. */
 class FileDownload {
   readonly #head: Uint8Array;
   readonly #tail: Uint8Array;
   readonly #partial: string;
-  #content!: Sha256;
-  #git?: GitBlobHash;
-  #layer?: Sha256;
-  #verified?: { sha256: string };
+  #hashes!: Hashes;
 
   constructor(
     private readonly client: HubClient,
@@ -255,17 +309,6 @@ class FileDownload {
     return (await sizeOf(path.join(this.work.tree, this.file.path))) === this.file.size ? rec : undefined;
   }
 
-  #resetHashes(): void {
-    this.#content = sha256();
-    this.#git = this.file.sha256 ? undefined : new GitBlobHash(this.file.size, this.file.oid.length === 64 ? "sha256" : "sha1");
-    this.#layer = this.asLayer ? sha256() : undefined;
-  }
-
-  #hashContent(b: Uint8Array): void {
-    this.#content.update(b);
-    this.#git?.update(b);
-  }
-
   async run(): Promise<DoneRecord> {
     const { file, opts } = this;
     const done = await this.#finished();
@@ -277,6 +320,8 @@ class FileDownload {
     opts.logger.info(`Downloading file ${file.path}`);
     const task = file.size >= 64 * 1024 ? opts.progress?.task(file.path, file.size) : undefined;
     const fh = await fsp.open(this.#partial, "a+", IMPORT_FILE_MODE);
+    this.#hashes = new Hashes(file, this.asLayer, opts.threadHashBytes ?? THREAD_HASH_BYTES);
+    if (this.#hashes.threaded) opts.logger.debug(`Hashing ${file.path} on a worker thread`);
     let closed = false;
     try {
       const head = this.#head.length;
@@ -285,31 +330,30 @@ class FileDownload {
         await fh.truncate(0);
         have = 0;
       }
-      this.#resetHashes();
       if (have > 0) {
-        if (this.#layer) await rehash(fh, 0, head, (b) => this.#layer!.update(b), opts.signal);
-        await rehash(fh, head, have, (b) => {
-          this.#layer?.update(b);
-          this.#hashContent(b);
-        }, opts.signal);
+        await rehash(fh, 0, head, (b) => this.#hashes.add(b, LAYER), opts.signal);
+        await rehash(fh, head, have, (b) => this.#hashes.add(b, CONTENT | LAYER), opts.signal);
         opts.logger.debug(`Resuming download of ${file.path} at byte ${have - head} of ${file.size}`);
       } else if (head > 0) {
         writeAll(fh, this.#head);
-        this.#layer!.update(this.#head);
+        await this.#hashes.add(this.#head, LAYER);
       }
       const offset = have > 0 ? have - head : 0;
       task?.add(offset);
       this.total?.add(offset);
       if (offset < file.size) await this.#fetchRest(fh, offset, task);
-      await this.#verify(fh);
+      const size = (await fh.stat()).size - head;
       if (this.#tail.length > 0) {
         writeAll(fh, this.#tail);
-        this.#layer!.update(this.#tail);
+        await this.#hashes.add(this.#tail, LAYER);
       }
+      const digests = await this.#hashes.finish();
       closed = true;
       await fh.close();
-      return await this.#commit();
+      await this.#verify(size, digests);
+      return await this.#commit(digests);
     } finally {
+      this.#hashes.close();
       if (!closed) await fh.close().catch(() => {});
       task?.done();
     }
@@ -346,11 +390,11 @@ class FileDownload {
           chunk = chunk.subarray(skip);
           skip = 0;
         }
-        this.#hashContent(chunk);
-        this.#layer?.update(chunk);
+        const pending = this.#hashes.add(chunk, CONTENT | LAYER);
         // Synchronous: the copy into the page cache is short, and a thread-pool write per chunk
         // costs more than it overlaps (a 1 GiB download: about twice the time of curl).
         writeAll(fh, chunk);
+        if (pending) await pending;
         task?.add(chunk.byteLength);
         this.total?.add(chunk.byteLength);
       }
@@ -362,34 +406,29 @@ class FileDownload {
     }
   }
 
-  async #verify(fh: fsp.FileHandle): Promise<void> {
+  async #verify(size: number, d: { content: string; git?: string }): Promise<void> {
     const { file } = this;
-    const size = (await fh.stat()).size - this.#head.length;
     let problem: string | undefined;
-    const sha = this.#content.hex();
-    let git: string | undefined;
     if (size !== file.size) problem = `${size} bytes instead of ${file.size}`;
-    else if (file.sha256 && sha !== file.sha256) problem = `sha256 ${sha} instead of ${file.sha256}`;
-    else if (this.#git && (git = this.#git.hex()) !== file.oid) problem = `git blob id ${git} instead of ${file.oid}`;
+    else if (file.sha256 && d.content !== file.sha256) problem = `sha256 ${d.content} instead of ${file.sha256}`;
+    else if (d.git !== undefined && d.git !== file.oid) problem = `git blob id ${d.git} instead of ${file.oid}`;
     if (problem) {
-      await fh.close().catch(() => {});
       await fsp.rm(this.#partial, { force: true });
       throw new IntegrityError(`Downloaded file ${file.path} does not match the repository listing: ${problem}`, {
         hint: "The download was discarded; run the import again. If it fails the same way, the repository or a proxy in between serves wrong data",
       });
     }
-    this.#verified = { sha256: sha };
   }
 
-  async #commit(): Promise<DoneRecord> {
+  async #commit(d: { content: string; layer?: string }): Promise<DoneRecord> {
     const { file, work } = this;
-    const rec: DoneRecord = { path: file.path, size: file.size, sha256: this.#verified!.sha256 };
+    const rec: DoneRecord = { path: file.path, size: file.size, sha256: d.content };
     // For an LFS file the listing's blob id is the pointer's, not the content's.
     if (!file.sha256) rec.gitBlob = file.oid;
-    if (this.#layer) {
+    if (this.asLayer) {
       const target = work.layerFile(file.path);
       await fsp.rename(this.#partial, target);
-      rec.layer = { digest: `sha256:${this.#layer.hex()}`, size: this.#head.length + file.size + this.#tail.length };
+      rec.layer = { digest: `sha256:${d.layer!}`, size: this.#head.length + file.size + this.#tail.length };
     } else {
       const target = path.join(work.tree, file.path);
       await mkdirs(path.dirname(target), work.tree);

@@ -43,39 +43,78 @@ async function setup(): Promise<{ c: HubClient; snap: HubSnapshot; plan: Downloa
 
 const resolves = (from: number) => hub.requests.slice(from).filter((r) => r.method === "GET" && (r.path.includes("/resolve/") || r.server === "cdn"));
 
-test("single-file layers are the tar pack would write; other files land in the tree with fixed modes", async () => {
-  const { c, snap, plan, work } = await setup();
-  const log = memoryLogger("debug");
-  const r = await downloadSnapshot(c, snap, plan, work, { concurrency: 3, transport, logger: log });
-  for (const [p, content] of [["model.safetensors", big as Uint8Array], ["config.json", new TextEncoder().encode(files["config.json"]) as Uint8Array]] as Array<[string, Uint8Array]>) {
-    const layer = r.layers.get(p)!;
-    const { head, tail } = fileTarFrame([], { name: p, mode: 0o644, size: content.length });
-    const bytes = new Uint8Array(readFileSync(layer.file));
-    expect(bytes).toEqual(concat([head, content, tail]) as Uint8Array<ArrayBuffer>);
-    expect(layer.digest).toBe(`sha256:${sha(bytes)}`);
-    expect(layer.size).toBe(bytes.length);
-  }
-  expect(readFileSync(path.join(work.tree, "onnx/notes.txt"), "utf8")).toBe("notes");
-  expect(statSync(path.join(work.tree, "onnx/model.onnx")).mode & 0o777).toBe(0o644);
-  expect(statSync(path.join(work.tree, "onnx")).mode & 0o777).toBe(0o755);
-  expect(r.files.map((f) => [f.path, f.sha256])).toEqual([
-    ["model.safetensors", sha(big)],
-    ["config.json", sha(files["config.json"])],
-    ["onnx/model.onnx", sha(files["onnx/model.onnx"])],
-    ["onnx/notes.txt", sha("notes")],
-  ]);
-  // Non-LFS files carry their verified git blob id; LFS files do not (the listing's is the pointer's).
-  expect(r.files.find((f) => f.path === "onnx/notes.txt")!.gitBlob).toBe(snap.files.find((f) => f.path === "onnx/notes.txt")!.oid);
-  expect(r.files.find((f) => f.path === "model.safetensors")!.gitBlob).toBeUndefined();
-  expect(readdirSync(path.join(work.root, "partial"))).toEqual([]);
+// Hashing on this thread, and (as for files of 32 MiB and more) on a worker thread.
+for (const threadHashBytes of [Infinity, 0]) {
+  test(`single-file layers are the tar pack would write; other files land in the tree with fixed modes (hashed ${threadHashBytes ? "here" : "on a worker"})`, async () => {
+    const { c, snap, plan, work } = await setup();
+    const log = memoryLogger("debug");
+    const r = await downloadSnapshot(c, snap, plan, work, { concurrency: 3, transport, logger: log, threadHashBytes });
+    expect(log.text().includes("Hashing model.safetensors on a worker thread")).toBe(threadHashBytes === 0);
+    for (const [p, content] of [["model.safetensors", big as Uint8Array], ["config.json", new TextEncoder().encode(files["config.json"]) as Uint8Array]] as Array<[string, Uint8Array]>) {
+      const layer = r.layers.get(p)!;
+      const { head, tail } = fileTarFrame([], { name: p, mode: 0o644, size: content.length });
+      const bytes = new Uint8Array(readFileSync(layer.file));
+      expect(bytes).toEqual(concat([head, content, tail]) as Uint8Array<ArrayBuffer>);
+      expect(layer.digest).toBe(`sha256:${sha(bytes)}`);
+      expect(layer.size).toBe(bytes.length);
+    }
+    expect(readFileSync(path.join(work.tree, "onnx/notes.txt"), "utf8")).toBe("notes");
+    expect(statSync(path.join(work.tree, "onnx/model.onnx")).mode & 0o777).toBe(0o644);
+    expect(statSync(path.join(work.tree, "onnx")).mode & 0o777).toBe(0o755);
+    expect(r.files.map((f) => [f.path, f.sha256])).toEqual([
+      ["model.safetensors", sha(big)],
+      ["config.json", sha(files["config.json"])],
+      ["onnx/model.onnx", sha(files["onnx/model.onnx"])],
+      ["onnx/notes.txt", sha("notes")],
+    ]);
+    // Non-LFS files carry their verified git blob id; LFS files do not (the listing's is the pointer's).
+    expect(r.files.find((f) => f.path === "onnx/notes.txt")!.gitBlob).toBe(snap.files.find((f) => f.path === "onnx/notes.txt")!.oid);
+    expect(r.files.find((f) => f.path === "model.safetensors")!.gitBlob).toBeUndefined();
+    expect(readdirSync(path.join(work.root, "partial"))).toEqual([]);
 
-  // A second run downloads nothing.
-  const before = hub.requests.length;
-  const again = await downloadSnapshot(c, snap, plan, work, { concurrency: 3, transport, logger: log });
-  expect(resolves(before)).toEqual([]);
-  expect(again.files).toEqual(r.files);
-  expect(again.layers.get("model.safetensors")!.digest).toBe(r.layers.get("model.safetensors")!.digest);
-});
+    // A second run downloads nothing.
+    const before = hub.requests.length;
+    const again = await downloadSnapshot(c, snap, plan, work, { concurrency: 3, transport, logger: log });
+    expect(resolves(before)).toEqual([]);
+    expect(again.files).toEqual(r.files);
+    expect(again.layers.get("model.safetensors")!.digest).toBe(r.layers.get("model.safetensors")!.digest);
+  });
+
+  test(`an interrupted run keeps its partial file; the next run asks only for the rest (hashed ${threadHashBytes ? "here" : "on a worker"})`, async () => {
+    const { c, snap, plan, work } = await setup();
+    const ctl = new AbortController();
+    const partial = work.layerPartial("model.safetensors");
+    // Stops the run once some of the big file is on disk (chunks are written one behind the reads).
+    const progress: Progress = {
+      task: (title) => ({
+        add() {
+          if (title === "model.safetensors" && existsSync(partial) && statSync(partial).size > 100_000) ctl.abort(new CancelledError());
+        },
+        done() {},
+      }),
+      suspend: (fn) => fn(),
+      close() {},
+    };
+    const e = await downloadSnapshot(c, snap, plan, work, { concurrency: 4, transport, logger: memoryLogger(), progress, signal: ctl.signal, threadHashBytes }).catch((x) => x);
+    expect(e).toBeInstanceOf(CancelledError);
+    const kept = statSync(partial).size;
+    expect(kept).toBeGreaterThan(100_000);
+    expect(kept).toBeLessThan(512 + big.length);
+
+    const complete = [...plan.layers, ...plan.tree].filter((f) => existsSync(work.record(f.path))).map((f) => f.path);
+    expect(complete).not.toContain("model.safetensors");
+
+    const before = hub.requests.length;
+    const r = await downloadSnapshot(c, snap, plan, work, { concurrency: 4, transport, logger: memoryLogger(), threadHashBytes });
+    const got = resolves(before);
+    // Files complete in the first run are not fetched again; the big one continues where its partial file ended.
+    expect(got.filter((q) => q.server === "hub" && complete.some((p) => q.path.endsWith(`/${p}`)))).toEqual([]);
+    expect(got.filter((q) => q.server === "cdn" && q.path.includes(sha(big))).map((q) => q.range)).toEqual([`bytes=${kept - 512}-`]);
+    expect(r.files[0]!.sha256).toBe(sha(big));
+    expect(r.layers.get("model.safetensors")!.digest).toBe(`sha256:${sha(readFileSync(work.layerFile("model.safetensors")))}`);
+    expect(existsSync(partial)).toBe(false);
+  });
+}
 
 test("a connection cut mid-file is resumed at once with a Range request", async () => {
   const { c, snap, plan, work } = await setup();
@@ -85,40 +124,6 @@ test("a connection cut mid-file is resumed at once with a Range request", async 
   const cdn = hub.requests.slice(before).filter((q) => q.server === "cdn");
   expect(cdn.map((q) => q.range)).toEqual([undefined, "bytes=300000-"]);
   expect(r.files[0]!.sha256).toBe(sha(big));
-});
-
-test("an interrupted run keeps its partial file; the next run asks only for the rest", async () => {
-  const { c, snap, plan, work } = await setup();
-  const ctl = new AbortController();
-  const partial = work.layerPartial("model.safetensors");
-  // Stops the run once some of the big file is on disk (chunks are written one behind the reads).
-  const progress: Progress = {
-    task: (title) => ({
-      add() {
-        if (title === "model.safetensors" && existsSync(partial) && statSync(partial).size > 100_000) ctl.abort(new CancelledError());
-      },
-      done() {},
-    }),
-    suspend: (fn) => fn(),
-    close() {},
-  };
-  const e = await downloadSnapshot(c, snap, plan, work, { concurrency: 4, transport, logger: memoryLogger(), progress, signal: ctl.signal }).catch((x) => x);
-  expect(e).toBeInstanceOf(CancelledError);
-  const kept = statSync(partial).size;
-  expect(kept).toBeGreaterThan(100_000);
-  expect(kept).toBeLessThan(512 + big.length);
-
-  const complete = [...plan.layers, ...plan.tree].filter((f) => existsSync(work.record(f.path))).map((f) => f.path);
-  expect(complete).not.toContain("model.safetensors");
-
-  const before = hub.requests.length;
-  const r = await downloadSnapshot(c, snap, plan, work, { concurrency: 4, transport, logger: memoryLogger() });
-  const got = resolves(before);
-  // Files complete in the first run are not fetched again; the big one continues where its partial file ended.
-  expect(got.filter((q) => q.server === "hub" && complete.some((p) => q.path.endsWith(`/${p}`)))).toEqual([]);
-  expect(got.filter((q) => q.server === "cdn" && q.path.includes(sha(big))).map((q) => q.range)).toEqual([`bytes=${kept - 512}-`]);
-  expect(r.files[0]!.sha256).toBe(sha(big));
-  expect(existsSync(partial)).toBe(false);
 });
 
 test("content that does not match the listing is refused, named, and not kept", async () => {
