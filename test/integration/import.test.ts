@@ -66,6 +66,18 @@ describe.skipIf(!existsSync(kitBinary))("kit import from the Hub (compiled binar
     expect(await layers("local/repacked:v1")).toEqual(await layers("local/nested:v1"));
   }, 120_000);
 
+  test("a file of 32 MiB or more is hashed on a worker thread in the binary too", async () => {
+    const weights = pseudo(33 * 1024 * 1024, 23);
+    hub.addRepo("acme/big", { files: { "model.safetensors": weights } });
+    const k = makeEnv();
+    const r = await k.run(["import", "acme/big", "-t", "local/big:v1", "-v"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("[DEBUG] Hashing model.safetensors on a worker thread\n");
+    const out = path.join(k.root, "out");
+    await k.run(["unpack", "local/big:v1", "-d", out]);
+    expect(sha(readFileSync(path.join(out, "model.safetensors")))).toBe(sha(weights));
+  }, 120_000);
+
   test("a connection cut mid-file resumes with Range; an interrupted import continues where it stopped", async () => {
     const k = makeEnv();
     const big = sha(nested["model.safetensors"]);
