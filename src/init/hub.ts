@@ -24,7 +24,7 @@ import type { Transport } from "../registry/transport.ts";
 import { statusText } from "../registry/http.ts";
 import { KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
-import { readAll } from "../util/streams.ts";
+import { readAll, readPrefix } from "../util/streams.ts";
 import { compareGoStrings } from "../util/go-json.ts";
 import { isIgnoredName, type DirectoryListing, type FileListing } from "./dir-listing.ts";
 
@@ -382,27 +382,7 @@ export class HubClient {
     const file = snap.files.find((f) => f.path === path);
     if (!file) throw new KitError(`${path} is not in the listing of ${snap.repo.id}`);
     const { body } = await this.openFile(snap, file, 0, signal);
-    const reader = body.getReader();
-    const chunks: Uint8Array[] = [];
-    let n = 0;
-    try {
-      while (n < limit) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        chunks.push(value);
-        n += value.byteLength;
-      }
-    } finally {
-      await reader.cancel().catch(() => {});
-    }
-    const all = new Uint8Array(Math.min(n, limit));
-    let off = 0;
-    for (const c of chunks) {
-      const take = Math.min(c.byteLength, all.byteLength - off);
-      all.set(c.subarray(0, take), off);
-      off += take;
-    }
-    return new TextDecoder().decode(all);
+    return new TextDecoder().decode(await readPrefix(body, limit));
   }
 }
 
@@ -465,15 +445,7 @@ export function nextPage(link: string | null, base: URL): URL | undefined {
 /** The Hub's explanation: `X-Error-Message`, else `{"error": …}` of the body, else the body's text. */
 async function serverMessage(res: Response): Promise<string> {
   const header = res.headers.get("x-error-message");
-  let body = "";
-  if (res.body) {
-    try {
-      const bytes = await readAll(res.body, MAX_ERROR_BYTES, undefined, () => new KitError("too long"));
-      body = new TextDecoder().decode(bytes);
-    } catch {
-      await res.body.cancel().catch(() => {});
-    }
-  }
+  const body = res.body ? new TextDecoder().decode(await readPrefix(res.body, MAX_ERROR_BYTES, true)) : "";
   if (header) return clean(header);
   try {
     const v = JSON.parse(body) as { error?: unknown };

@@ -5,6 +5,7 @@
  * @module
  */
 import { KitError } from "../util/errors.ts";
+import { readPrefix } from "../util/streams.ts";
 
 /** One entry of a distribution error body. */
 export interface DistributionError {
@@ -82,33 +83,10 @@ export function formatDistributionError(e: DistributionError): string {
   return e.message ? `${code}: ${e.message}` : code;
 }
 
-/** Reads at most `limit` bytes of a body as text, then drops the rest. */
+/** Reads at most `limit` bytes of a body as text, then drops the rest (a broken body still leaves the status to report). */
 async function readLimited(res: Response, limit: number): Promise<string> {
   if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  try {
-    while (n < limit) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      n += value.byteLength;
-    }
-  } catch {
-    // A broken body still leaves the status to report.
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  const all = new Uint8Array(Math.min(n, limit));
-  let off = 0;
-  for (const c of chunks) {
-    const take = Math.min(c.byteLength, all.byteLength - off);
-    all.set(c.subarray(0, take), off);
-    off += take;
-    if (off >= all.byteLength) break;
-  }
-  return new TextDecoder().decode(all);
+  return new TextDecoder().decode(await readPrefix(res.body, limit, true));
 }
 
 function parseErrors(text: string): DistributionError[] | undefined {

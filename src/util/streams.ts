@@ -67,3 +67,34 @@ export async function readAll(
   }
   return out;
 }
+
+/**
+ * The first `limit` bytes of a stream (all of it when shorter); the rest is cancelled unread.
+ * A failing read is thrown, unless `lenient`: then what arrived before it is returned.
+ */
+export async function readPrefix(stream: ReadableStream<Uint8Array>, limit: number, lenient = false): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  try {
+    while (n < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      n += value.byteLength;
+    }
+  } catch (e) {
+    if (!lenient) throw e;
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const all = new Uint8Array(Math.min(n, limit));
+  let off = 0;
+  for (const c of chunks) {
+    const take = Math.min(c.byteLength, all.byteLength - off);
+    all.set(c.subarray(0, take), off);
+    off += take;
+    if (off >= all.byteLength) break;
+  }
+  return all;
+}
