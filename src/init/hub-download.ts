@@ -179,7 +179,7 @@ async function rehash(fh: fsp.FileHandle, from: number, to: number, update: (b: 
 
 /**
  * Downloads the plan's files (at most `concurrency` at once) into `work`. The first failure stops
- * the others; each keeps what it received for the next run.
+ * the others (each keeps what it received for the next run) and is thrown once all have stopped.
  */
 export async function downloadSnapshot(client: HubClient, snap: HubSnapshot, plan: DownloadPlan, work: WorkDir, opts: DownloadOptions): Promise<DownloadResult> {
   await work.create();
@@ -194,7 +194,8 @@ export async function downloadSnapshot(client: HubClient, snap: HubSnapshot, pla
   let first: unknown;
   const layers = new Map<string, PrebuiltLayer>();
   try {
-    const files = await Promise.all(all.map(({ f, layer }) =>
+    // Every download settles before this returns, so none is still writing when a caller retries.
+    const settled = await Promise.allSettled(all.map(({ f, layer }) =>
       pool.run(async () => {
         const one = new FileDownload(client, snap, f, work, layer, { ...opts, signal: ctl.signal }, total);
         const rec = await one.run();
@@ -210,10 +211,9 @@ export async function downloadSnapshot(client: HubClient, snap: HubSnapshot, pla
         throw e;
       })
     ));
-    return { files, layers };
-  } catch (e) {
     if (opts.signal?.aborted) throw abortReason(opts.signal);
-    throw first ?? e;
+    if (first !== undefined) throw first;
+    return { files: settled.map((r) => (r as PromiseFulfilledResult<ImportedFile>).value), layers };
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
     total?.done();

@@ -3,9 +3,9 @@
  * beside the receiving and writing instead of after them (a 1 GiB import hashes its bytes twice:
  * once for the check against the listing, once for the layer digest — 1.6 s of one core here).
  *
- * Bytes are copied into 1 MiB buffers handed to the worker (transferred, not copied again); at
- * most {@link MAX_IN_FLIGHT} buffers wait for the worker, so memory stays bounded and a slower
- * worker slows the feeder down. Each byte goes to the hashes named by a mask, so one worker keeps
+ * Bytes are copied into 1 MiB buffers handed to the worker (transferred, not copied again) and
+ * handed back once hashed, to be filled again; at most {@link MAX_IN_FLIGHT} buffers wait for the
+ * worker, so memory stays bounded and a slower worker slows the feeder down. Each byte goes to the hashes named by a mask, so one worker keeps
  * several digests of overlapping data (a file's content, and the tar layer around it).
  *
  * Web `Worker` with a module from a `blob:` URL and `node:crypto` inside: the same under Bun
@@ -24,7 +24,7 @@ self.onmessage = (e) => {
   } else if (m.op === "data") {
     const b = new Uint8Array(m.buf, 0, m.len);
     for (let i = 0; i < hashes.length; i++) if (m.mask & (1 << i)) hashes[i].update(b);
-    self.postMessage({ op: "ack" });
+    self.postMessage({ op: "ack", buf: m.buf }, [m.buf]);
   } else if (m.op === "end") {
     self.postMessage({ op: "done", hex: hashes.map((h) => h.digest("hex")) });
   }
@@ -66,10 +66,12 @@ export function hashThread(count: number): HashThread | undefined {
   let failed: Error | undefined;
   let done: ((hex: string[]) => void) | undefined;
   let fail: ((e: Error) => void) | undefined;
+  const free: ArrayBuffer[] = [];
   worker.onmessage = (e: MessageEvent) => {
-    const m = e.data as { op: string; hex?: string[] };
+    const m = e.data as { op: string; hex?: string[]; buf?: ArrayBuffer };
     if (m.op === "ack") {
       inFlight--;
+      if (m.buf) free.push(m.buf);
       const w = waiting;
       waiting = undefined;
       w?.();
@@ -95,7 +97,8 @@ export function hashThread(count: number): HashThread | undefined {
     if (failed) throw failed;
     inFlight++;
     worker.postMessage({ op: "data", buf: buf.buffer, len: fill, mask: bufMask }, [buf.buffer]);
-    buf = new Uint8Array(BUFFER_BYTES);
+    const again = free.pop();
+    buf = again ? new Uint8Array(again) : new Uint8Array(BUFFER_BYTES);
     fill = 0;
   };
 
