@@ -20,6 +20,7 @@
 import { execFileSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
+import { formatBytes } from "../src/util/log.ts";
 import { installedBinsDir, nodeLlamaCppPlugin, prebuiltFolderFor, stageNodeLlamaCpp } from "./nlc-plugin.ts";
 
 const root = path.resolve(import.meta.dir, "..");
@@ -248,7 +249,7 @@ if (import.meta.main) {
     const built = await buildRelease();
     const { writeRelease } = await import("./release.ts");
     const archives = await writeRelease({ binaries: built });
-    for (const a of archives) console.log(`wrote ${path.relative(root, a.file)} (${(a.size / 2 ** 20).toFixed(1)} MiB)`);
+    for (const a of archives) console.log(`wrote ${path.relative(root, a.file)} (${formatBytes(a.size)})`);
   } else if (targetIdx >= 0) {
     const name = args[targetIdx + 1];
     const t = RELEASE_TARGETS.find((x) => x.name === name);

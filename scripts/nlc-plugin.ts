@@ -1,5 +1,5 @@
 /**
- * node-llama-cpp inside the one `bun build --compile` binary (feasibility §3.2).
+ * node-llama-cpp inside the one `bun build --compile` binary.
  *
  * Two problems, two parts:
  * 1. **Native files.** The llama.cpp addon (`llama-addon.node`) must be loaded from a real file

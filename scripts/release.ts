@@ -3,7 +3,9 @@
  *
  *   dist/release/kitops-<os>-<arch>.zip      every target
  *   dist/release/kitops-linux-<arch>.tar.gz  the Linux targets
- *   dist/release/SHA256SUMS                  `sha256sum` format, sorted by file name
+ *   dist/release/install.sh, install.ps1     the install scripts (scripts/), which download the
+ *                                            archive for the machine from the same place
+ *   dist/release/SHA256SUMS                  `sha256sum` format, sorted by file name, every file above
  *
  * Each archive holds, at its top level, the binary (`kit`, `kit.exe`; mode 0755), README.md and
  * LICENSE (0644). Entry times are $SOURCE_DATE_EPOCH when set, else the binary's modification
@@ -16,11 +18,12 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, openAsBlob, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openAsBlob, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { BlobReader, ZipWriter, configure as configureZip } from "@zip.js/zip.js";
+import { formatBytes } from "../src/util/log.ts";
 import { iterableStream } from "../src/util/streams.ts";
 import { type BuiltBinary, RELEASE_TARGETS, checkBinaryFormat, targetRuntime } from "./build.ts";
 
@@ -36,16 +39,26 @@ export interface ArchiveMember {
   source: string;
 }
 
-export interface ReleaseArchive {
+/** A file of the release. */
+export interface ReleaseFile {
   /** Absolute path. */
   file: string;
+  size: number;
+  /** Lower-case hex SHA-256. */
+  sha256: string;
+}
+
+export interface ReleaseArchive extends ReleaseFile {
   /** `<os>-<arch>` of the binary inside. */
   target: string;
   kind: "zip" | "tar.gz";
-  size: number;
-  /** Lower-case hex SHA-256 of the archive. */
-  sha256: string;
 }
+
+/** The install scripts published with the archives, and their modes. */
+export const INSTALL_SCRIPTS = [
+  { name: "install.sh", mode: 0o755 },
+  { name: "install.ps1", mode: 0o644 },
+] as const;
 
 /** What goes into a target's archives: the binary, README.md and LICENSE. */
 export function archiveMembers(binary: string, repoRoot = root): ArchiveMember[] {
@@ -161,7 +174,7 @@ export async function sha256File(file: string): Promise<string> {
 }
 
 /** `sha256sum` lines (`<hex>  <name>`), sorted by name. */
-export function sha256sums(archives: ReleaseArchive[]): string {
+export function sha256sums(archives: ReleaseFile[]): string {
   return archives
     .map((a) => ({ name: path.basename(a.file), sha: a.sha256 }))
     .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))
@@ -176,11 +189,11 @@ function entryTime(binary: string): Date {
 }
 
 /**
- * Writes the archives and SHA256SUMS into `outDir` (default dist/release), replacing what was
- * there. Without `binaries`, takes every release target's binary from `distDir` (default dist/)
- * and checks its format first.
+ * Writes the archives, the install scripts and SHA256SUMS into `outDir` (default dist/release),
+ * replacing what was there. Without `binaries`, takes every release target's binary from
+ * `distDir` (default dist/) and checks its format first. Returns the archives, then the scripts.
  */
-export async function writeRelease(opts: { binaries?: BuiltBinary[]; distDir?: string; outDir?: string } = {}): Promise<ReleaseArchive[]> {
+export async function writeRelease(opts: { binaries?: BuiltBinary[]; distDir?: string; outDir?: string } = {}): Promise<Array<ReleaseArchive | ReleaseFile>> {
   const distDir = opts.distDir ?? path.join(root, "dist");
   const outDir = opts.outDir ?? path.join(distDir, "release");
   const binaries =
@@ -193,7 +206,8 @@ export async function writeRelease(opts: { binaries?: BuiltBinary[]; distDir?: s
     });
   for (const f of ["README.md", "LICENSE"]) if (!existsSync(path.join(root, f))) throw new Error(`${f} is missing at the repository root`);
   mkdirSync(outDir, { recursive: true });
-  for (const f of readdirSync(outDir)) if (f.startsWith("kitops-") || f === "SHA256SUMS") rmSync(path.join(outDir, f), { force: true });
+  const ours = new Set<string>(["SHA256SUMS", ...INSTALL_SCRIPTS.map((x) => x.name)]);
+  for (const f of readdirSync(outDir)) if (f.startsWith("kitops-") || ours.has(f)) rmSync(path.join(outDir, f), { force: true });
 
   const archives: ReleaseArchive[] = [];
   for (const b of binaries) {
@@ -207,8 +221,15 @@ export async function writeRelease(opts: { binaries?: BuiltBinary[]; distDir?: s
       archives.push({ file, target: b.target.name, kind, size: statSync(file).size, sha256: await sha256File(file) });
     }
   }
-  writeFileSync(path.join(outDir, "SHA256SUMS"), sha256sums(archives));
-  return archives;
+  const scripts: ReleaseFile[] = [];
+  for (const { name, mode } of INSTALL_SCRIPTS) {
+    const file = path.join(outDir, name);
+    copyFileSync(path.join(root, "scripts", name), file);
+    chmodSync(file, mode);
+    scripts.push({ file, size: statSync(file).size, sha256: await sha256File(file) });
+  }
+  writeFileSync(path.join(outDir, "SHA256SUMS"), sha256sums([...archives, ...scripts]));
+  return [...archives, ...scripts];
 }
 
 function treeSize(dir: string): number {
@@ -275,6 +296,6 @@ if (import.meta.main) {
   if (process.argv.includes("--report")) {
     process.stdout.write(releaseReport());
   } else {
-    for (const a of await writeRelease()) console.log(`wrote ${path.relative(root, a.file)} (${(a.size / 2 ** 20).toFixed(1)} MiB)`);
+    for (const a of await writeRelease()) console.log(`wrote ${path.relative(root, a.file)} (${formatBytes(a.size)})`);
   }
 }

@@ -3,9 +3,10 @@
  * The only module that exits the process.
  * @module
  */
-import { execute, type Io } from "./cli/run.ts";
+import { execute, internalErrorText, type Io } from "./cli/run.ts";
 import { rootCommand } from "./cli/root.ts";
 import { readAllStdin, promptLine, stdinStream } from "./cli/terminal.ts";
+import { terminalSafe } from "./util/log.ts";
 
 const controller = new AbortController();
 let interrupts = 0;
@@ -16,6 +17,16 @@ const onSignal = () => {
 };
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
+// A closed terminal: stop the same way, so temporary files and lock files are removed.
+if (process.platform !== "win32") process.on("SIGHUP", onSignal);
+
+// An error nothing awaited (a stray stream or timer callback) is a bug too: exit code 2.
+const onStray = (e: unknown) => {
+  process.stderr.write(`[ERROR] ${internalErrorText(e)}\n`);
+  process.exit(2);
+};
+process.on("uncaughtException", onStray);
+process.on("unhandledRejection", onStray);
 
 // A closed stdout (`kit list | head -1`) is not an error: stop writing, as other CLIs do.
 let stdoutClosed = false;
@@ -52,8 +63,8 @@ let code: number;
 try {
   code = await execute(rootCommand, process.argv.slice(2), io);
 } catch (e) {
-  // A bug, not a user error: show the stack so it can be reported.
-  process.stderr.write(`[ERROR] Internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  // A bug, not a user error (execute reports those itself): show the stack so it can be reported.
+  process.stderr.write(terminalSafe(`[ERROR] ${internalErrorText(e)}\n`));
   code = 2;
 }
 // Let buffered stdout drain before exiting (pipes).

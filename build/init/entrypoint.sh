@@ -9,6 +9,8 @@
 #   UNPACK_FILTER            what to unpack, as `kit unpack --filter` (default: model)
 #   EXTRA_FLAGS              more `kit unpack` flags, split at whitespace (default: --ignore-existing);
 #                            when they hold a -d/--dir flag, UNPACK_PATH is not passed
+#   KIT_VERIFY_KEY           verify the ModelKit's signature with kit itself (`kit unpack --verify-key`):
+#                            public key files (cosign.pub), comma-separated; offline, no cosign needed
 #   COSIGN_KEY               verify the ModelKit's signature with this key (path, URL or KMS URI) first
 #   COSIGN_CERT_IDENTITY     with COSIGN_CERT_OIDC_ISSUER: keyless verification of the signer instead
 #   COSIGN_CERT_OIDC_ISSUER
@@ -38,7 +40,7 @@ fi
 
 require_cosign() {
   if ! command -v cosign >/dev/null 2>&1; then
-    echo "Signature verification was requested through $1 but cosign is not installed: use an image that includes cosign (the init target of kit's Dockerfile), or unset $1" >&2
+    echo "Signature verification was requested through $1 but cosign is not installed: use an image that includes cosign (the init target of kit's Dockerfile), or unset $1 (KIT_VERIFY_KEY verifies a key signature without cosign)" >&2
     exit 1
   fi
 }
@@ -55,8 +57,12 @@ elif [ -n "$COSIGN_CERT_IDENTITY" ] && [ -n "$COSIGN_CERT_OIDC_ISSUER" ]; then
     "--certificate-identity=$COSIGN_CERT_IDENTITY" \
     "--certificate-oidc-issuer=$COSIGN_CERT_OIDC_ISSUER" \
     "$MODELKIT_REF"
-else
+elif [ -z "$KIT_VERIFY_KEY" ]; then
   echo "Signature verification is disabled"
+fi
+# kit unpack reads KIT_VERIFY_KEY itself and refuses the ModelKit before writing anything.
+if [ -n "$KIT_VERIFY_KEY" ]; then
+  echo "Verifying signature for modelkit $MODELKIT_REF with kit (KIT_VERIFY_KEY)"
 fi
 
 echo "Binary version info:"

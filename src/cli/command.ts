@@ -1,7 +1,7 @@
 /**
  * Commands: each command file exports one `defineCommand({...})`. Its flag table drives parsing,
- * `--help` and shell completion, so they cannot drift apart. `run` returns or throws; only
- * `main.ts` prints the final error and exits.
+ * `--help` and shell completion, so they cannot drift apart. `run` returns or throws; `run.ts`
+ * prints the error and picks the exit code, and only `main.ts` exits.
  * @module
  */
 import type { Logger } from "../util/log.ts";
@@ -56,6 +56,13 @@ export interface CommandSpec<F extends FlagTable> {
    */
   validateArgs?: (args: string[], flags: FlagValues<F>) => string | undefined;
   flags: F;
+  /**
+   * What shell completion offers for the positional arguments: ModelKits in local storage,
+   * directories or files; nothing when absent.
+   */
+  argCompletion?: "modelkit" | "dirs" | "files";
+  /** Cobra's `help [command]`: prints the help of the named command instead of running. */
+  helpTopic?: boolean;
   hidden?: boolean;
   subcommands?: Command[];
   /** Runs the command. Absent for pure groups (`kit dev`, `kit cache`), which print help. */
@@ -70,6 +77,55 @@ export function defineCommand<F extends FlagTable>(spec: CommandSpec<F>): Comman
   const cmd = spec as unknown as Command;
   for (const s of cmd.subcommands ?? []) s.parent = cmd;
   return cmd;
+}
+
+/**
+ * The deepest sub-command of `root` that the leading words of `names` name (aliases count);
+ * `rest` is what is left.
+ */
+export function findSubcommand(root: Command, names: readonly string[]): { cmd: Command; rest: string[] } {
+  let cmd = root;
+  let i = 0;
+  for (; i < names.length; i++) {
+    const sub = cmd.subcommands?.find((s) => s.name === names[i] || s.aliases?.includes(names[i]!));
+    if (!sub) break;
+    cmd = sub;
+  }
+  return { cmd, rest: names.slice(i) };
+}
+
+/** Cobra's Levenshtein distance (bytes, case-insensitive). */
+function levenshtein(a: string, b: string): number {
+  const s = a.toLowerCase();
+  const t = b.toLowerCase();
+  let prev = Array.from({ length: t.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= s.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= t.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (s[i - 1] === t[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[t.length]!;
+}
+
+/**
+ * Cobra's "Did you mean this?" candidates for a mistyped sub-command of `cmd`: visible
+ * commands (not `help`) within edit distance 2, or that start with what was typed.
+ */
+export function suggestionsFor(cmd: Command, typed: string): string[] {
+  return (cmd.subcommands ?? [])
+    .filter((c) => !c.hidden && !c.helpTopic)
+    .filter((c) => levenshtein(typed, c.name) <= 2 || c.name.toLowerCase().startsWith(typed.toLowerCase()))
+    .map((c) => c.name);
+}
+
+/** Cobra's `unknown command` error text, with its suggestions. */
+export function unknownCommandMessage(cmd: Command, typed: string): string {
+  const suggestions = suggestionsFor(cmd, typed);
+  let msg = `unknown command "${typed}" for "${commandPath(cmd)}"`;
+  if (suggestions.length) msg += "\n\nDid you mean this?\n" + suggestions.map((s) => `\t${s}\n`).join("");
+  return msg;
 }
 
 export function commandPath(cmd: Command): string {

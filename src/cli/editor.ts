@@ -1,5 +1,5 @@
 /**
- * kit's offer to edit a generated Kitfile before `kit import` packs it (compat §8.2): on a
+ * kit's offer to edit a generated Kitfile before `kit import` packs it (docs/format.md#import): on a
  * terminal, `Would you like to edit Kitfile before packing? (y/N): `; an answer starting with `y`
  * opens `$EDITOR` (else `nano` on Linux and macOS, `notepad` on Windows) on the Kitfile and reads
  * it back. With no editor, kit's warnings say where the Kitfile is and which command finishes the
@@ -11,7 +11,7 @@ import { accessSync, constants } from "node:fs";
 import path from "node:path";
 import { readKitfile } from "../kitfile/parse.ts";
 import type { Kitfile } from "../kitfile/schema.ts";
-import { ImportPaused, type ReviewRequest } from "../init/import.ts";
+import { ImportPaused, type ReviewRequest } from "../modelkit/import.ts";
 import { KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { Context } from "./command.ts";

@@ -12,6 +12,8 @@ interface FlagBase {
   hidden?: boolean;
   /** Deprecation notice; the flag still works and prints a warning (cobra prints it too). */
   deprecated?: string;
+  /** Values offered by shell completion (cobra's flag completion function). */
+  values?: readonly string[];
 }
 export interface BoolFlag extends FlagBase { type: "bool"; default?: boolean }
 export interface StringFlag extends FlagBase { type: "string"; default?: string; /** Value required after `=` only (like pflag NoOptDefVal). */ optionalValue?: string }

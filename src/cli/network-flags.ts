@@ -1,12 +1,12 @@
 /**
- * The network flags every remote command shares (compat §1.2, addendum §4 `--tls-cert`), and the
+ * The network flags every remote command shares (docs/format.md#network-flags), and the
  * glue from a command's context to a registry session.
  * @module
  */
 import path from "node:path";
 import type { FlagTable } from "./flags.ts";
 import type { Context } from "./command.ts";
-import { DEFAULT_NETWORK_OPTIONS, type NetworkOptions } from "../registry/transport.ts";
+import { DEFAULT_NETWORK_OPTIONS, type NetworkOptions } from "../registry/network-options.ts";
 import type { RemoteContext } from "../registry/remote.ts";
 import { KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
@@ -19,6 +19,10 @@ export const networkFlags = {
   key: { type: "string", help: "Path to client certificate key used for authentication (can also be set via environment variable KITOPS_CLIENT_KEY)" },
   concurrency: { type: "int", default: DEFAULT_NETWORK_OPTIONS.concurrency, help: "Maximum number of simultaneous uploads/downloads" },
   proxy: { type: "string", help: "Proxy to use for connections (overrides proxy set by environment)" },
+  "allow-cross-site-auth": {
+    type: "bool",
+    help: "Send credentials to a token server on a site unrelated to the registry (can also be set via environment variable KITOPS_ALLOW_CROSS_SITE_AUTH)",
+  },
 } satisfies FlagTable;
 
 /** The parsed values of {@link networkFlags}. */
@@ -30,6 +34,7 @@ export interface NetworkFlagValues {
   key: string;
   concurrency: number;
   proxy: string;
+  "allow-cross-site-auth": boolean;
 }
 
 /**
@@ -49,6 +54,7 @@ export function networkOptions(flags: NetworkFlagValues, cwd: string): NetworkOp
     clientKey: abs(flags.key),
     proxy: flags.proxy,
     concurrency: flags.concurrency,
+    allowCrossSiteAuth: flags["allow-cross-site-auth"],
   };
 }
 

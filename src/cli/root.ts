@@ -21,6 +21,13 @@ import { infoCommand } from "./commands/info.ts";
 import { removeCommand } from "./commands/remove.ts";
 import { diffCommand } from "./commands/diff.ts";
 import { importCommand } from "./commands/import.ts";
+import { fsckCommand } from "./commands/fsck.ts";
+import { keyCommand } from "./commands/key.ts";
+import { signCommand } from "./commands/sign.ts";
+import { verifyCommand } from "./commands/verify.ts";
+import { attestCommand } from "./commands/attest.ts";
+import { verifyAttestationCommand } from "./commands/verify-attestation.ts";
+import { helpCommand } from "./commands/help.ts";
 
 export const rootCommand: Command = defineCommand({
   name: "kit",
@@ -31,7 +38,9 @@ artifact that any container registry stores. Describe the project in a Kitfile, 
 push, pull and unpack it like an image.
 
 Find more information at: https://kitops.org`,
-  flags: {},
+  flags: {
+    version: { type: "bool", help: "version for kit" },
+  },
   subcommands: [
     packCommand,
     unpackCommand,
@@ -45,11 +54,18 @@ Find more information at: https://kitops.org`,
     loginCommand,
     logoutCommand,
     diffCommand,
+    fsckCommand,
+    signCommand,
+    verifyCommand,
+    attestCommand,
+    verifyAttestationCommand,
+    keyCommand,
     initCommand,
     importCommand,
     versionCommand,
     devCommand,
     cacheCommand,
+    helpCommand,
     completionCommand(() => rootCommand),
   ],
 });

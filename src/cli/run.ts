@@ -4,11 +4,12 @@
  * that exits.
  * @module
  */
-import { createLogger, LEVELS, type Level, type Logger, type Sink } from "../util/log.ts";
-import { CancelledError, KitError, UsageError, asKitError, errorMessage } from "../util/errors.ts";
+import { createLogger, LEVELS, terminalSafe, type Level, type Logger, type Sink } from "../util/log.ts";
+import { CancelledError, KitError, UsageError, asKitError, errorMessage, isInternalError } from "../util/errors.ts";
 import { defaultHomeSources, resolveHome } from "../util/paths.ts";
 import { buildInfo } from "../util/build-info.ts";
-import { checkArgs, commandPath, renderHelp, renderUsage, type Command, type Context } from "./command.ts";
+import { checkArgs, commandPath, findSubcommand, renderHelp, renderUsage, unknownCommandMessage, type Command, type Context } from "./command.ts";
+import { completeWords, formatCompletion } from "./completion.ts";
 import { parseFlags, type FlagTable } from "./flags.ts";
 import { globalFlags } from "./globals.ts";
 import type { ProgressMode } from "../util/progress.ts";
@@ -47,10 +48,16 @@ function findCommand(root: Command, argv: string[]): { cmd: Command; rest: strin
 }
 
 export async function execute(root: Command, argv: string[], io: Io): Promise<number> {
+  // Cobra's hidden completion request: the words are not parsed as flags.
+  if (argv[0] === "__complete" || argv[0] === "__completeNoDesc") {
+    const c = await completeWords(root, globalFlags, argv.slice(1), { env: io.env, cwd: io.cwd, platform: io.platform });
+    io.out(formatCompletion(c, argv[0] === "__complete"));
+    return 0;
+  }
   const { cmd, rest } = findCommand(root, argv);
   const table: FlagTable = { ...globalFlags, ...cmd.flags, help: { type: "bool", short: "h", help: "" } };
   const usageFail = (msg: string) => {
-    io.err(`Error: ${msg}\n${renderUsage(cmd, globalFlags)}\n`);
+    io.err(terminalSafe(`Error: ${msg}\n${renderUsage(cmd, globalFlags)}\n`));
     return 1;
   };
   let parsed;
@@ -65,9 +72,23 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
     io.out(renderHelp(cmd, globalFlags));
     return 0;
   }
+  if (cmd === root && v.version) {
+    io.out(`${root.name} version ${buildInfo.version}\n`);
+    return 0;
+  }
+  if (cmd.helpTopic) {
+    // `kit help [command…]`: cobra's texts, always exit 0.
+    const found = findSubcommand(root, parsed.args);
+    if (found.rest.length > 0 && found.cmd === root) {
+      io.err(`Unknown help topic [${parsed.args.map((a) => "`" + a + "`").join(" ")}]\n${renderUsage(root, globalFlags)}`);
+    } else {
+      io.out(renderHelp(found.cmd, globalFlags));
+    }
+    return 0;
+  }
   if (!cmd.run) {
     if (parsed.args.length > 0 && cmd === root) {
-      io.err(`Error: unknown command "${parsed.args[0]}" for "${commandPath(cmd)}"\nRun '${commandPath(cmd)} --help' for usage.\n`);
+      io.err(terminalSafe(`Error: ${unknownCommandMessage(cmd, parsed.args[0]!)}\nRun '${commandPath(cmd)} --help' for usage.\n`));
       return 1;
     }
     io.out(renderHelp(cmd, globalFlags));
@@ -77,9 +98,9 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
     cmd.validateArgs?.(parsed.args, Object.assign(Object.fromEntries(Object.keys(cmd.flags).map((k) => [k, v[k]])), { changed: parsed.changed }) as never);
   if (argErr) return usageFail(argErr);
 
-  // ---- pre-run hook (compat §1.0) ----
+  // ---- pre-run hook (docs/format.md#global-flags) ----
   const colour = io.stdoutIsTTY && !io.env.NO_COLOR && io.platform !== "win32";
-  const plainLog = createLogger({ level: "info", colour, sink: io });
+  const plainLog = createLogger({ level: "info", colour, sink: io, terminal: io.stdoutIsTTY });
   const levelFlag = String(v["log-level"]);
   if (!LEVELS.includes(levelFlag as Level)) {
     plainLog.error(`Invalid log level '${levelFlag}'. Options are 'trace', 'debug', 'info', 'warn', 'error'`);
@@ -89,7 +110,7 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
   let level = levelFlag as Level;
   if (verbosity === 1) level = "debug";
   else if (verbosity >= 2) level = "trace";
-  const log: Logger = createLogger({ level, colour, sink: io });
+  const log: Logger = createLogger({ level, colour, sink: io, terminal: io.stdoutIsTTY });
   for (const w of parsed.warnings) log.warn(w);
 
   let progressFlag = String(v.progress);
@@ -106,9 +127,9 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
   try {
     home = resolveHome({ ...defaultHomeSources(String(v.config)), env: io.env, cwd: io.cwd, platform: io.platform });
   } catch (e) {
-    reportError(log, e);
-    return 1;
+    return fail(log, e, io.signal);
   }
+  log.debug(v.config ? `Using config directory from flag: ${String(v.config)}` : `Using config directory: ${home}`);
 
   const ctx: Context = {
     log,
@@ -127,9 +148,32 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
     await cmd.run(ctx, parsed.args, values as never);
     return 0;
   } catch (e) {
-    reportError(log, e);
-    return e instanceof CancelledError || io.signal.aborted ? 130 : 1;
+    return fail(log, e, io.signal);
   }
+}
+
+/**
+ * Reports a command's error and returns the exit code (docs/format.md#exit-codes): 130 when it
+ * was cancelled or interrupted, 2 for an internal error (a bug, see {@link isInternalError}),
+ * otherwise 1.
+ */
+function fail(log: Logger, err: unknown, signal: AbortSignal): number {
+  const e = asKitError(err);
+  if (e instanceof CancelledError || signal.aborted) {
+    reportError(log, e);
+    return 130;
+  }
+  if (isInternalError(e)) {
+    log.error(internalErrorText(e));
+    return 2;
+  }
+  reportError(log, e);
+  return 1;
+}
+
+/** How an internal error is shown: `Internal error: ` and the stack, so that it can be reported. */
+export function internalErrorText(e: unknown): string {
+  return `Internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
 }
 
 /** Prints an error the kit way: `[ERROR] <message>`, the hint, and at -vv the cause chain. */

@@ -1,17 +1,15 @@
 /**
  * Per-command helpers shared by the command files: opening local storage (with kit's legacy
- * migration), progress bars that keep log lines readable, reference arguments, and finding a
- * ModelKit in local storage or else its registry.
+ * migration), progress bars that keep log lines readable, reference arguments, and the registry
+ * session of a command.
  * @module
  */
-import { displayRef, LOCAL_REGISTRY, parseReference, refToString, type ModelRef } from "../oci/reference.ts";
-import { firstSource, localParentSource, remoteParentSource, type ParentSource } from "../modelkit/modelref.ts";
-import { openSession, type RegistrySession } from "../registry/remote.ts";
-import type { RemoteRepository } from "../registry/repository.ts";
-import type { NetworkOptions } from "../registry/transport.ts";
+import { parseReference, type ModelRef } from "../oci/reference.ts";
+import { lazyRemote, type RemoteOpener } from "../modelkit/locate.ts";
+import { openSession } from "../registry/remote.ts";
+import type { NetworkOptions } from "../registry/network-options.ts";
 import { LayoutStore } from "../store/layout.ts";
 import { migrateLegacyStorage, needsMigration } from "../store/migrate.ts";
-import type { ReadOnlyTarget } from "../store/target.ts";
 import { errorMessage, KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { homePaths } from "../util/paths.ts";
@@ -52,42 +50,35 @@ export function startProgress(ctx: Context): { progress: Progress; log: Logger; 
 }
 
 /**
+ * A reference argument with kit's comma-separated extra tags (`repo:a,b,c` → tags `b`, `c`,
+ * never validated, as in kit): the first reference is parsed, the rest is returned as is. With
+ * `failure`, a parse error reads `<failure>: <why>` (each command's wording as kit's).
+ */
+export function parseRefArg(arg: string, failure?: string): { ref: ModelRef; extraTags: string[]; explicit: boolean } {
+  if (failure !== undefined) {
+    try {
+      return parseRefArg(arg);
+    } catch (e) {
+      throw new KitError(`${failure}: ${errorMessage(e)}`, { cause: e });
+    }
+  }
+  const [first = "", ...extraTags] = arg.split(",");
+  // Whether the argument itself named a tag or digest (the parser fills in `latest` otherwise).
+  const explicit = first.includes("@") || first.slice(first.lastIndexOf("/") + 1).includes(":");
+  return { ref: parseReference(first), extraTags, explicit };
+}
+
+/**
  * The reference argument of push and pull: kit's `Invalid arguments: ...` when it does not parse
  * or names several tags (`what` says which argument).
  */
 export function parseSingleRef(arg: string, what: string): ModelRef {
-  let ref: ModelRef;
-  try {
-    ref = parseReference(arg);
-  } catch (e) {
-    throw new KitError(`Invalid arguments: failed to parse reference ${arg}: ${errorMessage(e)}`);
-  }
-  if (ref.extraTags.length) throw new KitError(`Invalid arguments: ${what} cannot include multiple tags`);
-  return ref;
+  const parsed = parseRefArg(arg, `Invalid arguments: failed to parse reference ${arg}`);
+  if (parsed.extraTags.length) throw new KitError(`Invalid arguments: ${what} cannot include multiple tags`);
+  return parsed.ref;
 }
-
-/** Opens the registry repository of a reference (for reading). */
-export type RemoteOpener = (ref: ModelRef) => Promise<RemoteRepository>;
 
 /** A {@link RemoteOpener} with one registry session for the whole command, opened on first use. */
-export function lazyRemote(ctx: Context, net: NetworkOptions, log?: Logger): RemoteOpener {
-  let session: Promise<RegistrySession> | undefined;
-  return async (r) => (await (session ??= openSession(net, remoteContext(ctx, log)))).repository(r.registry, r.repository);
-}
-
-/** A ModelKit from its local repository, else (for a reference naming a registry) from its registry. */
-export function localThenRemote(storage: LayoutStore, remote: RemoteOpener): ParentSource {
-  return firstSource(localParentSource(storage), remoteParentSource(remote));
-}
-
-/**
- * Where a ModelKit can be read: its local repository, else its registry through `remote`
- * (layers are then streamed from the registry and nothing is stored locally). kit's messages
- * when it is in neither.
- */
-export async function sourceFor(storage: LayoutStore, ref: ModelRef, remote?: RemoteOpener): Promise<ReadOnlyTarget> {
-  const found = await (remote ? localThenRemote(storage, remote) : localParentSource(storage))(ref);
-  if (found) return found.source;
-  if (ref.registry === LOCAL_REGISTRY) throw new KitError(`failed to find reference ${displayRef(refToString(ref))}: not found`);
-  throw new KitError(`reference ${refToString(ref)} is not present in local storage and could not be found in remote`);
+export function remoteOpener(ctx: Context, net: NetworkOptions, log?: Logger): RemoteOpener {
+  return lazyRemote(() => openSession(net, remoteContext(ctx, log)));
 }

@@ -4,6 +4,7 @@
  */
 import { Readable } from "node:stream";
 import readline from "node:readline";
+import { CancelledError } from "../util/errors.ts";
 
 export async function readAllStdin(): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
@@ -26,7 +27,7 @@ export function promptLine(question: string, secret = false): Promise<string> {
         else if (s.includes("\n") || s.includes("\r")) process.stderr.write("\n");
       };
     }
-    rl.on("SIGINT", () => { rl.close(); reject(new Error("Interrupted")); });
+    rl.on("SIGINT", () => { rl.close(); reject(new CancelledError("Interrupted")); });
     rl.question(question, (answer) => { rl.close(); resolve(answer); });
   });
 }

@@ -1,5 +1,5 @@
 /**
- * Which file `kit dev` serves (compat §8.3): the Kitfile's model (a ModelKit reference resolved
+ * Which file `kit dev` serves (docs/format.md#dev): the Kitfile's model (a ModelKit reference resolved
  * to the root ancestor's model path), inside the context directory, being a `.gguf` file or a
  * directory holding exactly one `.gguf` model. A model split into parts
  * (`name-00001-of-00003.gguf`, …) counts as one: its first part is loaded and llama.cpp finds
@@ -9,7 +9,9 @@
 import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Kitfile } from "../kitfile/schema.ts";
-import { modelReference, resolveModelReferences, type ParentSource } from "../modelkit/modelref.ts";
+import { modelReference } from "../kitfile/paths.ts";
+import type { ParentSource } from "../modelkit/locate.ts";
+import { resolveModelReferences } from "../modelkit/modelref.ts";
 import { KitError } from "../util/errors.ts";
 import { errnoCode } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";

@@ -1,5 +1,5 @@
 /**
- * `kit dev start <ModelKit>` (addendum §4): only the model (and the Kitfile) is unpacked, from
+ * `kit dev start <ModelKit>` (docs/format.md#cache): only the model (and the Kitfile) is unpacked, from
  * local storage or the registry, into `<home>/cache/dev/<algorithm>-<hex>/` named after the
  * manifest digest, so a second start of the same kit reuses it. Referenced parent kits
  * contribute their model files to the same directory, as `kit unpack` does.
@@ -10,12 +10,12 @@
  */
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { parentFilters, type Filter } from "../modelkit/layer-filter.ts";
-import { MAX_MODEL_REF_CHAIN, modelReference } from "../modelkit/modelref.ts";
-import { readModelKit, unpackContents } from "../modelkit/unpack.ts";
-import { refToString, type ModelRef } from "../oci/reference.ts";
+import type { Filter } from "../modelkit/layer-filter.ts";
+import { readModelKit } from "../modelkit/contents.ts";
+import { unpackModelKit } from "../modelkit/unpack.ts";
+import { tagOrDigest, type ModelRef } from "../oci/reference.ts";
+import type { Descriptor } from "../oci/descriptor.ts";
 import type { ReadOnlyTarget } from "../store/target.ts";
-import { KitError } from "../util/errors.ts";
 import { errnoCode, randomHex } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import type { Progress } from "../util/progress.ts";
@@ -49,9 +49,11 @@ export async function extractModelKit(o: {
   logger: Logger;
   progress?: Progress;
   signal?: AbortSignal;
+  /** The --verify-key check of every kit in the chain, before anything of it is written. */
+  verify?: (source: ReadOnlyTarget, ref: ModelRef, desc: Descriptor) => Promise<unknown>;
 }): Promise<ExtractedKit> {
   const src = await o.source(o.ref);
-  const kit = await readModelKit(src, o.ref.reference, { signal: o.signal, logger: o.logger });
+  const kit = await readModelKit(src, tagOrDigest(o.ref), { signal: o.signal, logger: o.logger });
   const digest = kit.manifestDesc.digest;
   const dir = devCacheDir(o.cacheRoot, digest);
   const kitfilePath = path.join(dir, "Kitfile");
@@ -65,24 +67,16 @@ export async function extractModelKit(o: {
   try {
     // unpack's per-layer lines would name the temporary directory: keep them for -v
     const quiet: Logger = { ...o.logger, info: (m) => o.logger.debug(m) };
-    const common = { dir: tmp, overwrite: false, ignoreExisting: true, logger: quiet, progress: o.progress, signal: o.signal };
-    // parents first (their model files only), then the kit itself
-    let parentPath = kit.kitfile.model?.path;
-    let parent = modelReference(parentPath);
-    const chain = [refToString(o.ref)];
-    while (parent) {
-      const key = refToString(parent);
-      if (chain.includes(key)) throw new KitError(`found cycle in modelkit references: [${[...chain, key].join("=>")}]`);
-      if (chain.length > MAX_MODEL_REF_CHAIN) throw new KitError(`reached maximum number of model references: [${[...chain, key].join("=>")}]`);
-      chain.push(key);
-      o.logger.info(`Unpacking referenced ModelKit ${parentPath}`);
-      const psrc = await o.source(parent);
-      const pkit = await readModelKit(psrc, parent.reference, { signal: o.signal, logger: o.logger });
-      await unpackContents(psrc, pkit, { ...common, filters: parentFilters(MODEL_AND_KITFILE)!, writeKitfile: false });
-      parentPath = pkit.kitfile.model?.path;
-      parent = modelReference(parentPath);
-    }
-    await unpackContents(src, kit, { ...common, filters: MODEL_AND_KITFILE, writeKitfile: true });
+    await unpackModelKit(o.ref, o.source, {
+      dir: tmp,
+      filters: MODEL_AND_KITFILE,
+      overwrite: false,
+      ignoreExisting: true,
+      logger: quiet,
+      progress: o.progress,
+      signal: o.signal,
+      verify: o.verify,
+    }, o.logger);
     try {
       await rename(tmp, dir);
     } catch (e) {

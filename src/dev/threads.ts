@@ -2,7 +2,7 @@
  * How many threads llama.cpp may use. Its threads spin while they wait for each other, so a
  * thread that has to share its core (hyper-threads, the server's own event loop, the OS) stalls
  * all of them: on a 2-core VM node-llama-cpp's default of 4 threads gave 3.8 tokens/s where one
- * thread gave ~1000 (feasibility §3), and scripts/bench-dev.ts measured 2 threads at 15 (kit dev)
+ * thread gave ~1000 in an early measurement, and scripts/bench-dev.ts measured 2 threads at 15 (kit dev)
  * and 54 (node-llama-cpp alone) tokens/s against ~600 for 1 thread on a 384-wide model. So the
  * default leaves one physical core to the rest of the process and the system.
  * @module

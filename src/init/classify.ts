@@ -1,5 +1,5 @@
 /**
- * File classification tables for `kit init`, newest kit rules (compat §8.1 + addendum §4).
+ * File classification tables for `kit init`, newest kit rules (docs/format.md#init).
  * Suffix tests are case-sensitive; prompt names are compared lower-cased.
  * @module
  */
@@ -30,7 +30,7 @@ export const MCP_SUFFIX = ".mcpb";
 /** Lower-cased base names that are prompt/agent files. */
 export const PROMPT_NAMES: readonly string[] = ["agents.md", "skill.md", "claude.md"];
 
-/** Kitfile names skipped while generating (compat §2.1 default names). */
+/** Kitfile names skipped while generating (default names: docs/format.md#kitfile). */
 export const KITFILE_NAMES: readonly string[] = ["Kitfile", "kitfile", ".kitfile"];
 
 function baseName(p: string): string {

@@ -1,5 +1,5 @@
 /**
- * Directory listing for `kit init` (compat §8.1): recursive, entries of each directory in bytewise
+ * Directory listing for `kit init` (docs/format.md#init): recursive, entries of each directory in bytewise
  * name order (Go's os.ReadDir), regular files and directories only. Paths are relative to the
  * listed root and always use `/` (kit keeps OS separators for directories on Windows; we don't).
  *

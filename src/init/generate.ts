@@ -1,6 +1,6 @@
 /**
  * `kit init`: generate a Kitfile from the contents of a directory, following the newest kit rules
- * (compat §8.1, addendum §4; upstream pkg/lib/kitfile/generate after the `--depth` rework):
+ * (docs/format.md#init; KitOps' generator after its `--depth` rework):
  *
  * * A root `SKILL.md` makes the whole directory one prompt `.`; package name, description and
  *   license are filled from its front-matter where the caller gave none. Nothing else is listed.
@@ -13,7 +13,7 @@
  *   file; in sub-directories classified file by file, always one code entry per file.
  * * Sub-directories below the file-by-file levels are classified as a whole (addDirectory).
  *   Directory paths carry a trailing `/` as newest kit writes them; SKILL.md directories don't.
- * * Model candidates: one → model with name = path minus extension; several → the largest is the
+ * * Model candidates: one → model with name = file name minus extension (kit: the path); several → the largest is the
  *   model (with name) when larger than avg + avg/2 (integer math), others parts in order; else
  *   the first is the model (no name) and the rest parts.
  * * License: model (if detected) → else the only dataset → else the only code entry → else package.
@@ -39,6 +39,8 @@ import { findSkillFile, parseSkillFrontMatter, type SkillFrontMatter } from "./s
 
 export interface GenerateOptions {
   name?: string;
+  /** The package name when none is given and no SKILL.md names one (kit init: the directory's name). */
+  defaultName?: string;
   description?: string;
   author?: string;
   /** Sub-directory levels classified file by file; 0 (default) = kit v1.7 behaviour; negative = all. */
@@ -96,6 +98,7 @@ class Generator {
   private readonly skillCache = new Map<string, SkillFrontMatter | undefined>();
   private detectedLicense = "";
   private readonly logger: Logger;
+  private readonly defaultName: string | undefined;
 
   constructor(
     private readonly root: string,
@@ -103,6 +106,7 @@ class Generator {
     opts: GenerateOptions,
   ) {
     this.logger = opts.logger;
+    this.defaultName = opts.defaultName;
     this.pkg = packageFromOptions(opts);
   }
 
@@ -350,11 +354,12 @@ class Generator {
   }
 
   /**
-   * Builds the Kitfile with keys in the newest config order (addendum §1.4). `package` is always
+   * Builds the Kitfile with keys in the newest config order (docs/format.md#kitfile). `package` is always
    * present, possibly empty, as parseKitfile returns it (kit's package is a struct, not a pointer);
    * the YAML emitter omits an empty one.
    */
   private assemble(model: Model | undefined): Kitfile {
+    if (!this.pkg.name && this.defaultName) this.pkg.name = this.defaultName;
     const k: Kitfile = { manifestVersion: "1.0.0", package: cleanPackage(this.pkg) };
     if (model) k.model = orderModel(model);
     if (this.code.length > 0) k.code = this.code;

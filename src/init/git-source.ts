@@ -1,5 +1,5 @@
 /**
- * `kit import --tool git`: a shallow clone of one ref with the system `git` (compat §8.2): `git
+ * `kit import --tool git`: a shallow clone of one ref with the system `git` (docs/format.md#import): `git
  * clone --depth 1 --branch <ref>` (a commit id is fetched with `git fetch --depth 1`), Git LFS
  * files pulled with `git lfs pull` when the repository uses LFS, then `.git`, `.gitattributes`
  * and `.gitignore` removed so that nothing of git's goes into the ModelKit.

@@ -27,6 +27,8 @@ import type { Logger } from "../util/log.ts";
 import { readAll, readPrefix } from "../util/streams.ts";
 import { compareGoStrings } from "../util/go-json.ts";
 import { isIgnoredName, type DirectoryListing, type FileListing } from "./dir-listing.ts";
+import { generateFromListing, MAX_TEXT_BYTES } from "./generate.ts";
+import type { Kitfile } from "../kitfile/schema.ts";
 
 export const DEFAULT_HF_ENDPOINT = "https://huggingface.co";
 
@@ -156,7 +158,7 @@ export function parseHubRepo(arg: string, endpoint: URL): HubRepo | undefined {
 }
 
 /**
- * kit's choice of importer (compat §8.2): a repository without a URL host, or whose host is the
+ * kit's choice of importer (docs/format.md#import): a repository without a URL host, or whose host is the
  * Hub's, is a Hugging Face repository; anything else (other hosts, `file://`, paths, `git@…`) is
  * imported with git.
  */
@@ -382,7 +384,7 @@ export class HubClient {
     const file = snap.files.find((f) => f.path === path);
     if (!file) throw new KitError(`${path} is not in the listing of ${snap.repo.id}`);
     const { body } = await this.openFile(snap, file, 0, signal);
-    return new TextDecoder().decode(await readPrefix(body, limit));
+    return new TextDecoder().decode(await readPrefix(body, limit, signal));
   }
 }
 
@@ -445,7 +447,7 @@ export function nextPage(link: string | null, base: URL): URL | undefined {
 /** The Hub's explanation: `X-Error-Message`, else `{"error": …}` of the body, else the body's text. */
 async function serverMessage(res: Response): Promise<string> {
   const header = res.headers.get("x-error-message");
-  const body = res.body ? new TextDecoder().decode(await readPrefix(res.body, MAX_ERROR_BYTES, true)) : "";
+  const body = res.body ? new TextDecoder().decode(await readPrefix(res.body, MAX_ERROR_BYTES).catch(() => new Uint8Array(0))) : "";
   if (header) return clean(header);
   try {
     const v = JSON.parse(body) as { error?: unknown };
@@ -544,4 +546,30 @@ export function hubListing(files: HubFile[]): DirectoryListing {
 /** The files of a snapshot that {@link hubListing} keeps (hidden names and OS junk dropped). */
 export function importableFiles(files: HubFile[]): HubFile[] {
   return files.filter((f) => !f.path.split("/").some(isIgnoredName));
+}
+
+/** The package kit fills in for a generated Kitfile: name and author from `…/org/name`. */
+export function packageFromRepo(repo: string): { name?: string; author?: string } {
+  const segs = repo.replace(/\.git$/, "").split(/[/:]/).filter(Boolean);
+  if (segs.length < 2) return {};
+  return { name: segs[segs.length - 1], author: segs[segs.length - 2] };
+}
+
+/**
+ * The Kitfile generated from a snapshot's listing (what `kit import` offers and `kit init
+ * --remote` prints): `kit init`'s rules, LICENSE and SKILL.md read through the Hub, package name
+ * and author from `org/name` unless given.
+ */
+export function generateHubKitfile(
+  hub: HubClient,
+  snap: HubSnapshot,
+  opts: { name?: string; description?: string; author?: string; depth: number; logger: Logger; signal?: AbortSignal },
+): Promise<Kitfile> {
+  const pkg = packageFromRepo(snap.repo.id);
+  return generateFromListing(
+    hubListing(snap.files),
+    (rel) => hub.readText(snap, rel, MAX_TEXT_BYTES, opts.signal),
+    hub.repoUrl(snap.repo),
+    { ...opts, name: opts.name ?? pkg.name, author: opts.author ?? pkg.author },
+  );
 }

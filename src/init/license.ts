@@ -2,7 +2,7 @@
  * License detection for `kit init`.
  *
  * kit runs google/licensecheck over the LICENSE file and keeps the SPDX id only when exactly one
- * license matches (compat §8.1). We do not ship license texts; instead each common license is
+ * license matches (docs/format.md#init). We do not ship license texts; instead each common license is
  * recognised by a few short, distinctive phrases (our own selection), compared after normalising
  * the text: lower case, every run of characters other than `a-z0-9` becomes one space. A phrase
  * only matches on whole words.

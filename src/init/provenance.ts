@@ -8,7 +8,16 @@
  * @module
  */
 import { digestHex, type Digest } from "../oci/digest.ts";
-import type { ImportedFile } from "./hub-download.ts";
+
+/** A file as imported: what the attestation records of it. */
+export interface ImportedFile {
+  path: string;
+  size: number;
+  /** sha256 of the content (hex). */
+  sha256: string;
+  /** The git blob id, when known and checked. */
+  gitBlob?: string;
+}
 
 export const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
 export const SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1";

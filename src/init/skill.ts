@@ -1,5 +1,5 @@
 /**
- * SKILL.md front-matter for `kit init` (addendum §4, v1.12 #1092): a directory holding a file named
+ * SKILL.md front-matter for `kit init` (docs/format.md#init; KitOps v1.12): a directory holding a file named
  * `SKILL.md` (any case) is one prompt entry whose name and description come from the YAML block
  * between a first line `---` and the next line `---` (CRLF accepted).
  * @module

@@ -1,5 +1,5 @@
 /**
- * `kit info --filter` (compat §1.5): picks a value out of the Kitfile by Go struct field names
+ * `kit info --filter` (docs/format.md#info-filter): picks a value out of the Kitfile by Go struct field names
  * (each dot-separated segment Title-cased: `package.name` → `Package.Name`) and prints it as YAML.
  * Because the names are Go's, `datasets` (`DataSets`) and `mcpServers` (`MCPServers`) cannot be
  * selected, as in kit. Where kit's reflection would panic (a segment below a list, a string, the
@@ -32,6 +32,16 @@ type Selected =
   | { type: "leaf"; node: () => YNode };
 
 const notFound = () => new KitError("error filtering output: cannot find required node");
+
+/**
+ * Lists kit's reflection cannot select because their Go field names (`DataSets`, `MCPServers`)
+ * are not the Title-cased YAML keys. `kit info --filter` selects them by their YAML key as well
+ * (a kit quirk fixed here; see docs/compatibility.md).
+ */
+const FIXED_LISTS: Record<string, (k: Kitfile) => YNode> = {
+  Datasets: (k) => ({ kind: "seq", items: (k.datasets ?? []).map(datasetNode), flow: false }),
+  McpServers: (k) => ({ kind: "seq", items: (k.mcpServers ?? []).map(mcpServerNode), flow: false }),
+};
 
 function leaf(node: () => YNode): Selected {
   return { type: "leaf", node };
@@ -117,7 +127,11 @@ export function filterKitfile(k: Kitfile, filter: string): string {
     const fields: Record<string, () => Selected> | undefined =
       cur.type === "kitfile" ? kitfileFields(cur.value) : cur.type === "struct" ? cur.fields : undefined;
     const next: (() => Selected) | undefined = fields && Object.hasOwn(fields, title(seg)) ? fields[title(seg)] : undefined;
-    if (!next) throw notFound();
+    if (!next) {
+      const fixed = cur.type === "kitfile" && seg !== "" ? FIXED_LISTS[seg[0]!.toUpperCase() + seg.slice(1)] : undefined;
+      if (fixed && filter.replace(/^\./, "") === seg) return emitYaml(fixed(k));
+      throw notFound();
+    }
     cur = next();
   }
   const node = cur.type === "kitfile" ? kitfileNode(cur.value) : cur.node();

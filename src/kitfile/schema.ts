@@ -1,5 +1,5 @@
 /**
- * The Kitfile: valibot schemas for every section kit knows today (compat §2.2, addendum §2) and the
+ * The Kitfile: valibot schemas for every section kit knows today (docs/format.md#kitfile) and the
  * types inferred from them. Schemas are transform-free, so what was parsed is what gets written.
  *
  * Field order in each schema is kit's struct order, which is also the order of the config JSON

@@ -1,5 +1,5 @@
 /**
- * Kitfile validation with the newest kit rules (compat §2.3, addendum §2): duplicate paths after
+ * Kitfile validation with the newest kit rules (docs/format.md#validation): duplicate paths after
  * `filepath.Clean`, absolute paths, paths escaping the context, URL classification of every path,
  * remote dataset rules, MCP server names and `.mcpb` paths, model part types. Errors are sorted as
  * kit sorts them; an unknown `manifestVersion` is only a warning.
@@ -13,6 +13,12 @@ import type { Kitfile } from "./schema.ts";
 
 /** The manifest version kit understands. */
 export const MANIFEST_VERSION = "1.0.0";
+
+/**
+ * `1.0.0` and its shorter spellings: the KitOps docs and Python SDK write `manifestVersion: 1.0`,
+ * a YAML number whose literal text is kept, and kit accepts it without a warning.
+ */
+const KNOWN_MANIFEST_VERSION = /^v?1(\.0){0,2}$/;
 
 const PART_TYPE_RE = /^[\w][\w.-]*$/;
 const PART_TYPE_MAX = 64;
@@ -28,7 +34,7 @@ export function validateKitfile(k: Kitfile): KitfileValidation {
   const warnings: string[] = [];
   const errors: string[] = [];
   const mv = k.manifestVersion ?? "";
-  if (mv !== MANIFEST_VERSION) warnings.push(`Unrecognized manifestVersion ${mv}: treating Kitfile as 1.0.0`);
+  if (!KNOWN_MANIFEST_VERSION.test(mv)) warnings.push(`Unrecognized manifestVersion ${mv}: treating Kitfile as 1.0.0`);
 
   // Cleaned path → ids of the entries using it (insertion order, as kit's id lists).
   const paths = new Map<string, string[]>();

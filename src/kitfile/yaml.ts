@@ -1,6 +1,6 @@
 /**
  * Kitfile YAML exactly as kit prints it (`kit info`, unpacked Kitfiles, `kit init`): yaml.v3's
- * encoder with `SetIndent(2)` (compat §10 "YAML output rules").
+ * encoder with `SetIndent(2)` (docs/format.md#yaml-output).
  *
  * Values become a small node tree (scalars carry the style yaml.v3's `stringv` asks for) and a
  * port of the relevant part of libyaml's emitter writes it: block mappings and sequences indented

@@ -1,5 +1,5 @@
 /**
- * `kit diff`: compares two ModelKit manifests (compat §8.5) and renders kit's report. Unlike kit,
+ * `kit diff`: compares two ModelKit manifests (docs/format.md#diff) and renders kit's report. Unlike kit,
  * ties in the layer lists are ordered by digest, so the report never varies between runs.
  * @module
  */
@@ -7,8 +7,14 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import { parseLayerType } from "../oci/layer-type.ts";
 import type { Manifest } from "../oci/manifest.ts";
 import { OCI_MANIFEST } from "../oci/media-types.ts";
+import { isModelRef, refToString, repoKey, tagOrDigest, type ModelRef, type RepositoryRef } from "../oci/reference.ts";
+import type { LayoutStore } from "../store/layout.ts";
+import { LocalRepository } from "../store/local.ts";
+import { CancelledError, errorMessage, hintIn, KitError, NotFoundError } from "../util/errors.ts";
 import { compareGoStrings } from "../util/go-json.ts";
-import { formatBytes } from "../util/log.ts";
+import { formatBytes, type Logger } from "../util/log.ts";
+import { inspectModelKit } from "./inspect.ts";
+import type { RemoteOpener } from "./locate.ts";
 
 export interface DiffResult {
   sameConfig: boolean;
@@ -101,4 +107,40 @@ export function diffReport(refA: string, refB: string, a: Manifest, b: Manifest)
   layers(`Unique Layers to ModelKit1 (${refA})`, r.uniqueA);
   layers(`Unique Layers to ModelKit2 (${refB})`, r.uniqueB);
   return out;
+}
+
+/** Where `kit diff` reads one side: `remote://` → its registry, `local://` → local storage, else local first. */
+export type DiffSide = { where: "remote" | "local" | "any"; ref: ModelRef | RepositoryRef };
+
+/**
+ * kit's `getManifest` for one side of a diff: the manifest from local storage or the registry
+ * (verified; nothing is stored). With `any`, local storage first and the registry after any
+ * local failure; when both fail, the message says both.
+ */
+export async function diffManifest(
+  side: DiffSide,
+  stores: { local: () => Promise<LayoutStore>; remote: RemoteOpener },
+  opts: { logger: Logger; signal: AbortSignal },
+): Promise<{ descriptor: Descriptor; manifest: Manifest }> {
+  const r = isModelRef(side.ref) ? tagOrDigest(side.ref) : "";
+  const fromRemote = async () => inspectModelKit(await stores.remote(side.ref), r, { signal: opts.signal });
+  const fromLocal = async () => inspectModelKit(new LocalRepository(await stores.local(), repoKey(side.ref)), r, { signal: opts.signal });
+  if (side.where === "remote") return fromRemote();
+  if (side.where === "local") return fromLocal();
+  try {
+    return await fromLocal();
+  } catch (localErr) {
+    if (localErr instanceof CancelledError || opts.signal.aborted) throw localErr;
+    opts.logger.debug(`${refToString(side.ref)} not read from local storage (${errorMessage(localErr)}); trying its registry`);
+    try {
+      return await fromRemote();
+    } catch (remoteErr) {
+      if (remoteErr instanceof CancelledError || opts.signal.aborted) throw remoteErr;
+      const local = localErr instanceof NotFoundError ? "not found in local storage" : `cannot be read from local storage (${errorMessage(localErr)})`;
+      throw new KitError(`${refToString(side.ref)} ${local}, and reading it from its registry failed: ${errorMessage(remoteErr)}`, {
+        cause: remoteErr,
+        hint: hintIn(remoteErr),
+      });
+    }
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * `.kitignore` matching: moby/patternmatcher v0.6.0 semantics plus kit's ignore-file reader and the
- * always-appended defaults (compat §3.4 A, §3.5). Paths use `/` separators and are relative to the
+ * always-appended defaults (docs/format.md#kitignore). Paths use `/` separators and are relative to the
  * context directory.
  * @module
  */
@@ -332,7 +332,7 @@ export class PatternMatcher {
   }
 }
 
-/** The `.kitignore` part of kit's ignore test (compat §3.4 A). */
+/** The `.kitignore` part of kit's ignore test (docs/format.md#kitignore). */
 export interface KitIgnore {
   /** True when `path` (relative to the context, `/`-separated) is excluded. */
   matches(path: string): boolean;

@@ -1,26 +1,19 @@
 /**
- * What `kit inspect` and `kit info` read and print (compat §1.3, addendum §4): the manifest and
+ * What `kit inspect` and `kit info` read and print (docs/format.md#inspect-and-info): the manifest and
  * the Kitfile of one ModelKit from any {@link ReadOnlyTarget}, and inspect's JSON document.
  * @module
  */
 import { kitfileToConfigJson } from "../kitfile/config.ts";
 import type { Kitfile } from "../kitfile/schema.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
-import { artifactKind, encodeManifest, parseManifest, type Manifest } from "../oci/manifest.ts";
+import { encodeManifest, InvalidManifestError, type Manifest } from "../oci/manifest.ts";
 import { ANNOTATION_CLI_VERSION, ANNOTATION_KITFILE, OCI_MANIFEST } from "../oci/media-types.ts";
-import { bytesStream, fetchBytes, type ReadOnlyTarget } from "../store/target.ts";
-import { KitError } from "../util/errors.ts";
+import { displayRef, refToString, tagOrDigest, type ModelRef } from "../oci/reference.ts";
+import { fetchBytes, type ReadOnlyTarget } from "../store/target.ts";
+import { CancelledError, hintIn, KitError, NotFoundError } from "../util/errors.ts";
 import { goQuote, indentCompactJson } from "../util/go-json.ts";
 import type { Logger } from "../util/log.ts";
-import { readModelKit } from "./unpack.ts";
-
-/** kit's `ErrNotAModelKit`. */
-export class NotAModelKitError extends KitError {
-  override name = "NotAModelKitError";
-  constructor() {
-    super("reference exists but is not a modelkit");
-  }
-}
+import { modelKitFromManifest, NotAModelKitError } from "./contents.ts";
 
 export interface InspectedModelKit {
   descriptor: Descriptor;
@@ -42,25 +35,35 @@ export async function inspectModelKit(source: ReadOnlyTarget, ref: string, opts:
   const descriptor = await source.resolve(ref, opts);
   if (descriptor.mediaType !== OCI_MANIFEST) throw new NotAModelKitError();
   const bytes = await fetchBytes(source, descriptor, undefined, opts);
-  let manifest: Manifest;
+  let kit;
   try {
-    manifest = parseManifest(bytes);
+    kit = await modelKitFromManifest(descriptor, bytes, (d) => fetchBytes(source, d, undefined, opts), opts.logger);
   } catch (e) {
-    if (e instanceof KitError && e.message.startsWith("Invalid manifest")) throw new NotAModelKitError();
+    if (e instanceof InvalidManifestError) throw new NotAModelKitError();
     throw e;
   }
-  const kind = artifactKind(manifest);
-  if (kind === "other") throw new NotAModelKitError();
-  const synthesised = kind === "modelpack" && !manifest.annotations?.[ANNOTATION_KITFILE];
-  // The manifest is already here and verified: reading the kit asks the source only for the config
-  // (a registry is not asked twice).
-  const known: ReadOnlyTarget = {
-    resolve: async (r, o) => (r === descriptor.digest ? descriptor : source.resolve(r, o)),
-    exists: (d, o) => source.exists(d, o),
-    fetch: async (d, o) => (d.digest === descriptor.digest ? bytesStream(bytes) : source.fetch(d, o)),
-  };
-  const kit = await readModelKit(known, descriptor.digest, opts);
+  if (!kit) throw new NotAModelKitError();
+  const synthesised = kit.kind === "modelpack" && !kit.manifest.annotations?.[ANNOTATION_KITFILE];
   return { descriptor, manifest: kit.manifest, kitfile: kit.kitfile, synthesised };
+}
+
+/**
+ * The ModelKit `ref` from the store `open` gives (local storage or a registry), with kit's
+ * messages: `Could not find modelkit <ref>` or `Error resolving modelkit: <err>`. `logger` gets
+ * the warning for a ModelKit without a Kitfile.
+ */
+export async function loadModelKit(
+  ref: ModelRef,
+  open: () => Promise<ReadOnlyTarget>,
+  opts: { signal?: AbortSignal; logger?: Logger } = {},
+): Promise<InspectedModelKit> {
+  try {
+    return await inspectModelKit(await open(), tagOrDigest(ref), opts);
+  } catch (e) {
+    if (e instanceof CancelledError || opts.signal?.aborted) throw e;
+    if (e instanceof NotFoundError) throw new KitError(`Could not find modelkit ${displayRef(refToString(ref))}`, { cause: e });
+    throw new KitError(`Error resolving modelkit: ${(e as Error).message}`, { cause: e, hint: hintIn(e) });
+  }
 }
 
 /** The CLI version that packed the kit (its manifest annotation) or `unknown`. */

@@ -1,5 +1,5 @@
 /**
- * `--filter types[:names]` for unpack and list (compat §7.2, addendum §4).
+ * `--filter types[:names]` for unpack and list (docs/format.md#filters).
  * @module
  */
 import { KitError } from "../util/errors.ts";
@@ -58,7 +58,7 @@ export function selectsKitfile(filters: Filter[]): boolean {
   return filters.length === 0 || filters.some((f) => f.types.includes("kitfile"));
 }
 
-/** Filters for a parent ModelKit of a model reference: only the model (compat §7.3). */
+/** Filters for a parent ModelKit of a model reference: only the model (docs/format.md#filters). */
 export function parentFilters(filters: Filter[]): Filter[] | undefined {
   if (filters.length === 0) return [{ types: ["model"], names: [] }];
   const kept = filters.filter((f) => f.types.includes("model")).map((f) => ({ types: ["model" as FilterType], names: f.names }));

@@ -1,8 +1,8 @@
 /**
- * Which layer a file belongs to when layer paths nest (compat §3.4 B). Kit compares paths as plain
- * string prefixes, so with layers `data` and `data2` (or `.` and `data`, `database.csv`) files can
- * fall out of every layer [quirk]. We compare whole path segments instead: a file belongs to the most
- * specific layer path that contains it.
+ * Which layer a file belongs to when layer paths nest (docs/format.md#layer-ownership). Kit
+ * compares paths as plain string prefixes, so with layers `data` and `data2` (or `.` and `data`,
+ * `database.csv`) files can fall out of every layer [quirk]. We compare whole path segments
+ * instead: a file belongs to the most specific layer path that contains it.
  * @module
  */
 import { cleanPath } from "../kitfile/paths.ts";

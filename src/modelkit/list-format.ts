@@ -1,12 +1,14 @@
 /**
  * `kit list --format`: the table (Go `text/tabwriter`, padding 3), JSON (Go `MarshalIndent`) and
- * Go templates (compat §1.4). Templates support what kit documents — the fields `.Repo`, `.Tags`,
- * `.Digest`, `.ModelName`, `.Size`, `.Author`, `index .Tags N`, literal text, `{{-`/`-}}` trim
- * markers and comments — and refuse anything else with an error naming the construct.
+ * Go templates (docs/format.md#list), executed by the Go `text/template` engine over kit's
+ * `modelInfo` (`.Repo`, `.Tags`, `.Digest`, `.ModelName`, `.Size`, `.Author`).
  * @module
  */
 import { KitError } from "../util/errors.ts";
+import { GoSlice, GoStruct } from "../util/go-fmt.ts";
 import { goJsonIndent } from "../util/go-json.ts";
+import { GoTemplate, JSON_FUNC, TemplateExecError, TemplateParseError } from "../util/go-template.ts";
+import { terminalSafe } from "../util/log.ts";
 import type { ModelKitInfo } from "./kit-listing.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -58,11 +60,14 @@ export function tabwrite(text: string, minwidth: number, padding: number): strin
 
 export const LIST_TABLE_HEADER = "REPOSITORY\tTAG\tMAINTAINER\tNAME\tSIZE\tDIGEST";
 
-/** The table: a header, then one row per tag (`<none>` for untagged kits). */
+/**
+ * The table: a header, then one row per tag (`<none>` for untagged kits). Cells are made
+ * {@link terminalSafe} (a tab or newline in a Kitfile's name is escaped too, so rows stay rows).
+ */
 export function formatListTable(infos: ModelKitInfo[]): string {
   let text = LIST_TABLE_HEADER + "\n";
   for (const m of infos) {
-    for (const tag of m.tags ?? ["<none>"]) text += [m.repo, tag, m.author, m.modelName, m.size, m.digest].join("\t") + "\n";
+    for (const tag of m.tags ?? ["<none>"]) text += [m.repo, tag, m.author, m.modelName, m.size, m.digest].map((c) => terminalSafe(c, true)).join("\t") + "\n";
   }
   return tabwrite(text, 0, 3);
 }
@@ -74,178 +79,33 @@ export function formatListJson(infos: ModelKitInfo[]): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Go text/template, the part kit documents
+// Go text/template
 
 const TEMPLATE_NAME = "list";
-/** Go field names of kit's `modelInfo`. */
-const FIELDS: Record<string, (m: ModelKitInfo) => string | string[] | null> = {
-  Repo: (m) => m.repo,
-  Digest: (m) => m.digest,
-  Tags: (m) => m.tags,
-  ModelName: (m) => m.modelName,
-  Size: (m) => m.size,
-  Author: (m) => m.author,
-};
-const SUPPORTED = "{{ .Repo }}, {{ .Tags }}, {{ index .Tags N }}, {{ .Digest }}, {{ .ModelName }}, {{ .Size }}, {{ .Author }}";
 
-type Node =
-  | { kind: "text"; text: string }
-  | { kind: "field"; name: string; pos: number; src: string }
-  | { kind: "index"; field: string; index: number; pos: number; src: string };
+/** kit's template functions: Go's builtins plus `json` (an addition: kit itself has none). */
+const LIST_FUNCS = { json: JSON_FUNC };
 
-/** A parsed `--format` template. */
-export interface ListTemplate {
-  source: string;
-  nodes: Node[];
+/** The value a template sees: kit's `list.modelInfo` struct (Go field names, JSON names). */
+export function modelInfoValue(m: ModelKitInfo): GoStruct {
+  return new GoStruct("list.modelInfo", [
+    { name: "Repo", type: "string", json: "repo", value: m.repo },
+    { name: "Digest", type: "string", json: "digest", value: m.digest },
+    { name: "Tags", type: "[]string", json: "tags", value: new GoSlice("string", m.tags) },
+    { name: "ModelName", type: "string", json: "modelName", value: m.modelName },
+    { name: "Size", type: "string", json: "size", value: m.size },
+    { name: "Author", type: "string", json: "author", value: m.author },
+  ]);
 }
 
-/** A template execution error (Go `ExecError`); `partial` is what was written before it. */
-export class TemplateExecError extends KitError {
-  override name = "TemplateExecError";
-  readonly partial: string;
-  constructor(message: string, partial: string) {
-    super(message);
-    this.partial = partial;
-  }
+/** Parses a `--format` template as Go's `template.New("list").Parse` does; throws {@link TemplateParseError}. */
+export function parseListTemplate(source: string): GoTemplate {
+  return GoTemplate.parse(TEMPLATE_NAME, source, LIST_FUNCS);
 }
 
-const SPACE = /[ \t\r\n]/;
-
-/** Go's `name:line:col` of the node at string index `i` (col = byte offset within its line). */
-function location(src: string, i: number): string {
-  const before = src.slice(0, i);
-  const nl = before.lastIndexOf("\n");
-  const col = new TextEncoder().encode(before.slice(nl + 1)).length;
-  return `${TEMPLATE_NAME}:${lineOf(src, i)}:${col}`;
-}
-
-function lineOf(src: string, i: number): number {
-  return src.slice(0, i).split("\n").length;
-}
-
-function unsupported(action: string): KitError {
-  return new KitError(
-    `template: ${TEMPLATE_NAME}: unsupported template construct "${action}": kit list templates support ${SUPPORTED}, literal text, {{- -}} trim markers and comments`,
-  );
-}
-
-/** Parses a `--format` template; throws for syntax errors and for constructs outside the supported set. */
-export function parseListTemplate(source: string): ListTemplate {
-  const nodes: Node[] = [];
-  let i = 0;
-  let text = "";
-  let trimNextText = false;
-  const pushText = (t: string) => {
-    if (trimNextText) t = t.replace(/^[ \t\r\n]+/, "");
-    trimNextText = false;
-    text += t;
-  };
-  const flushText = () => {
-    if (text) nodes.push({ kind: "text", text });
-    text = "";
-  };
-  while (i < source.length) {
-    const open = source.indexOf("{{", i);
-    if (open < 0) {
-      pushText(source.slice(i));
-      break;
-    }
-    pushText(source.slice(i, open));
-    let j = open + 2;
-    // `{{- ` trims the preceding text (the dash must be followed by a space).
-    if (source[j] === "-" && SPACE.test(source[j + 1] ?? "")) {
-      text = text.replace(/[ \t\r\n]+$/, "");
-      j += 2;
-    }
-    const start = j;
-    // Find the closing delimiter, skipping quoted text and comments.
-    let close = -1;
-    let k = j;
-    while (k < source.length) {
-      const c = source[k]!;
-      if (c === '"' || c === "`" || c === "'") {
-        const q = c;
-        k++;
-        while (k < source.length && source[k] !== q) k += source[k] === "\\" && q !== "`" ? 2 : 1;
-        k++;
-        continue;
-      }
-      if (c === "/" && source[k + 1] === "*") {
-        const end = source.indexOf("*/", k + 2);
-        if (end < 0) throw new KitError(`template: ${TEMPLATE_NAME}:${lineOf(source, open)}: unclosed comment`);
-        k = end + 2;
-        continue;
-      }
-      if (c === "}" && source[k + 1] === "}") {
-        close = k;
-        break;
-      }
-      k++;
-    }
-    if (close < 0) throw new KitError(`template: ${TEMPLATE_NAME}:${lineOf(source, open)}: unclosed action`);
-    let end = close;
-    // ` -}}` trims the following text.
-    if (source[close - 1] === "-" && close - 2 >= start && SPACE.test(source[close - 2] ?? "")) {
-      end = close - 2;
-      trimNextText = true;
-    }
-    const body = source.slice(start, end);
-    const action = source.slice(open, close + 2);
-    i = close + 2;
-    const trimmed = body.trim();
-    flushText();
-    if (trimmed.startsWith("/*")) {
-      if (!body.startsWith("/*") || !body.endsWith("*/")) {
-        throw new KitError(`template: ${TEMPLATE_NAME}:${lineOf(source, open)}: comment ends before closing delimiter`);
-      }
-      continue;
-    }
-    if (trimmed === "") throw new KitError(`template: ${TEMPLATE_NAME}:${lineOf(source, open)}: missing value for command`);
-    const lead = body.length - body.trimStart().length;
-    const pos = start + lead;
-    const words = trimmed.split(/[ \t\r\n]+/);
-    if (words.length === 1 && /^\.[A-Za-z_][A-Za-z0-9_]*$/.test(words[0]!)) {
-      nodes.push({ kind: "field", name: words[0]!.slice(1), pos, src: words[0]! });
-      continue;
-    }
-    if (words.length === 3 && words[0] === "index" && words[1] === ".Tags" && /^(0|[1-9][0-9]*)$/.test(words[2]!)) {
-      nodes.push({ kind: "index", field: "Tags", index: Number(words[2]), pos, src: words.join(" ") });
-      continue;
-    }
-    throw unsupported(action);
-  }
-  flushText();
-  return { source, nodes };
-}
-
-/** Go's `fmt.Print` of a field value: strings as they are, a string slice as `[a b]`. */
-function printValue(v: string | string[] | null): string {
-  if (v === null) return "[]";
-  return Array.isArray(v) ? `[${v.join(" ")}]` : v;
-}
-
-/** Executes the template for one ModelKit. Throws {@link TemplateExecError} as Go's template does. */
-export function executeListTemplate(t: ListTemplate, m: ModelKitInfo): string {
-  let out = "";
-  for (const n of t.nodes) {
-    if (n.kind === "text") {
-      out += n.text;
-      continue;
-    }
-    const at = (msg: string) =>
-      new TemplateExecError(`template: ${location(t.source, n.pos)}: executing "${TEMPLATE_NAME}" at <${n.src}>: ${msg}`, out);
-    const get = FIELDS[n.kind === "field" ? n.name : n.field];
-    if (!get) throw at(`can't evaluate field ${n.kind === "field" ? n.name : n.field} in type list.modelInfo`);
-    const v = get(m);
-    if (n.kind === "field") {
-      out += printValue(v);
-      continue;
-    }
-    const arr = Array.isArray(v) ? v : [];
-    if (n.index >= arr.length) throw at(`error calling index: index out of range: ${n.index}`);
-    out += arr[n.index]!;
-  }
-  return out;
+/** Executes the template for one ModelKit. Throws {@link TemplateExecError} (with the partial output) as Go's template does. */
+export function executeListTemplate(t: GoTemplate, m: ModelKitInfo): string {
+  return t.execute(modelInfoValue(m));
 }
 
 /**
@@ -262,10 +122,11 @@ export function writeList(infos: ModelKitInfo[], format: string, write: (s: stri
     write(formatListJson(infos));
     return;
   }
-  let t: ListTemplate;
+  let t: GoTemplate;
   try {
     t = parseListTemplate(format);
   } catch (e) {
+    if (!(e instanceof TemplateParseError)) throw e;
     throw new KitError(`Error parsing --format template: ${(e as Error).message}`, { cause: e });
   }
   for (const m of infos) {
@@ -273,7 +134,8 @@ export function writeList(infos: ModelKitInfo[], format: string, write: (s: stri
     try {
       s = executeListTemplate(t, m);
     } catch (e) {
-      if (e instanceof TemplateExecError && e.partial) write(e.partial);
+      if (!(e instanceof TemplateExecError)) throw e;
+      if (e.partial) write(e.partial);
       throw new KitError(`Error executing --format template: ${(e as Error).message}`, { cause: e });
     }
     write(format.endsWith("\n") ? s : s + "\n");

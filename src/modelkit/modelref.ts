@@ -1,70 +1,20 @@
 /**
- * ModelKit references in `model.path` (compat §2.5, §7.3): a Kitfile may name another ModelKit as
+ * ModelKit references in `model.path` (docs/format.md#model-references): a Kitfile may name another ModelKit as
  * its model. Pack resolves the chain of parents (at most 10), merges their Kitfiles and leaves
  * their files to them; unpack restores the parents' model files too.
  * @module
  */
 import { cleanPath, modelReference } from "../kitfile/paths.ts";
 import type { Kitfile } from "../kitfile/schema.ts";
-import { displayRef, LOCAL_REGISTRY, refToString, repoKey, type ModelRef } from "../oci/reference.ts";
-import type { LayoutStore } from "../store/layout.ts";
-import { LocalRepository } from "../store/local.ts";
-import type { ReadOnlyTarget } from "../store/target.ts";
+import { displayRef, refToString, type ModelRef } from "../oci/reference.ts";
 import { KitError, NotFoundError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
-import { readModelKit, type ModelKitContents } from "./unpack.ts";
+import { readModelKit, type ModelKitContents } from "./contents.ts";
+import type { ParentSource } from "./locate.ts";
 
 /** kit's `MaxModelRefChain`. */
 export const MAX_MODEL_REF_CHAIN = 10;
-
-/** Whether a model path names a ModelKit (kit's rule, shared with Kitfile validation). */
-export { modelReference };
-
-/** Where a parent kit is read from: local storage first, then (when given) the registry. */
-export type ParentSource = (ref: ModelRef) => Promise<{ source: ReadOnlyTarget; ref: string } | undefined>;
-
-export function localParentSource(storage: LayoutStore): ParentSource {
-  return async (ref) => {
-    const repo = new LocalRepository(storage, repoKey(ref));
-    try {
-      await repo.resolve(ref.reference);
-      return { source: repo, ref: ref.reference };
-    } catch (e) {
-      if (e instanceof NotFoundError) return undefined;
-      throw e;
-    }
-  };
-}
-
-/**
- * Parents from their registry (compat §2.5: "else the remote registry"): `open` gives the remote
- * repository of a reference. References without a registry (`localhost`) are not looked up.
- */
-export function remoteParentSource(open: (ref: ModelRef) => Promise<ReadOnlyTarget>): ParentSource {
-  return async (ref) => {
-    if (ref.registry === LOCAL_REGISTRY) return undefined;
-    const source = await open(ref);
-    try {
-      await source.resolve(ref.reference);
-      return { source, ref: ref.reference };
-    } catch (e) {
-      if (e instanceof NotFoundError) return undefined;
-      throw e;
-    }
-  };
-}
-
-/** Tries each source in turn. */
-export function firstSource(...sources: ParentSource[]): ParentSource {
-  return async (ref) => {
-    for (const s of sources) {
-      const r = await s(ref);
-      if (r) return r;
-    }
-    return undefined;
-  };
-}
 
 export interface ResolvedReferences {
   /** The child merged with every ancestor (child wins for scalars, lists concatenated child first). */

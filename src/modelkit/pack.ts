@@ -1,6 +1,7 @@
 /**
  * `kit pack`: a Kitfile and its context directory become a ModelKit in local storage, with the
- * same layer, config and manifest bytes as kit (compat §3, addendum §1). Each file is read once;
+ * same layer, config and manifest bytes as kit (docs/format.md#layers,
+ * docs/format.md#config, docs/format.md#manifest). Each file is read once;
  * each layer's tar is hashed while it is written straight into the store's ingest area and then
  * renamed into place; layers are packed in parallel within a bound; memory stays bounded.
  * @module
@@ -119,7 +120,10 @@ export function planLayers(k: Kitfile, layerFormat: LayerFormat, modelIsReferenc
   return plans;
 }
 
-/** Layer-path annotations of the newest shape (addendum §1.2); key order is Go's sorted map order. */
+/**
+ * Layer-path annotations of the newest shape (docs/format.md#annotations); key order is Go's sorted
+ * map order.
+ */
 function layerAnnotations(plan: LayerPlan, rawMeta?: string): Record<string, string> {
   const a: Record<string, string> = {};
   if (plan.section === "prompt") a[ANNOTATION_LAYER_SUBTYPE] = "prompt";

@@ -1,5 +1,5 @@
 /**
- * A streaming tar writer whose bytes equal Go `archive/tar` output as kit uses it (compat §3.6):
+ * A streaming tar writer whose bytes equal Go `archive/tar` output as kit uses it (docs/format.md#tar):
  * USTAR whenever possible, PAX records for long/non-ASCII names and sizes ≥ 8 GiB, uid 1000, gid 0,
  * mtime 0, data padded to 512 and two zero blocks at the end. File data is streamed through; at most
  * a bounded amount of small pieces is staged to make large output chunks.

@@ -1,80 +1,32 @@
 /**
  * `kit unpack`: restores a ModelKit's files from any {@link ReadOnlyTarget} (local storage or a
- * registry), every byte digest-verified, hostile archives refused (compat §7, addendum §1.7).
+ * registry), every byte digest-verified, hostile archives refused (docs/format.md#unpack).
  * @module
  */
 import { lstat, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { parseConfigJson } from "../kitfile/config.ts";
-import { cleanPath } from "../kitfile/paths.ts";
+import { cleanPath, modelReference } from "../kitfile/paths.ts";
 import type { Kitfile } from "../kitfile/schema.ts";
 import { kitfileToYaml } from "../kitfile/yaml.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
+import { tapStream } from "../oci/digest.ts";
+import { displayRef, refToString, tagOrDigest, type ModelRef } from "../oci/reference.ts";
 import { parseLayerType, type LayerType } from "../oci/layer-type.ts";
 import { artifactKind, parseManifest, type Manifest } from "../oci/manifest.ts";
 import { ANNOTATION_FILE_METADATA, ANNOTATION_FILEPATH, ANNOTATION_KITFILE, ANNOTATION_LAYER_SUBTYPE } from "../oci/media-types.ts";
+import { LocalRepository } from "../store/local.ts";
 import { fetchBytes, type ReadOnlyTarget } from "../store/target.ts";
 import { gunzipStream, zstdDecompressStream } from "../util/compress.ts";
-import { KitError } from "../util/errors.ts";
-import { atomicWriteFile, randomHex, writeStreamToHandle } from "../util/fs.ts";
+import { CorruptDataError, IntegrityError, KitError } from "../util/errors.ts";
+import { atomicWriteFile, ownedTempName, removeAbandonedTemps, writeStreamToHandle } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { noProgress, type Progress } from "../util/progress.ts";
-import { matchesFilters, selectsKitfile, type Filter, type LayerKind } from "./layer-filter.ts";
-import { extractTar, verifySubpath } from "./untar.ts";
-
-export interface ModelKitContents {
-  manifestDesc: Descriptor;
-  manifest: Manifest;
-  /** The Kitfile from the config (or the ModelPack annotation / synthesised from layers). */
-  kitfile: Kitfile;
-  kind: "kit" | "modelpack";
-}
-
-/** Resolves `ref` in `source` and reads the manifest and the Kitfile, verified. */
-export async function readModelKit(source: ReadOnlyTarget, ref: string, opts: { signal?: AbortSignal; logger?: Logger } = {}): Promise<ModelKitContents> {
-  const manifestDesc = await source.resolve(ref, opts);
-  const manifest = parseManifest(await fetchBytes(source, manifestDesc, undefined, opts));
-  const kind = artifactKind(manifest);
-  if (kind === "other") throw new KitError(`Reference ${ref} exists but is not a ModelKit`);
-  let kitfile: Kitfile;
-  if (kind === "kit") {
-    kitfile = parseConfigJson(new TextDecoder().decode(await fetchBytes(source, manifest.config, undefined, opts)));
-  } else {
-    const annotated = manifest.annotations?.[ANNOTATION_KITFILE];
-    if (annotated) {
-      kitfile = parseConfigJson(annotated);
-    } else {
-      opts.logger?.warn("Artifact does not include Kitfile: functionality may be impacted");
-      kitfile = synthesiseKitfile(manifest);
-    }
-  }
-  return { manifestDesc, manifest, kitfile, kind };
-}
-
-/** A minimal Kitfile from ModelPack layer annotations (addendum §1.7). */
-function synthesiseKitfile(m: Manifest): Kitfile {
-  const k: Kitfile = { manifestVersion: "1.0.0" };
-  for (const l of m.layers ?? []) {
-    const t = parseLayerType(l.mediaType);
-    const p = l.annotations?.[ANNOTATION_FILEPATH];
-    if (!t) continue;
-    if (p === undefined) throw new KitError(`Layer ${l.digest} has no ${ANNOTATION_FILEPATH} annotation`);
-    const info = { digest: l.digest };
-    switch (t.base) {
-      case "model":
-        if (!k.model) k.model = { path: p, ...info };
-        else (k.model.parts ??= []).push({ path: p, ...info });
-        break;
-      case "modelpart": (k.model ??= {}).parts = [...(k.model.parts ?? []), { path: p, ...info }]; break;
-      case "dataset": (k.datasets ??= []).push({ path: p, ...info }); break;
-      case "code": (k.code ??= []).push({ path: p, ...info }); break;
-      case "docs": (k.docs ??= []).push({ path: p, ...info }); break;
-      case "mcpb": (k.mcpServers ??= []).push({ path: p, ...info }); break;
-    }
-  }
-  return k;
-}
+import { readModelKit, type ModelKitContents } from "./contents.ts";
+import { matchesFilters, parentFilters, selectsKitfile, type Filter, type LayerKind } from "./layer-filter.ts";
+import { MAX_MODEL_REF_CHAIN } from "./modelref.ts";
+import { EXTRACT_MODE_MASK, extractTar, verifySubpath } from "./untar.ts";
 
 /** One Kitfile entry paired with its manifest layer. */
 interface Pair {
@@ -165,7 +117,7 @@ const KIND_WORD: Record<LayerKind, string> = {
   mcpserver: "MCP server",
 };
 
-/** Writes the Kitfile YAML with kit's existing-file rules (compat §7.4). */
+/** Writes the Kitfile YAML with kit's existing-file rules (docs/format.md#extraction). */
 async function unpackKitfile(dir: string, k: Kitfile, overwrite: boolean, logger: Logger): Promise<void> {
   const file = path.join(dir, "Kitfile");
   const yaml = new TextEncoder().encode(kitfileToYaml(k));
@@ -190,7 +142,7 @@ function decompress(stream: ReadableStream<Uint8Array>, t: LayerType): ReadableS
   return stream;
 }
 
-/** Writes a raw layer to its file path (addendum §1.7): inside `dir`, mode from the metadata annotation. */
+/** Writes a raw layer to its file path (docs/format.md#raw-layers): inside `dir`, mode from the metadata annotation. */
 async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Uint8Array>, layer: Descriptor, o: UnpackOptions) {
   const target = await verifySubpath(dir, rel);
   let mode = 0o644;
@@ -199,7 +151,7 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
   if (meta) {
     try {
       const m = JSON.parse(meta) as { mode?: number; size?: number };
-      if (typeof m.mode === "number") mode = m.mode & 0o7777;
+      if (typeof m.mode === "number") mode = m.mode & EXTRACT_MODE_MASK;
       if (typeof m.size === "number") size = m.size;
     } catch {
       throw new KitError(`Layer ${layer.digest} has an invalid ${ANNOTATION_FILE_METADATA} annotation`);
@@ -212,7 +164,7 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
     if (!st.isFile()) { await stream.cancel(); throw new KitError(`path '${rel}' already exists and is not a regular file`); }
   }
   await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
-  const tmp = `${target}.kit-tmp-${process.pid}-${randomHex(6)}`;
+  const tmp = path.join(path.dirname(target), ownedTempName(path.basename(target)));
   try {
     const fh = await open(tmp, "wx", mode);
     let n: number;
@@ -229,40 +181,109 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
   }
 }
 
-/** Unpacks an already-read ModelKit from `source` into `o.dir`. Parents of model references are the caller's job. */
+/**
+ * The error to report for a layer whose bytes did not decompress or untar. From local storage,
+ * the blob is read again first: when its bytes no longer match its digest, that IntegrityError is
+ * the real cause (and the store has removed the damaged blob). Otherwise the layer is named with
+ * the reason. Other errors are returned as they are.
+ */
+async function layerFailure(source: ReadOnlyTarget, layer: Descriptor, what: string, e: unknown, signal?: AbortSignal): Promise<unknown> {
+  if (!(e instanceof CorruptDataError)) return e;
+  if (source instanceof LocalRepository) {
+    try {
+      const reader = (await source.fetch(layer, { signal })).getReader();
+      while (!(await reader.read()).done) {
+        // verified as it streams
+      }
+    } catch (v) {
+      if (v instanceof IntegrityError) return v;
+    }
+  }
+  return new CorruptDataError(`${what} is corrupt: ${e.message}`, { cause: e, hint: "The ModelKit was written wrongly; ask its publisher to pack and push it again" });
+}
+
+/**
+ * `kit unpack REF`: the ModelKit `ref` (found by `locate`) into `o.dir`, after the model files
+ * of the ModelKits its model refers to (parents first, at most 10, no cycles). Only the kit
+ * itself writes its Kitfile. `chainLog` says which referenced kit is being unpacked (default
+ * `o.logger`).
+ */
+export async function unpackModelKit(
+  ref: ModelRef,
+  locate: (ref: ModelRef) => Promise<ReadOnlyTarget>,
+  o: UnpackOptions & { verify?: (source: ReadOnlyTarget, ref: ModelRef, desc: Descriptor) => Promise<unknown> },
+  chainLog: Logger = o.logger,
+): Promise<void> {
+  const visit = async (r: ModelRef, filters: Filter[], visited: string[]): Promise<void> => {
+    const source = await locate(r);
+    const kit = await readModelKit(source, tagOrDigest(r), { signal: o.signal, logger: o.logger });
+    await o.verify?.(source, r, kit.manifestDesc); // before anything of this kit (or its parents) is written
+    const parentPath = kit.kitfile.model?.path;
+    const parent = modelReference(parentPath);
+    if (parent) {
+      const key = refToString(parent);
+      const chain = () => [...visited, key].map((x) => displayRef(x)).join("=>");
+      if (visited.includes(key)) throw new KitError(`found cycle in modelkit references: [${chain()}]`);
+      // `visited` holds the kit itself and its ancestors so far: up to 10 ancestors, as pack allows.
+      if (visited.length > MAX_MODEL_REF_CHAIN) throw new KitError(`reached maximum number of model references: [${chain()}]`);
+      const pf = parentFilters(filters);
+      if (pf) {
+        chainLog.info(`Unpacking referenced ModelKit ${parentPath}`);
+        await visit(parent, pf, [...visited, key]);
+      }
+    }
+    await unpackContents(source, kit, { ...o, filters, writeKitfile: visited.length === 1 && o.writeKitfile !== false });
+  };
+  await visit(ref, o.filters, [refToString(ref)]);
+}
+
+/** Unpacks an already-read ModelKit from `source` into `o.dir`. Parents of model references are {@link unpackModelKit}'s job. */
 export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitContents, o: UnpackOptions): Promise<void> {
   const { dir, logger, signal } = o;
   const progress = o.progress ?? noProgress;
   await mkdir(dir, { recursive: true, mode: 0o755 });
+  // Temporary files an earlier unpack into this directory left when it was killed.
+  const leftovers = await removeAbandonedTemps(dir, { recursive: true });
+  if (leftovers > 0) logger.debug(`Removed ${leftovers} temporary file(s) left by an interrupted unpack`);
   if (o.writeKitfile !== false && selectsKitfile(o.filters)) await unpackKitfile(dir, kit.kitfile, o.overwrite, logger);
   const legacy = !hasLayerInfo(kit.kitfile);
   const pairs = pairLayers(kit.kitfile, kit.manifest, logger);
   const counts: Record<string, number> = {};
+  // One digest named by several entries is extracted once per place it lands, not once per mention.
+  const extracted = new Set<string>();
   for (const p of pairs) {
     throwIfAborted(signal);
     if (!matchesFilters(o.filters, p.kind, p.entry)) continue;
     const entryPath = p.entry.path ?? "";
+    const raw = p.type.format === "raw";
+    const rel = raw ? cleanPath(p.layer.annotations?.[ANNOTATION_FILEPATH] ?? entryPath) : undefined;
+    const subdir = !raw && legacy ? path.posix.dirname(cleanPath(entryPath || ".")) : undefined;
+    const key = `${p.layer.digest}\0${raw ? `raw:${rel}` : `tar:${subdir ?? "."}`}`;
+    if (extracted.has(key)) {
+      logger.debug(`Layer ${p.layer.digest} for ${entryPath || "."} was already unpacked`);
+      continue;
+    }
+    extracted.add(key);
     const word = KIND_WORD[p.kind];
     logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`);
     const task = progress.task(`Unpacking ${entryPath || "."}`, p.layer.size);
-    const body = await source.fetch(p.layer, { signal });
-    const counted = body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
-      transform(c, ctl) { task.add(c.byteLength); ctl.enqueue(c); },
-    }));
-    const data = decompress(counted, p.type);
-    if (p.type.format === "raw") {
-      const rel = cleanPath(p.layer.annotations?.[ANNOTATION_FILEPATH] ?? entryPath);
-      await writeRawLayer(dir, rel, data, p.layer, o);
-    } else {
-      const subdir = legacy ? path.posix.dirname(cleanPath(entryPath || ".")) : undefined;
-      if (legacy && subdir && subdir !== ".") await verifySubpath(dir, subdir);
-      await extractTar(data, dir, {
-        overwrite: o.overwrite,
-        ignoreExisting: o.ignoreExisting,
-        subdir: subdir && subdir !== "." ? subdir : undefined,
-        signal,
-        logger,
-      });
+    try {
+      const counted = tapStream(await source.fetch(p.layer, { signal }), { onChunk: (c) => task.add(c.byteLength) });
+      const data = decompress(counted, p.type);
+      if (rel !== undefined) {
+        await writeRawLayer(dir, rel, data, p.layer, o);
+      } else {
+        if (legacy && subdir && subdir !== ".") await verifySubpath(dir, subdir);
+        await extractTar(data, dir, {
+          overwrite: o.overwrite,
+          ignoreExisting: o.ignoreExisting,
+          subdir: subdir && subdir !== "." ? subdir : undefined,
+          signal,
+          logger,
+        });
+      }
+    } catch (e) {
+      throw await layerFailure(source, p.layer, `${word} layer ${p.layer.digest} (${entryPath || "."})`, e, signal);
     }
     task.done();
     counts[p.kind] = (counts[p.kind] ?? 0) + 1;

@@ -1,16 +1,15 @@
 /**
  * A streaming tar reader (USTAR, PAX, GNU long names; read tolerantly like Go `archive/tar`) and kit's
- * extraction rules with its safety checks (compat §7.4). Files are written to a temporary name in
+ * extraction rules with its safety checks (docs/format.md#extraction). Files are written to a temporary name in
  * their directory and renamed into place once complete, so an interrupted unpack never leaves a
  * half-written file under its final name.
  * @module
  */
-import { randomUUID } from "node:crypto";
 import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, type Stats, statSync, unlinkSync, write, writeSync } from "node:fs";
 import * as nodePath from "node:path";
 import { cleanPath } from "../kitfile/paths.ts";
-import { asKitError, CancelledError, KitError } from "../util/errors.ts";
-import { isWithinDir } from "../util/fs.ts";
+import { asKitError, CancelledError, CorruptDataError, IntegrityError, KitError } from "../util/errors.ts";
+import { isWithinDir, ownedTempName } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { iterableStream } from "../util/streams.ts";
@@ -120,13 +119,13 @@ class ByteSource {
 }
 
 function unexpectedEof(): KitError {
-  return new KitError("Failed to read tar archive: unexpected end of data", {
+  return new CorruptDataError("Failed to read tar archive: unexpected end of data", {
     hint: "The layer is truncated or corrupt; fetch it again",
   });
 }
 
 function invalidHeader(why: string): KitError {
-  return new KitError(`Failed to read tar archive: invalid tar header (${why})`);
+  return new CorruptDataError(`Failed to read tar archive: invalid tar header (${why})`);
 }
 
 function cString(b: Uint8Array): string {
@@ -337,6 +336,12 @@ export async function* readTar(
 
 // ---- extraction ----
 
+/**
+ * The mode bits extraction ever sets: permissions only. Setuid, setgid and sticky bits from an
+ * archive (or a raw layer's metadata) are dropped, whoever runs the unpack.
+ */
+export const EXTRACT_MODE_MASK = 0o777;
+
 export interface ExtractOptions {
   /** `-o`: replace existing regular files. */
   overwrite: boolean;
@@ -386,6 +391,7 @@ function statOrUndefined(p: string): Stats | undefined {
 function resolveEntryPath(rel: string, display: string, rootReal: string): string {
   const fail = (why: string) => new KitError(`illegal file path: ${display}: ${why}`);
   if (rel.startsWith("/")) throw fail(`absolute paths are not supported (${display})`);
+  if (rel.includes("\0")) throw fail("a path cannot contain a NUL byte");
   const cleaned = cleanPath(rel);
   if (rel === "" || cleaned === ".." || cleaned.startsWith("../")) {
     throw fail("layer paths must stay within context directory");
@@ -456,10 +462,11 @@ async function writeChunks(fd: number, chunks: AsyncIterable<Uint8Array>): Promi
 }
 
 /**
- * Extracts a tar stream into `targetDir` with kit's rules (compat §7.4): names must stay inside the
- * target (also through existing symlinks), only directories and regular files are accepted, directories
- * and new files get the header mode (umask applies; existing files keep theirs), `ignoreExisting` skips
- * existing files, otherwise they are an error unless `overwrite` is set.
+ * Extracts a tar stream into `targetDir` with kit's rules (docs/format.md#extraction): names must
+ * stay inside the target (also through existing symlinks), only directories and regular files are
+ * accepted, directories and new files get the header's permission bits (umask applies; existing
+ * files keep theirs; never setuid, setgid or sticky), `ignoreExisting` skips existing files,
+ * otherwise they are an error unless `overwrite` is set.
  */
 export async function extractTar(
   stream: ReadableStream<Uint8Array>,
@@ -485,7 +492,7 @@ export async function extractTar(
         if (!st.isDirectory()) throw new KitError(`path '${display}' already exists and is not a directory`);
       } else {
         opts.logger?.debug(`Creating directory ${display}`);
-        mkdirSync(dest, { recursive: true, mode: entry.mode });
+        mkdirSync(dest, { recursive: true, mode: entry.mode & EXTRACT_MODE_MASK });
       }
       result.dirs++;
       continue;
@@ -509,8 +516,8 @@ export async function extractTar(
     opts.logger?.debug(`Unpacking file ${display}`);
     const dir = nodePath.dirname(dest);
     mkdirSync(dir, { recursive: true, mode: 0o755 });
-    const tmp = nodePath.join(dir, `.${nodePath.basename(dest)}.kit-${randomUUID().slice(0, 8)}.tmp`);
-    const fd = openSync(tmp, "wx", entry.mode);
+    const tmp = nodePath.join(dir, ownedTempName(nodePath.basename(dest)));
+    const fd = openSync(tmp, "wx", entry.mode & EXTRACT_MODE_MASK);
     let closed = false;
     let committed = false;
     try {
@@ -518,12 +525,14 @@ export async function extractTar(
       try {
         written = await writeChunks(fd, entry.chunks());
       } catch (e) {
-        if (e instanceof CancelledError) throw e;
+        // The layer's own failures keep their type (a cut or corrupt stream, damaged bytes, a cancel).
+        if (e instanceof CancelledError || e instanceof IntegrityError) throw e;
+        if (e instanceof CorruptDataError) throw new CorruptDataError(`could not unpack file ${display}: ${e.message}`, { cause: e, hint: e.hint });
         const k = asKitError(e);
         throw new KitError(`could not unpack file ${display}: ${(k as Error).message}`, { cause: e, hint: k instanceof KitError ? k.hint : undefined });
       }
       if (written !== entry.size) throw new KitError(`could not unpack file ${display}`);
-      if (existing) fchmodSync(fd, existing.mode & 0o7777);
+      if (existing) fchmodSync(fd, existing.mode & EXTRACT_MODE_MASK);
       closed = true;
       closeSync(fd);
       pending.push({ tmp, dest, display });
@@ -566,7 +575,10 @@ export async function extractTar(
   return result;
 }
 
-/** Exposed for callers that verify a Kitfile-declared path the same way (legacy layers, §7.1). */
+/**
+ * Exposed for callers that verify a Kitfile-declared path the same way (legacy layers,
+ * docs/format.md#pairing).
+ */
 export async function verifySubpath(targetDir: string, rel: string): Promise<string> {
   return resolveEntryPath(rel, rel, realpathSync(targetDir));
 }

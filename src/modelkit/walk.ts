@@ -1,6 +1,6 @@
 /**
- * Collects the entries of one layer in the exact order kit writes them (compat §3.4 step 4,
- * §3.6): the ancestor directories of the layer path, the path itself, then its tree in
+ * Collects the entries of one layer in the exact order kit writes them (docs/format.md#layer-contents,
+ * docs/format.md#tar): the ancestor directories of the layer path, the path itself, then its tree in
  * depth-first, byte-wise sorted order. Fixes over kit (see docs/compatibility.md): names that
  * contain `..` are packed; symlinks inside the context are packed as what they point to;
  * symlinks leading outside the context and layer paths outside it are errors; a failing walk

@@ -4,6 +4,7 @@
  */
 import { sha256, type Sha256 } from "../runtime/runtime.ts";
 import { IntegrityError } from "../util/errors.ts";
+import { watchStream, type StreamWatch } from "../util/streams.ts";
 
 /** A validated `sha256:<64 lower-case hex>` string. */
 export type Digest = `sha256:${string}`;
@@ -14,11 +15,6 @@ const ANY_DIGEST_RE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
 export function isDigest(s: string): s is Digest {
   return SHA256_RE.test(s);
-}
-
-/** True when `s` has go-digest's `alg:encoded` shape (any algorithm). */
-export function looksLikeDigest(s: string): boolean {
-  return ANY_DIGEST_RE.test(s);
 }
 
 const DIGEST_ALGORITHMS: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
@@ -108,4 +104,34 @@ export class VerifyStream extends TransformStream<Uint8Array, Uint8Array> {
       },
     });
   }
+}
+
+/** Streams known to error before their end unless they match the digest they are mapped to. */
+const verifiedStreams = new WeakMap<ReadableStream<Uint8Array>, string>();
+
+/**
+ * `s` checked against `expected` as it streams (a {@link VerifyStream}), unless `s` already is:
+ * the result is marked, so whoever receives it next (a store's push, the copy) does not hash the
+ * same bytes again. Every store's `fetch` returns such a stream and every `push` passes its body
+ * through here, so content is hashed once per transfer whatever the pair of stores.
+ */
+export function verified(s: ReadableStream<Uint8Array>, expected: { digest: string; size: number }): ReadableStream<Uint8Array> {
+  if (verifiedStreams.get(s) === expected.digest) return s;
+  const out = s.pipeThrough(new VerifyStream(expected));
+  verifiedStreams.set(out, expected.digest);
+  return out;
+}
+
+/** What {@link tapStream} reports (and how it may replace a failure). */
+export type StreamTap = StreamWatch<Uint8Array>;
+
+/**
+ * `s` passed through unchanged while `tap` watches its chunks and its failure. A stream
+ * {@link verified} for a digest stays marked for it.
+ */
+export function tapStream(s: ReadableStream<Uint8Array>, tap: StreamTap): ReadableStream<Uint8Array> {
+  const out = watchStream(s, tap);
+  const digest = verifiedStreams.get(s);
+  if (digest !== undefined) verifiedStreams.set(out, digest);
+  return out;
 }

@@ -1,5 +1,6 @@
 /**
- * Layer media types: kit's newest strict grammar (addendum §1.3) plus the ModelPack types for reading.
+ * Layer media types: kit's newest strict grammar plus the ModelPack types for reading
+ * (docs/format.md#media-types, docs/format.md#modelpack).
  * @module
  */
 import { KitError } from "../util/errors.ts";

@@ -1,5 +1,5 @@
 /**
- * OCI image manifests as kit writes and reads them (compat §3.2, addendum §1.1–1.3, §1.7).
+ * OCI image manifests as kit writes and reads them (docs/format.md#manifest, docs/format.md#compat-v17).
  * @module
  */
 import { goJson, GoMap } from "../util/go-json.ts";
@@ -13,6 +13,11 @@ import {
   MODELPACK_CONFIG,
   OCI_MANIFEST,
 } from "./media-types.ts";
+
+/** Bytes that are not an OCI image manifest kit can read. */
+export class InvalidManifestError extends KitError {
+  override name = "InvalidManifestError";
+}
 
 export interface Manifest {
   schemaVersion: number;
@@ -61,10 +66,10 @@ export function buildManifest(i: BuildManifestInput): Manifest {
 function asDescriptor(v: unknown, where: string): Descriptor {
   const o = v as Record<string, unknown>;
   if (!o || typeof o !== "object" || typeof o.mediaType !== "string" || typeof o.digest !== "string" || typeof o.size !== "number") {
-    throw new KitError(`Invalid manifest: ${where} is not a valid descriptor`);
+    throw new InvalidManifestError(`Invalid manifest: ${where} is not a valid descriptor`);
   }
-  if (!isDigest(o.digest)) throw new KitError(`Invalid manifest: ${where} has an unsupported digest ${JSON.stringify(o.digest)}`);
-  if (!Number.isSafeInteger(o.size) || o.size < 0) throw new KitError(`Invalid manifest: ${where} has an invalid size`);
+  if (!isDigest(o.digest)) throw new InvalidManifestError(`Invalid manifest: ${where} has an unsupported digest ${JSON.stringify(o.digest)}`);
+  if (!Number.isSafeInteger(o.size) || o.size < 0) throw new InvalidManifestError(`Invalid manifest: ${where} has an invalid size`);
   const d: Descriptor = { mediaType: o.mediaType, digest: o.digest, size: o.size };
   if (o.annotations && typeof o.annotations === "object") d.annotations = o.annotations as Record<string, string>;
   if (typeof o.artifactType === "string") d.artifactType = o.artifactType;
@@ -76,12 +81,12 @@ export function parseManifest(bytes: Uint8Array | string): Manifest {
   try {
     raw = JSON.parse(typeof bytes === "string" ? bytes : new TextDecoder().decode(bytes));
   } catch (e) {
-    throw new KitError(`Invalid manifest: not JSON (${(e as Error).message})`);
+    throw new InvalidManifestError(`Invalid manifest: not JSON (${(e as Error).message})`);
   }
-  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new KitError("Invalid manifest: not a JSON object");
-  if (raw.schemaVersion !== 2) throw new KitError(`Invalid manifest: unsupported schemaVersion ${JSON.stringify(raw.schemaVersion)}`);
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new InvalidManifestError("Invalid manifest: not a JSON object");
+  if (raw.schemaVersion !== 2) throw new InvalidManifestError(`Invalid manifest: unsupported schemaVersion ${JSON.stringify(raw.schemaVersion)}`);
   const layers = raw.layers == null ? null : Array.isArray(raw.layers) ? raw.layers.map((l, i) => asDescriptor(l, `layer ${i}`)) : (() => {
-    throw new KitError("Invalid manifest: layers is not a list");
+    throw new InvalidManifestError("Invalid manifest: layers is not a list");
   })();
   const m: Manifest = { schemaVersion: 2, config: asDescriptor(raw.config, "config"), layers };
   if (typeof raw.mediaType === "string") m.mediaType = raw.mediaType;
@@ -93,7 +98,10 @@ export function parseManifest(bytes: Uint8Array | string): Manifest {
 
 export type ArtifactKind = "kit" | "modelpack" | "other";
 
-/** Kit if artifactType or config type is kit's; ModelPack likewise; otherwise not a ModelKit (addendum §1.3). */
+/**
+ * Kit if artifactType or config type is kit's; ModelPack likewise; otherwise not a ModelKit
+ * (docs/format.md#media-types).
+ */
 export function artifactKind(m: Manifest): ArtifactKind {
   if (m.artifactType === KIT_ARTIFACT_TYPE || m.config.mediaType === KIT_CONFIG) return "kit";
   if (m.artifactType === MODELPACK_ARTIFACT_TYPE || m.config.mediaType === MODELPACK_CONFIG) return "modelpack";

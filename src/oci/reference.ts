@@ -1,20 +1,35 @@
 /**
- * ModelKit references: kit's own parser (`ParseReference`, compat §5.1), the plain oras parser that
- * `kit diff` uses (§5.3), and the string/display forms. Error messages are kit's (oras') wording.
+ * ModelKit references: kit's own parser (`ParseReference`, docs/format.md#references), the plain
+ * oras parser that `kit diff` uses (docs/format.md#diff-references), and the string/display forms.
+ * Error messages are kit's (oras') wording.
  * @module
  */
 import { KitError } from "../util/errors.ts";
 import { digestProblem } from "./digest.ts";
 
-/** A parsed reference. `reference` is a tag or a digest; kit's parser fills in `latest`. */
-export interface ModelRef {
-  registry: string;
-  repository: string;
-  /** Tag or digest; `latest` when the input named neither. Empty only from the oras parser. */
-  reference: string;
-  /** Further tags after commas (`repo:a,b,c` → `["b","c"]`); never validated, as in kit. */
-  extraTags: string[];
+/** A repository on a registry: `registry/repository`, both validated. */
+export interface RepositoryRef {
+  readonly registry: string;
+  readonly repository: string;
 }
+
+/** A repository and a tag (validated against the tag grammar). */
+export interface TagRef extends RepositoryRef {
+  readonly tag: string;
+  readonly digest?: undefined;
+}
+
+/** A repository and a digest (validated by go-digest's rules; any of sha256/384/512). */
+export interface DigestRef extends RepositoryRef {
+  readonly digest: string;
+  readonly tag?: undefined;
+}
+
+/**
+ * A parsed ModelKit reference: a repository plus either a tag or a digest, validated once when
+ * parsed. Callers never re-check strings: `ref.digest !== undefined` says which it is.
+ */
+export type ModelRef = TagRef | DigestRef;
 
 /** The registry used for local-only references. */
 export const LOCAL_REGISTRY = "localhost";
@@ -25,6 +40,12 @@ export const DEFAULT_TAG = "latest";
 const REPOSITORY_RE =
   /^[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*)*$/;
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
+
+/** True when `s` is a tag by the distribution grammar: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`. */
+export function isTag(s: string): boolean {
+  return TAG_RE.test(s);
+}
+
 /** Kit's start/end check, unanchored as in kit (it only needs one lower-case letter or digit). */
 const START_END_RE = /[a-z0-9](.*[a-z0-9])?/;
 
@@ -95,22 +116,21 @@ function validateReference(reference: string, isTag: boolean): void {
 }
 
 /**
- * kit's `ParseReference` (compat §5.1). A bare digest means `localhost/_@<digest>`; text after commas
- * are extra tags; a first path segment without `.` or `:` is not a registry (registry `localhost`).
+ * kit's `ParseReference` (docs/format.md#references) of one reference. A bare digest means `localhost/_@<digest>`;
+ * a first path segment without `.` or `:` is not a registry (registry `localhost`); no tag means
+ * `latest`. Comma-separated extra tags (`repo:a,b`) are the command line's business: split them
+ * off first.
  */
 export function parseReference(s: string): ModelRef {
-  if (digestProblem(s) === undefined) {
-    return { registry: LOCAL_REGISTRY, repository: UNNAMED_REPOSITORY, reference: s, extraTags: [] };
-  }
-  const [first = "", ...extraTags] = s.split(",");
+  if (digestProblem(s) === undefined) return { registry: LOCAL_REGISTRY, repository: UNNAMED_REPOSITORY, digest: s };
   let registry = LOCAL_REGISTRY;
-  let rest = first;
-  const slash = first.indexOf("/");
+  let rest = s;
+  const slash = s.indexOf("/");
   if (slash >= 0) {
-    const head = first.slice(0, slash);
+    const head = s.slice(0, slash);
     if (head.includes(".") || head.includes(":")) {
       registry = head;
-      rest = first.slice(slash + 1);
+      rest = s.slice(slash + 1);
     }
   }
   const { repository, reference, isTag, hasSeparator } = splitRepoAndReference(rest);
@@ -124,39 +144,57 @@ export function parseReference(s: string): ModelRef {
   if (!REPOSITORY_RE.test(repository)) throw invalid(`invalid repository ${goQuoteSimple(repository)}`);
   // A `:` or `@` always introduces a reference that must be valid (`repo:` is an invalid tag).
   if (hasSeparator) validateReference(reference, isTag);
-  return { registry, repository, reference: hasSeparator ? reference : DEFAULT_TAG, extraTags };
+  if (!hasSeparator) return { registry, repository, tag: DEFAULT_TAG };
+  return isTag ? { registry, repository, tag: reference } : { registry, repository, digest: reference };
 }
 
 /**
- * The oras parser used by `kit diff` (compat §5.3): `registry/path[:tag|@digest]`, the first segment is
+ * The oras parser used by `kit diff` (docs/format.md#diff-references): `registry/path[:tag|@digest]`, the first segment is
  * always the registry, and the reference may be empty.
  */
-export function parseOrasReference(s: string): ModelRef {
+export function parseOrasReference(s: string): ModelRef | RepositoryRef {
   const slash = s.indexOf("/");
   if (slash < 0) throw invalid("missing registry or repository");
   const registry = s.slice(0, slash);
   const { repository, reference, isTag } = splitRepoAndReference(s.slice(slash + 1));
   if (!isValidRegistry(registry)) throw invalid(`invalid registry ${goQuoteSimple(registry)}`);
   if (!REPOSITORY_RE.test(repository)) throw invalid(`invalid repository ${goQuoteSimple(repository)}`);
-  if (reference !== "") validateReference(reference, isTag);
-  return { registry, repository, reference, extraTags: [] };
+  if (reference === "") return { registry, repository };
+  validateReference(reference, isTag);
+  return isTag ? { registry, repository, tag: reference } : { registry, repository, digest: reference };
 }
 
-/** True when the reference part is a (valid) digest rather than a tag. */
-export function isDigestRef(r: ModelRef): boolean {
-  return r.reference !== "" && digestProblem(r.reference) === undefined;
+/** True for a reference that names a tag or a digest (not only a repository). */
+export function isModelRef(r: ModelRef | RepositoryRef): r is ModelRef {
+  return (r as ModelRef).tag !== undefined || (r as ModelRef).digest !== undefined;
+}
+
+/** What a store resolves for `r`: its tag or its digest. */
+export function tagOrDigest(r: ModelRef): string {
+  return r.digest ?? r.tag;
+}
+
+/** `r`'s repository with tag `tag`. */
+export function withTag(r: RepositoryRef, tag: string): TagRef {
+  return { registry: r.registry, repository: r.repository, tag };
+}
+
+/** `r`'s repository with digest `digest`. */
+export function withDigest(r: RepositoryRef, digest: string): DigestRef {
+  return { registry: r.registry, repository: r.repository, digest };
 }
 
 /** oras `Reference.String()`: `reg/repo:tag`, `reg/repo@digest`, or `reg/repo` without a reference. */
-export function refToString(r: ModelRef): string {
+export function refToString(r: ModelRef | RepositoryRef): string {
   if (r.repository === "") return r.registry;
   const base = `${r.registry}/${r.repository}`;
-  if (r.reference === "") return base;
-  return isDigestRef(r) ? `${base}@${r.reference}` : `${base}:${r.reference}`;
+  const m = r as Partial<ModelRef>;
+  if (m.digest !== undefined) return `${base}@${m.digest}`;
+  return m.tag !== undefined ? `${base}:${m.tag}` : base;
 }
 
 /** The local storage key of a reference: `<registry>/<repository>`. */
-export function repoKey(r: ModelRef): string {
+export function repoKey(r: RepositoryRef): string {
   return `${r.registry}/${r.repository}`;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Blob uploads as kit does them (compat §6.3): `POST /blobs/uploads/` opens a session, then either
+ * Blob uploads as kit does them (docs/format.md#uploads): `POST /blobs/uploads/` opens a session, then either
  * one monolithic `PUT <location>?digest=` (reusing the POST's authorization) or 100 MiB `PATCH`
  * chunks with `Content-Range` and a final empty `PUT`, depending on the registry host and the
  * size. Cross-repository mounts (`POST ?mount=&from=`) skip the upload when the registry already
@@ -10,7 +10,7 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import { KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { AuthClient } from "./auth.ts";
-import { expectStatus, RegistryError, redactUrl, responseError } from "./http.ts";
+import { discardBody, expectStatus, RegistryError, redactUrl } from "./http.ts";
 
 /** kit's chunk size for chunked uploads, and the size from which they are used. */
 export const CHUNK_SIZE = 100 * 1024 * 1024;
@@ -71,11 +71,11 @@ export async function startUpload(ctx: UploadContext, uploadsUrl: URL, desc: Des
   }
   const res = await ctx.client.send({ method: "POST", url, signal: ctx.signal, headers: new Headers({ "content-length": "0" }) }, scopes);
   if (mountFrom && res.status === 201) {
-    await res.body?.cancel().catch(() => {});
+    await discardBody(res);
     return { mounted: true };
   }
   await expectStatus(res, "POST", url, 202);
-  await res.body?.cancel().catch(() => {});
+  await discardBody(res);
   return { mounted: false, location: resolveLocation(url, res.headers.get("location")) };
 }
 
@@ -87,7 +87,7 @@ function withDigest(location: URL, desc: Descriptor): URL {
 
 async function checkCommitted(res: Response, method: string, url: URL, desc: Descriptor): Promise<void> {
   await expectStatus(res, method, url, 201);
-  await res.body?.cancel().catch(() => {});
+  await discardBody(res);
   const got = res.headers.get("docker-content-digest");
   if (got && got !== desc.digest) {
     throw new KitError(`The registry stored ${desc.digest} under a different digest ${got}`);
@@ -152,7 +152,7 @@ export async function uploadChunked(ctx: UploadContext, first: URL, desc: Descri
       ctx.logger?.debug(`Uploading chunk ${offset}-${end} of ${desc.digest}`);
       const res = await ctx.client.send({ method: "PATCH", url: location, headers, body: take(reader, n, carry), signal: ctx.signal }, ctx.scopes);
       await expectStatus(res, "PATCH", location, 202);
-      await res.body?.cancel().catch(() => {});
+      await discardBody(res);
       const range = res.headers.get("range");
       if (range !== `0-${end}` && range !== `bytes=0-${end}`) {
         throw new RegistryError(`The registry acknowledged range ${range ?? "(none)"} instead of 0-${end}`, {
@@ -189,7 +189,7 @@ export async function uploadChunked(ctx: UploadContext, first: URL, desc: Descri
 export async function abandonUpload(ctx: UploadContext, location: URL): Promise<void> {
   try {
     const res = await ctx.client.send({ method: "DELETE", url: location }, ctx.scopes);
-    await res.body?.cancel().catch(() => {});
+    await discardBody(res);
   } catch {
     // The registry cleans up stale sessions itself.
   }
@@ -207,5 +207,3 @@ export function isRetryableUploadError(e: unknown): boolean {
   const n = e as { name?: string; retryable?: boolean } | null;
   return n?.name === "NetworkError" && n.retryable !== false;
 }
-
-export { responseError };

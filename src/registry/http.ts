@@ -63,18 +63,46 @@ export function statusText(status: number): string {
   return STATUS_TEXT[status] ?? "";
 }
 
-/** A URL fit for messages and logs: no user info, no query, no fragment. */
-export function redactUrl(url: string | URL): string {
+const SECRET_PARAM = /sig|token|state|credential|password|secret|key|auth/i;
+
+/**
+ * A URL fit for messages and logs: no user info, no fragment, and no query — or, with
+ * `query: "mask"` (trace logs), the query kept with values that may carry secrets masked. Text
+ * that does not parse as a URL loses its user info, query and fragment by pattern.
+ */
+export function redactUrl(url: string | URL, opts: { query?: "drop" | "mask" } = {}): string {
   try {
     const u = new URL(String(url));
     u.username = "";
     u.password = "";
-    u.search = "";
     u.hash = "";
+    if (opts.query === "mask") {
+      const masked = new URLSearchParams();
+      for (const [k, v] of u.searchParams) masked.append(k, SECRET_PARAM.test(k) ? "***" : v);
+      u.search = masked.toString();
+    } else {
+      u.search = "";
+    }
     return u.toString();
   } catch {
-    return "<invalid URL>";
+    return String(url).replace(/[?#].*$/s, "").replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/]*@/i, "$1");
   }
+}
+
+/** Drops a response body unread (the one way the registry client discards one). */
+export async function discardBody(res: Response): Promise<void> {
+  await res.body?.cancel().catch(() => {});
+}
+
+/**
+ * Hints for responses the auth layer has judged (a final 401 or 403: who to log in to):
+ * {@link responseError} gives them to the error it makes of that response.
+ */
+const responseHints = new WeakMap<Response, string>();
+
+/** Attaches the hint the error made of `res` will carry. */
+export function hintResponse(res: Response, hint: string): void {
+  responseHints.set(res, hint);
 }
 
 /** kit's wording for one distribution error: `<code lowercased>: <message>`. */
@@ -83,10 +111,11 @@ export function formatDistributionError(e: DistributionError): string {
   return e.message ? `${code}: ${e.message}` : code;
 }
 
-/** Reads at most `limit` bytes of a body as text, then drops the rest (a broken body still leaves the status to report). */
+/** At most `limit` bytes of a body as text (a broken body still leaves the status to report). */
 async function readLimited(res: Response, limit: number): Promise<string> {
   if (!res.body) return "";
-  return new TextDecoder().decode(await readPrefix(res.body, limit, true));
+  const bytes = await readPrefix(res.body, limit).catch(() => new Uint8Array(0));
+  return new TextDecoder().decode(bytes);
 }
 
 function parseErrors(text: string): DistributionError[] | undefined {
@@ -112,7 +141,7 @@ function parseErrors(text: string): DistributionError[] | undefined {
  */
 export async function responseError(res: Response, method: string, url: string | URL): Promise<RegistryError> {
   const body = method === "HEAD" ? "" : await readLimited(res, MAX_ERROR_BODY);
-  if (method === "HEAD") await res.body?.cancel().catch(() => {});
+  if (method === "HEAD") await discardBody(res);
   const type = res.headers.get("content-type") ?? "";
   const errors = type.toLowerCase().startsWith("application/json") ? parseErrors(body) : undefined;
   let message: string;
@@ -125,7 +154,14 @@ export async function responseError(res: Response, method: string, url: string |
     const info = body.trim();
     message = info ? `${text} (additional info: ${info})` : text;
   }
-  return new RegistryError(message, { status: res.status, method, url: redactUrl(url), errors: errors ?? [] });
+  // Printed through the output layer's sanitizer (util/log.ts terminalSafe), like every message.
+  return new RegistryError(message, {
+    status: res.status,
+    method,
+    url: redactUrl(url),
+    errors: errors ?? [],
+    hint: responseHints.get(res),
+  });
 }
 
 /** Throws {@link responseError} unless `res.status` is one of `ok`. */

@@ -6,13 +6,15 @@
  * @module
  */
 import type { ModelRef } from "../oci/reference.ts";
+import { CopyError } from "../store/copy.ts";
 import type { Logger } from "../util/log.ts";
 import { homePaths } from "../util/paths.ts";
-import { AuthClient, type Credential, type CredentialFn } from "./auth.ts";
+import { allowCrossSiteFromEnv, AuthClient, type AuthClientOptions, type Credential } from "./auth.ts";
 import { CredentialStore } from "./credentials.ts";
-import { expectStatus } from "./http.ts";
+import { discardBody, expectStatus } from "./http.ts";
 import { apiHost, RemoteRepository, type RemoteRepositoryOptions } from "./repository.ts";
-import { createTransport, type NetworkOptions, type Transport, type TransportOptions } from "./transport.ts";
+import { createTransport, type NetworkOptions } from "./network-options.ts";
+import type { Transport, TransportOptions } from "./transport.ts";
 
 /** What opening a registry needs from the command. */
 export interface RemoteContext {
@@ -37,12 +39,17 @@ export class RegistrySession {
   readonly credentials: CredentialStore;
   readonly logger?: Logger;
 
-  constructor(net: NetworkOptions, transport: Transport, credentials: CredentialStore, logger?: Logger, credential?: CredentialFn) {
+  constructor(net: NetworkOptions, transport: Transport, credentials: CredentialStore, logger?: Logger, auth: Partial<AuthClientOptions> = {}) {
     this.net = net;
     this.transport = transport;
     this.credentials = credentials;
     this.logger = logger;
-    this.auth = new AuthClient({ transport, credential: credential ?? credentials.credentialFn() });
+    this.auth = new AuthClient({
+      transport,
+      credential: credentials.credentialFn(),
+      allowCrossSiteAuth: net.allowCrossSiteAuth ?? false,
+      ...auth,
+    });
   }
 
   /** A repository on `registry`; options as {@link RemoteRepositoryOptions}. */
@@ -63,10 +70,14 @@ export function credentialStore(ctx: Pick<RemoteContext, "home" | "env">): Crede
   return new CredentialStore({ file: homePaths(ctx.home).credentials, env: ctx.env });
 }
 
-/** Opens a session for the network flags (reads TLS files, sets up proxies and credentials). */
-export async function openSession(net: NetworkOptions, ctx: RemoteContext, credential?: CredentialFn): Promise<RegistrySession> {
+/**
+ * Opens a session for the network flags (reads TLS files, sets up proxies and credentials;
+ * `KITOPS_ALLOW_CROSS_SITE_AUTH` in the environment counts as `--allow-cross-site-auth`).
+ */
+export async function openSession(net: NetworkOptions, ctx: RemoteContext, auth: Partial<AuthClientOptions> = {}): Promise<RegistrySession> {
   const transport = await createTransport(net, { version: ctx.version, env: ctx.env, logger: ctx.httpLogger }, ctx.transport);
-  return new RegistrySession(net, transport, credentialStore(ctx), ctx.logger, credential);
+  const options = { ...net, allowCrossSiteAuth: Boolean(net.allowCrossSiteAuth) || allowCrossSiteFromEnv(ctx.env) };
+  return new RegistrySession(options, transport, credentialStore(ctx), ctx.logger, auth);
 }
 
 /** The remote repository of a reference (`registry/repository`), for reading unless `actions` says otherwise. */
@@ -85,10 +96,32 @@ export async function openRemoteRepository(
  */
 export async function verifyCredential(registry: string, cred: Credential, net: NetworkOptions, ctx: RemoteContext): Promise<void> {
   // The credential is only for this registry (and its token realm): never for a redirect elsewhere.
-  const session = await openSession(net, ctx, async (host) => (host === registry ? cred : {}));
+  const session = await openSession(net, ctx, { credential: async (host) => (host === registry ? cred : {}), loginHints: false });
   const url = new URL(`${net.plainHttp ? "http" : "https"}://${apiHost(registry)}/v2/`);
-  session.auth.alias(url.host, registry);
+  session.auth.alias(url, registry);
   const res = await session.auth.send({ method: "GET", url });
   await expectStatus(res, "GET", url, 200);
-  await res.body?.cancel().catch(() => {});
+  await discardBody(res);
+}
+
+/**
+ * The error to report for a failed push or pull: the copy's wrapper (`failed to perform "Exists"
+ * on destination: …`) names internal operations the user cannot act on, so it is unwrapped to
+ * what failed underneath — a network failure, a registry's answer, a refused credential.
+ */
+export function remoteFailure(e: unknown): unknown {
+  let c = e;
+  while (c instanceof CopyError && c.cause !== undefined) c = c.cause;
+  return c;
+}
+
+/**
+ * Checks that `registry` answers at all (`GET /v2/`, anonymously, any status): `kit login` does
+ * this before it asks for a password, so a wrong scheme or address fails before any prompt
+ * (e.g. TLS to a plain-HTTP registry, with the `--plain-http` hint).
+ */
+export async function pingRegistry(registry: string, net: NetworkOptions, ctx: RemoteContext): Promise<void> {
+  const session = await openSession(net, ctx, { credential: async () => ({}), loginHints: false });
+  const res = await session.transport.send({ method: "GET", url: new URL(`${net.plainHttp ? "http" : "https"}://${apiHost(registry)}/v2/`) });
+  await discardBody(res);
 }

@@ -2,26 +2,30 @@
  * A repository on an OCI registry as a {@link Target} (oras `remote.Repository`): manifests and
  * blobs are told apart by media type, every fetched byte is checked against its descriptor
  * (`Content-Length`, `Docker-Content-Digest`, the digest itself), blob downloads continue after a
- * broken connection, and blob uploads follow kit's rules (compat §6.3) with retries in a fresh
+ * broken connection, and blob uploads follow kit's rules (docs/format.md#uploads) with retries in a fresh
  * upload session.
  * @module
  */
 import type { Descriptor } from "../oci/descriptor.ts";
-import { digestOf, isDigest, VerifyStream } from "../oci/digest.ts";
+import { digestOf, isDigest, verified } from "../oci/digest.ts";
 import { MANIFEST_ACCEPT } from "../oci/media-types.ts";
 import {
-  alreadyExists,
   checkDescriptor,
   DEFAULT_MAX_METADATA_BYTES,
+  type Deleter,
   isManifestType,
   missingReference,
+  type Mounter,
   notFound,
-  readAll,
-  type PushOptions as StorePushOptions,
+  type RangeFetcher,
+  type ReferencePusher,
   type StoreOptions,
+  type TagLister,
   type Target,
+  type Untagger,
 } from "../store/target.ts";
-import { CancelledError, IntegrityError, KitError, NotFoundError, errorMessage } from "../util/errors.ts";
+import { CancelledError, IntegrityError, KitError, NotFoundError, TransientError, errorMessage } from "../util/errors.ts";
+import { readAll } from "../util/streams.ts";
 import type { Logger } from "../util/log.ts";
 import { abortReason, throwIfAborted } from "../util/pool.ts";
 import { type AuthClient, repositoryScope } from "./auth.ts";
@@ -36,7 +40,8 @@ import {
   uploadMonolithic,
   useMonolithic,
 } from "./blob-upload.ts";
-import { expectStatus, RegistryError, responseError } from "./http.ts";
+import { discardBody, expectStatus, responseError } from "./http.ts";
+import { listTags } from "./tag-list.ts";
 
 /** The API host of a registry: Docker Hub's API lives at `registry-1.docker.io`. */
 export function apiHost(registry: string): string {
@@ -56,8 +61,6 @@ export interface RemoteRepositoryOptions {
    * for `["pull","push"]` from the start so one token serves the whole copy.
    */
   actions?: string[];
-  /** Repositories on the same registry that may already hold pushed blobs (cross-repository mount). */
-  mountFrom?: string[];
   /** Blobs up to this size are read into memory before upload, so a failed PUT can be resent (default 4 MiB). */
   bufferLimit?: number;
   /** Chunk size of chunked uploads, and the size from which they are used (default 100 MiB). */
@@ -68,16 +71,6 @@ export interface RemoteRepositoryOptions {
   maxResumes?: number;
   /** Stalled download reads time out after this (default 60 s). */
   idleTimeoutMs?: number;
-}
-
-/**
- * Options of a push: how to read a blob again when a fresh upload session is needed. With
- * `verified`, the body and what `reopen` gives must both error before their end on a mismatch.
- */
-export interface PushOptions extends StorePushOptions {
-  reopen?: () => Promise<ReadableStream<Uint8Array>>;
-  /** The caller has just seen the blob missing (`exists`): no second `HEAD` before the upload. */
-  knownMissing?: boolean;
 }
 
 /**
@@ -127,26 +120,21 @@ function guardSource(s: ReadableStream<Uint8Array>, size: number, onError: (e: u
   };
 }
 
-/** `body` checked against `desc` as it streams, unless the caller says it already is. */
-function verifiedBody(body: ReadableStream<Uint8Array>, desc: Descriptor, opts: StorePushOptions): ReadableStream<Uint8Array> {
-  return opts.verified ? body : body.pipeThrough(new VerifyStream(desc));
-}
-
 function mediaTypeOf(res: Response): string {
   return (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
 }
 
-/** A repository on a registry. */
-export class RemoteRepository implements Target {
-  /** Manifests and blobs are checked against their descriptor as they stream (see `fetch`). */
-  readonly verifiesFetch = true;
+/**
+ * A repository on a registry: a {@link Target} with the optional capabilities of a registry
+ * (range reads, cross-repository mounts, push by reference, delete, untag, tag listing).
+ */
+export class RemoteRepository implements Target, RangeFetcher, Mounter, ReferencePusher, Deleter, Untagger, TagLister {
   readonly registry: string;
   readonly repository: string;
   readonly client: AuthClient;
   readonly plainHttp: boolean;
   readonly logger?: Logger;
   readonly #actions: string[];
-  readonly #mountFrom: string[];
   readonly #bufferLimit: number;
   readonly #chunkSize: number;
   readonly #uploadAttempts: number;
@@ -160,13 +148,12 @@ export class RemoteRepository implements Target {
     this.plainHttp = opts.plainHttp ?? false;
     this.logger = opts.logger;
     this.#actions = opts.actions ?? ["pull"];
-    this.#mountFrom = (opts.mountFrom ?? []).filter((r) => r !== opts.repository);
     this.#bufferLimit = opts.bufferLimit ?? DEFAULT_MAX_METADATA_BYTES;
     this.#chunkSize = opts.chunkSize ?? CHUNK_SIZE;
     this.#uploadAttempts = opts.uploadAttempts ?? 5;
     this.#maxResumes = opts.maxResumes ?? 10;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
-    this.client.alias(new URL(this.baseUrl).host, this.registry);
+    this.client.alias(new URL(this.baseUrl), this.registry);
   }
 
   /** `<scheme>://<api host>/v2/`. */
@@ -194,7 +181,7 @@ export class RemoteRepository implements Target {
     const manifest = isManifestType(desc.mediaType);
     const url = this.#url(`${manifest ? "manifests" : "blobs"}/${desc.digest}`);
     const res = await this.#send("HEAD", url, { headers: manifest ? { accept: MANIFEST_ACCEPT } : {}, signal: opts.signal });
-    await res.body?.cancel().catch(() => {});
+    await discardBody(res);
     if (res.status === 200) return true;
     if (res.status === 404) return false;
     throw await responseError(res, "HEAD", url);
@@ -208,21 +195,21 @@ export class RemoteRepository implements Target {
       const url = this.#url(`manifests/${desc.digest}`);
       const res = await this.#send("GET", url, { headers: { accept: MANIFEST_ACCEPT }, signal: opts.signal });
       if (res.status === 404) {
-        await res.body?.cancel().catch(() => {});
+        await discardBody(res);
         throw notFound(desc);
       }
       await expectStatus(res, "GET", url, 200);
       this.#checkLength(res, desc.size, desc, url);
-      return res.body!.pipeThrough(new VerifyStream(desc));
+      return verified(res.body!, desc);
     }
     const { body } = await this.fetchFrom(desc, 0, opts);
-    return body.pipeThrough(new VerifyStream(desc));
+    return verified(body, desc);
   }
 
   #checkLength(res: Response, expected: number, desc: Descriptor, url: URL): void {
     const len = res.headers.get("content-length");
     if (len !== null && len !== "" && Number(len) !== expected) {
-      void res.body?.cancel().catch(() => {});
+      void discardBody(res);
       throw new IntegrityError(`${url.pathname}: the registry announced ${len} bytes for ${desc.digest}, expected ${expected}`);
     }
   }
@@ -234,6 +221,7 @@ export class RemoteRepository implements Target {
    */
   async fetchFrom(desc: Descriptor, offset: number, opts: StoreOptions = {}): Promise<{ body: ReadableStream<Uint8Array>; offset: number }> {
     checkDescriptor(desc);
+    if (offset > 0) this.logger?.debug(`Resuming download of ${desc.digest} at byte ${offset} of ${desc.size}`);
     const first = await this.#openBlob(desc, offset, opts.signal);
     const body = resumingBody(desc, first.body, first.offset, (at, signal) => this.#openBlob(desc, at, signal), {
       maxResumes: this.#maxResumes,
@@ -253,25 +241,25 @@ export class RemoteRepository implements Target {
     if (offset > 0) headers.range = `bytes=${offset}-`;
     const res = await this.#send("GET", url, { headers, signal });
     if (res.status === 404) {
-      await res.body?.cancel().catch(() => {});
+      await discardBody(res);
       throw notFound(desc);
     }
     if (offset > 0 && res.status === 416) {
       // Our partial copy is no use to this server; start over.
-      await res.body?.cancel().catch(() => {});
+      await discardBody(res);
       return this.#openBlob(desc, 0, signal);
     }
     await expectStatus(res, "GET", url, 200, 206);
     const got = res.headers.get("docker-content-digest");
     if (got && got !== desc.digest) {
-      await res.body?.cancel().catch(() => {});
+      await discardBody(res);
       throw new IntegrityError(`The registry answered ${desc.digest} with content of ${got}`);
     }
     let start = 0;
     if (res.status === 206) {
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get("content-range") ?? "");
       if (!m || Number(m[1]) !== offset) {
-        await res.body?.cancel().catch(() => {});
+        await discardBody(res);
         throw new KitError(`The registry answered a range request for ${desc.digest} with range ${res.headers.get("content-range") ?? "(none)"}`);
       }
       start = offset;
@@ -291,11 +279,12 @@ export class RemoteRepository implements Target {
     const url = this.#url(`manifests/${ref}`);
     const res = await this.#send("GET", url, { headers: { accept: MANIFEST_ACCEPT }, signal: opts.signal });
     if (res.status === 404) {
-      await res.body?.cancel().catch(() => {});
+      await discardBody(res);
       throw new NotFoundError(`${ref}: not found`);
     }
     await expectStatus(res, "GET", url, 200);
-    const bytes = await readAll(res.body!, DEFAULT_MAX_METADATA_BYTES, opts.signal);
+    const tooLarge = () => new KitError(`The manifest ${ref} from the registry is larger than ${DEFAULT_MAX_METADATA_BYTES / (1024 * 1024)} MiB`);
+    const bytes = await readAll(res.body!, DEFAULT_MAX_METADATA_BYTES, opts.signal, tooLarge);
     const digest = digestOf(bytes);
     const claimed = isDigest(ref) ? ref : res.headers.get("docker-content-digest");
     if (claimed && claimed !== digest) {
@@ -310,9 +299,10 @@ export class RemoteRepository implements Target {
     throwIfAborted(opts.signal);
     const url = this.#url(`manifests/${ref}`);
     const res = await this.#send("HEAD", url, { headers: { accept: MANIFEST_ACCEPT }, signal: opts.signal });
-    await res.body?.cancel().catch(() => {});
+    await discardBody(res);
     if (res.status === 404) throw new NotFoundError(`${ref}: not found`);
-    if (res.status !== 200) throw await responseError(res, "HEAD", url);
+    // A refusal of HEAD has no body to explain it: ask with GET, whose error the registry explains.
+    if (res.status !== 200) return (await this.fetchManifest(ref, opts)).desc;
     const digest = res.headers.get("docker-content-digest");
     const len = res.headers.get("content-length");
     const mediaType = mediaTypeOf(res);
@@ -323,28 +313,37 @@ export class RemoteRepository implements Target {
     return (await this.fetchManifest(ref, opts)).desc;
   }
 
-  /** Every tag of the repository, following `Link` pagination. NotFoundError for an unknown repository. */
+  /**
+   * Every tag of the repository, following `Link` pagination within the limits of `tag-list.ts`.
+   * NotFoundError for an unknown repository.
+   */
   async tags(opts: StoreOptions & { pageSize?: number } = {}): Promise<string[]> {
-    const out: string[] = [];
-    let url: URL | undefined = this.#url("tags/list");
-    if (opts.pageSize) url.searchParams.set("n", String(opts.pageSize));
-    for (let page = 0; url && page < 10_000; page++) {
+    const first = this.#url("tags/list");
+    if (opts.pageSize) first.searchParams.set("n", String(opts.pageSize));
+    const name = `${this.registry}/${this.repository}`;
+    return listTags(name, first, async (url) => {
       const res = await this.#send("GET", url, { headers: { accept: "application/json" }, signal: opts.signal });
       if (res.status === 404) {
         const err = await responseError(res, "GET", url);
-        throw new NotFoundError(`repository ${this.registry}/${this.repository} not found: ${err.message}`);
+        throw new NotFoundError(`repository ${name} not found: ${err.message}`);
       }
-      await expectStatus(res, "GET", url, 200);
-      const body = (await res.json().catch(() => ({}))) as { tags?: unknown };
-      if (Array.isArray(body.tags)) for (const t of body.tags) if (typeof t === "string") out.push(t);
-      url = nextLink(res.headers.get("link"), url);
-    }
-    return out;
+      return expectStatus(res, "GET", url, 200);
+    }, { signal: opts.signal, logger: this.logger });
   }
 
   // ----- writes --------------------------------------------------------------------------------
 
-  async push(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: PushOptions = {}): Promise<void> {
+  /**
+   * Uploads a blob, or `PUT`s a manifest under its digest. A blob of at most `bufferLimit` bytes is
+   * read first and retried in fresh sessions here; a larger one is streamed once, and a failure
+   * worth retrying throws {@link TransientError} (the copy fetches the content again).
+   */
+  async push(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: StoreOptions = {}): Promise<void> {
+    await this.pushReference(desc, body, desc.digest, opts);
+  }
+
+  /** A manifest stored and tagged `ref` in one `PUT`; a blob is uploaded (`ref` unused). */
+  async pushReference(desc: Descriptor, body: ReadableStream<Uint8Array>, ref: string, opts: StoreOptions = {}): Promise<void> {
     try {
       checkDescriptor(desc);
       throwIfAborted(opts.signal);
@@ -353,11 +352,33 @@ export class RemoteRepository implements Target {
       throw e;
     }
     if (isManifestType(desc.mediaType)) {
-      const bytes = await readAll(verifiedBody(body, desc, opts), DEFAULT_MAX_METADATA_BYTES, opts.signal);
-      await this.pushManifest(desc, bytes, desc.digest, opts);
+      const bytes = await readAll(verified(body, desc), DEFAULT_MAX_METADATA_BYTES, opts.signal);
+      await this.pushManifest(desc, bytes, ref, opts);
       return;
     }
-    await this.#pushBlob(desc, body, opts);
+    await this.#pushBlob(desc, body, undefined, opts.signal);
+  }
+
+  /**
+   * Cross-repository mount (`POST blobs/uploads/?mount=<digest>&from=<repo>`); when the registry
+   * declines, the session it opened takes the upload of what `getContent` gives.
+   */
+  async mount(desc: Descriptor, from: string, getContent: () => Promise<ReadableStream<Uint8Array>>, opts: StoreOptions = {}): Promise<void> {
+    checkDescriptor(desc);
+    throwIfAborted(opts.signal);
+    const r = await startUpload(this.#uploadContext(opts.signal), this.#url("blobs/uploads/"), desc, from);
+    if (r.mounted) {
+      this.logger?.debug(`Mounted ${desc.digest} from ${this.registry}/${from}`);
+      return;
+    }
+    let body: ReadableStream<Uint8Array>;
+    try {
+      body = await getContent();
+    } catch (e) {
+      await abandonUpload(this.#uploadContext(), r.location);
+      throw e;
+    }
+    await this.#pushBlob(desc, body, r.location, opts.signal);
   }
 
   /** `PUT manifests/<ref>` with the manifest's media type; checks the digest the registry reports. */
@@ -365,20 +386,13 @@ export class RemoteRepository implements Target {
     const url = this.#url(`manifests/${ref}`);
     const res = await this.#send("PUT", url, { headers: { "content-type": desc.mediaType }, body: bytes, signal: opts.signal }, ["push"]);
     await expectStatus(res, "PUT", url, 201);
-    await res.body?.cancel().catch(() => {});
+    await discardBody(res);
     const got = res.headers.get("docker-content-digest");
     if (got && got !== desc.digest) throw new IntegrityError(`The registry stored manifest ${desc.digest} under a different digest ${got}`);
   }
 
-  async #pushBlob(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: PushOptions): Promise<void> {
-    const signal = opts.signal;
-    try {
-      if (!opts.knownMissing && (await this.exists(desc, { signal }))) throw alreadyExists(desc);
-    } catch (e) {
-      await body.cancel(e).catch(() => {});
-      throw e;
-    }
-    const ctx: UploadContext = {
+  #uploadContext(signal?: AbortSignal): UploadContext {
+    return {
       client: this.client,
       scopes: this.#scopes("push"),
       registry: this.registry,
@@ -386,45 +400,25 @@ export class RemoteRepository implements Target {
       signal,
       chunkSize: this.#chunkSize,
     };
+  }
+
+  async #pushBlob(desc: Descriptor, body: ReadableStream<Uint8Array>, session: URL | undefined, signal?: AbortSignal): Promise<void> {
+    const ctx = this.#uploadContext(signal);
     const uploads = this.#url("blobs/uploads/");
-
-    // A mount answers from the registry's own storage: the source stream is not needed.
-    let session: URL | undefined;
-    for (const from of this.#mountFrom) {
-      try {
-        const r = await startUpload(ctx, uploads, desc, from);
-        if (r.mounted) {
-          this.logger?.debug(`Mounted ${desc.digest} from ${this.registry}/${from}`);
-          await body.cancel().catch(() => {});
-          return;
-        }
-        session = r.location;
-        break;
-      } catch (e) {
-        if (signal?.aborted) {
-          await body.cancel(e).catch(() => {});
-          throw abortReason(signal);
-        }
-        this.logger?.debug(`Cannot mount ${desc.digest} from ${from}: ${errorMessage(e)}`);
-      }
-    }
-
     // Small blobs are read (and verified) first, so every request can be sent again.
     let data: Uint8Array | undefined;
     if (desc.size <= this.#bufferLimit) {
-      data = await readAll(verifiedBody(body, desc, opts), this.#bufferLimit, signal);
+      data = await readAll(verified(body, desc), this.#bufferLimit, signal);
     }
-    let source: ReadableStream<Uint8Array> | undefined = data ? undefined : body;
     for (let attempt = 1; ; attempt++) {
       let location: URL | undefined = session;
       session = undefined;
       let sourceError: unknown;
       const abort = new AbortController();
-      const guarded = source ? guardSource(verifiedBody(source, desc, opts), desc.size, (e) => {
+      const guarded = data ? undefined : guardSource(verified(body, desc), desc.size, (e) => {
         sourceError = e;
         abort.abort(e);
-      }) : undefined;
-      source = undefined;
+      });
       const onOuterAbort = () => {
         void guarded?.stop(abortReason(signal!));
         abort.abort(abortReason(signal!));
@@ -451,20 +445,17 @@ export class RemoteRepository implements Target {
         if (signal?.aborted) throw abortReason(signal);
         if (sourceError !== undefined) throw sourceError instanceof Error ? sourceError : new KitError(String(sourceError));
         if (e instanceof CancelledError || e instanceof IntegrityError) throw e;
-        if (attempt >= this.#uploadAttempts || !isRetryableUploadError(e)) throw e;
-        if (!data) {
-          if (!opts.reopen) throw e;
-          source = await opts.reopen();
-        }
         if (location) await abandonUpload(ctx, location);
+        const retry = isRetryableUploadError(e);
         const delay = this.client.transport.backoff(attempt - 1);
-        this.logger?.debug(`Upload of ${desc.digest} failed (${errorMessage(e)}); retrying in a new session in ${delay} ms`);
-        try {
-          await this.client.transport.wait(delay, signal);
-        } catch (err) {
-          await source?.cancel(err).catch(() => {});
-          throw err;
+        if (retry && !data) {
+          // The streamed body is spent: the caller (the copy) sends the content again.
+          this.logger?.debug(`Upload of ${desc.digest} failed (${errorMessage(e)}); it is sent again in a new session in ${delay} ms`);
+          throw new TransientError(`Upload of ${desc.digest} failed: ${errorMessage(e)}`, { cause: e, retryAfterMs: delay });
         }
+        if (attempt >= this.#uploadAttempts || !retry) throw e;
+        this.logger?.debug(`Upload of ${desc.digest} failed (${errorMessage(e)}); retrying in a new session in ${delay} ms`);
+        await this.client.transport.wait(delay, signal);
       } finally {
         signal?.removeEventListener("abort", onOuterAbort);
       }
@@ -487,11 +478,11 @@ export class RemoteRepository implements Target {
     const url = this.#url(`${isManifestType(desc.mediaType) ? "manifests" : "blobs"}/${desc.digest}`);
     const res = await this.#send("DELETE", url, { signal: opts.signal }, ["delete"]);
     if (res.status === 404) {
-      await res.body?.cancel().catch(() => {});
+      await discardBody(res);
       throw notFound(desc);
     }
     await expectStatus(res, "DELETE", url, 200, 202, 204);
-    await res.body?.cancel().catch(() => {});
+    await discardBody(res);
   }
 
   /** `DELETE manifests/<tag>`: removes a tag where the registry supports it (OCI distribution 1.1). */
@@ -500,31 +491,10 @@ export class RemoteRepository implements Target {
     const url = this.#url(`manifests/${tag}`);
     const res = await this.#send("DELETE", url, { signal: opts.signal }, ["delete"]);
     if (res.status === 404) {
-      await res.body?.cancel().catch(() => {});
+      await discardBody(res);
       throw new NotFoundError(`${tag}: not found`);
     }
     await expectStatus(res, "DELETE", url, 200, 202, 204);
-    await res.body?.cancel().catch(() => {});
+    await discardBody(res);
   }
 }
-
-/** The `rel="next"` target of a `Link` header, resolved against the request URL. */
-export function nextLink(header: string | null, base: URL): URL | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(",")) {
-    const m = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
-    if (!m) continue;
-    if (/(^|;)\s*rel="?next"?\s*(;|$)/i.test(m[2]!)) {
-      try {
-        const u = new URL(m[1]!, base);
-        if (u.origin !== base.origin) return undefined; // never follow pagination to another host
-        return u;
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return undefined;
-}
-
-export { RegistryError };

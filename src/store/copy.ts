@@ -1,20 +1,36 @@
 /**
- * The generic graph copy (oras `Copy` / `CopyGraph`): push and pull are both
- * `copy(src, ref, dst, ref)`. Children are copied before their parent, whatever the destination
- * already has is skipped together with everything under it, each digest is copied once, every
- * byte is verified, and the root is tagged last (also when it was skipped).
+ * The generic graph copy (oras `Copy` / `CopyGraph`): `kit push`, `kit pull`, `kit tag` across
+ * repositories and the legacy-storage migration are all `copy(src, ref, dst, ref)`. Children are
+ * copied before their parent, whatever the destination already has is skipped together with
+ * everything under it, each digest is copied once, every byte is verified once, and the root is
+ * tagged last (also when it was skipped).
+ *
+ * What a pair of stores can do beyond the core interfaces is found by type guard (store/target.ts),
+ * never by flags: a {@link Resumer} destination with a {@link RangeFetcher} source continues a
+ * partly received blob; a {@link Mounter} destination mounts blobs from the repositories
+ * `mountFrom` names; a {@link ReferencePusher} destination stores and tags the root in one request.
+ * A push that fails with a {@link TransientError} is tried again with the content fetched anew.
  * @module
  */
 import type { Descriptor } from "../oci/descriptor.ts";
-import { VerifyStream } from "../oci/digest.ts";
-import { AlreadyExistsError, CancelledError, KitError } from "../util/errors.ts";
-import { abortReason, Pool, type Slot, throwIfAborted } from "../util/pool.ts";
+import { digestHex, tapStream, verified } from "../oci/digest.ts";
+import { AlreadyExistsError, CancelledError, IntegrityError, KitError, TransientError } from "../util/errors.ts";
+import { abortReason, Pool, type Slot, sleep, throwIfAborted } from "../util/pool.ts";
+import { noProgress, type Progress, type ProgressTask } from "../util/progress.ts";
 import {
   bytesStream,
   DEFAULT_MAX_METADATA_BYTES,
   fetchBytes,
   isManifestType,
+  isMounter,
+  isRangeFetcher,
+  isReferencePusher,
+  isResumer,
+  type Mounter,
+  type RangeFetcher,
   type ReadOnlyStorage,
+  type ReferencePusher,
+  type Resumer,
   type ReadOnlyTarget,
   type Storage,
   successorsOf,
@@ -50,15 +66,40 @@ export interface CopyGraphOptions {
   signal?: AbortSignal;
   /** Largest manifest read into memory (default 4 MiB). */
   maxMetadataBytes?: number;
+  /** Repositories of the destination's registry a blob may be mounted from (used when the destination is a Mounter). */
+  mountFrom?: string[];
+  /** Attempts per blob when the destination fails transiently (default 5). */
+  pushAttempts?: number;
+  /** A bar per blob of at least 64 KiB. */
+  progress?: Progress;
+  /**
+   * Called with a manifest's bytes after they were fetched and verified, before anything under it
+   * is copied: throwing here (a manifest or config the caller refuses) stops the copy with
+   * nothing of that manifest stored. `fetch` reads a small child (a config) from the source;
+   * the copy reuses what it read.
+   */
+  checkManifest?: (desc: Descriptor, bytes: Uint8Array, fetch: (child: Descriptor) => Promise<Uint8Array>) => Promise<void>;
   /** After a node has been pushed to the destination. */
   onCopied?: (desc: Descriptor) => void;
   /** When a node is skipped because the destination has it (its sub-graph is skipped silently). */
   onSkipped?: (desc: Descriptor) => void;
-  /** For each chunk sent to the destination: the node and the chunk's byte count. */
-  onBytes?: (desc: Descriptor, n: number) => void;
 }
 
-export type CopyOptions = CopyGraphOptions;
+export interface CopyOptions extends CopyGraphOptions {
+  /** `dstRef` is also tagged when the root was only skipped (default true). */
+  tagSkipped?: boolean;
+}
+
+/** Thrown by a mount's getContent for every candidate repository but the last. */
+const SKIP_MOUNT = new KitError("mount declined: trying the next repository");
+
+/** Bars are drawn for blobs of at least this size (manifests and configs would only flicker). */
+const BAR_MIN_BYTES = 64 * 1024;
+
+/** kit's bar title for a blob: `Copying <first 8 hex of the digest>`. */
+export function copyTitle(desc: Descriptor): string {
+  return `Copying ${digestHex(desc.digest as `sha256:${string}`).slice(0, 8)}`;
+}
 
 /**
  * Resolves `srcRef` in `src`, copies its graph into `dst` and tags the root `dstRef` there
@@ -79,10 +120,18 @@ export async function copy(
   } catch (e) {
     throw wrap(e, "Resolve", "source", undefined, opts.signal);
   }
-  await copyGraph(src, dst, root, opts);
-  if (dstRef !== "" && dstRef !== root.digest) {
+  const tagging = dstRef !== "" && dstRef !== root.digest;
+  // A reference pusher stores the root manifest and its tag in one request.
+  const byReference = tagging && isReferencePusher(dst) ? { dst, ref: dstRef } : undefined;
+  const rootTagged = await copyGraphInternal(src, dst, root, opts, byReference);
+  if (tagging && !rootTagged && (opts.tagSkipped ?? true)) {
     try {
-      await dst.tag(root, dstRef, { signal: opts.signal });
+      if (byReference) {
+        const bytes = await fetchBytes(src, root, opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES, { signal: opts.signal });
+        await byReference.dst.pushReference(root, bytesStream(bytes), dstRef, { signal: opts.signal });
+      } else {
+        await dst.tag(root, dstRef, { signal: opts.signal });
+      }
     } catch (e) {
       throw wrap(e, "Tag", "destination", root, opts.signal);
     }
@@ -97,22 +146,32 @@ function wrap(e: unknown, op: CopyOp, origin: "source" | "destination", desc?: D
 }
 
 /** Copies the graph under `root` from `src` to `dst` without tagging anything. */
-export async function copyGraph(
+export async function copyGraph(src: ReadOnlyStorage, dst: Storage, root: Descriptor, opts: CopyGraphOptions = {}): Promise<void> {
+  await copyGraphInternal(src, dst, root, opts, undefined);
+}
+
+/** Returns true when the root was pushed and tagged by reference (`byReference`). */
+async function copyGraphInternal(
   src: ReadOnlyStorage,
   dst: Storage,
   root: Descriptor,
-  opts: CopyGraphOptions = {},
-): Promise<void> {
+  opts: CopyGraphOptions,
+  byReference: { dst: ReferencePusher; ref: string } | undefined,
+): Promise<boolean> {
   throwIfAborted(opts.signal);
   const pool = new Pool(opts.concurrency ?? 5);
   const maxMeta = opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES;
+  const progress = opts.progress ?? noProgress;
   // One controller for the whole copy: the first failure stops every other transfer.
   const ctl = new AbortController();
   const onOuterAbort = () => ctl.abort(abortReason(opts.signal!));
   opts.signal?.addEventListener("abort", onOuterAbort, { once: true });
   const signal = ctl.signal;
   const visits = new Map<string, Promise<void>>();
+  // Small nodes a checkManifest hook read: copied from memory instead of fetched again.
+  const fetched = new Map<string, Uint8Array>();
   let firstError: unknown;
+  let rootTagged = false;
 
   const fail = (e: unknown): never => {
     if (firstError === undefined) {
@@ -120,6 +179,14 @@ export async function copyGraph(
       if (!signal.aborted) ctl.abort(new CancelledError());
     }
     throw e;
+  };
+
+  const readSmall = async (desc: Descriptor): Promise<Uint8Array> => {
+    const have = fetched.get(desc.digest);
+    if (have) return have;
+    const bytes = await fetchBytes(src, desc, maxMeta, { signal });
+    fetched.set(desc.digest, bytes);
+    return bytes;
   };
 
   const copyNode = async (desc: Descriptor, slot: Slot): Promise<void> => {
@@ -137,49 +204,160 @@ export async function copyGraph(
       let bytes: Uint8Array;
       let children: Descriptor[];
       try {
-        bytes = await fetchBytes(src, desc, maxMeta, { signal });
+        bytes = await readSmall(desc);
         children = successorsOf(desc, bytes);
       } catch (e) {
         return fail(wrap(e, "Fetch", "source", desc, opts.signal));
       }
+      if (opts.checkManifest) {
+        try {
+          await opts.checkManifest(desc, bytes, readSmall);
+        } catch (e) {
+          return fail(e instanceof CancelledError || signal.aborted ? wrap(e, "Fetch", "source", desc, opts.signal) : e);
+        }
+      }
       await slot.waitFor(Promise.all(children.map(visit)));
       throwIfAborted(signal);
-      await pushNode(desc, bytesStream(bytes), undefined);
+      if (byReference && desc.digest === root.digest) {
+        await pushNode(desc, () => bytesStream(bytes), (d, body) => byReference.dst.pushReference(d, body, byReference.ref, { signal }));
+        rootTagged = true;
+        return;
+      }
+      await pushNode(desc, () => verified(bytesStream(bytes), desc));
       return;
     }
-    let body: ReadableStream<Uint8Array>;
+    const small = fetched.get(desc.digest);
+    if (small) return pushNode(desc, () => verified(bytesStream(small), desc));
+    await copyBlob(desc);
+  };
+
+  /** A blob: resumed, mounted, or fetched and pushed (again, after a transient failure). */
+  const copyBlob = async (desc: Descriptor): Promise<void> => {
+    const task: ProgressTask = desc.size >= BAR_MIN_BYTES ? progress.task(copyTitle(desc), desc.size) : { add() {}, done() {} };
+    const open = async () => tapStream(await src.fetch(desc, { signal }), { onChunk: (c) => task.add(c.byteLength) });
     try {
-      body = await src.fetch(desc, { signal });
-    } catch (e) {
-      return fail(wrap(e, "Fetch", "source", desc, opts.signal));
+      if (isResumer(dst) && isRangeFetcher(src)) return await resumeBlob(dst, src, desc, task);
+      if (isMounter(dst) && opts.mountFrom?.length && (await mountBlob(dst, desc, opts.mountFrom, open))) return;
+      await pushNode(desc, open);
+    } finally {
+      task.done();
     }
-    // Hashed once: by the source when it verifies its fetches, else here.
-    const verified = src.verifiesFetch ? body : body.pipeThrough(new VerifyStream(desc));
+  };
+
+  /**
+   * oras `mountOrCopyNode`: each repository in turn; the registry declining a mount asks for the
+   * content, which only the last candidate uploads. False when that upload failed transiently
+   * (the caller then pushes with retries).
+   */
+  const mountBlob = async (
+    mounter: Mounter,
+    desc: Descriptor,
+    from: string[],
+    open: () => Promise<ReadableStream<Uint8Array>>,
+  ): Promise<boolean> => {
+    for (let i = 0; i < from.length; i++) {
+      const last = i === from.length - 1;
+      let declined = false;
+      const guard: { error?: unknown } = {};
+      const getContent = async () => {
+        declined = true;
+        if (!last) throw SKIP_MOUNT;
+        try {
+          return tapStream(await open(), { onError: (e) => (guard.error = e) });
+        } catch (e) {
+          guard.error = e;
+          throw e;
+        }
+      };
+      try {
+        await mounter.mount(desc, from[i]!, getContent, { signal });
+      } catch (e) {
+        if (e === SKIP_MOUNT) continue;
+        if (guard.error !== undefined) return fail(wrap(guard.error, "Fetch", "source", desc, opts.signal));
+        if (e instanceof AlreadyExistsError) break;
+        if (last && e instanceof TransientError && !signal.aborted) return false;
+        return fail(wrap(e, "Push", "destination", desc, opts.signal));
+      }
+      if (!declined) break;
+      if (last) break;
+    }
+    opts.onCopied?.(desc);
+    return true;
+  };
+
+  /** Continues what the destination holds of `desc` with the rest from the source. */
+  const resumeBlob = async (resumer: Resumer, ranged: RangeFetcher, desc: Descriptor, task: ProgressTask): Promise<void> => {
+    let partial;
+    try {
+      partial = await resumer.openPartial(desc, { signal });
+    } catch (e) {
+      if (e instanceof AlreadyExistsError) return opts.onSkipped?.(desc);
+      return fail(wrap(e, "Push", "destination", desc, opts.signal));
+    }
     const guard: { error?: unknown } = {};
-    await pushNode(desc, guardSource(verified, guard), guard);
+    try {
+      task.add(partial.offset);
+      let body: ReadableStream<Uint8Array>;
+      try {
+        const r = await ranged.fetchFrom(desc, partial.offset, { signal });
+        body = r.body;
+        if (r.offset < partial.offset) {
+          task.add(r.offset - partial.offset);
+          await partial.restart();
+        }
+      } catch (e) {
+        guard.error = e;
+        throw e;
+      }
+      await partial.write(tapStream(body, { onError: (e) => (guard.error = e) }), { signal, onBytes: (n) => task.add(n) });
+      opts.onCopied?.(desc);
+    } catch (e) {
+      // The source's when reading failed or the content was wrong; the destination's otherwise (disk).
+      const fromSource = guard.error !== undefined || e instanceof IntegrityError;
+      return fail(wrap(guard.error ?? e, fromSource ? "Fetch" : "Push", fromSource ? "source" : "destination", desc, opts.signal));
+    } finally {
+      await partial.close(); // after a failure: keeps the bytes for a later resume; after success: nothing to do
+    }
   };
 
   const pushNode = async (
     desc: Descriptor,
-    body: ReadableStream<Uint8Array>,
-    guard: { error?: unknown } | undefined,
+    open: () => ReadableStream<Uint8Array> | Promise<ReadableStream<Uint8Array>>,
+    push: (desc: Descriptor, body: ReadableStream<Uint8Array>) => Promise<void> = (d, b) => dst.push(d, b, { signal }),
   ): Promise<void> => {
-    const counted = opts.onBytes ? body.pipeThrough(counter(desc, opts.onBytes)) : body;
-    try {
-      // Every body handed over errors before its end on a mismatch (fetchBytes and the source
-      // or the VerifyStream above check it), so the destination need not hash it again.
-      await dst.push(desc, counted, { signal, verified: true });
-    } catch (e) {
-      await counted.cancel(e).catch(() => {}); // in case the destination left it open
-      if (e instanceof AlreadyExistsError) {
-        opts.onSkipped?.(desc);
-        return;
+    const attempts = opts.pushAttempts ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      let body: ReadableStream<Uint8Array>;
+      try {
+        body = await open();
+      } catch (e) {
+        return fail(wrap(e, "Fetch", "source", desc, opts.signal));
       }
-      // A failure while reading the source (damaged bytes, broken connection) is the source's.
-      if (guard?.error !== undefined) return fail(wrap(guard.error, "Fetch", "source", desc, opts.signal));
-      return fail(wrap(e, "Push", "destination", desc, opts.signal));
+      const guard: { error?: unknown } = {};
+      // Every store verifies what it fetches (then this adds nothing); a source that does not is caught here, as the source.
+      const guarded = tapStream(verified(body, desc), { onError: (e) => (guard.error = e) });
+      try {
+        await push(desc, guarded);
+        opts.onCopied?.(desc);
+        return;
+      } catch (e) {
+        await guarded.cancel(e).catch(() => {}); // in case the destination left it open
+        if (e instanceof AlreadyExistsError) {
+          opts.onSkipped?.(desc);
+          return;
+        }
+        // A failure while reading the source (damaged bytes, broken connection) is the source's.
+        if (guard.error !== undefined) return fail(wrap(guard.error, "Fetch", "source", desc, opts.signal));
+        if (!(e instanceof TransientError) || attempt >= attempts || signal.aborted) {
+          return fail(wrap(e, "Push", "destination", desc, opts.signal));
+        }
+        try {
+          await sleep(e.retryAfterMs, signal);
+        } catch {
+          return fail(abortReason(signal));
+        }
+      }
     }
-    opts.onCopied?.(desc);
   };
 
   const visit = (desc: Descriptor): Promise<void> => {
@@ -196,6 +374,7 @@ export async function copyGraph(
 
   try {
     await visit(root);
+    return rootTagged;
   } catch (e) {
     // Let every started transfer settle before reporting, so nothing writes after we return.
     ctl.abort(new CancelledError());
@@ -207,31 +386,3 @@ export async function copyGraph(
   }
 }
 
-/** Records an error raised while reading `s` (so it can be blamed on the source) and passes it on. */
-function guardSource(s: ReadableStream<Uint8Array>, guard: { error?: unknown }): ReadableStream<Uint8Array> {
-  const reader = s.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(ctl) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) ctl.close();
-        else ctl.enqueue(value);
-      } catch (e) {
-        guard.error = e;
-        ctl.error(e);
-      }
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
-}
-
-function counter(desc: Descriptor, onBytes: (desc: Descriptor, n: number) => void): TransformStream<Uint8Array, Uint8Array> {
-  return new TransformStream({
-    transform(chunk, ctl) {
-      onBytes(desc, chunk.byteLength);
-      ctl.enqueue(chunk);
-    },
-  });
-}

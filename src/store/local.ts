@@ -1,5 +1,5 @@
 /**
- * kit's per-repository view of the shared layout (compat §4.2–§4.5): a repository
+ * kit's per-repository view of the shared layout (docs/format.md#repository-files): a repository
  * `<registry>/<repository>` owns `<b64url(repo)>-index.json` (its manifests) and
  * `<b64url(repo)>-tags.json` (its tags); blobs are shared. Every read-modify-write of these
  * files and of `index.json` happens under the storage lock, so parallel kit processes lose nothing.
@@ -8,9 +8,10 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Descriptor } from "../oci/descriptor.ts";
-import { digestProblem } from "../oci/digest.ts";
+import { isDigest } from "../oci/digest.ts";
 import { OCI_MANIFEST } from "../oci/media-types.ts";
-import { AlreadyExistsError, KitError, NotFoundError } from "../util/errors.ts";
+import { decodeBase64, encodeBase64 } from "../util/base64.ts";
+import { AlreadyExistsError, CancelledError, KitError, NotFoundError } from "../util/errors.ts";
 import { atomicWriteFile, errnoCode } from "../util/fs.ts";
 import { compareGoStrings } from "../util/go-json.ts";
 import { throwIfAborted } from "../util/pool.ts";
@@ -25,17 +26,28 @@ import {
   withoutRefName,
 } from "./index-file.ts";
 import { type DeleteResult, type LayoutOptions, LayoutStore } from "./layout.ts";
-import { checkDescriptor, copyDescriptor, missingReference, notFound, type StoreOptions, type Target } from "./target.ts";
+import type { PartialDownload } from "./partial.ts";
+import {
+  checkDescriptor,
+  copyDescriptor,
+  type Deleter,
+  fetchBytes,
+  isManifestType,
+  missingReference,
+  notFound,
+  type Resumer,
+  type StoreOptions,
+  successorsOf,
+  type Target,
+  type Untagger,
+} from "./target.ts";
 
 /** kit's recognition pattern for repository index files. */
 export const REPO_INDEX_RE = /^([-A-Za-z0-9_-]*={0,3})-index.json$/;
 
 /** Go `base64.URLEncoding` (URL alphabet, `=` padding) of the UTF-8 bytes of `s`. */
 export function encodeRepoName(s: string): string {
-  const bytes = new TextEncoder().encode(s);
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_");
+  return encodeBase64(s, "url");
 }
 
 const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -115,20 +127,16 @@ export async function listRepositories(storageDir: string): Promise<string[]> {
   return repos.sort(compareGoStrings);
 }
 
-/** True when `ref` parses as a digest (kit's `ReferenceIsDigest`). */
-export function referenceIsDigest(ref: string): boolean {
-  return digestProblem(ref) === undefined;
-}
-
 /** Only image manifests are scoped to a repository (kit's localRepo); everything else is a shared blob. */
 function isRepoScoped(desc: Descriptor): boolean {
   return desc.mediaType === OCI_MANIFEST;
 }
 
-/** A repository `<registry>/<repository>` in kit's local storage. Implements {@link Target}. */
-export class LocalRepository implements Target {
-  /** Every fetched blob is checked against its descriptor as it streams. */
-  readonly verifiesFetch = true;
+/**
+ * A repository `<registry>/<repository>` in kit's local storage: a {@link Target} that can also
+ * resume partial blobs ({@link Resumer}), delete manifests ({@link Deleter}) and untag.
+ */
+export class LocalRepository implements Target, Resumer, Deleter, Untagger {
   readonly layout: LayoutStore;
   /** `<registry>/<repository>`, e.g. `localhost/example` or `localhost/_`. */
   readonly name: string;
@@ -208,11 +216,30 @@ export class LocalRepository implements Target {
     return this.layout.fetch(desc, opts);
   }
 
-  /** A manifest exists when it is in this repository's index; a blob when its file exists. */
+  /**
+   * A manifest exists when it is in this repository's index and it is whole: its blob reads
+   * back sound and the blobs it names (config, layers) are stored. A manifest whose blob or
+   * layer was removed as damaged is then copied again by a pull. A blob exists when its file does.
+   */
   async exists(desc: Descriptor, opts: StoreOptions = {}): Promise<boolean> {
     throwIfAborted(opts.signal);
-    if (isRepoScoped(desc)) return this.#hasManifest(desc);
+    if (isRepoScoped(desc)) return (await this.#hasManifest(desc)) && (await this.#isWhole(desc, opts));
     return this.layout.exists(desc, opts);
+  }
+
+  async #isWhole(desc: Descriptor, opts: StoreOptions): Promise<boolean> {
+    let children: Descriptor[];
+    try {
+      children = successorsOf(desc, await fetchBytes(this.layout, desc, undefined, opts));
+    } catch (e) {
+      if (e instanceof CancelledError) throw e;
+      return false; // missing, damaged (and now removed) or unreadable: copying it again decides
+    }
+    // The blobs it names; a `subject` is another manifest, which need not be in this repository.
+    for (const c of children) {
+      if (!isManifestType(c.mediaType) && !(await this.layout.exists(c, opts))) return false;
+    }
+    return true;
   }
 
   /**
@@ -265,11 +292,16 @@ export class LocalRepository implements Target {
     }, opts.signal);
   }
 
+  /** Blobs continue where an earlier download stopped (the shared layout's `ingest/<hex>`). */
+  openPartial(desc: Descriptor, opts: StoreOptions = {}): Promise<PartialDownload> {
+    return this.layout.openPartial(desc, opts);
+  }
+
   /** A digest is looked up in this repository's index; anything else is a tag. */
   async resolve(ref: string, opts: StoreOptions = {}): Promise<Descriptor> {
     throwIfAborted(opts.signal);
     if (ref === "") throw missingReference();
-    if (referenceIsDigest(ref)) {
+    if (isDigest(ref)) {
       const d = (await this.manifests()).find((m) => m.digest === ref);
       if (d) return d;
     } else {
@@ -288,7 +320,7 @@ export class LocalRepository implements Target {
     checkDescriptor(desc);
     await this.layout.withLock(async () => {
       if (!(await this.#hasManifest(desc))) throw notFound(desc);
-      if (referenceIsDigest(ref)) {
+      if (isDigest(ref)) {
         if (ref === desc.digest) return;
         throw new KitError(`Cannot tag ${desc.digest} as ${ref}: a digest cannot be used as a tag`);
       }
@@ -309,7 +341,7 @@ export class LocalRepository implements Target {
   }
 
   /**
-   * Deletes a manifest from this repository with kit's rules (compat §4.4): if at most one
+   * Deletes a manifest from this repository with kit's rules (docs/format.md#remove): if at most one
    * repository index lists it, it is deleted from the shared store with garbage collection of
    * whatever no other listed manifest still uses; it always leaves this repository's index and
    * every tag of it goes. Anything other than an image manifest is deleted from the shared store.
@@ -356,12 +388,28 @@ async function readOptional(p: string): Promise<string | undefined> {
   }
 }
 
-/** Deletes manifest `desc` from repository `repo` with kit's rules; see {@link LocalRepository.delete}. */
-export function deleteManifest(layout: LayoutStore, repo: string, desc: Descriptor, opts: StoreOptions = {}): Promise<DeleteResult> {
-  return new LocalRepository(layout, repo).delete(desc, opts);
+/** A repository's tags and manifest digests, as {@link readLocalReferences} lists them. */
+export interface LocalReferences {
+  /** `<registry>/<repository>`. */
+  name: string;
+  /** Sorted tags of every manifest. */
+  tags: string[];
+  /** Manifest digests in index order. */
+  digests: string[];
 }
 
-/** Removes tag `ref` from repository `repo`. */
-export function untag(layout: LayoutStore, repo: string, ref: string, opts: StoreOptions = {}): Promise<void> {
-  return new LocalRepository(layout, repo).untag(ref, opts);
+/**
+ * Every repository in `storageDir` with its tags and manifest digests, read from the index and
+ * tag files only: nothing is opened for writing, no blob is read (shell completion).
+ */
+export async function readLocalReferences(storageDir: string): Promise<LocalReferences[]> {
+  const out: LocalReferences[] = [];
+  for (const name of await listRepositories(storageDir)) {
+    const indexText = await readOptional(repoIndexPath(storageDir, name));
+    const tagsText = await readOptional(repoTagsPath(storageDir, name));
+    const index = indexText === undefined ? { manifests: [] } : parseIndex(indexText, repoIndexPath(storageDir, name));
+    const tags = tagsText === undefined ? new Map() : parseTags(tagsText, repoTagsPath(storageDir, name));
+    out.push({ name, tags: [...tags.keys()].sort(compareGoStrings), digests: (index.manifests ?? []).map((d) => d.digest) });
+  }
+  return out;
 }

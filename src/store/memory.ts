@@ -3,8 +3,9 @@
  * @module
  */
 import { type Descriptor, plainDescriptor } from "../oci/descriptor.ts";
-import { looksLikeDigest, VerifyStream } from "../oci/digest.ts";
+import { isDigest, verified } from "../oci/digest.ts";
 import { NotFoundError } from "../util/errors.ts";
+import { readAll } from "../util/streams.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import {
   alreadyExists,
@@ -13,7 +14,6 @@ import {
   copyDescriptor,
   missingReference,
   notFound,
-  readAll,
   type StoreOptions,
   type Target,
 } from "./target.ts";
@@ -26,7 +26,7 @@ export class MemoryStore implements Target {
     throwIfAborted(opts.signal);
     const e = this.#content.get(desc.digest);
     if (!e) throw notFound(desc);
-    return bytesStream(e.data);
+    return verified(bytesStream(e.data), e.desc);
   }
 
   async exists(desc: Descriptor, opts: StoreOptions = {}): Promise<boolean> {
@@ -43,7 +43,7 @@ export class MemoryStore implements Target {
       await body.cancel(e).catch(() => {});
       throw e;
     }
-    const data = await readAll(body.pipeThrough(new VerifyStream(desc)), Number.MAX_SAFE_INTEGER, opts.signal);
+    const data = await readAll(verified(body, desc), Number.MAX_SAFE_INTEGER, opts.signal);
     if (this.#content.has(desc.digest)) throw alreadyExists(desc);
     this.#content.set(desc.digest, { desc: copyDescriptor(desc), data });
   }
@@ -53,7 +53,7 @@ export class MemoryStore implements Target {
     if (ref === "") throw missingReference();
     const tagged = this.#tags.get(ref);
     if (tagged) return copyDescriptor(tagged);
-    if (looksLikeDigest(ref)) {
+    if (isDigest(ref)) {
       const e = this.#content.get(ref);
       if (e) return plainDescriptor(e.desc);
     }

@@ -1,14 +1,14 @@
 /**
- * Migration of the storage layout used before kit v0.3.0 (compat §4.6): each repository was its
- * own OCI layout at `storage/<registry>/<repository>/` with tags as ref-name annotations in its
- * `index.json`. Every manifest is copied into the shared layout, checked, and the old directories
- * are removed.
+ * Migration of the storage layout used before kit v0.3.0 (docs/format.md#legacy-storage): each
+ * repository was its own OCI layout at `storage/<registry>/<repository>/` with tags as ref-name
+ * annotations in its `index.json`. Every manifest is copied into the shared layout, checked, and
+ * the old directories are removed.
  * @module
  */
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Descriptor } from "../oci/descriptor.ts";
-import { digestHex } from "../oci/digest.ts";
+import { digestHex, isDigest } from "../oci/digest.ts";
 import { KitError, NotFoundError } from "../util/errors.ts";
 import { errnoCode, fileReadableStream, pathExists } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
@@ -16,7 +16,7 @@ import { throwIfAborted } from "../util/pool.ts";
 import { copy } from "./copy.ts";
 import { ANNOTATION_REF_NAME, type IndexFile, parseIndex, withoutRefName } from "./index-file.ts";
 import { type LayoutOptions, LayoutStore } from "./layout.ts";
-import { LocalRepository, referenceIsDigest } from "./local.ts";
+import { LocalRepository } from "./local.ts";
 import { checkDescriptor, missingReference, notFound, type ReadOnlyTarget, type StoreOptions } from "./target.ts";
 
 /**
@@ -83,7 +83,7 @@ export class LegacyLayoutSource implements ReadOnlyTarget {
     throwIfAborted(opts.signal);
     if (ref === "") throw missingReference();
     const manifests = (await this.readIndex()).manifests ?? [];
-    const hit = referenceIsDigest(ref)
+    const hit = isDigest(ref)
       ? manifests.find((d) => d.digest === ref)
       : manifests.find((d) => d.annotations?.[ANNOTATION_REF_NAME] === ref);
     if (!hit) throw new NotFoundError(`${ref}: not found`);

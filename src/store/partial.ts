@@ -1,5 +1,5 @@
 /**
- * Resumable downloads into `ingest/<hex>` (compat §6.4 step 3): the partial file survives across
+ * Resumable downloads into `ingest/<hex>` (docs/format.md#pull): the partial file survives across
  * runs, is re-hashed on open, and is moved into `blobs/` once complete and verified.
  * @module
  */

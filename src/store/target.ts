@@ -5,7 +5,7 @@
  */
 import type { Descriptor } from "../oci/descriptor.ts";
 import { descriptorFromBytes, plainDescriptor } from "../oci/descriptor.ts";
-import { digestProblem, isDigest, VerifyStream } from "../oci/digest.ts";
+import { digestProblem, isDigest, verified } from "../oci/digest.ts";
 import {
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
@@ -15,6 +15,7 @@ import {
 } from "../oci/media-types.ts";
 import { AlreadyExistsError, KitError, NotFoundError } from "../util/errors.ts";
 import { readAll } from "../util/streams.ts";
+import type { PartialDownload } from "./partial.ts";
 
 /** Options every store operation accepts. */
 export interface StoreOptions {
@@ -23,35 +24,20 @@ export interface StoreOptions {
 
 export interface Fetcher {
   /**
-   * The content of `desc` as a stream. Throws NotFoundError when absent. Whether the bytes are
-   * verified depends on the store ({@link Fetcher.verifiesFetch}); callers that need certainty
-   * pipe through a VerifyStream otherwise.
+   * The content of `desc` as a stream, checked against the descriptor as it flows: the stream
+   * errors before its end on a size or digest mismatch (oci `verified`, so the next store does
+   * not hash it again). Throws NotFoundError when absent.
    */
   fetch(desc: Descriptor, opts?: StoreOptions): Promise<ReadableStream<Uint8Array>>;
-  /**
-   * True when `fetch` checks what it streams against the descriptor: the stream errors before it
-   * ends on a size or digest mismatch, so a reader need not hash the bytes again.
-   */
-  readonly verifiesFetch?: boolean;
-}
-
-/** Options of {@link Pusher.push}. */
-export interface PushOptions extends StoreOptions {
-  /**
-   * The body already errors before it ends unless it matches the descriptor (it comes from a
-   * store that verifies its fetches, or through a VerifyStream): the pusher may skip its own
-   * hashing. Content is still kept only once the body has ended.
-   */
-  verified?: boolean;
 }
 
 export interface Pusher {
   /**
-   * Stores `body` as the content of `desc`, checking size and digest while writing (unless
-   * `opts.verified`): a mismatch throws IntegrityError and stores nothing. Throws
-   * AlreadyExistsError when already present.
+   * Stores `body` as the content of `desc`, checking size and digest while writing (a body that
+   * is already {@link verified} is not hashed again): a mismatch throws IntegrityError and stores
+   * nothing. May throw AlreadyExistsError when the content is already present.
    */
-  push(desc: Descriptor, body: ReadableStream<Uint8Array>, opts?: PushOptions): Promise<void>;
+  push(desc: Descriptor, body: ReadableStream<Uint8Array>, opts?: StoreOptions): Promise<void>;
 }
 
 export interface ReadOnlyStorage extends Fetcher {
@@ -73,6 +59,63 @@ export interface Tagger {
 export interface ReadOnlyTarget extends ReadOnlyStorage, Resolver {}
 
 export interface Target extends Storage, Resolver, Tagger {}
+
+// ----- optional capabilities (oras-go's Mounter, ReferencePusher, Deleter, TagLister, ...) ------
+// A store offers one by implementing its method; callers find it with the type guard beside it.
+
+/** A source that can serve a blob from a byte offset (HTTP `Range`). */
+export interface RangeFetcher {
+  /**
+   * The content of `desc` from byte `offset` on. NOT verified (a part cannot be): the receiver
+   * hashes the whole content. `offset` in the result is where the body really starts (0 when
+   * the source could not skip).
+   */
+  fetchFrom(desc: Descriptor, offset: number, opts?: StoreOptions): Promise<{ body: ReadableStream<Uint8Array>; offset: number }>;
+}
+
+/** A destination that keeps partly received blobs across runs and continues them. */
+export interface Resumer {
+  /** The partial content of `desc` held so far (possibly none). AlreadyExistsError when complete. */
+  openPartial(desc: Descriptor, opts?: StoreOptions): Promise<PartialDownload>;
+}
+
+/** A destination that can take a blob from another repository of the same registry without upload. */
+export interface Mounter {
+  /**
+   * Mounts `desc` from repository `from`; when the registry declines, uploads the content that
+   * `getContent` gives instead (oras `Mount`).
+   */
+  mount(desc: Descriptor, from: string, getContent: () => Promise<ReadableStream<Uint8Array>>, opts?: StoreOptions): Promise<void>;
+}
+
+/** A destination that stores a manifest and tags it in one request (oras `ReferencePusher`). */
+export interface ReferencePusher {
+  pushReference(desc: Descriptor, body: ReadableStream<Uint8Array>, ref: string, opts?: StoreOptions): Promise<void>;
+}
+
+/** A store that can delete a manifest (or blob) by descriptor (oras `content.Deleter`). */
+export interface Deleter {
+  delete(desc: Descriptor, opts?: StoreOptions): Promise<unknown>;
+}
+
+/** A store that can remove a tag alone. */
+export interface Untagger {
+  untag(ref: string, opts?: StoreOptions): Promise<void>;
+}
+
+/** A store that lists its tags (oras `registry.TagLister`). */
+export interface TagLister {
+  tags(opts?: StoreOptions): Promise<string[]>;
+}
+
+const has = (s: object, method: string) => typeof (s as Record<string, unknown>)[method] === "function";
+export const isRangeFetcher = (s: object): s is RangeFetcher => has(s, "fetchFrom");
+export const isResumer = (s: object): s is Resumer => has(s, "openPartial");
+export const isMounter = (s: object): s is Mounter => has(s, "mount");
+export const isReferencePusher = (s: object): s is ReferencePusher => has(s, "pushReference");
+export const isDeleter = (s: object): s is Deleter => has(s, "delete");
+export const isUntagger = (s: object): s is Untagger => has(s, "untag");
+export const isTagLister = (s: object): s is TagLister => has(s, "tags");
 
 /** Largest manifest read into memory (oras' default for non-leaf nodes). */
 export const DEFAULT_MAX_METADATA_BYTES = 4 * 1024 * 1024;
@@ -111,9 +154,6 @@ export function bytesStream(data: Uint8Array): ReadableStream<Uint8Array> {
   });
 }
 
-/** The bounded stream reader every store and the registry client use (defined in util/streams.ts). */
-export { readAll };
-
 /**
  * Fetches `desc` into memory, verified against its size and digest. Refuses descriptors larger
  * than `limit` before fetching (oras `content.FetchAll` with a size limit).
@@ -129,7 +169,7 @@ export async function fetchBytes(
     throw new KitError(`${desc.digest}: ${desc.mediaType}: size ${desc.size} exceeds limit ${limit}`);
   }
   const body = await fetcher.fetch(desc, opts);
-  return readAll(body.pipeThrough(new VerifyStream(desc)), limit, opts.signal);
+  return readAll(verified(body, desc), limit, opts.signal);
 }
 
 /** Pushes `data` as a blob of `mediaType`; returns its descriptor. */

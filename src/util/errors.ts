@@ -4,7 +4,7 @@
  * @module
  */
 
-/** An error meant for the user: `main.ts` prints its message (and hint) and exits 1. */
+/** An error meant for the user: `cli/run.ts` prints its message (and hint) and the exit code is 1. */
 export class KitError extends Error {
   override name = "KitError";
   /** An extra line telling the user how to fix the problem. */
@@ -35,12 +35,46 @@ export class IntegrityError extends KitError {
   override name = "IntegrityError";
 }
 
+/**
+ * A failure worth trying again (a dropped connection, a 5xx, an upload session the registry
+ * forgot): the generic copy pushes the content again after `retryAfterMs`.
+ */
+export class TransientError extends KitError {
+  override name = "TransientError";
+  readonly retryAfterMs: number;
+  constructor(message: string, options: { cause?: unknown; hint?: string; retryAfterMs?: number } = {}) {
+    super(message, options);
+    this.retryAfterMs = options.retryAfterMs ?? 0;
+  }
+}
+
+/**
+ * Content that does not read as its format: a compressed stream that does not decompress, a tar
+ * archive with a broken header. Says nothing about whether the bytes match their digest.
+ */
+export class CorruptDataError extends KitError {
+  override name = "CorruptDataError";
+}
+
 /** The operation was cancelled (Ctrl-C or an AbortSignal). */
 export class CancelledError extends KitError {
   override name = "CancelledError";
   constructor(message = "Operation cancelled") {
     super(message);
   }
+}
+
+/**
+ * True for a thrown value that means a bug in kit (exit code 2) rather than a failure of the input
+ * or the environment (exit code 1): anything except a KitError, a DOMException (abort, timeout) and
+ * an error the runtime reports with a code (file system, network, zlib: `ENOENT`, `ECONNRESET`,
+ * `Z_DATA_ERROR`, …). A TypeError, RangeError, ReferenceError or SyntaxError is always a bug, with
+ * or without a code (Node's argument checks set one).
+ */
+export function isInternalError(e: unknown): boolean {
+  if (e instanceof KitError || e instanceof DOMException) return false;
+  if (e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError || e instanceof SyntaxError) return true;
+  return !(e instanceof Error) || typeof (e as NodeJS.ErrnoException).code !== "string";
 }
 
 /** Returns the message of any thrown value. */
@@ -58,6 +92,8 @@ const SYSTEM_ERRORS: Record<string, [string, string?]> = {
   ENOTDIR: ["Not a directory"],
   EISDIR: ["Is a directory"],
   ENOENT: ["No such file or directory"],
+  ENAMETOOLONG: ["File name too long", "Use shorter file names or a shorter target directory"],
+  ELOOP: ["Too many levels of symbolic links"],
 };
 
 /**

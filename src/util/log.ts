@@ -1,9 +1,33 @@
 /**
- * kit's log format (compat §1.1): info/debug/trace to stdout, warn/error to stderr; at level
+ * kit's log format (docs/format.md#logging): info/debug/trace to stdout, warn/error to stderr; at level
  * `info` only warnings and errors carry a prefix, at any other level every line does; colour
- * wraps only the prefix, and only on a terminal without NO_COLOR.
+ * wraps only the prefix, and only on a terminal without NO_COLOR. Every log line, and raw text
+ * bound for a terminal, goes through {@link terminalSafe}: text from a registry or a Kitfile never
+ * reaches a terminal as an escape sequence.
  * @module
  */
+
+/**
+ * C0 controls except tab and newline, DEL, C1 controls (U+0080–U+009F: 8-bit CSI, OSC, …) and the
+ * Unicode bidirectional embedding/override/isolate marks, which can hide or reorder text.
+ */
+const UNSAFE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+const UNSAFE_ALL = new RegExp(UNSAFE.source, "g");
+/** The same, plus tab and newline: for one cell or one line of a layout. */
+const UNSAFE_IN_LINE = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+const UNSAFE_IN_LINE_ALL = new RegExp(UNSAFE_IN_LINE.source, "g");
+
+/**
+ * Text that is safe to write to a terminal: every control character that could start an escape
+ * sequence, move the cursor (CR, BS) or ring the bell is written as its JSON escape (`\u001b`).
+ * The JSON escape keeps a JSON document valid and equal in value. Tab and newline stay, unless
+ * `inLine` (a table cell, a progress title: the layout must not break).
+ */
+export function terminalSafe(text: string, inLine = false): string {
+  const [one, all] = inLine ? [UNSAFE_IN_LINE, UNSAFE_IN_LINE_ALL] : [UNSAFE, UNSAFE_ALL];
+  if (!one.test(text)) return text;
+  return text.replace(all, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+}
 
 export type Level = "trace" | "debug" | "info" | "warn" | "error";
 export const LEVELS: readonly Level[] = ["trace", "debug", "info", "warn", "error"];
@@ -38,7 +62,10 @@ export interface Logger {
   info(msg: string): void;
   warn(msg: string): void;
   error(msg: string): void;
-  /** Raw text to stdout, no prefix and no newline added (e.g. `kit info` YAML). */
+  /**
+   * Raw text to stdout, no prefix and no newline added (e.g. `kit info` YAML): exact when stdout
+   * is not a terminal, made {@link terminalSafe} when it is.
+   */
   print(text: string): void;
 }
 
@@ -46,14 +73,17 @@ export interface LoggerOptions {
   level: Level;
   colour: boolean;
   sink: Sink;
+  /** Stdout is a terminal: {@link Logger.print} output is made safe too. */
+  terminal?: boolean;
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
-  const { level, colour, sink } = opts;
+  const { level, colour, sink, terminal } = opts;
   const enabled = (l: Level) => RANK[l] >= RANK[level];
   const write = (l: Level, msg: string) => {
     if (!enabled(l)) return;
-    let text = msg.length > 0 ? msg[0]!.toUpperCase() + msg.slice(1) : msg;
+    let text = terminalSafe(msg);
+    if (text.length > 0) text = text[0]!.toUpperCase() + text.slice(1);
     if (!text.endsWith("\n")) text += "\n";
     const prefixed = level !== "info" || l === "warn" || l === "error";
     if (prefixed) {
@@ -71,7 +101,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     info: (m) => write("info", m),
     warn: (m) => write("warn", m),
     error: (m) => write("error", m),
-    print: (t) => sink.out(t),
+    print: (t) => sink.out(terminal ? terminalSafe(t) : t),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * Where kit keeps its files (compat §1.0 pre-run step 2 and §4.1).
+ * Where kit keeps its files (docs/format.md#home, docs/format.md#storage-layout).
  * @module
  */
 import path from "node:path";

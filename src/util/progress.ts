@@ -4,7 +4,7 @@
  * {@link Progress}, so it never touches the terminal.
  * @module
  */
-import { formatBytes } from "./log.ts";
+import { formatBytes, terminalSafe } from "./log.ts";
 
 export type ProgressMode = "none" | "plain" | "fancy";
 
@@ -46,7 +46,8 @@ export function terminalProgress(write: (s: string) => void, columns: number, st
       : "=".repeat(Math.max(0, filled - 1)) + (filled > 0 ? (filled === width ? "=" : ">") : "") + "-".repeat(width - filled);
     const secs = Math.max(0.001, (performance.now() - b.started) / 1000);
     const rate = `${formatBytes(Math.round(b.done / secs))}/s`;
-    const title = b.title.length > 24 ? b.title.slice(0, 23) + "…" : b.title.padEnd(24);
+    const safe = terminalSafe(b.title, true);
+    const title = safe.length > 24 ? safe.slice(0, 23) + "…" : safe.padEnd(24);
     return `${title} |${bar}| ${formatBytes(b.done)} / ${formatBytes(b.total)} ${rate}`.slice(0, columns - 1);
   };
   const draw = () => {

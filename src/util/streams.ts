@@ -30,11 +30,29 @@ export function iterableStream<T>(it: AsyncIterable<T>, strategy?: QueuingStrate
  * collected and joined at the end: nothing is allocated from an announced size. An abort of
  * `signal` cancels the stream and throws CancelledError.
  */
-export async function readAll(
+export function readAll(
   stream: ReadableStream<Uint8Array>,
   limit: number,
   signal?: AbortSignal,
   tooLarge: () => Error = () => new KitError(`Content is larger than the ${limit}-byte limit`),
+): Promise<Uint8Array> {
+  return collect(stream, limit, signal, tooLarge);
+}
+
+/**
+ * The first `limit` bytes of a stream (fewer when it ends sooner); the rest is cancelled unread.
+ * For text that is only quoted back (an error body), where more would be no use.
+ */
+export function readPrefix(stream: ReadableStream<Uint8Array>, limit: number, signal?: AbortSignal): Promise<Uint8Array> {
+  return collect(stream, limit, signal, undefined);
+}
+
+/** The read loop of {@link readAll} and {@link readPrefix}: past `limit`, throw `tooLarge()` or (without it) stop. */
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  signal: AbortSignal | undefined,
+  tooLarge: (() => Error) | undefined,
 ): Promise<Uint8Array> {
   const reader = stream.getReader();
   const onAbort = () => void reader.cancel(abortReason(signal!)).catch(() => {});
@@ -47,8 +65,14 @@ export async function readAll(
       const { done, value } = await reader.read();
       throwIfAborted(signal);
       if (done) break;
+      if (n + value.byteLength > limit) {
+        if (tooLarge) throw tooLarge();
+        chunks.push(value.subarray(0, limit - n));
+        n = limit;
+        await reader.cancel().catch(() => {});
+        break;
+      }
       n += value.byteLength;
-      if (n > limit) throw tooLarge();
       chunks.push(value);
     }
   } catch (e) {
@@ -68,33 +92,37 @@ export async function readAll(
   return out;
 }
 
+/** What {@link watchStream} reports, and how it may replace a failure. */
+export interface StreamWatch<T> {
+  onChunk?: (chunk: T) => void;
+  /** The stream failed (a broken connection, a digest mismatch): its error, before it is passed on. */
+  onError?: (e: unknown) => void;
+  /** The error to raise in place of the stream's (a typed error, or the same one after a clean-up). */
+  mapError?: (e: unknown) => unknown | Promise<unknown>;
+}
+
 /**
- * The first `limit` bytes of a stream (all of it when shorter); the rest is cancelled unread.
- * A failing read is thrown, unless `lenient`: then what arrived before it is returned.
+ * `s` passed through unchanged while `w` watches its chunks and its failure, and may replace the
+ * error it fails with. Pull-based: nothing is read ahead.
  */
-export async function readPrefix(stream: ReadableStream<Uint8Array>, limit: number, lenient = false): Promise<Uint8Array> {
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  try {
-    while (n < limit) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      n += value.byteLength;
-    }
-  } catch (e) {
-    if (!lenient) throw e;
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  const all = new Uint8Array(Math.min(n, limit));
-  let off = 0;
-  for (const c of chunks) {
-    const take = Math.min(c.byteLength, all.byteLength - off);
-    all.set(c.subarray(0, take), off);
-    off += take;
-    if (off >= all.byteLength) break;
-  }
-  return all;
+export function watchStream<T>(s: ReadableStream<T>, w: StreamWatch<T>): ReadableStream<T> {
+  const reader = s.getReader();
+  return new ReadableStream<T>({
+    async pull(ctl) {
+      let r: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        r = await reader.read();
+      } catch (e) {
+        w.onError?.(e);
+        ctl.error(w.mapError ? await w.mapError(e) : e);
+        return;
+      }
+      if (r.done) return ctl.close();
+      w.onChunk?.(r.value);
+      ctl.enqueue(r.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
 }

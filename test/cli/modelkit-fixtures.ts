@@ -8,7 +8,8 @@ import path from "node:path";
 import { parseKitfile } from "../../src/kitfile/parse.ts";
 import { descriptorFromBytes, type Descriptor } from "../../src/oci/descriptor.ts";
 import { KIT_CONFIG, OCI_MANIFEST } from "../../src/oci/media-types.ts";
-import { parseReference, repoKey } from "../../src/oci/reference.ts";
+import { repoKey, tagOrDigest } from "../../src/oci/reference.ts";
+import { parseRefArg } from "../../src/cli/session.ts";
 import { pack } from "../../src/modelkit/pack.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { listRepositories, LocalRepository } from "../../src/store/local.ts";
@@ -36,9 +37,9 @@ export async function packKit(home: string, files: Record<string, string>, opts:
   let repo = "localhost/_";
   let tags: string[] = [];
   if (opts.tag) {
-    const ref = parseReference(opts.tag);
+    const { ref, extraTags } = parseRefArg(opts.tag);
     repo = repoKey(ref);
-    tags = [ref.reference, ...ref.extraTags];
+    tags = [tagOrDigest(ref), ...extraTags];
   }
   const r = await pack({
     context,

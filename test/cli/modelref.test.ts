@@ -1,4 +1,7 @@
-/** ModelKit references in model.path (compat §2.5, §7.3): chains, limits, cycles, unpack of ancestors. */
+/**
+ * ModelKit references in model.path (docs/format.md#model-references): chains, limits, cycles,
+ * unpack of ancestors.
+ */
 import { describe, expect, test } from "bun:test";
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";

@@ -1,11 +1,11 @@
-/** Which file kit dev serves (compat §8.3): a .gguf inside the context, following model references. */
+/** Which file kit dev serves (docs/format.md#dev): a .gguf inside the context, following model references. */
 import { describe, expect, test } from "bun:test";
 import { symlinkSync } from "node:fs";
 import path from "node:path";
 import { parseKitfile } from "../../src/kitfile/parse.ts";
 import { resolveDevModel, findGgufInDir } from "../../src/dev/model.ts";
 import { pack } from "../../src/modelkit/pack.ts";
-import { localParentSource } from "../../src/modelkit/modelref.ts";
+import { localParentSource } from "../../src/modelkit/locate.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { KitError } from "../../src/util/errors.ts";
 import { memoryLogger } from "../../src/util/log.ts";

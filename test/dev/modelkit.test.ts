@@ -5,9 +5,10 @@ import path from "node:path";
 import { extractModelKit, devCacheDir, type KitSource } from "../../src/dev/modelkit.ts";
 import { resolveDevModel } from "../../src/dev/model.ts";
 import { parseKitfile } from "../../src/kitfile/parse.ts";
-import { parseReference, repoKey } from "../../src/oci/reference.ts";
+import { parseReference, repoKey, tagOrDigest } from "../../src/oci/reference.ts";
 import { pack } from "../../src/modelkit/pack.ts";
-import { localParentSource, modelReference } from "../../src/modelkit/modelref.ts";
+import { modelReference } from "../../src/kitfile/paths.ts";
+import { localParentSource } from "../../src/modelkit/locate.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { LocalRepository } from "../../src/store/local.ts";
 import { KitError } from "../../src/util/errors.ts";
@@ -29,7 +30,7 @@ async function packInto(storage: LayoutStore, repo: string, files: Record<string
 
 const source = (storage: LayoutStore): KitSource => async (ref) => {
   const repo = new LocalRepository(storage, repoKey(ref));
-  await repo.resolve(ref.reference);
+  await repo.resolve(tagOrDigest(ref));
   return repo;
 };
 

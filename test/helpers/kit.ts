@@ -96,11 +96,11 @@ export function kitEnv(prefix = "kit-env-", env: Record<string, string> = {}) {
 }
 
 /**
- * A fresh temp dir under `os.tmpdir()`, removed when the test run ends (test/preload.ts runs
+ * A fresh temp dir under `base` (default `os.tmpdir()`), removed when the test run ends (test/preload.ts runs
  * {@link removeTempDirs} in a global afterAll; `bun test` emits no process `exit` event).
  */
-export function tempDir(prefix = "kit-test-"): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), prefix));
+export function tempDir(prefix = "kit-test-", base = os.tmpdir()): string {
+  const d = mkdtempSync(path.join(base, prefix));
   tempDirs.push(d);
   return d;
 }

@@ -63,7 +63,7 @@ export function freePort(): Promise<number> {
 const ACCESS_RE = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3})/;
 
 /** A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
-function makeTlsFiles(dir: string) {
+export function makeTlsFiles(dir: string) {
   const f = (n: string) => path.join(dir, n);
   const ssl = (...args: string[]) => {
     const r = spawnSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });

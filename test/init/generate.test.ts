@@ -38,7 +38,7 @@ const APACHE_TEXT = "\n        Apache License\n      Version 2.0, January 2004\n
 const UNDETERMINED = "[WARN ] Unable to determine license type\n";
 
 describe("generateKitfile", () => {
-  test("test_type-detect layout (compat §8.1)", async () => {
+  test("test_type-detect layout (docs/format.md#init)", async () => {
     const dir = tree({
       "a-model.gguf": "",
       "b-model.safetensors": "",
@@ -60,7 +60,7 @@ describe("generateKitfile", () => {
       "shared.sh": "",
     });
     const r = await generate(dir, { name: "test-model-detect", description: "Detects type of files based on extension" });
-    // Same bytes as the v1.7 expectation of compat §8.1: the newest rules differ from v1.7 only in
+    // Same bytes as kit v1.7 generates for this layout: the newest rules differ from v1.7 only in
     // ways this layout does not exercise (no `.bin` file, no sub-directories; its six unknown
     // files exceed the limit of five, so the newest rule also yields the single catch-all `.`).
     expect(r.yaml).toBe(`manifestVersion: 1.0.0
@@ -368,7 +368,7 @@ docs:
       const r = await generate(dir, { depth: 1 });
       expect(r.yaml).toBe(`manifestVersion: 1.0.0
 model:
-  name: sub/m
+  name: m
   path: sub/m.gguf
 docs:
   - path: sub/LICENSE
@@ -605,7 +605,7 @@ code:
     test("1: first-level files one by one, deeper directories as a whole", async () => {
       expect((await generate(tree(layout), { depth: 1 })).yaml).toBe(`manifestVersion: 1.0.0
 model:
-  name: models/llama/model
+  name: model
   path: models/llama/model.gguf
   parts:
     - path: models/llama/config.json
@@ -622,7 +622,7 @@ docs:
     test("negative: every level file by file", async () => {
       expect((await generate(tree(layout), { depth: -1 })).yaml).toBe(`manifestVersion: 1.0.0
 model:
-  name: models/llama/model
+  name: model
   path: models/llama/model.gguf
   parts:
     - path: models/llama/config.json

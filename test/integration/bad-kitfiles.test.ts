@@ -31,7 +31,7 @@ describe("kit pack refuses malformed Kitfiles", () => {
     const ctx = tempDir("kit-bad-");
     const r = await runKit(["pack", ctx], { env: { KITOPS_HOME: path.join(ctx, ".home") } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`[ERROR] Failed to pack model kit: No Kitfile found in ${ctx}. Consider using the -f flag to specify its path\n`);
+    expect(r.stderr).toBe(`[ERROR] Invalid arguments: No Kitfile found in ${ctx}. Consider using the -f flag to specify its path\n`);
   });
 
   test("-f naming a directory, and a missing -f file", async () => {

@@ -53,3 +53,20 @@ test("Deno smoke suite: init, pack, list, inspect, unpack match the Bun binary b
   }
   expect(readFileSync(path.join(ctx, "deno", "Kitfile"), "utf8")).toBe(kitfile);
 });
+
+test("signing under Deno: a key pair and a signature made by deno verify with the Bun binary, and the other way round", async () => {
+  const ctx = project({ "Kitfile": "manifestVersion: 1.0.0\npackage:\n  name: signed\nmodel:\n  path: m.bin\n", "m.bin": "weights" }, { prefix: "kit-deno-sign-" });
+  const env = { KITOPS_HOME: tempDir(), KIT_PASSWORD: "pw" };
+  expect((await runKit(["pack", ".", "-t", "org/signed:v1"], { cwd: ctx, env })).code).toBe(0);
+  expect(runDeno(["key", "generate", "--output-key-prefix", "deno"], env, ctx).code).toBe(0);
+  expect((await runKit(["key", "generate", "--output-key-prefix", "bun"], { cwd: ctx, env })).code).toBe(0);
+  const sign = runDeno(["sign", "org/signed:v1", "--key", "deno.key"], env, ctx);
+  expect(sign.stderr).toBe("");
+  expect((await runKit(["sign", "org/signed:v1", "--key", "bun.key"], { cwd: ctx, env })).code).toBe(0);
+  const bun = await runKit(["verify", "org/signed:v1", "--key", "deno.pub"], { cwd: ctx, env });
+  expect(bun.stderr).toBe("");
+  expect(bun.stdout).toContain("by deno.pub");
+  const deno = runDeno(["verify", "org/signed:v1", "--key", "bun.pub"], env, ctx);
+  expect(deno.stderr).toBe("");
+  expect(deno.stdout).toContain("by bun.pub");
+});

@@ -33,6 +33,17 @@ const ANSWER = [
   "- no network access is needed",
 ].join("\n");
 
+/** An answer with a long code line and a long word, to push the page's width. */
+const LAYOUT_ANSWER = [
+  "Load it with `kit unpack` and read the weights:",
+  "",
+  "```python",
+  'state = load_file("/home/ada/projects/sentiment-analysis/models/checkpoints/epoch-0042/weights-final.safetensors", device="cpu")',
+  "```",
+  "",
+  "Checkpoint: sentiment-analysis-models-checkpoints-epoch-0042-weights-final-safetensors",
+].join("\n");
+
 let home: string;
 let base: string;
 let browser: Browser;
@@ -149,6 +160,95 @@ describe.if(haveChromium)("the chat page in chromium", () => {
     expect(failed.filter((u) => !u.endsWith("/v1/chat/completions"))).toEqual([]);
     expect(external).toEqual([]);
     await page.close();
+  });
+
+  /**
+   * The page at a phone's width and a desktop's: nothing is wider than the window (the header,
+   * the messages, the input row), the header stays one row, and on the phone the settings open
+   * below the header. A long model name, a long word, a long code line and a long error in the
+   * status are there to push the layout. Screenshots as above (KIT_UPDATE_SCREENSHOTS=1 replaces
+   * docs/screenshots/dev-chat-phone.png and dev-chat-desktop.png).
+   */
+  for (const [name, width, height] of [["phone", 420, 800], ["desktop", 1280, 800]] as const) {
+    test(`${name} (${width} px wide): nothing overflows horizontally; the header stays one row`, async () => {
+      const page = await browser.newPage({ viewport: { width, height } });
+      await page.route("**/v1/chat/completions", async (route) => {
+        const body = JSON.parse(route.request().postData()!);
+        await route.continue({ postData: JSON.stringify({ ...body, grammar: `root ::= ${JSON.stringify(LAYOUT_ANSWER)}` }) });
+      });
+      await page.goto(base);
+      await page.waitForFunction(() => document.getElementById("status")!.textContent === "Ready");
+      await page.fill("#prompt", "Explain /home/ada/projects/sentiment-analysis/models/checkpoints/epoch-0042/weights-final.safetensors");
+      await page.press("#prompt", "Enter");
+      await page.waitForSelector(".msg.assistant .tools span:has-text('tokens')");
+
+      const overflow = () =>
+        page.evaluate(() => {
+          const out: Record<string, { scroll: number; client: number }> = {};
+          for (const sel of ["body", "header", "#messages", "form.composer"]) {
+            const e = document.querySelector(sel)!;
+            out[sel] = { scroll: e.scrollWidth, client: e.clientWidth };
+          }
+          return out;
+        });
+      const checkLayout = async () => {
+        for (const [sel, m] of Object.entries(await overflow())) expect({ sel, ...m, over: m.scroll > m.client }).toEqual({ sel, ...m, over: false });
+        expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+        // every control of the header and the input row is inside the window, on one row
+        const header = (await page.locator("header").boundingBox())!;
+        for (const sel of ["header h1", "#status", "#new-chat", "#prompt", "#send"]) {
+          const box = (await page.locator(sel).boundingBox())!;
+          expect({ sel, inside: box.x >= 0 && box.x + box.width <= width }).toEqual({ sel, inside: true });
+        }
+        for (const sel of ["header h1", "#new-chat"]) {
+          const box = (await page.locator(sel).boundingBox())!;
+          expect({ sel, oneLine: box.height < 40 }).toEqual({ sel, oneLine: true });
+        }
+        expect(header.height).toBeLessThan(60);
+      };
+      await checkLayout();
+      // the code block scrolls inside the answer instead of widening the page
+      expect(await page.evaluate(() => { const p = document.querySelector(".msg.assistant pre")!; return p.scrollWidth > p.clientWidth; })).toBe(true);
+
+      const shot = await page.screenshot({ fullPage: false });
+      const target = process.env.KIT_UPDATE_SCREENSHOTS
+        ? path.join(repoRoot, "docs", "screenshots", `dev-chat-${name}.png`)
+        : path.join(tempDir("kit-devui-shot-"), `dev-chat-${name}.png`);
+      mkdirSync(path.dirname(target), { recursive: true });
+      writeFileSync(target, shot);
+
+      // a long load error in the status is cut with an ellipsis (full text in the tooltip)
+      await page.evaluate(() => {
+        const st = document.getElementById("status")!;
+        st.textContent = st.title = "Model failed to load: llama_model_load: error loading model: tensor 'blk.0.attn_q.weight' has wrong shape";
+        st.className = "error";
+      });
+      await checkLayout();
+
+      if (width <= 760) {
+        // the settings open over the chat, below the header, as wide as the window
+        expect(await page.isVisible("#settings")).toBe(false);
+        await page.click("#toggle-settings");
+        const aside = (await page.locator("#settings").boundingBox())!;
+        const header = (await page.locator("header").boundingBox())!;
+        expect(aside.y).toBeGreaterThanOrEqual(header.y + header.height - 1);
+        expect([aside.x, aside.width]).toEqual([0, width]);
+        expect(await page.getAttribute("#prompt", "placeholder")).toBe("Message the model");
+        await checkLayout();
+      } else {
+        expect(await page.isVisible("#settings")).toBe(true);
+        expect(await page.isVisible("#toggle-settings")).toBe(false);
+      }
+      await page.close();
+    });
+  }
+
+  test("the committed phone and desktop screenshots are PNGs of those sizes", () => {
+    for (const [name, w, h] of [["phone", 420, 800], ["desktop", 1280, 800]] as const) {
+      const png = readFileSync(path.join(repoRoot, "docs", "screenshots", `dev-chat-${name}.png`));
+      expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([w, h]);
+    }
   });
 
   test("the committed screenshot is a PNG of the page", () => {

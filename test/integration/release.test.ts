@@ -1,58 +1,33 @@
 /**
  * The release build end to end: a clean clone of this repository (committed files only) with the
  * installed node_modules, network cut off (`unshare -n` when this user may), Bun's runtime cache
- * empty, runs `bun scripts/build.ts --all` ONCE; every assertion below reuses its outputs.
+ * empty, runs `bun scripts/build.ts --all` ONCE per test run (test/helpers/release-build.ts);
+ * every assertion below reuses its outputs.
  * Then: the four binaries and their formats, the archives read back (zip.js, the project's tar
- * reader), SHA256SUMS, and the linux-x64 binary taken out of its archive running `kit version`, a
- * pack/unpack round trip and the init container script.
+ * reader), SHA256SUMS, and each Linux binary taken out of its archive (linux-arm64 under
+ * qemu-user-static) running `kit version`, a pack/unpack round trip and the init container script.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync, spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { RELEASE_TARGETS, binaryFormatOf } from "../../scripts/build.ts";
 import { sha256File } from "../../scripts/release.ts";
 import { readTarGz, readZip } from "../release/archives.ts";
 import { repoRoot, runKit } from "../helpers/kit.ts";
+import { RELEASE_BUILD_TIMEOUT_MS, type ReleaseBuild, releaseBuild } from "../helpers/release-build.ts";
 
-const BUILD_TIMEOUT_MS = 20 * 60_000;
 const pkgVersion = (JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { version: string }).version;
 
 let work = "";
 let clone = "";
-let build: { code: number; stdout: string; stderr: string; offline: boolean; seconds: number };
+let build: ReleaseBuild;
 const release = () => path.join(clone, "dist", "release");
 
-/** Hard links need one filesystem: work next to node_modules when /tmp is elsewhere. */
-function workBase(): string {
-  const nm = path.join(repoRoot, "node_modules");
-  return statSync(os.tmpdir()).dev === statSync(nm).dev ? os.tmpdir() : path.join(repoRoot, ".tmp");
-}
-
-beforeAll(() => {
-  const base = workBase();
-  mkdirSync(base, { recursive: true });
-  work = mkdtempSync(path.join(base, "kit-release-it-"));
-  clone = path.join(work, "kit");
-  execFileSync("git", ["clone", "--quiet", repoRoot, clone], { stdio: "ignore" });
-  // "after npm ci": the installed packages, hard-linked (no copy of 1+ GB)
-  execFileSync("cp", ["-al", path.join(repoRoot, "node_modules"), path.join(clone, "node_modules")]);
-  const cache = path.join(work, "bun-cache");
-  mkdirSync(cache);
-  const offline = spawnSync("unshare", ["-n", "true"]).status === 0;
-  const bun = path.join(clone, "node_modules", ".bin", "bun");
-  const cmd = offline ? ["unshare", "-n", bun] : [bun];
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work, BUN_INSTALL_CACHE_DIR: cache };
-  const t0 = performance.now();
-  const r = spawnSync(cmd[0]!, [...cmd.slice(1), "scripts/build.ts", "--all"], { cwd: clone, env, encoding: "utf8", timeout: BUILD_TIMEOUT_MS });
-  build = { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, offline, seconds: (performance.now() - t0) / 1000 };
-  console.log(`release build: ${build.seconds.toFixed(1)} s${offline ? ", network cut off" : " (unshare -n not permitted: network not cut off)"}`);
-}, BUILD_TIMEOUT_MS + 60_000);
-
-afterAll(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+beforeAll(async () => {
+  build = await releaseBuild();
+  ({ work, clone } = build);
+}, RELEASE_BUILD_TIMEOUT_MS + 60_000);
 
 /** Whether `needle` occurs in the file (streamed, chunks overlap by the needle's length). */
 function fileContains(file: string, needle: string): boolean {
@@ -94,7 +69,7 @@ function machoLoadCommands(file: string): number[] {
   }
 }
 
-describe("bun scripts/build.ts --all (one build for this file)", () => {
+describe("bun scripts/build.ts --all (one build for the test run)", () => {
   test("succeeds offline and reports every binary and archive", () => {
     if (build.code !== 0) console.error(build.stdout, build.stderr);
     expect(build.code).toBe(0);
@@ -112,6 +87,8 @@ describe("bun scripts/build.ts --all (one build for this file)", () => {
       "dist/release/kitops-linux-arm64.tar.gz",
       "dist/release/kitops-darwin-arm64.zip",
       "dist/release/kitops-windows-x64.zip",
+      "dist/release/install.sh",
+      "dist/release/install.ps1",
     ]);
     for (const t of RELEASE_TARGETS) expect(build.stdout).toContain(`(${t.bunTarget}, llama.cpp ${t.llamaFolder}, `);
   });
@@ -134,7 +111,9 @@ describe("bun scripts/build.ts --all (one build for this file)", () => {
 });
 
 describe("release archives", () => {
-  const archiveNames = [
+  const releaseFiles = [
+    "install.ps1",
+    "install.sh",
     "kitops-darwin-arm64.zip",
     "kitops-linux-arm64.tar.gz",
     "kitops-linux-arm64.zip",
@@ -143,15 +122,15 @@ describe("release archives", () => {
     "kitops-windows-x64.zip",
   ];
 
-  test("dist/release holds the six archives and SHA256SUMS", () => {
-    expect(readdirSync(release()).sort()).toEqual(["SHA256SUMS", ...archiveNames]);
+  test("dist/release holds the six archives, the install scripts and SHA256SUMS", () => {
+    expect(readdirSync(release()).sort()).toEqual(["SHA256SUMS", ...releaseFiles]);
   });
 
-  test("SHA256SUMS lists every archive with its SHA-256, in sha256sum format", async () => {
+  test("SHA256SUMS lists every file with its SHA-256, in sha256sum format", async () => {
     const text = readFileSync(path.join(release(), "SHA256SUMS"), "utf8");
     const lines = text.split("\n");
     expect(lines.pop()).toBe("");
-    expect(lines.map((l) => l.split("  ")[1])).toEqual(archiveNames);
+    expect(lines.map((l) => l.split("  ")[1])).toEqual(releaseFiles);
     for (const l of lines) {
       const m = /^([0-9a-f]{64}) {2}(\S+)$/.exec(l);
       expect(m, l).not.toBeNull();
@@ -160,7 +139,7 @@ describe("release archives", () => {
     const check = spawnSync("sha256sum", ["-c", "SHA256SUMS"], { cwd: release(), encoding: "utf8" });
     if (check.error === undefined) {
       expect(check.status).toBe(0);
-      expect(check.stdout).toBe(archiveNames.map((n) => `${n}: OK\n`).join(""));
+      expect(check.stdout).toBe(releaseFiles.map((n) => `${n}: OK\n`).join(""));
     }
   });
 
@@ -198,70 +177,103 @@ describe("release archives", () => {
   });
 });
 
-const hostIsLinuxX64 = process.platform === "linux" && process.arch === "x64";
+/**
+ * How a Linux binary runs here: directly on its own architecture; linux-arm64 on an x86-64 host
+ * under Debian's qemu-user-static, which loads the binary with the multiarch arm64 loader and
+ * libraries (`libc6:arm64`, `libstdc++6:arm64`; .ci/run installs them). binfmt_misc is often not
+ * active in a container, so qemu is named explicitly, through a wrapper script: the tests (and the
+ * init container script) run `kit` as they would on an arm64 machine.
+ */
+const QEMU_AARCH64 = "qemu-aarch64-static";
+const ARM64_LOADER = "/lib/ld-linux-aarch64.so.1";
+const haveQemuArm64 = spawnSync("sh", ["-c", `command -v ${QEMU_AARCH64}`]).status === 0 && existsSync(ARM64_LOADER);
+const requireTools = process.env.KIT_TEST_REQUIRE_TOOLS === "1";
+const hostArch = process.platform === "linux" ? process.arch : undefined;
 
-describe.skipIf(!hostIsLinuxX64)("the linux-x64 binary out of its archive", () => {
-  let dir = "";
-  let kit = "";
-  const home = () => path.join(dir, "home");
+function linuxBinaryRuns(arch: "x64" | "arm64"): "native" | "qemu" | "skip" {
+  if (hostArch === arch) return "native";
+  if (arch === "arm64" && hostArch === "x64" && (haveQemuArm64 || requireTools)) return "qemu";
+  return "skip";
+}
 
-  beforeAll(async () => {
-    dir = mkdtempSync(path.join(work, "run-"));
-    mkdirSync(path.join(dir, "bin"));
-    kit = path.join(dir, "bin", "kit");
-    await readTarGz(path.join(release(), "kitops-linux-x64.tar.gz"), { name: "kit", file: kit });
+for (const arch of ["x64", "arm64"] as const) {
+  const how = linuxBinaryRuns(arch);
+  describe.skipIf(how === "skip")(`the linux-${arch} binary out of its archive${how === "qemu" ? " (under qemu-user-static)" : ""}`, () => {
+    let dir = "";
+    let kit = "";
+    const home = () => path.join(dir, "home");
+
+    beforeAll(async () => {
+      dir = mkdtempSync(path.join(work, "run-"));
+      mkdirSync(path.join(dir, "bin"));
+      kit = path.join(dir, "bin", "kit");
+      if (how === "native") {
+        await readTarGz(path.join(release(), `kitops-linux-${arch}.tar.gz`), { name: "kit", file: kit });
+      } else {
+        const real = path.join(dir, "bin", `kit-linux-${arch}`);
+        await readTarGz(path.join(release(), `kitops-linux-${arch}.tar.gz`), { name: "kit", file: real });
+        writeFileSync(kit, `#!/bin/sh\nexec ${QEMU_AARCH64} '${real}' "$@"\n`, { mode: 0o755 });
+      }
+    });
+
+    if (how === "qemu") {
+      // with KIT_TEST_REQUIRE_TOOLS=1 (CI) a missing qemu fails here instead of skipping the tests
+      test(`${QEMU_AARCH64} and the arm64 loader (${ARM64_LOADER}) are installed`, () => {
+        expect({ qemu: haveQemuArm64 }).toEqual({ qemu: true });
+      });
+    }
+
+    test("kit version shows the version, the clone's commit and the build time", async () => {
+      const commit = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: clone, encoding: "utf8" }).trim();
+      const cwd = mkdtempSync(path.join(dir, "empty-"));
+      const r = await runKit(["version"], { bin: kit, cwd, env: { KITOPS_HOME: home() } });
+      expect(r.code).toBe(0);
+      const lines = r.stdout.trimEnd().split("\n");
+      expect(lines.slice(0, 2)).toEqual([`Version: ${pkgVersion}`, `Commit: ${commit}`]);
+      expect(lines[2]).toMatch(/^Built: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      expect(lines[3]).toBe("Runtime: bun 1.4.5");
+    });
+
+    test("pack and unpack round trip from an empty directory", async () => {
+      const project = mkdtempSync(path.join(dir, "project-"));
+      mkdirSync(path.join(project, "model"));
+      mkdirSync(path.join(project, "data"));
+      const weights = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
+      writeFileSync(path.join(project, "model", "weights.bin"), weights);
+      writeFileSync(path.join(project, "data", "train.csv"), "x,y\n1,2\n");
+      writeFileSync(
+        path.join(project, "Kitfile"),
+        "manifestVersion: 1.0.0\npackage:\n  name: release-check\nmodel:\n  name: tiny\n  path: model/weights.bin\ndatasets:\n  - name: train\n    path: data/train.csv\n",
+      );
+      const pack = await runKit(["pack", ".", "-t", "release/check:v1"], { bin: kit, cwd: project, env: { KITOPS_HOME: home() } });
+      expect(pack.stderr).not.toContain("ERROR");
+      expect(pack.code).toBe(0);
+      const out = mkdtempSync(path.join(dir, "out-"));
+      const unpack = await runKit(["unpack", "release/check:v1", "-d", out], { bin: kit, cwd: mkdtempSync(path.join(dir, "empty-")), env: { KITOPS_HOME: home() } });
+      expect(unpack.code).toBe(0);
+      expect(new Uint8Array(readFileSync(path.join(out, "model", "weights.bin")))).toEqual(weights);
+      expect(readFileSync(path.join(out, "data", "train.csv"), "utf8")).toBe("x,y\n1,2\n");
+      expect(readFileSync(path.join(out, "Kitfile"), "utf8")).toContain("name: release-check");
+    });
+
+    test("the init container script with this binary: only the model, into UNPACK_PATH; a second run keeps the files", () => {
+      const script = path.join(clone, "build", "init", "entrypoint.sh");
+      const target = path.join(dir, "modelkit");
+      const env = { PATH: `${path.dirname(kit)}:/usr/bin:/bin`, HOME: dir, KITOPS_HOME: home(), MODELKIT_REF: "release/check:v1", UNPACK_PATH: target };
+      const first = spawnSync(script, [], { env, encoding: "utf8", cwd: dir });
+      expect(first.status).toBe(0);
+      expect(first.stdout).toContain(`Version: ${pkgVersion}\n`);
+      expect(first.stdout).toContain(`Unpacking modelkit release/check:v1 to ${target} with filter 'model'. Additional flags: --ignore-existing\n`);
+      expect(readdirSync(target).sort()).toEqual(["model"]);
+      expect(statSync(path.join(target, "model", "weights.bin")).size).toBe(300_000);
+      const again = spawnSync(script, [], { env, encoding: "utf8", cwd: dir });
+      expect(again.status).toBe(0);
+
+      const own = path.join(dir, "own-dir");
+      const third = spawnSync(script, [], { env: { ...env, EXTRA_FLAGS: `--dir ${own} --filter datasets` }, encoding: "utf8", cwd: dir });
+      expect(third.status).toBe(0);
+      expect(readdirSync(own).sort()).toEqual(["data", "model"]);
+      expect(existsSync(path.join(target, "data"))).toBe(false);
+    });
   });
-
-  test("kit version shows the version, the clone's commit and the build time", async () => {
-    const commit = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: clone, encoding: "utf8" }).trim();
-    const cwd = mkdtempSync(path.join(dir, "empty-"));
-    const r = await runKit(["version"], { bin: kit, cwd, env: { KITOPS_HOME: home() } });
-    expect(r.code).toBe(0);
-    const lines = r.stdout.trimEnd().split("\n");
-    expect(lines.slice(0, 2)).toEqual([`Version: ${pkgVersion}`, `Commit: ${commit}`]);
-    expect(lines[2]).toMatch(/^Built: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    expect(lines[3]).toBe("Runtime: bun 1.4.5");
-  });
-
-  test("pack and unpack round trip from an empty directory", async () => {
-    const project = mkdtempSync(path.join(dir, "project-"));
-    mkdirSync(path.join(project, "model"));
-    mkdirSync(path.join(project, "data"));
-    const weights = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
-    writeFileSync(path.join(project, "model", "weights.bin"), weights);
-    writeFileSync(path.join(project, "data", "train.csv"), "x,y\n1,2\n");
-    writeFileSync(
-      path.join(project, "Kitfile"),
-      "manifestVersion: 1.0.0\npackage:\n  name: release-check\nmodel:\n  name: tiny\n  path: model/weights.bin\ndatasets:\n  - name: train\n    path: data/train.csv\n",
-    );
-    const pack = await runKit(["pack", ".", "-t", "release/check:v1"], { bin: kit, cwd: project, env: { KITOPS_HOME: home() } });
-    expect(pack.stderr).not.toContain("ERROR");
-    expect(pack.code).toBe(0);
-    const out = mkdtempSync(path.join(dir, "out-"));
-    const unpack = await runKit(["unpack", "release/check:v1", "-d", out], { bin: kit, cwd: mkdtempSync(path.join(dir, "empty-")), env: { KITOPS_HOME: home() } });
-    expect(unpack.code).toBe(0);
-    expect(new Uint8Array(readFileSync(path.join(out, "model", "weights.bin")))).toEqual(weights);
-    expect(readFileSync(path.join(out, "data", "train.csv"), "utf8")).toBe("x,y\n1,2\n");
-    expect(readFileSync(path.join(out, "Kitfile"), "utf8")).toContain("name: release-check");
-  });
-
-  test("the init container script with this binary: only the model, into UNPACK_PATH; a second run keeps the files", () => {
-    const script = path.join(clone, "build", "init", "entrypoint.sh");
-    const target = path.join(dir, "modelkit");
-    const env = { PATH: `${path.dirname(kit)}:/usr/bin:/bin`, HOME: dir, KITOPS_HOME: home(), MODELKIT_REF: "release/check:v1", UNPACK_PATH: target };
-    const first = spawnSync(script, [], { env, encoding: "utf8", cwd: dir });
-    expect(first.status).toBe(0);
-    expect(first.stdout).toContain(`Version: ${pkgVersion}\n`);
-    expect(first.stdout).toContain(`Unpacking modelkit release/check:v1 to ${target} with filter 'model'. Additional flags: --ignore-existing\n`);
-    expect(readdirSync(target).sort()).toEqual(["model"]);
-    expect(statSync(path.join(target, "model", "weights.bin")).size).toBe(300_000);
-    const again = spawnSync(script, [], { env, encoding: "utf8", cwd: dir });
-    expect(again.status).toBe(0);
-
-    const own = path.join(dir, "own-dir");
-    const third = spawnSync(script, [], { env: { ...env, EXTRA_FLAGS: `--dir ${own} --filter datasets` }, encoding: "utf8", cwd: dir });
-    expect(third.status).toBe(0);
-    expect(readdirSync(own).sort()).toEqual(["data", "model"]);
-    expect(existsSync(path.join(target, "data"))).toBe(false);
-  });
-});
+}

@@ -62,9 +62,10 @@ describe("filterKitfile (kit info --filter)", () => {
     expect(filterKitfile(parseConfigJson("{}"), "package")).toBe("{}\n");
   });
 
-  test("Go field names: datasets (DataSets) and mcpServers (MCPServers) cannot be found", () => {
-    expect(fails("datasets")).toBe("error filtering output: cannot find required node");
-    expect(fails("mcpServers")).toBe("error filtering output: cannot find required node");
+  test("Go field names: datasets (DataSets) and mcpServers (MCPServers), which kit cannot find, are found by their YAML keys too", () => {
+    expect(filterKitfile(k, "datasets")).toBe("- name: d\n  path: data\n");
+    expect(filterKitfile(k, ".mcpServers")).toBe("[]\n");
+    expect(fails("datasets.name")).toBe("error filtering output: cannot find required node");
     // Spelled as the Go field, they are found (Title-casing keeps the rest of the word).
     expect(filterKitfile(k, "DataSets")).toBe("- name: d\n  path: data\n");
     expect(filterKitfile(k, "MCPServers")).toBe("[]\n");

@@ -29,8 +29,14 @@ mcpServers: [{name: fs, path: servers/fs.mcpb}]
   });
 
   test("an unrecognized manifestVersion is only a warning", () => {
-    expect(check("manifestVersion: 1.0\n")).toEqual({ errors: [], warnings: ["Unrecognized manifestVersion 1.0: treating Kitfile as 1.0.0"] });
+    expect(check("manifestVersion: 1.1\n")).toEqual({ errors: [], warnings: ["Unrecognized manifestVersion 1.1: treating Kitfile as 1.0.0"] });
+    expect(check("manifestVersion: 2.0.0\n").warnings).toEqual(["Unrecognized manifestVersion 2.0.0: treating Kitfile as 1.0.0"]);
+    expect(check("manifestVersion: 1.0.0.0\n").warnings).toHaveLength(1);
     expect(check("model: {path: m}\n").warnings).toEqual(["Unrecognized manifestVersion : treating Kitfile as 1.0.0"]);
+  });
+
+  test("manifestVersion 1.0 (a YAML number, as the KitOps docs write it) and 1 are 1.0.0", () => {
+    for (const v of ["1.0.0", "1.0", "1", '"1.0"', "v1.0.0"]) expect(check(`manifestVersion: ${v}\n`)).toEqual({ errors: [], warnings: [] });
   });
 
   test("duplicate paths compare cleaned paths, listing every user", () => {
@@ -75,7 +81,7 @@ mcpServers: [{name: fs, path: servers/fs.mcpb}]
       "invalid path for code (git+ssh://host/repo): only local paths are permitted",
       "invalid path for code (git+ssh://host/repo): unrecognized URL in path: git+ssh://host/repo",
     ]);
-    // `models/m:v1.bin` parses as a reference, so it is one (kit quirk, compat §2.5).
+    // `models/m:v1.bin` parses as a reference, so it is one (kit quirk, docs/format.md#model-references).
     expect(errorsOf("model: {path: 'models/m:v1.bin'}\n")).toEqual([]);
     expect(pathKind("models/m:v1.bin").kind).toBe("reference");
   });

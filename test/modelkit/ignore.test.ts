@@ -105,7 +105,7 @@ describe("Pattern compilation", () => {
 describe("createIgnore (kit .kitignore)", () => {
   const m = (text: string | undefined, path: string) => createIgnore(text).matches(path);
 
-  test("compat §9 vectors", () => {
+  test("kit's ignore test vectors", () => {
     expect(m("dir1", "dir1/a/b/file.txt")).toBe(true);
     expect(m("dir1/*.txt", "dir1/file.txt")).toBe(true);
     expect(m("dir1/*.txt", "dir1/sub/file.txt")).toBe(false);

@@ -15,7 +15,7 @@ describe("isWithinPath", () => {
   });
 });
 
-describe("belongsToOtherLayer (compat §3.4 B, segment-wise)", () => {
+describe("belongsToOtherLayer (docs/format.md#layer-ownership, segment-wise)", () => {
   test("data vs data2: neither swallows the other", () => {
     const layers = ["data", "data2"];
     expect(belongsToOtherLayer("data2/f.csv", "data", layers)).toBe(true);
@@ -43,7 +43,7 @@ describe("belongsToOtherLayer (compat §3.4 B, segment-wise)", () => {
     expect(belongsToOtherLayer("a", ".", [".", "a/b"])).toBe(false);
     expect(belongsToOtherLayer("a/b", ".", [".", "a/b"])).toBe(true);
   });
-  test("combined with .kitignore: compat §9 layer vector", () => {
+  test("combined with .kitignore: kit's nested-layer vector", () => {
     const ig = createIgnore("**/testfile.txt");
     const layers = ["main", "main/subdir"];
     const ignored = (f: string, p: string) => ig.matches(f) || belongsToOtherLayer(f, p, layers);

@@ -1,4 +1,4 @@
-/** pack() against kit's byte-level expectations (compat Appendix A, addendum §1). */
+/** pack() against kit's byte-level expectations (docs/format.md#worked-example, docs/format.md#manifest). */
 import { describe, expect, test } from "bun:test";
 import { readFileSync, readdirSync, writeFileSync, symlinkSync, utimesSync } from "node:fs";
 import path from "node:path";

@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
+import { parseRefArg } from "../../src/cli/session.ts";
 import {
   displayRef,
-  isDigestRef,
   type ModelRef,
+  type RepositoryRef,
   parseOrasReference,
   parseReference,
   refToString,
@@ -13,15 +14,15 @@ import { KitError } from "../../src/util/errors.ts";
 
 const D = "sha256:" + "ab".repeat(32);
 
-function ref(registry: string, repository: string, reference: string, extraTags: string[] = []): ModelRef {
-  return { registry, repository, reference, extraTags };
+function ref(registry: string, repository: string, reference: string): ModelRef | RepositoryRef {
+  if (reference === "") return { registry, repository };
+  return reference.includes(":") ? { registry, repository, digest: reference } : { registry, repository, tag: reference };
 }
 
-describe("parseReference (kit, compat §5.1)", () => {
-  const ok: [string, ModelRef][] = [
+describe("parseReference (kit, docs/format.md#references)", () => {
+  const ok: [string, ModelRef | RepositoryRef][] = [
     ["a/b/c/d", ref("localhost", "a/b/c/d", "latest")],
     ["test.io/a/b/c/d", ref("test.io", "a/b/c/d", "latest")],
-    ["localhost:5000/org/repo:t,x,y", ref("localhost:5000", "org/repo", "t", ["x", "y"])],
     [`testrepo:ignoredtag@${D}`, ref("localhost", "testrepo", D)],
     [`testrepo@${D}`, ref("localhost", "testrepo", D)],
     [D, ref("localhost", "_", D)],
@@ -34,16 +35,25 @@ describe("parseReference (kit, compat §5.1)", () => {
     ["127.0.0.1:5000/x", ref("127.0.0.1:5000", "x", "latest")],
     ["[::1]:5000/x:t", ref("[::1]:5000", "x", "t")],
     ["registry:5000/a__b.c-d/e---f:T", ref("registry:5000", "a__b.c-d/e---f", "T")],
-    ["repo:t,UNVALIDATED!!,", ref("localhost", "repo", "t", ["UNVALIDATED!!", ""])],
-    // Not a digest as a whole (comma), so "sha256" is the repository and the hex a tag.
-    [`${D},x`, ref("localhost", "sha256", D.slice(7), ["x"])],
     ["Reg.IO/repo", ref("Reg.IO", "repo", "latest")],
   ];
   for (const [input, want] of ok) {
     test(`parses ${JSON.stringify(input)}`, () => {
-      expect(parseReference(input)).toEqual(want);
+      expect(parseReference(input)).toEqual(want as ModelRef);
     });
   }
+
+  test("extra tags after commas are the command line's (parseRefArg), never validated", () => {
+    expect(parseRefArg("localhost:5000/org/repo:t,x,y")).toEqual({ ref: ref("localhost:5000", "org/repo", "t") as ModelRef, extraTags: ["x", "y"], explicit: true });
+    expect(parseRefArg("repo:t,UNVALIDATED!!,")).toEqual({ ref: ref("localhost", "repo", "t") as ModelRef, extraTags: ["UNVALIDATED!!", ""], explicit: true });
+    // A digest before the comma is a digest (kit took "sha256" for a repository here).
+    expect(parseRefArg(`${D},x`)).toEqual({ ref: ref("localhost", "_", D) as ModelRef, extraTags: ["x"], explicit: true });
+    // whether the argument itself named a tag or digest (kit list lists every tag otherwise)
+    expect(parseRefArg("reg.io:5000/org/repo").explicit).toBe(false);
+    expect(parseRefArg("reg.io:5000/org/repo:v1").explicit).toBe(true);
+    // The reference parser itself knows no commas.
+    expect(() => parseReference("repo:a,b")).toThrow('invalid reference: invalid tag "a,b"');
+  });
 
   const bad: [string, string][] = [
     ["", "repository () must start and end with a letter or number"],
@@ -85,7 +95,7 @@ describe("parseReference (kit, compat §5.1)", () => {
   }
 });
 
-describe("parseOrasReference (kit diff, compat §5.3)", () => {
+describe("parseOrasReference (kit diff, docs/format.md#diff-references)", () => {
   test("first segment is always the registry", () => {
     expect(parseOrasReference("localhost/foo:v1")).toEqual(ref("localhost", "foo", "v1"));
     expect(parseOrasReference("ghcr.io/a/b@" + D)).toEqual(ref("ghcr.io", "a/b", D));
@@ -115,11 +125,13 @@ describe("string forms", () => {
     expect(refToString(parseOrasReference("reg.io/r"))).toBe("reg.io/r");
     expect(refToString(ref("reg.io", "", ""))).toBe("reg.io");
   });
-  test("repoKey and isDigestRef", () => {
+  test("repoKey, and a reference is a tag or a digest", () => {
     expect(repoKey(parseReference("example:v1"))).toBe("localhost/example");
     expect(repoKey(parseReference("localhost:5000/org/repo:t"))).toBe("localhost:5000/org/repo");
-    expect(isDigestRef(parseReference(D))).toBe(true);
-    expect(isDigestRef(parseReference("x:v1"))).toBe(false);
+    expect(parseReference(D).digest).toBe(D);
+    expect(parseReference(D).tag).toBeUndefined();
+    expect(parseReference("x:v1").digest).toBeUndefined();
+    expect(parseReference("x:v1").tag).toBe("v1");
   });
   test("displayRef (FormatRepositoryForDisplay)", () => {
     expect(displayRef("localhost/test:v1")).toBe("test:v1");

@@ -196,9 +196,9 @@ describe("login and logout", () => {
     const e = env();
     const cases: Array<[string[], RunOptions, string]> = [
       [["login", "https://reg.io"], {}, '[ERROR] Invalid reference: invalid registry "https://reg.io"\n'],
-      [["login", "reg.io", "-p", "x", "--password-stdin"], { stdin: "y" }, "[ERROR] Cannot use both --password and --password-stdin\n"],
-      [["login", "reg.io", "-u", "a"], {}, "[ERROR] Attempting to read input from non-terminal\n"],
-      [["login", "reg.io", "--password-stdin"], { stdin: "  \n" }, "[ERROR] Password is required: standard input was empty\n"],
+      [["login", "reg.io", "-p", "x", "--password-stdin"], { stdin: "y" }, "[ERROR] Invalid arguments: cannot use both --password and --password-stdin\n"],
+      [["login", "reg.io", "-u", "a"], {}, "[ERROR] Invalid arguments: attempting to read input from non-terminal\n"],
+      [["login", "reg.io", "--password-stdin"], { stdin: "  \n" }, "[ERROR] Invalid arguments: failed to read password from stdin: got empty string\n"],
       [["login", "reg.io", "-u", "a:b", "-p", "x"], {}, "[ERROR] Invalid username: it cannot contain ':'\n"],
       [["login", "reg.io", "--concurrency", "-1"], {}, "[ERROR] Invalid arguments: invalid argument for concurrency (-1): must be at least 1\n"],
     ];

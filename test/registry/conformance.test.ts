@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { credentialStore, openSession } from "../../src/registry/remote.ts";
-import { DEFAULT_NETWORK_OPTIONS } from "../../src/registry/transport.ts";
+import { DEFAULT_NETWORK_OPTIONS } from "../../src/registry/network-options.ts";
 import { describeTarget } from "../store/conformance.ts";
 import { hasDockerRegistry, startRegistry, type RegistryAuth, type TestRegistry } from "../helpers/registry.ts";
 

@@ -3,17 +3,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { FetchTransportOptions } from "../../src/runtime/runtime.ts";
-import {
-  createTransport,
-  DEFAULT_NETWORK_OPTIONS,
-  type FetchFn,
-  logUrl,
-  NetworkError,
-  parseRetryAfter,
-  proxyFromEnvironment,
-  Transport,
-  type TransportOptions,
-} from "../../src/registry/transport.ts";
+import { redactUrl } from "../../src/registry/http.ts";
+import { createTransport, DEFAULT_NETWORK_OPTIONS } from "../../src/registry/network-options.ts";
+import { proxyFromEnvironment } from "../../src/registry/proxy.ts";
+import { type FetchFn, NetworkError, parseRetryAfter, Transport, type TransportOptions } from "../../src/registry/transport.ts";
 import { CancelledError, KitError } from "../../src/util/errors.ts";
 import { memoryLogger } from "../../src/util/log.ts";
 
@@ -107,15 +100,32 @@ describe("Transport.send", () => {
     expect(calls.map((c) => c.init.body)).toEqual([body, body]);
   });
 
-  test("refused connections, unknown hosts and TLS failures are not retried", async () => {
-    for (const code of ["ECONNREFUSED", "ENOTFOUND", "EPROTO", "DEPTH_ZERO_SELF_SIGNED_CERT"]) {
+  test("refused connections, unknown hosts and TLS failures are not retried; the message names the host and the failure", async () => {
+    const cases: Array<[string, string]> = [
+      ["ECONNREFUSED", "could not connect to reg.example.com: connection refused"],
+      ["ENOTFOUND", "could not connect to reg.example.com: no such host"],
+      ["EPROTO", "could not connect to reg.example.com: TLS handshake failed"],
+      ["DEPTH_ZERO_SELF_SIGNED_CERT", "could not connect to reg.example.com: its certificate is not trusted (boom)"],
+    ];
+    for (const [code, message] of cases) {
       const { t, calls } = scripted([netErr(code)]);
       const e = await t.send({ method: "GET", url: u }).catch((x) => x);
       expect(e).toBeInstanceOf(NetworkError);
       expect(e.retryable).toBe(false);
-      expect(e.message).toBe(`GET "https://reg.example.com/v2/": ${code}: boom`);
+      expect(e.message).toBe(message);
+      expect([e.method, e.url, e.code]).toEqual(["GET", "https://reg.example.com/v2/", code]);
       expect(calls.length).toBe(1);
     }
+  });
+
+  test("the runtime's advice to programmers is not part of a message; a reset is a lost connection", async () => {
+    const bun = Object.assign(new TypeError("ECONNRESET: The socket connection was closed unexpectedly. For more information, pass `verbose: true` in the second argument to fetch()"), { code: "ECONNRESET" });
+    const { t } = scripted([bun], { retry: { maxRetries: 0 } });
+    const e = await t.send({ method: "GET", url: new URL("http://127.0.0.1:5000/v2/") }).catch((x) => x);
+    expect(e.message).toBe("connection to 127.0.0.1:5000 failed: connection reset");
+    const odd = Object.assign(new TypeError('ESOMETHING fetching "https://reg.example.com/v2/". For more information, pass `verbose: true` in the second argument to fetch()'), { code: "ESOMETHING" });
+    const o = await scripted([odd], { retry: { maxRetries: 0 } }).t.send({ method: "GET", url: u }).catch((x) => x);
+    expect(o.message).toBe("could not connect to reg.example.com: ESOMETHING");
   });
 
   test("waiting too long for response headers is a retryable timeout", async () => {
@@ -132,7 +142,7 @@ describe("Transport.send", () => {
     });
     const e = await hanging.send({ method: "GET", url: u }).catch((x) => x);
     expect(e).toBeInstanceOf(NetworkError);
-    expect(e.message).toBe('GET "https://reg.example.com/v2/": timed out after 20 ms waiting for response headers');
+    expect(e.message).toBe("could not connect to reg.example.com: no response within 20 ms");
     expect(e.retryable).toBe(true);
     expect(calls.length).toBe(1);
   });
@@ -172,7 +182,7 @@ describe("Transport.send", () => {
     const log = memoryLogger("trace");
     const { t } = scripted([new Response(null, { status: 202 }), netErr("ECONNREFUSED")], { logger: log });
     await t.send({ method: "PUT", url: new URL("https://u:p@reg.example.com/v2/x/blobs/uploads/1?_state=abc&digest=sha256:00") });
-    await expect(t.send({ method: "GET", url: u })).rejects.toThrow("ECONNREFUSED");
+    await expect(t.send({ method: "GET", url: u })).rejects.toThrow("connection refused");
     const text = log.text();
     expect(text).toMatch(/^\[TRACE\] PUT https:\/\/reg\.example\.com\/v2\/x\/blobs\/uploads\/1\?_state=\*\*\*&digest=sha256%3A00 -> 202 -- duration \d+\.\d\d ms\n/);
     expect(text).toMatch(/\[TRACE\] GET https:\/\/reg\.example\.com\/v2\/ -> ERROR -- duration \d+\.\d\d ms\n$/);
@@ -181,8 +191,8 @@ describe("Transport.send", () => {
   });
 });
 
-test("logUrl masks query values that may carry secrets", () => {
-  expect(logUrl(new URL("https://h/p?X-Amz-Signature=s&X-Amz-Credential=c&n=5&access_token=t"))).toBe(
+test("redactUrl with query: mask masks query values that may carry secrets", () => {
+  expect(redactUrl(new URL("https://h/p?X-Amz-Signature=s&X-Amz-Credential=c&n=5&access_token=t"), { query: "mask" })).toBe(
     "https://h/p?X-Amz-Signature=***&X-Amz-Credential=***&n=5&access_token=***",
   );
 });

@@ -13,12 +13,15 @@ const script = path.resolve(import.meta.dir, "../../build/init/entrypoint.sh");
 const tmp = mkdtempSync(path.join(os.tmpdir(), "kit-init-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** A stub recording `name [arg] [arg]…` lines into $STUB_LOG; exits $STUB_EXIT_<NAME>_<ARG1> (default 0). */
+/**
+ * A stub recording `name [arg] [arg]…` lines into $STUB_LOG (with `{KIT_VERIFY_KEY=…}` when that
+ * is in its environment); exits $STUB_EXIT_<NAME>_<ARG1> (default 0).
+ */
 function stub(dir: string, name: string) {
   writeFileSync(
     path.join(dir, name),
     `#!/bin/sh
-{ printf '%s' "${name}"; for a in "$@"; do printf ' [%s]' "$a"; done; printf '\\n'; } >> "$STUB_LOG"
+{ printf '%s' "${name}"; for a in "$@"; do printf ' [%s]' "$a"; done; if [ -n "$KIT_VERIFY_KEY" ]; then printf ' {KIT_VERIFY_KEY=%s}' "$KIT_VERIFY_KEY"; fi; printf '\\n'; } >> "$STUB_LOG"
 if [ "${name} $1" = "kit version" ]; then echo "Version: stub"; fi
 eval "code=\\\${STUB_EXIT_${name.toUpperCase()}_$1:-0}"
 exit "$code"
@@ -155,11 +158,24 @@ for (const shell of shells) {
       expect(key.code).toBe(1);
       expect(key.calls).toEqual([]);
       expect(key.stderr).toBe(
-        "Signature verification was requested through COSIGN_KEY but cosign is not installed: use an image that includes cosign (the init target of kit's Dockerfile), or unset COSIGN_KEY\n",
+        "Signature verification was requested through COSIGN_KEY but cosign is not installed: use an image that includes cosign (the init target of kit's Dockerfile), or unset COSIGN_KEY (KIT_VERIFY_KEY verifies a key signature without cosign)\n",
       );
       const keyless = run(shell, { MODELKIT_REF: "m:v1", COSIGN_CERT_IDENTITY: "a", COSIGN_CERT_OIDC_ISSUER: "b" }, { cosign: false });
       expect(keyless.code).toBe(1);
       expect(keyless.stderr).toContain("requested through COSIGN_CERT_IDENTITY and COSIGN_CERT_OIDC_ISSUER but cosign is not installed");
+    });
+
+    test("KIT_VERIFY_KEY: kit unpack verifies the signature itself, no cosign needed", () => {
+      const r = run(shell, { MODELKIT_REF: "org/model:v1", KIT_VERIFY_KEY: "/keys/a.pub,/keys/b.pub" }, { cosign: false });
+      expect(r.code).toBe(0);
+      expect(r.calls).toEqual([
+        "kit [version] {KIT_VERIFY_KEY=/keys/a.pub,/keys/b.pub}",
+        "kit [unpack] [org/model:v1] [--dir] [/home/user/modelkit/] [--filter=model] [--ignore-existing] {KIT_VERIFY_KEY=/keys/a.pub,/keys/b.pub}",
+      ]);
+      expect(r.stdout.split("\n")[0]).toBe("Verifying signature for modelkit org/model:v1 with kit (KIT_VERIFY_KEY)");
+      expect(r.stdout).not.toContain("Signature verification is disabled");
+      // A failed verification is kit unpack's exit code.
+      expect(run(shell, { MODELKIT_REF: "org/model:v1", KIT_VERIFY_KEY: "/k.pub", STUB_EXIT_KIT_unpack: "1" }, { cosign: false }).code).toBe(1);
     });
 
     test("kit's exit code is the script's (kit version and kit unpack)", () => {

@@ -125,11 +125,12 @@ describe("writeZip", () => {
 describe("SHA256SUMS", () => {
   test("sha256sum format, sorted by file name", () => {
     const text = sha256sums([
-      { file: "/x/kitops-windows-x64.zip", target: "windows-x64", kind: "zip", size: 1, sha256: "b".repeat(64) },
-      { file: "/x/kitops-darwin-arm64.zip", target: "darwin-arm64", kind: "zip", size: 1, sha256: "a".repeat(64) },
-      { file: "/x/kitops-linux-x64.tar.gz", target: "linux-x64", kind: "tar.gz", size: 1, sha256: "c".repeat(64) },
+      { file: "/x/kitops-windows-x64.zip", size: 1, sha256: "b".repeat(64) },
+      { file: "/x/kitops-darwin-arm64.zip", size: 1, sha256: "a".repeat(64) },
+      { file: "/x/kitops-linux-x64.tar.gz", size: 1, sha256: "c".repeat(64) },
+      { file: "/x/install.sh", size: 1, sha256: "d".repeat(64) },
     ]);
-    expect(text).toBe(`${"a".repeat(64)}  kitops-darwin-arm64.zip\n${"c".repeat(64)}  kitops-linux-x64.tar.gz\n${"b".repeat(64)}  kitops-windows-x64.zip\n`);
+    expect(text).toBe(`${"d".repeat(64)}  install.sh\n${"a".repeat(64)}  kitops-darwin-arm64.zip\n${"c".repeat(64)}  kitops-linux-x64.tar.gz\n${"b".repeat(64)}  kitops-windows-x64.zip\n`);
   });
 });
 
@@ -160,7 +161,7 @@ describe("writeRelease", () => {
     return dist;
   }
 
-  test("a zip per target, a tar.gz per Linux target, SHA256SUMS over all of them", async () => {
+  test("a zip per target, a tar.gz per Linux target, the install scripts, SHA256SUMS over all of them", async () => {
     const dist = fakeDist();
     const prev = process.env.SOURCE_DATE_EPOCH;
     process.env.SOURCE_DATE_EPOCH = "1700000000";
@@ -175,15 +176,23 @@ describe("writeRelease", () => {
         "kitops-linux-x64.tar.gz",
         "kitops-linux-x64.zip",
         "kitops-windows-x64.zip",
-      ]);
-      expect(archives.map((a) => `${a.target} ${a.kind}`)).toEqual([
+        "install.ps1",
+        "install.sh",
+      ].sort());
+      expect(archives.map((a) => ("target" in a ? `${a.target} ${a.kind}` : path.basename(a.file)))).toEqual([
         "linux-x64 zip",
         "linux-x64 tar.gz",
         "linux-arm64 zip",
         "linux-arm64 tar.gz",
         "darwin-arm64 zip",
         "windows-x64 zip",
+        "install.sh",
+        "install.ps1",
       ]);
+      for (const [name, mode] of [["install.sh", 0o755], ["install.ps1", 0o644]] as const) {
+        expect(readFileSync(path.join(dist, "release", name))).toEqual(readFileSync(path.join(repoRoot, "scripts", name)));
+        expect(statSync(path.join(dist, "release", name)).mode & 0o777).toBe(mode);
+      }
       const sums = readFileSync(path.join(dist, "release", "SHA256SUMS"), "utf8");
       const lines = sums.trimEnd().split("\n");
       expect(lines.map((l) => l.slice(66))).toEqual(names.filter((n) => n !== "SHA256SUMS"));

@@ -7,13 +7,11 @@ import { OCI_MANIFEST } from "../../src/oci/media-types.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import {
   decodeRepoName,
-  deleteManifest,
   encodeRepoName,
   listRepositories,
   LocalRepository,
   repoIndexPath,
   repoTagsPath,
-  untag,
 } from "../../src/store/local.ts";
 import { KitError, NotFoundError } from "../../src/util/errors.ts";
 import { chunked } from "../helpers/streams.ts";
@@ -32,7 +30,7 @@ describeTarget("LocalRepository", async () => {
 });
 
 describe("repository file names", () => {
-  test("base64url with padding, as kit (compat §4.1)", () => {
+  test("base64url with padding, as kit (docs/format.md#storage-layout)", () => {
     expect(encodeRepoName("localhost/test")).toBe("bG9jYWxob3N0L3Rlc3Q=");
     expect(encodeRepoName("localhost/_")).toBe("bG9jYWxob3N0L18=");
     expect(encodeRepoName("localhost/test-ref")).toBe("bG9jYWxob3N0L3Rlc3QtcmVm");
@@ -169,9 +167,9 @@ describe("LocalRepository on kit's layout", () => {
     await repo.push(g.configDesc, chunked(g.config));
     await repo.push(g.manifestDesc, chunked(g.manifest));
     await repo.tag(g.manifestDesc, "v1");
-    await untag(repo.layout, "localhost/r", "v1");
+    await new LocalRepository(repo.layout, "localhost/r").untag("v1");
     expect(fs.existsSync(repo.tagsPath)).toBe(false);
-    expect((await untag(repo.layout, "localhost/r", "v1").catch((e) => e)).message).toBe("v1: not found");
+    expect((await new LocalRepository(repo.layout, "localhost/r").untag("v1").catch((e) => e)).message).toBe("v1: not found");
   });
 
   test("listRepositories decodes, sorts bytewise, ignores other files, fails on bad names", async () => {
@@ -210,7 +208,7 @@ describe("LocalRepository on kit's layout", () => {
     await one.tag(bmd, "b1");
     const blob = (d: { digest: string }) => fs.existsSync(layout.blobPath(d.digest));
 
-    const r = await deleteManifest(layout, "localhost/one", a.manifestDesc);
+    const r = await new LocalRepository(layout, "localhost/one").delete(a.manifestDesc);
     expect(r.deleted.map((d) => d.digest)).toEqual([a.manifestDesc.digest, a.configDesc.digest, a.layer2Desc.digest]);
     expect(r.missing).toEqual([]);
     expect(blob(a.manifestDesc)).toBe(false);

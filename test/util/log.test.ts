@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { createLogger, formatBytes, type Level } from "../../src/util/log.ts";
+import { createLogger, formatBytes, terminalSafe, type Level } from "../../src/util/log.ts";
+import { terminalProgress } from "../../src/util/progress.ts";
 
 function capture(level: Level, colour = false) {
   const out: string[] = [];
@@ -38,4 +39,37 @@ test("formatBytes as kit", () => {
     [2048, "2.0 KiB"], [1024 ** 3, "1.0 GiB"], [1.99 * 1024 ** 2, "1.9 MiB"], [2 ** 60, "1024.0 PiB"], [5 * 1024 ** 4, "5.0 TiB"],
   ];
   for (const [n, s] of cases) expect(formatBytes(n)).toBe(s);
+});
+
+test("terminalSafe writes control characters as JSON escapes; tab and newline stay unless in a line", () => {
+  const hostile = "a\x1b[31mb\x07c\rd\x08e\x9b1mf\x7fg\u202eh\ti\nj\x00";
+  expect(terminalSafe(hostile)).toBe("a\\u001b[31mb\\u0007c\\u000dd\\u0008e\\u009b1mf\\u007fg\\u202eh\ti\nj\\u0000");
+  expect(terminalSafe("x\ty\nz", true)).toBe("x\\u0009y\\u000az");
+  expect(terminalSafe("plain ünïcödé ✓")).toBe("plain ünïcödé ✓");
+  // inside a JSON string the escape is JSON's own: the value is unchanged
+  expect(JSON.parse(terminalSafe(JSON.stringify({ k: "\x9b\u202e" })))).toEqual({ k: "\x9b\u202e" });
+});
+
+test("log lines are made terminal-safe; print is exact unless stdout is a terminal", () => {
+  const { log, out, err } = capture("info", true);
+  log.info("name \x1b]0;title\x07");
+  log.error("body \x1b[2J");
+  expect(out).toEqual(["Name \\u001b]0;title\\u0007\n"]);
+  expect(err).toEqual(["\x1b[0;31m[ERROR] \x1b[0m" + "Body \\u001b[2J\n"]);
+  log.print("raw\x1b[1m\n");
+  expect(out[1]).toBe("raw\x1b[1m\n");
+  const tty: string[] = [];
+  createLogger({ level: "info", colour: false, terminal: true, sink: { out: (s) => void tty.push(s), err() {} } }).print("raw\x1b[1m\n");
+  expect(tty).toEqual(["raw\\u001b[1m\n"]);
+});
+
+test("progress titles are terminal-safe", () => {
+  let drawn = "";
+  const p = terminalProgress((s) => void (drawn += s), 120, "plain");
+  const t = p.task("U \x1b]0;x\x07", 10);
+  t.add(5);
+  p.suspend(() => {});
+  p.close();
+  expect(drawn).toContain("U \\u001b]0;x\\u0007");
+  expect(drawn).not.toContain("\x07");
 });

@@ -1,19 +1,20 @@
 import { defineCommand, type Command } from "../command.ts";
-import { bashCompletion, fishCompletion, zshCompletion } from "../completion.ts";
-import { globalFlags } from "../globals.ts";
+import { SHELLS } from "../completion.ts";
 
-/** `kit completion <shell>`; built per root so it sees every registered command. */
+type Generator = (name: string, descriptions: boolean) => string;
+
+/** `kit completion <shell>`, cobra's texts; built per root so scripts name the program. */
 export function completionCommand(root: () => Command): Command {
-  const shell = (name: string, gen: typeof bashCompletion, how: string) =>
+  const shell = (name: string, gen: Generator, long: (kit: string) => string) =>
     defineCommand({
       name,
       use: name,
       short: `Generate the autocompletion script for ${name}`,
-      long: `Generate the autocompletion script for the ${name} shell.\n\n${how}`,
+      long: long("kit"),
       args: { min: 0, max: 0 },
-      flags: {},
-      async run(ctx) {
-        ctx.log.print(gen(root(), globalFlags));
+      flags: { "no-descriptions": { type: "bool", help: "disable completion descriptions" } },
+      async run(ctx, _args, flags) {
+        ctx.log.print(gen(root().name, !flags["no-descriptions"]));
       },
     });
   return defineCommand({
@@ -22,10 +23,6 @@ export function completionCommand(root: () => Command): Command {
     short: "Generate the autocompletion script for the specified shell",
     long: "Generate the autocompletion script for kit for the specified shell.\nSee each sub-command's help for details on how to use the generated script.",
     flags: {},
-    subcommands: [
-      shell("bash", bashCompletion, "To load completions in your current shell session:\n\n\tsource <(kit completion bash)"),
-      shell("fish", fishCompletion, "To load completions in your current shell session:\n\n\tkit completion fish | source"),
-      shell("zsh", zshCompletion, "To load completions in your current shell session:\n\n\tsource <(kit completion zsh)"),
-    ],
+    subcommands: Object.entries(SHELLS).map(([name, { script, help }]) => shell(name, script, help)),
   });
 }

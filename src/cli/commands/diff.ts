@@ -1,75 +1,20 @@
-import { defineCommand, type Context } from "../command.ts";
-import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { openStorage } from "../session.ts";
-import type { Descriptor } from "../../oci/descriptor.ts";
-import type { Manifest } from "../../oci/manifest.ts";
-import { parseOrasReference, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
-import { diffReport } from "../../modelkit/diff.ts";
-import { inspectModelKit } from "../../modelkit/inspect.ts";
-import { openSession, type RegistrySession } from "../../registry/remote.ts";
-import type { NetworkOptions } from "../../registry/transport.ts";
-import { LocalRepository } from "../../store/local.ts";
-import { CancelledError, KitError, NotFoundError, errorMessage, hintIn } from "../../util/errors.ts";
+import { defineCommand } from "../command.ts";
+import { networkFlags, networkOptions } from "../network-flags.ts";
+import { openStorage, remoteOpener } from "../session.ts";
+import { parseOrasReference, refToString } from "../../oci/reference.ts";
+import { diffManifest, diffReport, type DiffSide } from "../../modelkit/diff.ts";
+import type { LayoutStore } from "../../store/layout.ts";
+import { CancelledError, KitError, errorMessage, hintIn } from "../../util/errors.ts";
 
 const REMOTE_PREFIX = "remote://";
 const LOCAL_PREFIX = "local://";
 
-interface DiffInfo {
-  descriptor: Descriptor;
-  manifest: Manifest;
-}
-
-/** What one run needs: the network options, and local storage and a registry session opened once. */
-interface DiffRun {
-  ctx: Context;
-  net: NetworkOptions;
-  storage?: ReturnType<typeof openStorage>;
-  session?: Promise<RegistrySession>;
-}
-
-/** Reads the ModelKit manifest of `ref` from its registry (verified; nothing is stored). */
-export async function diffRemote(run: DiffRun, ref: ModelRef): Promise<DiffInfo> {
-  const session = await (run.session ??= openSession(run.net, remoteContext(run.ctx)));
-  const kit = await inspectModelKit(session.repository(ref.registry, ref.repository), ref.reference, { signal: run.ctx.signal });
-  return { descriptor: kit.descriptor, manifest: kit.manifest };
-}
-
-async function diffLocal(run: DiffRun, ref: ModelRef): Promise<DiffInfo> {
-  const storage = await (run.storage ??= openStorage(run.ctx));
-  const kit = await inspectModelKit(new LocalRepository(storage, repoKey(ref)), ref.reference, { signal: run.ctx.signal });
-  return { descriptor: kit.descriptor, manifest: kit.manifest };
-}
-
-/**
- * kit's `getManifest`: `remote://` → registry, `local://` → local storage, else local storage
- * first and the registry after any local failure. When both fail, the message says both.
- */
-async function getManifest(run: DiffRun, arg: string, ref: ModelRef): Promise<DiffInfo> {
-  if (arg.startsWith(REMOTE_PREFIX)) return diffRemote(run, ref);
-  if (arg.startsWith(LOCAL_PREFIX)) return diffLocal(run, ref);
-  try {
-    return await diffLocal(run, ref);
-  } catch (localErr) {
-    if (localErr instanceof CancelledError || run.ctx.signal.aborted) throw localErr;
-    run.ctx.log.debug(`${refToString(ref)} not read from local storage (${errorMessage(localErr)}); trying its registry`);
-    try {
-      return await diffRemote(run, ref);
-    } catch (remoteErr) {
-      if (remoteErr instanceof CancelledError || run.ctx.signal.aborted) throw remoteErr;
-      const local = localErr instanceof NotFoundError ? "not found in local storage" : `cannot be read from local storage (${errorMessage(localErr)})`;
-      throw new KitError(`${refToString(ref)} ${local}, and reading it from its registry failed: ${errorMessage(remoteErr)}`, {
-        cause: remoteErr,
-        hint: hintIn(remoteErr),
-      });
-    }
-  }
-}
-
-function parseArg(arg: string, n: 1 | 2): ModelRef {
+function parseArg(arg: string, n: 1 | 2): DiffSide {
+  const where = arg.startsWith(REMOTE_PREFIX) ? "remote" : arg.startsWith(LOCAL_PREFIX) ? "local" : "any";
   const name = arg.startsWith(REMOTE_PREFIX) ? arg.slice(REMOTE_PREFIX.length) : arg;
   const stripped = name.startsWith(LOCAL_PREFIX) ? name.slice(LOCAL_PREFIX.length) : name;
   try {
-    return parseOrasReference(stripped);
+    return { where, ref: parseOrasReference(stripped) };
   } catch (e) {
     throw new KitError(`Invalid arguments: failed to parse reference for ref${n}: ${(e as Error).message}`, { cause: e });
   }
@@ -95,12 +40,15 @@ specified, the local storage is checked first.`,
   # Compare local ModelKit with a remote ModelKit
   kit diff local://jozu.ml/foo:latest remote://jozu.ml/foo:latest`,
   args: { min: 2, max: 2 },
+  argCompletion: "modelkit",
   flags: { ...networkFlags },
   async run(ctx, args, flags) {
-    const refA = parseArg(args[0]!, 1);
-    const refB = parseArg(args[1]!, 2);
-    const run: DiffRun = { ctx, net: networkOptions(flags, ctx.cwd) };
-    const [a, b] = await Promise.allSettled([getManifest(run, args[0]!, refA), getManifest(run, args[1]!, refB)]);
+    const sideA = parseArg(args[0]!, 1);
+    const sideB = parseArg(args[1]!, 2);
+    let storage: Promise<LayoutStore> | undefined;
+    const stores = { local: () => (storage ??= openStorage(ctx)), remote: remoteOpener(ctx, networkOptions(flags, ctx.cwd)) };
+    const opts = { logger: ctx.log, signal: ctx.signal };
+    const [a, b] = await Promise.allSettled([diffManifest(sideA, stores, opts), diffManifest(sideB, stores, opts)]);
     const failed = (n: 1 | 2, reason: unknown) => {
       if (reason instanceof CancelledError || ctx.signal.aborted) return reason;
       return new KitError(`Failed to get manifest for ModelKit${n}: ${errorMessage(reason)}`, { cause: reason, hint: hintIn(reason) });
@@ -111,6 +59,6 @@ specified, the local storage is checked first.`,
       ctx.log.info("ModelKits are identical");
       return;
     }
-    for (const line of diffReport(refToString(refA), refToString(refB), a.value.manifest, b.value.manifest)) ctx.log.info(line);
+    for (const line of diffReport(refToString(sideA.ref), refToString(sideB.ref), a.value.manifest, b.value.manifest)) ctx.log.info(line);
   },
 });

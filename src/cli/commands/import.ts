@@ -2,13 +2,13 @@ import path from "node:path";
 import { defineCommand } from "../command.ts";
 import { terminalReview } from "../editor.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { openStorage, startProgress } from "../session.ts";
-import { createdTime } from "./pack.ts";
+import { openStorage, parseRefArg, startProgress } from "../session.ts";
 import { HubClient, hubEndpoint, looksLikeHubRepo, parseHubRepo, repoPageUrl } from "../../init/hub.ts";
-import { importRepository, type ImportSource, type KitfileChoice } from "../../init/import.ts";
+import { importRepository, type ImportSource, type KitfileChoice } from "../../modelkit/import.ts";
 import { provenanceStatement } from "../../init/provenance.ts";
-import { isDigestRef, parseReference, repoKey } from "../../oci/reference.ts";
-import { createTransport } from "../../registry/transport.ts";
+import { createdTime } from "../../modelkit/pack-project.ts";
+import { repoKey } from "../../oci/reference.ts";
+import { createTransport } from "../../registry/network-options.ts";
 import { runtimeName, runtimeVersion } from "../../runtime/runtime.ts";
 import { KitError, errorMessage } from "../../util/errors.ts";
 import { atomicWriteFile } from "../../util/fs.ts";
@@ -78,7 +78,7 @@ commit, every imported file's sha256; the ModelKit's digest as the subject).`,
     token: { type: "string", help: "Token to use for authenticating with the repository (default: $HF_TOKEN)" },
     tag: { type: "string", short: "t", help: "Tag for the ModelKit (default is '[repository]:latest')" },
     file: { type: "string", short: "f", help: "Path to Kitfile to use for packing (use '-' to read from standard input)" },
-    tool: { type: "string", help: "Tool to use for downloading files: options are 'git' and 'hf' (default: detect based on repository)" },
+    tool: { type: "string", values: ["git", "hf"], help: "Tool to use for downloading files: options are 'git' and 'hf' (default: detect based on repository)" },
     depth: { type: "int", default: 0, help: "Levels of sub-directories to classify file by file when generating the Kitfile (negative for all)" },
     "attestation-output": { type: "string", help: "Write an in-toto provenance statement (SLSA v1) to this file ('-' for standard output)" },
     ...networkFlags,
@@ -105,13 +105,8 @@ commit, every imported file's sha256; the ModelKit's digest as the subject).`,
       tagText = `${base.toLowerCase()}:latest`;
       ctx.log.info(`Using tag ${tagText}. Use flag --tag to override`);
     }
-    let ref;
-    try {
-      ref = parseReference(tagText);
-    } catch (e) {
-      throw new KitError(`invalid argument: tag '${tagText}' is invalid: ${errorMessage(e)}`);
-    }
-    if (isDigestRef(ref)) throw new KitError(`invalid argument: tag '${tagText}' names a digest; use a tag such as ${ref.registry}/${ref.repository}:latest`);
+    const { ref, extraTags } = parseRefArg(tagText, `invalid argument: tag '${tagText}' is invalid`);
+    if (ref.digest !== undefined) throw new KitError(`invalid argument: tag '${tagText}' names a digest; use a tag such as ${ref.registry}/${ref.repository}:latest`);
 
     const tool = flags.tool || (looksLikeHubRepo(repoArg, endpoint) ? "hf" : "git");
     let source: ImportSource;
@@ -152,7 +147,7 @@ commit, every imported file's sha256; the ModelKit's digest as the subject).`,
         home: ctx.home,
         storage,
         repo: repoKey(ref),
-        tags: [ref.reference, ...ref.extraTags.filter((t) => t !== "")],
+        tags: [ref.tag, ...extraTags.filter((t) => t !== "")],
         tagText,
         hub: source.tool === "hf" ? new HubClient({ endpoint, token, transport, logger: ui.log }) : undefined,
         transport,

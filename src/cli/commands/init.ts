@@ -3,11 +3,10 @@ import path from "node:path";
 import { defineCommand } from "../command.ts";
 import { remoteContext } from "../network-flags.ts";
 import { generateKitfile } from "../../init/generate.ts";
-import { HubClient, hubEndpoint, parseHubRepo } from "../../init/hub.ts";
-import { generateHubKitfile } from "../../init/import.ts";
+import { generateHubKitfile, HubClient, hubEndpoint, parseHubRepo } from "../../init/hub.ts";
 import type { Kitfile } from "../../kitfile/schema.ts";
 import { kitfileToYaml } from "../../kitfile/yaml.ts";
-import { createTransport, DEFAULT_NETWORK_OPTIONS } from "../../registry/transport.ts";
+import { createTransport, DEFAULT_NETWORK_OPTIONS } from "../../registry/network-options.ts";
 import { KitError } from "../../util/errors.ts";
 
 export const initCommand = defineCommand({
@@ -24,7 +23,8 @@ where to write it. HF_ENDPOINT sets another Hub address; --token (or HF_TOKEN) r
 repositories.
 
 By default the command will prompt for input for a name and description for the Kitfile
-when run on a terminal.`,
+when run on a terminal. Without a name (given, answered or found in a SKILL.md), the package
+is named after the directory.`,
   example: `  # Generate a Kitfile for the current directory:
   kit init .
 
@@ -37,6 +37,7 @@ when run on a terminal.`,
   # The Kitfile kit import would generate for a Hugging Face repository:
   kit init --remote myorg/myrepo --ref v1.0`,
   args: { min: 0, max: 1 },
+  argCompletion: "dirs",
   validateArgs: (args, flags) => (flags.remote || args.length === 1 ? undefined : `accepts 1 arg(s), received ${args.length}`),
   flags: {
     name: { type: "string", help: "Name for the ModelKit" },
@@ -70,6 +71,8 @@ when run on a terminal.`,
     }
     const opts = {
       name: name || undefined,
+      // without a name (no terminal, or no answer), the directory's: kit list shows a name
+      defaultName: (dir && path.basename(dir)) || undefined,
       description: desc || undefined,
       author: author || undefined,
       depth: flags.depth,

@@ -1,20 +1,18 @@
 import { defineCommand, type Context } from "../command.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { openStorage } from "../session.ts";
-import { displayRef, LOCAL_REGISTRY, parseReference, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
-import { inspectJson, inspectModelKit, type InspectedModelKit } from "../../modelkit/inspect.ts";
+import { openStorage, parseRefArg } from "../session.ts";
+import { displayRef, LOCAL_REGISTRY, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
+import { inspectJson, loadModelKit, type InspectedModelKit } from "../../modelkit/inspect.ts";
 import { openRemoteRepository } from "../../registry/remote.ts";
-import type { NetworkOptions } from "../../registry/transport.ts";
 import { LocalRepository } from "../../store/local.ts";
-import { CancelledError, KitError, NotFoundError, hintIn } from "../../util/errors.ts";
+import { KitError } from "../../util/errors.ts";
 import type { Logger } from "../../util/log.ts";
 
 /** Parses the MODELKIT argument of `inspect`/`info` with kit's checks (`Invalid arguments: ...`). */
 export function parseModelKitArg(arg: string, remote: boolean): ModelRef {
   try {
-    const ref = parseReference(arg);
-    if (ref.extraTags.length > 0) throw new KitError(`invalid reference format: extra tags are not supported: ${ref.extraTags.join(", ")}`);
-    if (ref.reference === "") throw new KitError(`missing tag or digest from ModelKit reference '${arg}'`);
+    const { ref, extraTags } = parseRefArg(arg);
+    if (extraTags.length > 0) throw new KitError(`invalid reference format: extra tags are not supported: ${extraTags.join(", ")}`);
     if (remote && ref.registry === LOCAL_REGISTRY) {
       throw new KitError(`can not check remote: ${displayRef(refToString(ref))} does not contain registry`);
     }
@@ -24,27 +22,14 @@ export function parseModelKitArg(arg: string, remote: boolean): ModelRef {
   }
 }
 
-/** Reads a ModelKit (manifest and Kitfile, verified) from its registry; nothing is stored. */
-export async function inspectRemote(ctx: Context, ref: ModelRef, net: NetworkOptions, logger?: Logger): Promise<InspectedModelKit> {
-  const repo = await openRemoteRepository(ref, net, remoteContext(ctx));
-  return inspectModelKit(repo, ref.reference, { signal: ctx.signal, logger });
-}
-
-/**
- * The ModelKit named by `ref`, from local storage or (with `net`, i.e. `--remote`) its registry,
- * with kit's messages: `Could not find modelkit <ref>` or `Error resolving modelkit: <err>`.
- * `logger` gets the warning for a ModelKit without a Kitfile.
- */
-export async function loadModelKit(ctx: Context, ref: ModelRef, net: NetworkOptions | undefined, logger?: Logger): Promise<InspectedModelKit> {
-  try {
-    if (net) return await inspectRemote(ctx, ref, net, logger);
-    const storage = await openStorage(ctx);
-    return await inspectModelKit(new LocalRepository(storage, repoKey(ref)), ref.reference, { signal: ctx.signal, logger });
-  } catch (e) {
-    if (e instanceof CancelledError || ctx.signal.aborted) throw e;
-    if (e instanceof NotFoundError) throw new KitError(`Could not find modelkit ${displayRef(refToString(ref))}`, { cause: e });
-    throw new KitError(`Error resolving modelkit: ${(e as Error).message}`, { cause: e, hint: hintIn(e) });
-  }
+/** The ModelKit of `inspect`/`info`: from local storage, or with `--remote` from its registry (nothing stored). */
+export function loadArg(ctx: Context, args: string[], flags: Parameters<typeof networkOptions>[0] & { remote: boolean }, logger?: Logger): Promise<InspectedModelKit> {
+  const ref = parseModelKitArg(args[0]!, flags.remote);
+  const net = networkOptions(flags, ctx.cwd);
+  return loadModelKit(ref, async () => {
+    if (flags.remote) return openRemoteRepository(ref, net, remoteContext(ctx));
+    return new LocalRepository(await openStorage(ctx), repoKey(ref));
+  }, { signal: ctx.signal, logger });
 }
 
 export const inspectCommand = defineCommand({
@@ -65,14 +50,12 @@ modelkit stored on a remote registry, use the --remote flag.`,
   # Inspect a remote modelkit:
   kit inspect --remote registry.example.com/my-model:1.0.0`,
   args: { min: 1, max: 1 },
+  argCompletion: "modelkit",
   flags: {
     ...networkFlags,
     remote: { type: "bool", short: "r", help: "Check remote registry instead of local storage" },
   },
   async run(ctx, args, flags) {
-    const ref = parseModelKitArg(args[0]!, flags.remote);
-    const net = networkOptions(flags, ctx.cwd);
-    const kit = await loadModelKit(ctx, ref, flags.remote ? net : undefined);
-    ctx.log.info(inspectJson(kit));
+    ctx.log.info(inspectJson(await loadArg(ctx, args, flags)));
   },
 });

@@ -1,20 +1,6 @@
 import { defineCommand } from "../command.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { parseOrasReference } from "../../oci/reference.ts";
-import type { Credential } from "../../registry/auth.ts";
-import { credentialStore, verifyCredential } from "../../registry/remote.ts";
-import { CancelledError, KitError, errorMessage } from "../../util/errors.ts";
-
-/** Checks that `registry` is a bare `host[:port]` (oras `ValidateRegistry`). */
-export function validateRegistry(registry: string): void {
-  const invalid = () => new KitError(`invalid reference: invalid registry ${JSON.stringify(registry)}`);
-  if (registry === "" || registry.includes("/")) throw invalid();
-  try {
-    parseOrasReference(`${registry}/x`);
-  } catch {
-    throw invalid();
-  }
-}
+import { login } from "../../registry/login.ts";
 
 export const loginCommand = defineCommand({
   name: "login",
@@ -38,33 +24,15 @@ terminal. A password given without a username is stored as an identity (refresh)
     ...networkFlags,
   },
   async run(ctx, args, flags) {
-    const registry = args[0]!;
-    const net = networkOptions(flags, ctx.cwd);
-    validateRegistry(registry);
-    let username = flags.username;
-    let password = flags.password;
-    if (flags["password-stdin"]) {
-      if (password) throw new KitError("cannot use both --password and --password-stdin");
-      password = new TextDecoder().decode(await ctx.stdin.readAll()).trim();
-      if (!password) throw new KitError("password is required: standard input was empty");
-    } else if (password && username) {
-      ctx.log.info("Warning: Using --password via CLI is insecure. Consider using --password-stdin instead");
-    }
-    if (!password) {
-      if (!ctx.stdin.isTTY) throw new KitError("attempting to read input from non-terminal");
-      if (!username) username = (await ctx.stdin.prompt("Username: ")).trim();
-      password = await ctx.stdin.prompt("Password: ", true);
-      if (!password) throw new KitError("password is required");
-    }
-    if (username.includes(":")) throw new KitError("invalid username: it cannot contain ':'");
-    const cred: Credential = username ? { username, password } : { refreshToken: password };
-    try {
-      await verifyCredential(registry, cred, net, remoteContext(ctx));
-    } catch (e) {
-      if (e instanceof CancelledError) throw e;
-      throw new KitError(`failed to validate the credentials for ${registry}: ${errorMessage(e)}`, { cause: e });
-    }
-    await credentialStore(ctx).put(registry, cred);
-    ctx.log.info("Log in successful");
+    await login({
+      registry: args[0]!,
+      username: flags.username,
+      password: flags.password,
+      passwordStdin: flags["password-stdin"],
+      stdin: ctx.stdin,
+      net: networkOptions(flags, ctx.cwd),
+      remote: remoteContext(ctx),
+      logger: ctx.log,
+    });
   },
 });

@@ -1,20 +1,9 @@
 import { defineCommand } from "../command.ts";
-import { openStorage } from "../session.ts";
-import { parseReference, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
-import { copy } from "../../store/copy.ts";
-import { LocalRepository } from "../../store/local.ts";
-import { KitError, NotFoundError } from "../../util/errors.ts";
+import { openStorage, parseRefArg } from "../session.ts";
+import { refToString } from "../../oci/reference.ts";
+import { tagModelKit } from "../../modelkit/tag.ts";
 
-function parseArg(arg: string, which: "source" | "target"): ModelRef {
-  let ref: ModelRef;
-  try {
-    ref = parseReference(arg);
-  } catch (e) {
-    throw new KitError(`Invalid arguments: failed to parse reference: ${(e as Error).message}`, { cause: e });
-  }
-  if (ref.reference === "") throw new KitError(`Invalid arguments: ${which} ModelKit reference requires a tag or digest (${arg}:<tag>)`);
-  return ref;
-}
+const parseArg = (arg: string) => parseRefArg(arg, "Invalid arguments: failed to parse reference").ref;
 
 export const tagCommand = defineCommand({
   name: "tag",
@@ -41,35 +30,13 @@ A full modelkit reference has the following format:
     characters.`,
   example: `  kit tag myregistry.com/myrepo/mykit:latest myregistry.com/myrepo/mykit:v1.0.0`,
   args: { min: 2, max: 2 },
+  argCompletion: "modelkit",
   flags: {},
   async run(ctx, args) {
     // Extra comma tags are ignored, as kit does.
-    const source = parseArg(args[0]!, "source");
-    const target = parseArg(args[1]!, "target");
-    const storage = await openStorage(ctx);
-    const fail = (msg: string, cause?: unknown) => new KitError(`Failed to tag modelkit: ${msg}`, { cause });
-    const sourceRepo = new LocalRepository(storage, repoKey(source));
-    let desc;
-    try {
-      desc = await sourceRepo.resolve(source.reference, { signal: ctx.signal });
-    } catch (e) {
-      if (e instanceof NotFoundError) throw fail(`model ${refToString(source)} not found`, e);
-      throw fail(`error resolving model: ${(e as Error).message}`, e);
-    }
-    if (repoKey(source) === repoKey(target)) {
-      try {
-        await sourceRepo.tag(desc, target.reference, { signal: ctx.signal });
-      } catch (e) {
-        throw fail(`failed to tag reference ${refToString(target)}: ${(e as Error).message}`, e);
-      }
-    } else {
-      // Blobs are shared by every repository: only the target repository's index gains the manifest.
-      try {
-        await copy(sourceRepo, source.reference, new LocalRepository(storage, repoKey(target)), target.reference, { signal: ctx.signal });
-      } catch (e) {
-        throw fail(`failed to tag model: ${(e as Error).message}`, e);
-      }
-    }
+    const source = parseArg(args[0]!);
+    const target = parseArg(args[1]!);
+    await tagModelKit(await openStorage(ctx), source, target, ctx.signal);
     ctx.log.info(`Modelkit ${refToString(source)} tagged as ${refToString(target)}`);
   },
 });

@@ -1,9 +1,9 @@
 /**
- * `kit import`: a Hugging Face or git repository becomes a ModelKit (compat §8.2, addendum §4).
+ * `kit import`: a Hugging Face or git repository becomes a ModelKit (docs/format.md#import).
  *
  * Hugging Face: resolve the ref to a commit and list the repository there (hub.ts) → the Kitfile
  * (`-f`, standard input, or generated from the listing by the same generator as `kit init`, with
- * package name and author taken from `org/name`) → on a terminal, an offer to edit it (the
+ * package name and author taken from `org/name`: init/hub.ts generateHubKitfile) → on a terminal, an offer to edit it (the
  * caller's `review`) → download only the files some layer packs (hub-download.ts: single-file
  * layers straight into their tar, the rest into the work tree) → pack, with compression `none` →
  * tag. Nothing is downloaded before the Kitfile is settled; nothing is tagged unless every file
@@ -25,8 +25,8 @@ import { modelReference } from "../kitfile/paths.ts";
 import type { Kitfile } from "../kitfile/schema.ts";
 import { assertValidKitfile } from "../kitfile/validate.ts";
 import { kitfileToYaml } from "../kitfile/yaml.ts";
-import { belongsToOtherLayer, isWithinPath } from "../modelkit/layers.ts";
-import { pack, planLayers, type PackResult, type PrebuiltLayer } from "../modelkit/pack.ts";
+import { belongsToOtherLayer, isWithinPath } from "./layers.ts";
+import { pack, planLayers, type PackResult, type PrebuiltLayer } from "./pack.ts";
 import type { Transport } from "../registry/transport.ts";
 import type { LayoutStore } from "../store/layout.ts";
 import { sha256 } from "../runtime/runtime.ts";
@@ -35,10 +35,11 @@ import { compareGoStrings } from "../util/go-json.ts";
 import { ensureDir, randomHex, readFileChunks, tryLock } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import type { Progress } from "../util/progress.ts";
-import { generateFromListing, generateKitfile, MAX_TEXT_BYTES } from "./generate.ts";
-import { cloneRepository, gitUrl, sanitizeUrl } from "./git-source.ts";
-import { HubClient, hubListing, importableFiles, type HubFile, type HubRepo, type HubSnapshot } from "./hub.ts";
-import { downloadSnapshot, IMPORT_FILE_MODE, WorkDir, type DownloadPlan, type ImportedFile } from "./hub-download.ts";
+import { generateKitfile } from "../init/generate.ts";
+import { cloneRepository, gitUrl, sanitizeUrl } from "../init/git-source.ts";
+import { generateHubKitfile, HubClient, importableFiles, packageFromRepo, type HubFile, type HubRepo } from "../init/hub.ts";
+import type { ImportedFile } from "../init/provenance.ts";
+import { downloadSnapshot, IMPORT_FILE_MODE, WorkDir, type DownloadPlan } from "./hub-download.ts";
 
 export type ImportSource =
   | { tool: "hf"; repo: HubRepo; ref: string }
@@ -107,13 +108,6 @@ export interface ImportResult {
   commit: string;
   files: ImportedFile[];
   fileUri?: (path: string) => string;
-}
-
-/** The package kit fills in for a generated Kitfile: name and author from `…/org/name`. */
-function packageFrom(repo: string): { name?: string; author?: string } {
-  const segs = repo.replace(/\.git$/, "").split(/[/:]/).filter(Boolean);
-  if (segs.length < 2) return {};
-  return { name: segs[segs.length - 1], author: segs[segs.length - 2] };
 }
 
 async function chosenKitfile(choice: KitfileChoice, logger: Logger, signal?: AbortSignal): Promise<Kitfile> {
@@ -261,21 +255,6 @@ async function importFromHub(opts: ImportOptions, src: Extract<ImportSource, { t
   }
 }
 
-/** A Kitfile generated from the Hub's listing (what `kit init --remote` prints). */
-export async function generateHubKitfile(
-  hub: HubClient,
-  snap: HubSnapshot,
-  opts: { name?: string; description?: string; author?: string; depth: number; logger: Logger; signal?: AbortSignal },
-): Promise<Kitfile> {
-  const pkg = packageFrom(snap.repo.id);
-  return generateFromListing(
-    hubListing(snap.files),
-    (rel) => hub.readText(snap, rel, MAX_TEXT_BYTES, opts.signal),
-    hub.repoUrl(snap.repo),
-    { ...opts, name: opts.name ?? pkg.name, author: opts.author ?? pkg.author },
-  );
-}
-
 async function importWithGit(opts: ImportOptions, src: Extract<ImportSource, { tool: "git" }>): Promise<ImportResult> {
   const url = gitUrl(src.repo, opts.cwd);
   const base = importDir(opts.home);
@@ -297,7 +276,7 @@ async function importWithGit(opts: ImportOptions, src: Extract<ImportSource, { t
         opts.logger.info(`Using the Kitfile of the repository (${path.basename(existing)})`);
         kitfile = await chosenKitfile({ kind: "file", path: existing }, opts.logger, opts.signal);
       } else {
-        const pkg = packageFrom(sanitizeUrl(src.repo));
+        const pkg = packageFromRepo(sanitizeUrl(src.repo));
         const g = await generateKitfile(dir, { name: pkg.name, author: pkg.author, depth: opts.depth, logger: opts.logger, signal: opts.signal });
         generated = true;
         try {

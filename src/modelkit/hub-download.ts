@@ -29,28 +29,19 @@ import { resumingBody } from "../registry/blob-download.ts";
 import type { Transport } from "../registry/transport.ts";
 import { hashThread, type HashThread } from "../runtime/hash-thread.ts";
 import { sha256, type Sha256 } from "../runtime/runtime.ts";
-import { fileTarFrame } from "../modelkit/tar.ts";
-import type { PrebuiltLayer } from "../modelkit/pack.ts";
+import { fileTarFrame } from "./tar.ts";
+import type { PrebuiltLayer } from "./pack.ts";
 import { CancelledError, IntegrityError, KitError } from "../util/errors.ts";
 import { atomicWriteFile, errnoCode } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import { abortReason, Pool, throwIfAborted } from "../util/pool.ts";
 import { noProgress, type Progress, type ProgressTask } from "../util/progress.ts";
-import type { HubClient, HubFile, HubSnapshot } from "./hub.ts";
+import type { HubClient, HubFile, HubSnapshot } from "../init/hub.ts";
+import type { ImportedFile } from "../init/provenance.ts";
 
 /** Modes of everything an import writes, so layers do not depend on the umask. */
 export const IMPORT_FILE_MODE = 0o644;
 export const IMPORT_DIR_MODE = 0o755;
-
-/** A file as imported: what the attestation records. */
-export interface ImportedFile {
-  path: string;
-  size: number;
-  /** sha256 of the content (hex). */
-  sha256: string;
-  /** The git blob id, when the source is a git repository or the Hub. */
-  gitBlob?: string;
-}
 
 /** What to download: files for `tree/`, and files that are a layer by themselves. */
 export interface DownloadPlan {

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import type { HubFile } from "../../src/init/hub.ts";
-import { planDownloads } from "../../src/init/import.ts";
+import { planDownloads } from "../../src/modelkit/import.ts";
 import type { Kitfile } from "../../src/kitfile/schema.ts";
 import { NotFoundError } from "../../src/util/errors.ts";
 

@@ -1,0 +1,45 @@
+/**
+ * `kit sign`: signs a ModelKit's manifest digest with a cosign key and stores the signature as
+ * cosign does (`sha256-<hex>.sig` next to the manifest), in local storage or in the registry.
+ * @module
+ */
+import { defineCommand } from "../command.ts";
+import { findModelKit, parseAnnotations, readSigningKey, signingNetworkFlags, signingNetworkOptions } from "../signing.ts";
+import { signModelKit } from "../../sign/sign.ts";
+import { KitError } from "../../util/errors.ts";
+
+export const signCommand = defineCommand({
+  name: "sign",
+  use: "sign [flags] MODELKIT",
+  short: "Sign a ModelKit with a private key",
+  long: `Sign a ModelKit's manifest digest with a private key, in cosign's format.
+
+The signature is stored next to the ModelKit, under the tag sha256-<digest>.sig of its
+repository, where cosign and containers/image look for it; signing again with another key adds
+a signature. A ModelKit in local storage is signed there (kit push carries the signature to
+the registry with the kit); otherwise it is signed in its registry. No transparency log is
+used, so signing works offline. The key's password is read from KIT_PASSWORD (or
+COSIGN_PASSWORD), otherwise asked on the terminal.`,
+  example: `  # Sign a ModelKit in local storage
+  kit sign registry.example.com/org/model:v1 --key cosign.key
+
+  # Sign in the registry, with annotations in the signed payload
+  kit sign registry.example.com/org/model:v1 --key cosign.key -a team=ml -a stage=prod`,
+  args: { min: 1, max: 1 },
+  flags: {
+    key: { type: "string", help: "Path to the private key (cosign.key)" },
+    annotations: { type: "stringArray", short: "a", help: "Extra key=value pairs in the signed payload; repeatable" },
+    ...signingNetworkFlags,
+  },
+  async run(ctx, args, flags) {
+    if (!flags.key) throw new KitError("a private key is required: --key cosign.key", { hint: "Create one with: kit key generate" });
+    const net = signingNetworkOptions(flags, ctx.cwd);
+    const annotations = parseAnnotations(flags.annotations);
+    const key = await readSigningKey(ctx, flags.key);
+    const kit = await findModelKit(ctx, args[0]!, net, ctx.log, true);
+    const r = await signModelKit(kit.target, kit.desc, kit.identity, key, { annotations, signal: ctx.signal });
+    const what = `${kit.name} (${kit.desc.digest})`;
+    if (r.added) ctx.log.info(`Signed ${what} in ${kit.where}: signature stored under ${r.tag}`);
+    else ctx.log.info(`${what} is already signed with this key in ${kit.where} (${r.tag})`);
+  },
+});
