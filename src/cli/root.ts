@@ -20,6 +20,7 @@ import { inspectCommand } from "./commands/inspect.ts";
 import { infoCommand } from "./commands/info.ts";
 import { removeCommand } from "./commands/remove.ts";
 import { diffCommand } from "./commands/diff.ts";
+import { importCommand } from "./commands/import.ts";
 import { fsckCommand } from "./commands/fsck.ts";
 import { keyCommand } from "./commands/key.ts";
 import { signCommand } from "./commands/sign.ts";
@@ -60,6 +61,7 @@ Find more information at: https://kitops.org`,
     verifyAttestationCommand,
     keyCommand,
     initCommand,
+    importCommand,
     versionCommand,
     devCommand,
     cacheCommand,
