@@ -30,15 +30,15 @@ import { pack, planLayers, type PackResult, type PrebuiltLayer } from "./pack.ts
 import type { Transport } from "../registry/transport.ts";
 import type { LayoutStore } from "../store/layout.ts";
 import { sha256 } from "../runtime/runtime.ts";
-import { KitError, NotFoundError } from "../util/errors.ts";
+import { errorMessage, KitError, NotFoundError } from "../util/errors.ts";
 import { compareGoStrings } from "../util/go-json.ts";
 import { ensureDir, randomHex, readFileChunks, tryLock } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import type { Progress } from "../util/progress.ts";
 import { generateKitfile } from "../init/generate.ts";
 import { cloneRepository, gitUrl, sanitizeUrl } from "../init/git-source.ts";
-import { generateHubKitfile, HubClient, importableFiles, packageFromRepo, type HubFile, type HubRepo } from "../init/hub.ts";
-import type { ImportedFile } from "../init/provenance.ts";
+import { generateHubKitfile, HubClient, hubEndpoint, importableFiles, looksLikeHubRepo, packageFromRepo, parseHubRepo, repoPageUrl, type HubFile, type HubRepo } from "../init/hub.ts";
+import { provenanceStatement, type ImportedFile } from "../init/provenance.ts";
 import { downloadSnapshot, IMPORT_FILE_MODE, WorkDir, type DownloadPlan } from "./hub-download.ts";
 
 export type ImportSource =
@@ -317,4 +317,95 @@ async function hashTree(root: string, skip: string[], signal?: AbortSignal): Pro
   };
   await walk("");
   return out;
+}
+
+/** kit's default tag source: the URL's (or string's) path must be exactly `org/repo`. */
+function repoFromUrl(raw: string): string {
+  let p = raw;
+  try {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) p = new URL(raw).pathname;
+  } catch {
+    // kept as given
+  }
+  p = p.replace(/^\/+|\/+$/g, "");
+  if (p.split("/").length !== 2) throw new KitError(`could not extract organization and repository from '${p}'`);
+  return p;
+}
+
+/** A word for a shell command line, quoted only when it needs to be. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/** What `kit import REPOSITORY` works on, decided from its arguments (kit's rules). */
+export interface ImportPlan {
+  source: ImportSource;
+  endpoint: URL;
+  /** `--token`, else `HF_TOKEN` for a Hugging Face repository (a git repository elsewhere gets only `--token`). */
+  token: string | undefined;
+  /** `--tag`, else `<org/repo>:latest` (then `tagDefaulted`). */
+  tagText: string;
+  tagDefaulted: boolean;
+  /** The command that continues after the Kitfile was edited by hand. */
+  resumeCommand(r: { kitfilePath: string; contextDir?: string }): string;
+}
+
+export function planImport(
+  repoArg: string,
+  o: { tool: string; ref: string; tag: string; token: string; env: Record<string, string | undefined>; logger: Logger },
+): ImportPlan {
+  if (o.tool && o.tool !== "git" && o.tool !== "hf") throw new KitError("invalid value for --tool flag. Valid options are: git, hf");
+  const endpoint = hubEndpoint(o.env);
+  const hubRepo = parseHubRepo(repoArg, endpoint);
+  let tagText = o.tag;
+  if (!tagText) {
+    let base: string;
+    try {
+      base = hubRepo ? hubRepo.id : repoFromUrl(repoArg);
+    } catch (e) {
+      o.logger.error(`Could not generate tag from URL: ${errorMessage(e)}`);
+      throw new KitError("use flag --tag to set a tag for ModelKit");
+    }
+    tagText = `${base.toLowerCase()}:latest`;
+  }
+  const tool = o.tool || (looksLikeHubRepo(repoArg, endpoint) ? "hf" : "git");
+  let source: ImportSource;
+  if (tool === "hf") {
+    if (!hubRepo) {
+      throw new KitError(`could not process URL ${repoArg}: not a Hugging Face repository`, { hint: "Give it as org/name or https://huggingface.co/org/name, or use --tool git for other git repositories" });
+    }
+    source = { tool: "hf", repo: hubRepo, ref: o.ref };
+  } else {
+    // kit clones a bare org/name from the Hub.
+    source = { tool: "git", repo: hubRepo ? repoPageUrl(endpoint, hubRepo) : repoArg, ref: o.ref };
+  }
+  const token = o.token || (hubRepo ? o.env.HF_TOKEN : undefined) || undefined;
+  const finalTag = tagText;
+  return {
+    source,
+    endpoint,
+    token,
+    tagText,
+    tagDefaulted: !o.tag,
+    resumeCommand: (r) =>
+      source.tool === "git"
+        ? `kit pack -t ${shellWord(finalTag)} ${shellWord(r.contextDir ?? "")}`
+        : `kit import ${shellWord(repoArg)}${o.ref !== "main" ? ` --ref ${shellWord(o.ref)}` : ""} -t ${shellWord(finalTag)} -f ${shellWord(r.kitfilePath)}`,
+  };
+}
+
+/** `--attestation-output`: the in-toto statement (SLSA provenance v1) of an import, as JSON text. */
+export function attestationJson(result: ImportResult, tagText: string, builderVersion: { kit: string; runtime: string }, started: Date): string {
+  const statement = provenanceStatement({
+    subject: { name: tagText, digest: result.pack.manifest.digest },
+    source: { uri: result.sourceUri, tool: result.tool, ref: result.ref, commit: result.commit },
+    kitfileDigest: result.pack.config.digest,
+    files: result.files,
+    fileUri: result.fileUri,
+    builderVersion,
+    invocationId: crypto.randomUUID(),
+    startedOn: started,
+    finishedOn: new Date(),
+  });
+  return `${JSON.stringify(statement, null, 2)}\n`;
 }

@@ -3,33 +3,14 @@ import { defineCommand } from "../command.ts";
 import { terminalReview } from "../editor.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
 import { openStorage, parseRefArg, startProgress } from "../session.ts";
-import { HubClient, hubEndpoint, looksLikeHubRepo, parseHubRepo, repoPageUrl } from "../../init/hub.ts";
-import { importRepository, type ImportSource, type KitfileChoice } from "../../modelkit/import.ts";
-import { provenanceStatement } from "../../init/provenance.ts";
+import { HubClient } from "../../init/hub.ts";
+import { attestationJson, importRepository, planImport, type KitfileChoice } from "../../modelkit/import.ts";
 import { createdTime } from "../../modelkit/pack-project.ts";
 import { repoKey } from "../../oci/reference.ts";
 import { createTransport } from "../../registry/network-options.ts";
 import { runtimeName, runtimeVersion } from "../../runtime/runtime.ts";
-import { KitError, errorMessage } from "../../util/errors.ts";
+import { KitError } from "../../util/errors.ts";
 import { atomicWriteFile } from "../../util/fs.ts";
-
-/** kit's default tag source: the URL's (or string's) path must be exactly `org/repo`. */
-function repoFromUrl(raw: string): string {
-  let p = raw;
-  try {
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) p = new URL(raw).pathname;
-  } catch {
-    // kept as given
-  }
-  p = p.replace(/^\/+|\/+$/g, "");
-  if (p.split("/").length !== 2) throw new KitError(`could not extract organization and repository from '${p}'`);
-  return p;
-}
-
-/** A word for a shell command line, quoted only when it needs to be. */
-function shellWord(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
-}
 
 export const importCommand = defineCommand({
   name: "import",
@@ -85,43 +66,11 @@ commit, every imported file's sha256; the ModelKit's digest as the subject).`,
   },
   async run(ctx, args, flags) {
     const started = new Date();
-    const repoArg = args[0]!;
     const net = networkOptions(flags, ctx.cwd);
-    if (flags.tool && flags.tool !== "git" && flags.tool !== "hf") {
-      throw new KitError("invalid value for --tool flag. Valid options are: git, hf");
-    }
-    const endpoint = hubEndpoint(ctx.env);
-    const hubRepo = parseHubRepo(repoArg, endpoint);
-
-    let tagText = flags.tag;
-    if (!tagText) {
-      let base: string;
-      try {
-        base = hubRepo ? hubRepo.id : repoFromUrl(repoArg);
-      } catch (e) {
-        ctx.log.error(`Could not generate tag from URL: ${errorMessage(e)}`);
-        throw new KitError("use flag --tag to set a tag for ModelKit");
-      }
-      tagText = `${base.toLowerCase()}:latest`;
-      ctx.log.info(`Using tag ${tagText}. Use flag --tag to override`);
-    }
-    const { ref, extraTags } = parseRefArg(tagText, `invalid argument: tag '${tagText}' is invalid`);
-    if (ref.digest !== undefined) throw new KitError(`invalid argument: tag '${tagText}' names a digest; use a tag such as ${ref.registry}/${ref.repository}:latest`);
-
-    const tool = flags.tool || (looksLikeHubRepo(repoArg, endpoint) ? "hf" : "git");
-    let source: ImportSource;
-    if (tool === "hf") {
-      if (!hubRepo) {
-        throw new KitError(`could not process URL ${repoArg}: not a Hugging Face repository`, { hint: "Give it as org/name or https://huggingface.co/org/name, or use --tool git for other git repositories" });
-      }
-      source = { tool: "hf", repo: hubRepo, ref: flags.ref };
-    } else {
-      // kit clones a bare org/name from the Hub.
-      source = { tool: "git", repo: hubRepo ? repoPageUrl(endpoint, hubRepo) : repoArg, ref: flags.ref };
-    }
-    // HF_TOKEN is for the Hub: a git repository elsewhere gets only a token given with --token.
-    const token = flags.token || (hubRepo ? ctx.env.HF_TOKEN : undefined) || undefined;
-
+    const plan = planImport(args[0]!, { tool: flags.tool, ref: flags.ref, tag: flags.tag, token: flags.token, env: ctx.env, logger: ctx.log });
+    if (plan.tagDefaulted) ctx.log.info(`Using tag ${plan.tagText}. Use flag --tag to override`);
+    const { ref, extraTags } = parseRefArg(plan.tagText, `invalid argument: tag '${plan.tagText}' is invalid`);
+    if (ref.digest !== undefined) throw new KitError(`invalid argument: tag '${plan.tagText}' names a digest; use a tag such as ${ref.registry}/${ref.repository}:latest`);
     let kitfile: KitfileChoice = { kind: "generate" };
     if (flags.file === "-") {
       if (ctx.stdin.isTTY) throw new KitError("Cannot read the Kitfile from standard input: it is a terminal", { hint: "Pipe the Kitfile in, e.g. cat Kitfile | kit import org/name -f -" });
@@ -129,18 +78,13 @@ commit, every imported file's sha256; the ModelKit's digest as the subject).`,
     } else if (flags.file) {
       kitfile = { kind: "file", path: path.resolve(ctx.cwd, flags.file) };
     }
-
     const storage = await openStorage(ctx);
     const ui = startProgress(ctx);
     try {
       const transport = await createTransport(net, { version: ctx.version, env: ctx.env, logger: remoteContext(ctx, ui.log).httpLogger });
-      const resume = (r: { kitfilePath: string; contextDir?: string }) =>
-        source.tool === "git"
-          ? `kit pack -t ${shellWord(tagText)} ${shellWord(r.contextDir ?? "")}`
-          : `kit import ${shellWord(repoArg)}${flags.ref !== "main" ? ` --ref ${shellWord(flags.ref)}` : ""} -t ${shellWord(tagText)} -f ${shellWord(r.kitfilePath)}`;
       const result = await importRepository({
-        source,
-        token,
+        source: plan.source,
+        token: plan.token,
         kitfile,
         depth: flags.depth,
         concurrency: net.concurrency,
@@ -148,14 +92,14 @@ commit, every imported file's sha256; the ModelKit's digest as the subject).`,
         storage,
         repo: repoKey(ref),
         tags: [ref.tag, ...extraTags.filter((t) => t !== "")],
-        tagText,
-        hub: source.tool === "hf" ? new HubClient({ endpoint, token, transport, logger: ui.log }) : undefined,
+        tagText: plan.tagText,
+        hub: plan.source.tool === "hf" ? new HubClient({ endpoint: plan.endpoint, token: plan.token, transport, logger: ui.log }) : undefined,
         transport,
         env: ctx.env,
         cwd: ctx.cwd,
         cliVersion: ctx.version,
         created: createdTime(ctx.env),
-        review: ctx.stdin.isTTY ? terminalReview(ctx, ui.log, resume) : undefined,
+        review: ctx.stdin.isTTY ? terminalReview(ctx, ui.log, (r) => plan.resumeCommand(r)) : undefined,
         hashFiles: Boolean(flags["attestation-output"]),
         logger: ui.log,
         progress: ui.progress,
@@ -163,30 +107,14 @@ commit, every imported file's sha256; the ModelKit's digest as the subject).`,
       });
       ui.close();
       const out = flags["attestation-output"];
-      if (out) {
-        const statement = provenanceStatement({
-          subject: { name: tagText, digest: result.pack.manifest.digest },
-          source: { uri: result.sourceUri, tool: result.tool, ref: result.ref, commit: result.commit },
-          kitfileDigest: result.pack.config.digest,
-          files: result.files,
-          fileUri: result.fileUri,
-          builderVersion: { kit: ctx.version, runtime: `${runtimeName} ${runtimeVersion()}` },
-          invocationId: crypto.randomUUID(),
-          startedOn: started,
-          finishedOn: new Date(),
-        });
-        const json = `${JSON.stringify(statement, null, 2)}\n`;
-        if (out === "-") {
-          ctx.log.print(json);
-        } else {
-          const file = path.resolve(ctx.cwd, out);
-          await atomicWriteFile(file, json, 0o644);
-          ctx.log.info(`Wrote attestation to ${file}`);
-        }
-      }
-    } catch (e) {
+      if (!out) return;
+      const json = attestationJson(result, plan.tagText, { kit: ctx.version, runtime: `${runtimeName} ${runtimeVersion()}` }, started);
+      if (out === "-") return ctx.log.print(json);
+      const file = path.resolve(ctx.cwd, out);
+      await atomicWriteFile(file, json, 0o644);
+      ctx.log.info(`Wrote attestation to ${file}`);
+    } finally {
       ui.close();
-      throw e;
     }
   },
 });
