@@ -21,6 +21,7 @@
  * @module
  */
 import type { Transport } from "../registry/transport.ts";
+import { createTransport, DEFAULT_NETWORK_OPTIONS } from "../registry/network-options.ts";
 import { statusText } from "../registry/http.ts";
 import { KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
@@ -572,4 +573,22 @@ export function generateHubKitfile(
     hub.repoUrl(snap.repo),
     { ...opts, name: opts.name ?? pkg.name, author: opts.author ?? pkg.author },
   );
+}
+
+/**
+ * `kit init --remote REPOSITORY`: the Kitfile generated from a Hugging Face repository's listing
+ * at `ref` (nothing downloaded but the files the generator reads: LICENSE, SKILL.md).
+ */
+export async function generateRemoteKitfile(
+  remote: string,
+  o: { ref: string; token: string; env: Record<string, string | undefined>; version: string; httpLogger?: Logger },
+  opts: Parameters<typeof generateHubKitfile>[2],
+): Promise<Kitfile> {
+  const endpoint = hubEndpoint(o.env);
+  const repo = parseHubRepo(remote, endpoint);
+  if (!repo) throw new KitError(`could not process URL ${remote}: not a Hugging Face repository`, { hint: "Give it as org/name or https://huggingface.co/org/name" });
+  const transport = await createTransport(DEFAULT_NETWORK_OPTIONS, { version: o.version, env: o.env, logger: o.httpLogger });
+  const hub = new HubClient({ endpoint, token: o.token || o.env.HF_TOKEN, transport, logger: opts.logger });
+  const snap = await hub.snapshot(repo, o.ref, opts.signal);
+  return generateHubKitfile(hub, snap, opts);
 }

@@ -3,10 +3,9 @@ import path from "node:path";
 import { defineCommand } from "../command.ts";
 import { remoteContext } from "../network-flags.ts";
 import { generateKitfile } from "../../init/generate.ts";
-import { generateHubKitfile, HubClient, hubEndpoint, parseHubRepo } from "../../init/hub.ts";
+import { generateRemoteKitfile } from "../../init/hub.ts";
 import type { Kitfile } from "../../kitfile/schema.ts";
 import { kitfileToYaml } from "../../kitfile/yaml.ts";
-import { createTransport, DEFAULT_NETWORK_OPTIONS } from "../../registry/network-options.ts";
 import { KitError } from "../../util/errors.ts";
 
 export const initCommand = defineCommand({
@@ -81,13 +80,8 @@ is named after the directory.`,
     };
     let kitfile: Kitfile;
     if (remote) {
-      const endpoint = hubEndpoint(ctx.env);
-      const repo = parseHubRepo(remote, endpoint);
-      if (!repo) throw new KitError(`could not process URL ${remote}: not a Hugging Face repository`, { hint: "Give it as org/name or https://huggingface.co/org/name" });
-      const transport = await createTransport(DEFAULT_NETWORK_OPTIONS, { version: ctx.version, env: ctx.env, logger: remoteContext(ctx).httpLogger });
-      const hub = new HubClient({ endpoint, token: flags.token || ctx.env.HF_TOKEN, transport, logger: ctx.log });
-      const snap = await hub.snapshot(repo, flags.ref, ctx.signal);
-      kitfile = await generateHubKitfile(hub, snap, opts);
+      const remoteOpts = { ref: flags.ref, token: flags.token, env: ctx.env, version: ctx.version, httpLogger: remoteContext(ctx).httpLogger };
+      kitfile = await generateRemoteKitfile(remote, remoteOpts, opts);
     } else {
       kitfile = await generateKitfile(dir!, opts);
     }
