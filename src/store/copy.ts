@@ -72,6 +72,8 @@ export interface CopyGraphOptions {
   pushAttempts?: number;
   /** A bar per blob of at least 64 KiB. */
   progress?: Progress;
+  /** A blob's bar title (what the blob is to the user); {@link copyTitle} when undefined. */
+  describe?: (desc: Descriptor) => string | undefined;
   /**
    * Called with a manifest's bytes after they were fetched and verified, before anything under it
    * is copied: throwing here (a manifest or config the caller refuses) stops the copy with
@@ -233,7 +235,7 @@ async function copyGraphInternal(
 
   /** A blob: resumed, mounted, or fetched and pushed (again, after a transient failure). */
   const copyBlob = async (desc: Descriptor): Promise<void> => {
-    const task: ProgressTask = desc.size >= BAR_MIN_BYTES ? progress.task(copyTitle(desc), desc.size) : { add() {}, done() {} };
+    const task: ProgressTask = desc.size >= BAR_MIN_BYTES ? progress.task(opts.describe?.(desc) ?? copyTitle(desc), desc.size) : { add() {}, done() {} };
     const open = async () => tapStream(await src.fetch(desc, { signal }), { onChunk: (c) => task.add(c.byteLength) });
     try {
       if (isResumer(dst) && isRangeFetcher(src)) return await resumeBlob(dst, src, desc, task);
