@@ -6,7 +6,7 @@ import { LayerCache } from "../../src/modelkit/layer-cache.ts";
 import { pack } from "../../src/modelkit/pack.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { memoryLogger } from "../../src/util/log.ts";
-import type { Progress } from "../../src/util/progress.ts";
+import { noTask, type Progress } from "../../src/util/progress.ts";
 import { tempDir } from "../helpers/kit.ts";
 
 const KITFILE = "manifestVersion: 1.0.0\nmodel:\n  path: model\ndatasets:\n  - path: data\n";
@@ -14,7 +14,7 @@ const KITFILE = "manifestVersion: 1.0.0\nmodel:\n  path: model\ndatasets:\n  - p
 /** Records which layers were read (a task is opened only when a layer's files are read). */
 function spyProgress() {
   const read: string[] = [];
-  const p: Progress = { task: (title) => (read.push(title), { add() {}, done() {} }), suspend: (f) => f(), close() {} };
+  const p: Progress = { task: (title) => (read.push(title), noTask), suspend: (f) => f(), close() {} };
   return { p, read };
 }
 
