@@ -105,11 +105,21 @@ export function startProgress(ctx: Context, done?: string): ProgressUi {
 
 /**
  * A reference argument with kit's comma-separated extra tags (`repo:a,b,c` → tags `b`, `c`,
- * never validated, as in kit): the first reference is parsed, the rest is returned as is.
+ * never validated, as in kit): the first reference is parsed, the rest is returned as is. With
+ * `failure`, a parse error reads `<failure>: <why>` (each command's wording as kit's).
  */
-export function parseRefArg(arg: string): { ref: ModelRef; extraTags: string[] } {
+export function parseRefArg(arg: string, failure?: string): { ref: ModelRef; extraTags: string[]; explicit: boolean } {
+  if (failure !== undefined) {
+    try {
+      return parseRefArg(arg);
+    } catch (e) {
+      throw new KitError(`${failure}: ${errorMessage(e)}`, { cause: e });
+    }
+  }
   const [first = "", ...extraTags] = arg.split(",");
-  return { ref: parseReference(first), extraTags };
+  // Whether the argument itself named a tag or digest (the parser fills in `latest` otherwise).
+  const explicit = first.includes("@") || first.slice(first.lastIndexOf("/") + 1).includes(":");
+  return { ref: parseReference(first), extraTags, explicit };
 }
 
 /**
@@ -117,12 +127,7 @@ export function parseRefArg(arg: string): { ref: ModelRef; extraTags: string[] }
  * or names several tags (`what` says which argument).
  */
 export function parseSingleRef(arg: string, what: string): ModelRef {
-  let parsed;
-  try {
-    parsed = parseRefArg(arg);
-  } catch (e) {
-    throw new KitError(`Invalid arguments: failed to parse reference ${arg}: ${errorMessage(e)}`);
-  }
+  const parsed = parseRefArg(arg, `Invalid arguments: failed to parse reference ${arg}`);
   if (parsed.extraTags.length) throw new KitError(`Invalid arguments: ${what} cannot include multiple tags`);
   return parsed.ref;
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Kitfile } from "../kitfile/schema.ts";
-import { displayRef } from "../oci/reference.ts";
+import { displayRef, LOCAL_REGISTRY, tagOrDigest, type ModelRef } from "../oci/reference.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { digestProblem } from "../oci/digest.ts";
 import type { Manifest } from "../oci/manifest.ts";
@@ -15,13 +15,14 @@ import { OCI_MANIFEST } from "../oci/media-types.ts";
 import type { LayoutStore } from "../store/layout.ts";
 import { listRepositories, LocalRepository } from "../store/local.ts";
 import type { Fetcher, ReadOnlyTarget, StoreOptions } from "../store/target.ts";
-import { CancelledError, KitError, NotFoundError } from "../util/errors.ts";
+import { CancelledError, errorMessage, hintIn, KitError, NotFoundError } from "../util/errors.ts";
 import { compareGoStrings } from "../util/go-json.ts";
 import { formatBytes, type Logger } from "../util/log.ts";
 import { Pool, throwIfAborted } from "../util/pool.ts";
 import { matchesFilters, type Filter, type LayerKind } from "./layer-filter.ts";
 import { NotAModelKitError } from "./contents.ts";
 import { inspectModelKit } from "./inspect.ts";
+import type { RemoteOpener } from "./locate.ts";
 
 /** One listed ModelKit; field names and order are kit's JSON (`modelInfo`). */
 export interface ModelKitInfo {
@@ -248,4 +249,26 @@ export async function listRemoteModelKits(source: TaggedSource, repo: string, na
   const out = infos.filter((i): i is ModelKitInfo => i !== undefined);
   out.sort((a, b) => compareGoStrings(a.digest, b.digest));
   return out;
+}
+
+/**
+ * `kit list REPOSITORY`: the ModelKits of a remote repository — every tag, or only the one `ref`
+ * names when `explicit` (the argument had a tag or digest). Rows as the local listing.
+ */
+export async function listRemoteReference(
+  open: RemoteOpener,
+  ref: ModelRef,
+  explicit: boolean,
+  opts: { filters: Filter[]; concurrency: number; logger: Logger; signal: AbortSignal },
+): Promise<ModelKitInfo[]> {
+  try {
+    return await listRemoteModelKits(await open(ref), ref.repository, `${ref.registry}/${ref.repository}`, {
+      reference: explicit ? tagOrDigest(ref) : undefined,
+      ...opts,
+    });
+  } catch (e) {
+    if (e instanceof CancelledError || opts.signal.aborted) throw e;
+    const hint = hintIn(e) ?? (ref.registry === LOCAL_REGISTRY ? "Run kit list without a REPOSITORY argument to list ModelKits in local storage" : undefined);
+    throw new KitError(errorMessage(e), { cause: e, hint });
+  }
 }

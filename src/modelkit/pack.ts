@@ -83,6 +83,19 @@ export interface PackOptions {
   concurrency?: number;
   /** Remembers layer digests so unchanged layers are not read again. */
   layerCache?: LayerCache;
+  /**
+   * Layers already built as files by the caller, by cleaned layer path: each is the uncompressed
+   * tar pack would write for that path, with its digest (`kit import` builds single-file layers
+   * while downloading). Used for tar layers without compression; the file is moved into storage.
+   */
+  prebuiltLayers?: ReadonlyMap<string, PrebuiltLayer>;
+}
+
+/** A layer tar built outside pack; see {@link PackOptions.prebuiltLayers}. */
+export interface PrebuiltLayer {
+  file: string;
+  digest: Digest;
+  size: number;
 }
 
 export interface PackResult {
@@ -184,6 +197,13 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
   const base = plan.section === "mcpserver" ? "mcpb" : plan.kind;
   const compression = plan.section === "mcpserver" ? "none" : opts.compression;
   const mediaType = layerMediaType(base, plan.format, compression);
+  const pre = opts.prebuiltLayers?.get(plan.path);
+  if (pre && plan.format === "tar" && compression === "none") {
+    const desc: Descriptor = { mediaType, digest: pre.digest, size: pre.size };
+    const { existed } = await storage.adopt(pre.file, desc, { signal });
+    if (opts.shape === "newest") desc.annotations = layerAnnotations(plan);
+    return { plan, desc, diffId: pre.digest, existed, empty: false };
+  }
   const title = layerTitle(plan.section, { name: (plan.entry as { name?: string }).name, path: plan.path });
   let entries: WalkEntry[];
   let rawMeta: string | undefined;

@@ -109,12 +109,12 @@ describe("remove --remote", () => {
     expect(fake.manifests.get("rm/untag")!.has(APPENDIX_A_DIGEST)).toBe(true);
   });
 
-  test("extra comma tags are removed too; a failing one is reported without failing the command", async () => {
+  test("extra comma tags are removed too; a failing one is reported, the rest done, and the exit code is 1", async () => {
     const p = await publish("rm/extra", [[APPENDIX_A_FILES, ["a", "b", "c"]]]);
     expect(await env().run(["remove", "-r", `${p.ref}:a,zz,b`, "--plain-http"])).toEqual({
-      code: 0,
+      code: 1,
       stdout: `Untagging remote ModelKit ${p.ref}:a\nUntagging remote ModelKit ${p.ref}:b\n`,
-      stderr: `[ERROR] Failed to remove tag zz: model ${p.ref}:zz not found\n`,
+      stderr: `[ERROR] Failed to remove tag zz: model ${p.ref}:zz not found\n[ERROR] Could not remove 1 tag: zz\n`,
     });
     expect([...fake.tags.get("rm/extra")!.keys()]).toEqual(["c"]);
   });

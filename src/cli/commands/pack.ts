@@ -51,13 +51,7 @@ untagged when no tag is given.`,
     try {
       if (!flags.file) found = await findKitfile(context);
       if (flags.tag) {
-        let parsed;
-        try {
-          parsed = parseRefArg(flags.tag);
-        } catch (e) {
-          throw new KitError(`failed to parse reference: ${(e as Error).message}`, { cause: e });
-        }
-        const { ref, extraTags } = parsed;
+        const { ref, extraTags } = parseRefArg(flags.tag, "failed to parse reference");
         if (ref.digest !== undefined) throw new KitError(`tag ${flags.tag} names a digest; use a tag such as ${ref.registry}/${ref.repository}:latest`);
         repo = repoKey(ref);
         tags = [ref.tag, ...extraTags.filter((t) => t !== "")];

@@ -47,12 +47,7 @@ outside the target directory are refused.`,
     let ref: ModelRef;
     let filters: Filter[];
     try {
-      let parsed;
-      try {
-        parsed = parseRefArg(args[0]!);
-      } catch (e) {
-        throw new KitError(`failed to parse reference: ${(e as Error).message}`, { cause: e });
-      }
+      const parsed = parseRefArg(args[0]!, "failed to parse reference");
       if (parsed.extraTags.length) throw new KitError("can not unpack multiple tags");
       ref = parsed.ref;
       filters = flags.filter.map(parseFilter);
