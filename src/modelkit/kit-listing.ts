@@ -117,6 +117,16 @@ function withKnownManifests(source: ReadOnlyTarget, manifests: Descriptor[], blo
   };
 }
 
+/**
+ * A ModelKit that cannot be read (a damaged or missing blob, a config that does not parse) is
+ * left out of the listing with a warning naming it and the command that removes it: one bad kit
+ * never hides the others.
+ */
+function warnUnreadable(logger: Logger | undefined, what: string, e: unknown, remove: string): void {
+  logger?.warn(`Skipping ModelKit ${what}, which cannot be read: ${(e as Error).message}`);
+  logger?.warn(`Remove it with: ${remove}`);
+}
+
 /** Every ModelKit in local storage, in kit's order (docs/format.md#list). */
 export async function listLocalModelKits(storage: LayoutStore, opts: ListOptions = {}): Promise<ModelKitInfo[]> {
   const filters = opts.filters ?? [];
@@ -124,10 +134,19 @@ export async function listLocalModelKits(storage: LayoutStore, opts: ListOptions
   for (const name of await listRepositories(storage.root)) {
     throwIfAborted(opts.signal);
     const repo = new LocalRepository(storage, name);
-    const tagMap = await repo.readTags();
     const display = displayRef(name);
+    let tagMap;
+    let manifests;
+    try {
+      tagMap = await repo.readTags();
+      manifests = await repo.manifests();
+    } catch (e) {
+      if (e instanceof CancelledError) throw e;
+      // One unreadable repository must not hide the others.
+      opts.logger?.warn(`Skipping repository ${display || name}: ${(e as Error).message}`);
+      continue;
+    }
     const infos: ModelKitInfo[] = [];
-    const manifests = await repo.manifests();
     // Listed just now: resolving each manifest again and the repository's membership check on
     // every fetch would read its index file three times per kit (the blobs are still verified).
     const listed = withKnownManifests(repo, manifests, storage);
@@ -137,7 +156,8 @@ export async function listLocalModelKits(storage: LayoutStore, opts: ListOptions
         entry = await readEntry(listed, desc, repo.name, opts);
       } catch (e) {
         if (e instanceof CancelledError) throw e;
-        throw new KitError(`Failed to read ModelKit ${desc.digest} in ${display || name}: ${(e as Error).message}`, { cause: e });
+        warnUnreadable(opts.logger, `${display || name}@${desc.digest}`, e, `kit remove ${display || name}@${desc.digest}`);
+        continue;
       }
       if (!entry) continue;
       if (!kitMatchesFilters(filters, entry.kitfile)) continue;
@@ -241,7 +261,8 @@ export async function listRemoteModelKits(source: TaggedSource, repo: string, na
       entry = await readEntry(known, desc, where, { ...opts, signal });
     } catch (e) {
       if (e instanceof CancelledError) throw e;
-      throw new KitError(`Failed to read ModelKit ${desc.digest} in ${name}: ${(e as Error).message}`, { cause: e, hint: (e as KitError).hint });
+      warnUnreadable(opts.logger, `${name}@${desc.digest}`, e, `kit remove --remote --force ${name}@${desc.digest}`);
+      return undefined;
     }
     if (!entry || !kitMatchesFilters(filters, entry.kitfile)) return undefined;
     return modelKitInfo(repo, desc.digest, tags, entry.manifest, entry.kitfile);
