@@ -305,7 +305,7 @@ class FileDownload {
     const done = await this.#finished();
     if (done) {
       opts.logger.debug(`${file.path} was downloaded by an earlier run`);
-      this.total?.add(file.size);
+      this.total?.already(file.size);
       return done;
     }
     opts.logger.info(`Downloading file ${file.path}`);
@@ -330,8 +330,8 @@ class FileDownload {
         await this.#hashes.add(this.#head, LAYER);
       }
       const offset = have > 0 ? have - head : 0;
-      task?.add(offset);
-      this.total?.add(offset);
+      task?.already(offset);
+      this.total?.already(offset);
       if (offset < file.size) await this.#fetchRest(fh, offset, task);
       const size = (await fh.stat()).size - head;
       if (this.#tail.length > 0) {

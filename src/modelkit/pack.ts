@@ -38,6 +38,7 @@ import { noProgress, type Progress } from "../util/progress.ts";
 import { iterableStream } from "../util/streams.ts";
 import { createIgnore, type KitIgnore } from "./ignore.ts";
 import type { LayerCache } from "./layer-cache.ts";
+import { layerTitle } from "./layer-title.ts";
 import { belongsToOtherLayer } from "./layers.ts";
 import { tarStream, type TarEntry } from "./tar.ts";
 import { walkLayer, type WalkEntry } from "./walk.ts";
@@ -203,6 +204,7 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
     if (opts.shape === "newest") desc.annotations = layerAnnotations(plan);
     return { plan, desc, diffId: pre.digest, existed, empty: false };
   }
+  const title = layerTitle(plan.section, { name: (plan.entry as { name?: string }).name, path: plan.path });
   let entries: WalkEntry[];
   let rawMeta: string | undefined;
   let makeSource: () => ReadableStream<Uint8Array>;
@@ -222,7 +224,7 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
       dev: Number(st.dev), ino: Number(st.ino), mtimeMs: Number(st.mtimeNs) / 1e6, ctimeMs: Number(st.ctimeNs) / 1e6,
     }];
     makeSource = () => {
-      const task = progress.task(`Packing ${plan.path}`, total);
+      const task = progress.task(title, total);
       return iterableStream((async function* () {
         let n = 0;
         for await (const c of readFileChunks(abs, { signal })) {
@@ -251,7 +253,7 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
     total = walked.reduce((a, e) => a + e.size, 0);
     if (total === 0) opts.logger.warn(`No files detected in ${plan.kind} layer with path ${plan.path}`);
     makeSource = () => {
-      const task = progress.task(`Packing ${plan.path}`, total);
+      const task = progress.task(title, total);
       // Files smaller than the tar writer's pass-through size are copied into its staging buffer
       // before the next read, so they can all be read into one scratch buffer.
       const scratch = Buffer.allocUnsafeSlow(SMALL_FILE_BYTES);

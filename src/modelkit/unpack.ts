@@ -25,6 +25,7 @@ import { throwIfAborted } from "../util/pool.ts";
 import { noProgress, type Progress } from "../util/progress.ts";
 import { readModelKit, type ModelKitContents } from "./contents.ts";
 import { matchesFilters, parentFilters, selectsKitfile, type Filter, type LayerKind } from "./layer-filter.ts";
+import { KIND_WORD, layerTitle } from "./layer-title.ts";
 import { MAX_MODEL_REF_CHAIN } from "./modelref.ts";
 import { EXTRACT_MODE_MASK, extractTar, verifySubpath } from "./untar.ts";
 
@@ -106,16 +107,6 @@ export interface UnpackOptions {
   /** False for a parent of a model reference: its Kitfile is never written. */
   writeKitfile?: boolean;
 }
-
-const KIND_WORD: Record<LayerKind, string> = {
-  model: "model",
-  modelpart: "modelpart",
-  dataset: "dataset",
-  code: "code",
-  docs: "docs",
-  prompt: "prompt",
-  mcpserver: "MCP server",
-};
 
 /** Writes the Kitfile YAML with kit's existing-file rules (docs/format.md#extraction). */
 async function unpackKitfile(dir: string, k: Kitfile, overwrite: boolean, logger: Logger): Promise<void> {
@@ -266,7 +257,7 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
     extracted.add(key);
     const word = KIND_WORD[p.kind];
     logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`);
-    const task = progress.task(`Unpacking ${entryPath || "."}`, p.layer.size);
+    const task = progress.task(layerTitle(p.kind, p.entry), p.layer.size);
     try {
       const counted = tapStream(await source.fetch(p.layer, { signal }), { onChunk: (c) => task.add(c.byteLength) });
       const data = decompress(counted, p.type);

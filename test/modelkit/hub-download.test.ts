@@ -90,6 +90,7 @@ for (const threadHashBytes of [Infinity, 0]) {
         add() {
           if (title === "model.safetensors" && existsSync(partial) && statSync(partial).size > 100_000) ctl.abort(new CancelledError());
         },
+        already() {},
         done() {},
       }),
       suspend: (fn) => fn(),
@@ -161,7 +162,7 @@ test("progress: one bar per file of 64 KiB or more, and a total", async () => {
     task(title, total) {
       const t = { title, total, done: 0, finished: false };
       tasks.push(t);
-      return { add: (n) => void (t.done += n), done: () => void (t.finished = true) };
+      return { add: (n) => void (t.done += n), already: (n) => void (t.done += n), done: () => void (t.finished = true) };
     },
     suspend: (fn) => fn(),
     close() {},

@@ -69,7 +69,7 @@ untagged when no tag is given.`,
     ctx.log.debug(`Model file: ${found ?? flags.file}`);
     ctx.log.debug(`Packing ${repo}${tags[0] ? `:${tags[0]}` : ""}`);
     if (tags.length > 1) ctx.log.debug(`Additional tags: ${tags.slice(1).join(", ")}`);
-    const ui = startProgress(ctx);
+    const ui = startProgress(ctx, "Packed");
     try {
       const storage = await openStorage(ctx);
       const result = await packProject({
@@ -92,7 +92,7 @@ untagged when no tag is given.`,
         progress: ui.progress,
         signal: ctx.signal,
       });
-      ui.close();
+      ui.finish();
       ctx.log.info(`Model saved: ${result.manifest.digest}`);
     } catch (e) {
       ui.close();

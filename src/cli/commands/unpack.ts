@@ -64,7 +64,7 @@ outside the target directory are refused.`,
     const dir = path.resolve(ctx.cwd, flags.dir || ".");
     const storage = await openStorage(ctx);
     ctx.log.info(`Unpacking to ${dir}`);
-    const ui = startProgress(ctx);
+    const ui = startProgress(ctx, "Unpacked");
     const remote = remoteOpener(ctx, net, ui.log);
     try {
       await unpackModelKit(ref, (r) => sourceFor(storage, r, remote), {
@@ -77,6 +77,7 @@ outside the target directory are refused.`,
         signal: ctx.signal,
         verify: (source, r, d) => requireSignature(ctx, flags["verify-key"], source, r, ui.log, d),
       });
+      ui.finish();
     } catch (e) {
       throw withContext("Failed to unpack", asKitError(e));
     } finally {
