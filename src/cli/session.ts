@@ -103,6 +103,9 @@ export function startProgress(ctx: Context, done?: string): ProgressUi {
   };
 }
 
+/** What a reference looks like, for errors about one. */
+const REFERENCE_FORM = "A ModelKit reference is [REGISTRY/]REPOSITORY[:TAG|@DIGEST] in lower case, e.g. registry.example.com/myorg/my-model:v1 or my-model:v1";
+
 /**
  * A reference argument with kit's comma-separated extra tags (`repo:a,b,c` → tags `b`, `c`,
  * never validated, as in kit): the first reference is parsed, the rest is returned as is. With
@@ -113,7 +116,7 @@ export function parseRefArg(arg: string, failure?: string): { ref: ModelRef; ext
     try {
       return parseRefArg(arg);
     } catch (e) {
-      throw new KitError(`${failure}: ${errorMessage(e)}`, { cause: e });
+      throw new KitError(`${failure}: ${errorMessage(e)}`, { cause: e, hint: REFERENCE_FORM });
     }
   }
   const [first = "", ...extraTags] = arg.split(",");

@@ -594,5 +594,7 @@ export async function findKitfile(contextDir: string): Promise<string> {
       // try the next name
     }
   }
-  throw new NotFoundError(`No Kitfile found in ${contextDir}. Consider using the -f flag to specify its path`);
+  throw new NotFoundError(`No Kitfile found in ${contextDir}. Consider using the -f flag to specify its path`, {
+    hint: `Generate one with: kit init ${contextDir}`,
+  });
 }

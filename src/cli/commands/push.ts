@@ -30,7 +30,11 @@ already has are not uploaded again; a failed upload is retried in a fresh upload
     const net = networkOptions(flags, ctx.cwd);
     const src = parseSingleRef(args[0]!, "reference");
     const dst = args.length > 1 ? parseSingleRef(args[1]!, "target reference") : src;
-    if (dst.registry === LOCAL_REGISTRY) throw new KitError("Invalid arguments: registry is required when pushing");
+    if (dst.registry === LOCAL_REGISTRY) {
+      throw new KitError("Invalid arguments: registry is required when pushing", {
+        hint: `Name the registry, e.g. kit push ${refToString(src).replace(/^localhost\//, "")} registry.example.com/myorg/${src.repository}:${src.tag ?? "latest"}`,
+      });
+    }
     const storage = await openStorage(ctx);
     const ui = startProgress(ctx, "Pushed");
     try {
