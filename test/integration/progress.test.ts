@@ -41,7 +41,10 @@ interface TtyRun { code: number; raw: string }
  */
 function onTerminal(command: string, columns: number, env: Record<string, string>, interruptWhen?: RegExp): Promise<TtyRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn("/usr/bin/script", ["-qec", `stty cols ${columns} rows 50; ${command}`, "/dev/null"], {
+    // noflsh: by default the terminal discards output still queued when Ctrl-C is typed, so the
+    // screen could miss the end of a redraw kit had written (and then erase one line too many);
+    // what is checked here is what kit writes.
+    const child = spawn("/usr/bin/script", ["-qec", `stty cols ${columns} rows 50 noflsh; ${command}`, "/dev/null"], {
       cwd: project,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ["pipe", "pipe", "pipe"],
