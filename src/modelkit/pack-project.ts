@@ -18,6 +18,7 @@ import type { LayerCache } from "./layer-cache.ts";
 import type { ParentSource } from "./locate.ts";
 import { resolveModelReferences } from "./modelref.ts";
 import { pack, type PackResult } from "./pack.ts";
+import { s3Datasets, verifyRemoteDatasets, type S3Opener } from "./remote-datasets.ts";
 
 export interface PackProjectOptions {
   /** The context directory. */
@@ -44,6 +45,8 @@ export interface PackProjectOptions {
   /** Where the ModelKits a model refers to are read. */
   parents: ParentSource;
   layerCache?: LayerCache;
+  /** The S3 client for remote datasets (opened only when the Kitfile has one). */
+  s3?: S3Opener;
   logger: Logger;
   progress?: Progress;
   signal?: AbortSignal;
@@ -57,6 +60,10 @@ export async function packProject(o: PackProjectOptions): Promise<PackResult> {
   if (o.v17) checkV17(kitfile, o.layerFormat, o.compression, o.modelPack ?? false);
   const now = new Date();
   const created = createdTime(o.env, now);
+  if (s3Datasets(kitfile).length > 0) {
+    if (!o.s3) throw new KitError("cannot check remote S3 datasets: no S3 client");
+    await verifyRemoteDatasets(kitfile, o.s3, { logger: o.logger, signal: o.signal });
+  }
   const refs = await resolveModelReferences(kitfile, { source: o.parents, self: o.self, logger: o.logger, signal: o.signal });
   if (refs) assertValidKitfile(refs.merged, o.logger);
   return pack({

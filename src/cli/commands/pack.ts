@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { defineCommand } from "../command.ts";
-import { openStorage, parseRefArg, remoteOpener, startProgress } from "../session.ts";
+import { openStorage, parseRefArg, remoteOpener, s3Opener, startProgress } from "../session.ts";
 import { findKitfile } from "../../kitfile/parse.ts";
 import { parseCompression } from "../../oci/layer-type.ts";
 import { LOCAL_REGISTRY, UNNAMED_REPOSITORY, repoKey } from "../../oci/reference.ts";
@@ -99,6 +99,7 @@ untagged when no tag is given.`,
         env: ctx.env,
         parents: localThenRemote(storage, remoteOpener(ctx, DEFAULT_NETWORK_OPTIONS)),
         layerCache: new LayerCache(path.join(homePaths(ctx.home).cache, "layers")),
+        s3: s3Opener(ctx, ui.log),
         logger: ui.log,
         progress: ui.progress,
         signal: ctx.signal,

@@ -1,10 +1,12 @@
 import path from "node:path";
 import { defineCommand } from "../command.ts";
-import { openStorage, parseRefArg, remoteOpener, startProgress } from "../session.ts";
+import { openStorage, parseRefArg, remoteOpener, s3Opener, startProgress } from "../session.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { requireSignature, verifyKeyFlags } from "../signing.ts";
 import { parseFilter, type Filter, type FilterType } from "../../modelkit/layer-filter.ts";
+import type { Descriptor } from "../../oci/descriptor.ts";
 import { refToString, type ModelRef } from "../../oci/reference.ts";
+import type { ReadOnlyTarget } from "../../store/target.ts";
 import { sourceFor } from "../../modelkit/locate.ts";
 import { unpackModelKit } from "../../modelkit/unpack.ts";
 import { asKitError, KitError, withContext } from "../../util/errors.ts";
@@ -40,6 +42,7 @@ outside the target directory are refused.`,
     code: { type: "bool", help: "Unpack only code", deprecated: "use --filter=code instead" },
     datasets: { type: "bool", help: "Unpack only datasets", deprecated: "use --filter=datasets instead" },
     docs: { type: "bool", help: "Unpack only docs", deprecated: "use --filter=docs instead" },
+    "include-remote": { type: "bool", help: "Include remote datasets (S3 objects, or the datasets of a referenced ModelKit) when unpacking" },
     ...networkFlags,
     ...verifyKeyFlags,
   },
@@ -71,8 +74,10 @@ outside the target directory are refused.`,
     ctx.log.info(`Unpacking to ${dir}`);
     const ui = startProgress(ctx);
     const remote = remoteOpener(ctx, net, ui.log);
+    const locate = (r: ModelRef) => sourceFor(storage, r, remote);
+    const verify = (source: ReadOnlyTarget, r: ModelRef, d: Descriptor) => requireSignature(ctx, flags["verify-key"], source, r, ui.log, d);
     try {
-      await unpackModelKit(ref, (r) => sourceFor(storage, r, remote), {
+      await unpackModelKit(ref, locate, {
         dir,
         filters,
         overwrite: flags.overwrite,
@@ -80,7 +85,8 @@ outside the target directory are refused.`,
         logger: ui.log,
         progress: ui.progress,
         signal: ctx.signal,
-        verify: (source, r, d) => requireSignature(ctx, flags["verify-key"], source, r, ui.log, d),
+        verify,
+        remote: { include: flags["include-remote"], s3: s3Opener(ctx, ui.log), locate, verify },
       });
     } catch (e) {
       throw withContext("Failed to unpack", asKitError(e));
