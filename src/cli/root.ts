@@ -20,6 +20,8 @@ import { inspectCommand } from "./commands/inspect.ts";
 import { infoCommand } from "./commands/info.ts";
 import { removeCommand } from "./commands/remove.ts";
 import { diffCommand } from "./commands/diff.ts";
+import { importCommand } from "./commands/import.ts";
+import { fsckCommand } from "./commands/fsck.ts";
 import { keyCommand } from "./commands/key.ts";
 import { signCommand } from "./commands/sign.ts";
 import { verifyCommand } from "./commands/verify.ts";
@@ -53,6 +55,7 @@ Find more information at: https://kitops.org`,
     loginCommand,
     logoutCommand,
     diffCommand,
+    fsckCommand,
     signCommand,
     verifyCommand,
     attestCommand,
@@ -60,6 +63,7 @@ Find more information at: https://kitops.org`,
     keyCommand,
     initCommand,
     skillCommand,
+    importCommand,
     versionCommand,
     devCommand,
     cacheCommand,

@@ -42,6 +42,7 @@ import { noProgress, type Progress } from "../util/progress.ts";
 import { iterableStream } from "../util/streams.ts";
 import { createIgnore, type KitIgnore } from "./ignore.ts";
 import type { LayerCache } from "./layer-cache.ts";
+import { layerTitle } from "./layer-title.ts";
 import { belongsToOtherLayer } from "./layers.ts";
 import { tarStream, type TarEntry } from "./tar.ts";
 import { walkLayer, type WalkEntry } from "./walk.ts";
@@ -91,6 +92,19 @@ export interface PackOptions {
   concurrency?: number;
   /** Remembers layer digests so unchanged layers are not read again. */
   layerCache?: LayerCache;
+  /**
+   * Layers already built as files by the caller, by cleaned layer path: each is the uncompressed
+   * tar pack would write for that path, with its digest (`kit import` builds single-file layers
+   * while downloading). Used for tar layers without compression; the file is moved into storage.
+   */
+  prebuiltLayers?: ReadonlyMap<string, PrebuiltLayer>;
+}
+
+/** A layer tar built outside pack; see {@link PackOptions.prebuiltLayers}. */
+export interface PrebuiltLayer {
+  file: string;
+  digest: Digest;
+  size: number;
 }
 
 export interface PackResult {
@@ -192,6 +206,14 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
   const base = plan.section === "mcpserver" ? "mcpb" : plan.kind;
   const compression = plan.section === "mcpserver" ? "none" : opts.compression;
   const mediaType = opts.modelPack ? modelPackMediaType(base, plan.format, compression) : layerMediaType(base, plan.format, compression);
+  const pre = opts.prebuiltLayers?.get(plan.path);
+  if (pre && plan.format === "tar" && compression === "none") {
+    const desc: Descriptor = { mediaType, digest: pre.digest, size: pre.size };
+    const { existed } = await storage.adopt(pre.file, desc, { signal });
+    if (opts.shape === "newest") desc.annotations = layerAnnotations(plan);
+    return { plan, desc, diffId: pre.digest, existed, empty: false };
+  }
+  const title = layerTitle(plan.section, { name: (plan.entry as { name?: string }).name, path: plan.path });
   let entries: WalkEntry[];
   let rawMeta: string | undefined;
   let makeSource: () => ReadableStream<Uint8Array>;
@@ -211,7 +233,7 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
       dev: Number(st.dev), ino: Number(st.ino), mtimeMs: Number(st.mtimeNs) / 1e6, ctimeMs: Number(st.ctimeNs) / 1e6,
     }];
     makeSource = () => {
-      const task = progress.task(`Packing ${plan.path}`, total);
+      const task = progress.task(title, total);
       return iterableStream((async function* () {
         let n = 0;
         for await (const c of readFileChunks(abs, { signal })) {
@@ -240,7 +262,7 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
     total = walked.reduce((a, e) => a + e.size, 0);
     if (total === 0) opts.logger.warn(`No files detected in ${plan.kind} layer with path ${plan.path}`);
     makeSource = () => {
-      const task = progress.task(`Packing ${plan.path}`, total);
+      const task = progress.task(title, total);
       // Files smaller than the tar writer's pass-through size are copied into its staging buffer
       // before the next read, so they can all be read into one scratch buffer.
       const scratch = Buffer.allocUnsafeSlow(SMALL_FILE_BYTES);

@@ -99,20 +99,28 @@ async function otherTagsOf(repo: RemovableRepository & TagLister, tag: string, d
 
 /**
  * `kit remove --remote REF[,tag...]`. Extra comma tags are handled like the first reference, each
- * failure printed without failing the command, as the local remove does (kit ignores them
- * with --remote).
+ * failure printed and the others still done, as the local remove does (kit ignores them with
+ * --remote); the command fails at the end when any failed.
  */
 export async function removeRemote(repo: RemovableRepository, ref: ModelRef, extraTags: string[], o: RemoveOptions): Promise<void> {
   const { logger: log, signal } = o;
   await removeRemoteRef(repo, ref, o);
+  const failed: string[] = [];
   for (const tag of extraTags) {
     try {
       await removeRemoteRef(repo, withTag(ref, tag), o);
     } catch (e) {
       if (e instanceof CancelledError || signal?.aborted) throw e;
       log.error(`Failed to remove tag ${tag}: ${errorMessage(e)}`);
+      failed.push(tag);
     }
   }
+  throwIfSomeFailed(failed, "tag");
+}
+
+/** Exit 1 after the other parts were done when any part failed (each failure was printed). */
+function throwIfSomeFailed(failed: string[], what: string): void {
+  if (failed.length > 0) throw new KitError(`Could not remove ${failed.length} ${what}${failed.length === 1 ? "" : "s"}: ${failed.join(", ")}`);
 }
 
 /**
@@ -156,7 +164,7 @@ async function removeRef(repo: LocalRepository, ref: ModelRef, o: RemoveOptions)
   return desc;
 }
 
-/** `kit remove REF[,tag...]`: the first reference must succeed; extra tags only report failures. */
+/** `kit remove REF[,tag...]`: the first reference must succeed; extra tags are all tried, then a failure fails the command. */
 export async function removeLocal(storage: LayoutStore, ref: ModelRef, extraTags: string[], o: RemoveOptions): Promise<void> {
   const log = o.logger;
   const repo = new LocalRepository(storage, repoKey(ref));
@@ -167,6 +175,7 @@ export async function removeLocal(storage: LayoutStore, ref: ModelRef, extraTags
     throw new KitError(`Failed to remove: ${(e as Error).message}`, { cause: e });
   }
   log.info(`Removed ${displayRef(refToString(ref))} (digest ${desc.digest})`);
+  const failed: string[] = [];
   for (const tag of extraTags) {
     const tagRef = withTag(ref, tag);
     try {
@@ -175,13 +184,16 @@ export async function removeLocal(storage: LayoutStore, ref: ModelRef, extraTags
     } catch (e) {
       if (e instanceof CancelledError) throw e;
       log.error(`Failed to remove tag ${tag}: ${(e as Error).message}`);
+      failed.push(tag);
     }
   }
+  throwIfSomeFailed(failed, "tag");
 }
 
 /** `kit remove --all [--force]`: untagged manifests of every repository, or (force) everything. */
 export async function removeAllLocal(storage: LayoutStore, o: RemoveOptions): Promise<void> {
   const { logger: log, signal, force } = o;
+  const failed: string[] = [];
   for (const name of await listRepositories(storage.root)) {
     const repo = new LocalRepository(storage, name);
     const display = displayRef(name);
@@ -200,6 +212,7 @@ export async function removeAllLocal(storage: LayoutStore, o: RemoveOptions): Pr
         } catch (e) {
           if (e instanceof CancelledError) throw e;
           log.error(`Failed to untag ${display}:${tag}: ${(e as Error).message}`);
+          failed.push(`${display}:${tag}`);
         }
       }
       try {
@@ -207,11 +220,13 @@ export async function removeAllLocal(storage: LayoutStore, o: RemoveOptions): Pr
       } catch (e) {
         if (e instanceof CancelledError) throw e;
         log.error(`Failed to remove ${display}@${desc.digest}: ${(e as Error).message}`);
+        failed.push(`${display}@${desc.digest}`);
         continue;
       }
       done.add(desc.digest);
       log.info(`Removed ${display}@${desc.digest}`);
     }
   }
+  throwIfSomeFailed(failed, "ModelKit or tag");
 }
 

@@ -73,12 +73,12 @@ test("--force on a tag deletes the manifest although other tags refer to it", as
   expect(await digests()).toBe("<none> []\n<none> []\n");
 });
 
-test("extra comma tags are removed one by one; their failures are reported without failing", async () => {
+test("extra comma tags are removed one by one; a failed one is reported, the rest done, and the exit code is 1", async () => {
   const { home, d1, remove } = await store();
   expect(await remove("example:v1,zz,v2")).toEqual({
-    code: 0,
+    code: 1,
     stdout: `Removed example:v1 (digest ${d1})\nRemoved example:v2 (digest ${d1})\n`,
-    stderr: "[ERROR] Failed to remove tag zz: model example:zz not found\n",
+    stderr: "[ERROR] Failed to remove tag zz: model example:zz not found\n[ERROR] Could not remove 1 tag: zz\n",
   });
   await expectNoGarbage(home, 10);
 });

@@ -25,6 +25,7 @@ describe("PID file", () => {
       logFile: "/h/harness/harness.log",
       startLock: "/h/harness/start.lock",
       runtimeDir: "/h/harness/llama.cpp",
+      urlFile: "/h/harness/server.url",
     });
   });
 

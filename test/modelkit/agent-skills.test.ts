@@ -60,7 +60,11 @@ describe("readSkillLayer and installSkill", () => {
 
   test("symlinks and oversized layers are refused; names escaping the skill directory write nothing", async () => {
     const link = new Uint8Array(2048);
-    link.set(encodeHeader("SKILL.md", 0o777, 0, "2"));
+    const header = encodeHeader("SKILL.md", 0o777, 0, "0");
+    header[156] = 0x32; // typeflag '2': a symlink; checksum recomputed
+    header.fill(0x20, 148, 156);
+    header.set(new TextEncoder().encode(header.reduce((a, b) => a + b, 0).toString(8).padStart(6, "0") + "\0 "), 148);
+    link.set(header);
     await expect(readSkillLayer(stream(link), { path: "." })).rejects.toThrow("unsupported entry type in prompt layer: SKILL.md");
     const big = new Uint8Array(1024 + 10 * 1024 * 1024 + 512);
     big.set(encodeHeader("SKILL.md", 0o644, 10 * 1024 * 1024 + 1, "0"));

@@ -55,13 +55,7 @@ untagged when no tag is given.`,
     try {
       if (!flags.file) found = await findKitfile(context);
       if (flags.tag) {
-        let parsed;
-        try {
-          parsed = parseRefArg(flags.tag);
-        } catch (e) {
-          throw new KitError(`failed to parse reference: ${(e as Error).message}`, { cause: e });
-        }
-        const { ref, extraTags } = parsed;
+        const { ref, extraTags } = parseRefArg(flags.tag, "failed to parse reference");
         if (ref.digest !== undefined) throw new KitError(`tag ${flags.tag} names a digest; use a tag such as ${ref.registry}/${ref.repository}:latest`);
         repo = repoKey(ref);
         tags = [ref.tag, ...extraTags.filter((t) => t !== "")];
@@ -79,7 +73,7 @@ untagged when no tag is given.`,
     ctx.log.debug(`Model file: ${found ?? flags.file}`);
     ctx.log.debug(`Packing ${repo}${tags[0] ? `:${tags[0]}` : ""}`);
     if (tags.length > 1) ctx.log.debug(`Additional tags: ${tags.slice(1).join(", ")}`);
-    const ui = startProgress(ctx);
+    const ui = startProgress(ctx, "Packed");
     try {
       const storage = await openStorage(ctx);
       const result = await packProject({
@@ -104,7 +98,7 @@ untagged when no tag is given.`,
         progress: ui.progress,
         signal: ctx.signal,
       });
-      ui.close();
+      ui.finish();
       ctx.log.info(`Model saved: ${result.manifest.digest}`);
     } catch (e) {
       ui.close();

@@ -60,11 +60,7 @@ untagged. If the --force flag is used, the modelkit and all tags referring to it
   async run(ctx, args, flags) {
     let parsed;
     if (args.length > 0) {
-      try {
-        parsed = parseRefArg(args[0]!);
-      } catch (e) {
-        throw new KitError(`Invalid arguments: failed to parse reference: ${(e as Error).message}`, { cause: e });
-      }
+      parsed = parseRefArg(args[0]!, "Invalid arguments: failed to parse reference");
       ctx.log.debug(`Removing ${displayRef(refToString(parsed.ref))} and additional tags: [${parsed.extraTags.join(", ")}]`);
     }
     if (flags.remote && flags.all) throw new KitError("Invalid arguments: cannot use --all with --remote");

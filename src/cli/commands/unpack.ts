@@ -52,12 +52,7 @@ outside the target directory are refused.`,
     let ref: ModelRef;
     let filters: Filter[];
     try {
-      let parsed;
-      try {
-        parsed = parseRefArg(args[0]!);
-      } catch (e) {
-        throw new KitError(`failed to parse reference: ${(e as Error).message}`, { cause: e });
-      }
+      const parsed = parseRefArg(args[0]!, "failed to parse reference");
       if (parsed.extraTags.length) throw new KitError("can not unpack multiple tags");
       ref = parsed.ref;
       filters = flags.filter.map(parseFilter);
@@ -76,7 +71,7 @@ outside the target directory are refused.`,
     const agents = asSkill ? await resolveAgents(flags["as-skill"], ctx.env, ctx.log) : [];
     const storage = await openStorage(ctx);
     if (!asSkill) ctx.log.info(`Unpacking to ${dir}`);
-    const ui = startProgress(ctx);
+    const ui = startProgress(ctx, "Unpacked");
     const remote = remoteOpener(ctx, net, ui.log);
     const locate = (r: ModelRef) => sourceFor(storage, r, remote);
     const verify = (source: ReadOnlyTarget, r: ModelRef, d: Descriptor) => requireSignature(ctx, flags["verify-key"], source, r, ui.log, d);
@@ -93,6 +88,7 @@ outside the target directory are refused.`,
           remote: { include: flags["include-remote"], s3: s3Opener(ctx, ui.log), locate, verify },
         });
       }
+      ui.finish();
     } catch (e) {
       throw withContext("Failed to unpack", asKitError(e));
     } finally {
