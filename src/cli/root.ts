@@ -28,6 +28,7 @@ import { verifyCommand } from "./commands/verify.ts";
 import { attestCommand } from "./commands/attest.ts";
 import { verifyAttestationCommand } from "./commands/verify-attestation.ts";
 import { helpCommand } from "./commands/help.ts";
+import { skillCommand } from "./commands/skill.ts";
 
 export const rootCommand: Command = defineCommand({
   name: "kit",
@@ -61,6 +62,7 @@ Find more information at: https://kitops.org`,
     verifyAttestationCommand,
     keyCommand,
     initCommand,
+    skillCommand,
     importCommand,
     versionCommand,
     devCommand,

@@ -7,7 +7,9 @@
 import { parseReference, type ModelRef } from "../oci/reference.ts";
 import { lazyRemote, type RemoteOpener } from "../modelkit/locate.ts";
 import { openSession } from "../registry/remote.ts";
-import type { NetworkOptions } from "../registry/network-options.ts";
+import { createTransport, DEFAULT_NETWORK_OPTIONS, type NetworkOptions } from "../registry/network-options.ts";
+import type { S3Opener } from "../modelkit/remote-datasets.ts";
+import { S3Client, s3SettingsFromEnv } from "../s3/client.ts";
 import { LayoutStore } from "../store/layout.ts";
 import { migrateLegacyStorage, needsMigration } from "../store/migrate.ts";
 import { errorMessage, KitError } from "../util/errors.ts";
@@ -133,6 +135,16 @@ export function parseSingleRef(arg: string, what: string): ModelRef {
   const parsed = parseRefArg(arg, `Invalid arguments: failed to parse reference ${arg}`);
   if (parsed.extraTags.length) throw new KitError(`Invalid arguments: ${what} cannot include multiple tags`);
   return parsed.ref;
+}
+
+/**
+ * The S3 client of remote datasets, opened on first use: settings from the environment, kit's
+ * HTTP stack with the default network options (the registry flags do not apply to S3).
+ */
+export function s3Opener(ctx: Context, log: Logger = ctx.log): S3Opener {
+  let client: Promise<S3Client> | undefined;
+  return () => (client ??= createTransport(DEFAULT_NETWORK_OPTIONS, { version: ctx.version, env: ctx.env, logger: log })
+    .then((t) => new S3Client(s3SettingsFromEnv(ctx.env), t)));
 }
 
 /** A {@link RemoteOpener} with one registry session for the whole command, opened on first use. */

@@ -18,7 +18,7 @@ import type { Fetcher, ReadOnlyTarget, StoreOptions } from "../store/target.ts";
 import { CancelledError, errorMessage, hintIn, KitError, NotFoundError } from "../util/errors.ts";
 import { compareGoStrings } from "../util/go-json.ts";
 import { formatBytes, type Logger } from "../util/log.ts";
-import { Pool, throwIfAborted } from "../util/pool.ts";
+import { mapLimit, throwIfAborted } from "../util/pool.ts";
 import { matchesFilters, type Filter, type LayerKind } from "./layer-filter.ts";
 import { NotAModelKitError } from "./contents.ts";
 import { inspectModelKit } from "./inspect.ts";
@@ -183,22 +183,6 @@ export interface RemoteListOptions extends ListOptions {
   reference?: string;
   /** Requests in flight at once (default 5). */
   concurrency?: number;
-}
-
-/** Runs `fn` over `items`, at most `n` at a time; the first failure stops the rest. */
-async function mapLimit<T, R>(items: T[], n: number, fn: (item: T, signal: AbortSignal) => Promise<R>, signal?: AbortSignal): Promise<R[]> {
-  const pool = new Pool(Math.max(1, n));
-  const ctl = new AbortController();
-  const stop = () => ctl.abort(signal?.reason);
-  signal?.addEventListener("abort", stop, { once: true });
-  try {
-    return await Promise.all(items.map((item) => pool.run(() => fn(item, ctl.signal), ctl.signal).catch((e) => {
-      if (!ctl.signal.aborted) ctl.abort(e);
-      throw e;
-    })));
-  } finally {
-    signal?.removeEventListener("abort", stop);
-  }
 }
 
 /**

@@ -66,7 +66,7 @@ untagged. If the --force flag is used, the modelkit and all tags referring to it
     if (flags.remote && flags.all) throw new KitError("Invalid arguments: cannot use --all with --remote");
     const net = networkOptions(flags, ctx.cwd);
     if (flags.all) ctx.log.debug(flags.force ? "Removing all locally-stored modelkits" : "Removing all untagged modelkits");
-    const o = { force: flags.force, logger: ctx.log, signal: ctx.signal };
+    const o = { force: flags.force, concurrency: net.concurrency, logger: ctx.log, signal: ctx.signal };
     if (flags.remote) {
       const repo = await openRemoteRepository(parsed!.ref, net, remoteContext(ctx));
       await removeRemote(repo, parsed!.ref, parsed!.extraTags, o);
