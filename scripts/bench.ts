@@ -1,12 +1,12 @@
 /**
- * `npm run bench`: measures kit's pack, unpack, re-pack, start-up, list, compressed pack, push
- * and pull against the physical limits (openssl, tar) and the peers (GNU gzip, skopeo).
+ * `npm run bench`: measures kit's pack, unpack, re-pack, start-up, list, compressed pack, push,
+ * pull and import against the physical limits (openssl, tar, curl) and the peers (GNU gzip, skopeo).
  *
  *   bun scripts/bench.ts                      full run (2 GiB file, 20,000 small files, 500 kits, 3 runs)
  *   bun scripts/bench.ts --quick              small sizes, one run each (CI runs this so the code never rots)
  *   bun scripts/bench.ts --size 4GiB          size of the large file (and of the mixed project's weights)
  *   bun scripts/bench.ts --runs 5             runs per row (median)
- *   bun scripts/bench.ts --only pack,unpack   only these groups: pack small unpack repack startup list gzip registry throttled
+ *   bun scripts/bench.ts --only pack,unpack   only these groups: pack small unpack repack startup list gzip registry throttled import
  *   bun scripts/bench.ts --kit PATH           use this binary instead of building dist/kit
  *   bun scripts/bench.ts --write docs/benchmarks.md   also write the result between the file's markers
  *
@@ -30,6 +30,7 @@ import {
   makeTempRoot,
   parseSize,
   removeTree,
+  writeIncompressibleFile,
 } from "./bench/data.ts";
 import { fillStore } from "./bench/kits.ts";
 import {
@@ -47,6 +48,7 @@ import {
   syncDisks,
   warmPageCache,
 } from "./bench/measure.ts";
+import { startHub } from "./bench/hub.ts";
 import { exportOciLayout, startRegistry } from "./bench/registry.ts";
 import { throttledPull } from "./bench/throttled.ts";
 import { fmtBytes, type Goal, MAX_RSS, type Row, table, verdict, writeBetweenMarkers } from "./bench/report.ts";
@@ -55,7 +57,7 @@ const root = path.resolve(import.meta.dir, "..");
 
 // ----- options -------------------------------------------------------------------------------
 
-const GROUPS = ["pack", "small", "unpack", "repack", "startup", "list", "gzip", "registry", "throttled"] as const;
+const GROUPS = ["pack", "small", "unpack", "repack", "startup", "list", "gzip", "registry", "throttled", "import"] as const;
 type Group = (typeof GROUPS)[number];
 
 interface Options {
@@ -123,6 +125,7 @@ const sizes = {
   dataset: opts.quick ? 4 * MiB : 64 * MiB,
   gzip: opts.quick ? 16 * MiB : 256 * MiB,
   throttled: opts.quick ? 64 * MiB : 512 * MiB,
+  hub: opts.quick ? 64 * MiB : GiB,
   versionRuns: opts.quick ? 5 : 20,
   listRuns: opts.quick ? 1 : 5,
 };
@@ -264,9 +267,11 @@ try {
   const mixedReady = Date.now();
   if (want("gzip")) makeLargeFileProject(gz, sizes.gzip, 4);
   const thr = path.join(work, "throttled");
-  if (want("throttled")) makeLargeFileProject(thr, sizes.throttled, 5);
+  if (want("throttled")) makeLargeFileProject(thr, sizes.throttled, 6);
+  const hubFile = path.join(work, "hub", "model.safetensors");
+  if (want("import")) writeIncompressibleFile(hubFile, sizes.hub, 5);
   log(`data ready in ${((Date.now() - dataStart) / 1000).toFixed(1)} s; warming the page cache`);
-  warmPageCache([large, small, mixed, gz, thr].filter((p) => existsSync(p)));
+  warmPageCache([large, small, mixed, gz, thr, hubFile].filter((p) => existsSync(p)));
   warmPageCache([kitBin]);
 
   const runs = opts.runs;
@@ -538,6 +543,51 @@ try {
       row.ref = summarize(r.ref);
     });
   }
+
+  // import of a single-file repository from the fake Hub (loopback) vs curl of the same file.
+  if (want("import")) {
+    const row: Row = {
+      name: `import ${fmtBytes(sizes.hub)} from a fake Hub vs curl`,
+      goal: { text: "at most 1.5× the time of curl downloading the same file (ratio ≤ 1.50)", maxRatio: 1.5 },
+      bytes: sizes.hub,
+      refLabel: "`curl -sSfL -o FILE <endpoint>/REPO/resolve/main/FILE` (follows the redirect to the CDN port)",
+    };
+    await section([row], async () => {
+      if (!kitHas(kitBin, "import")) {
+        row.skipped = "not available yet: this build has no `kit import`";
+        return;
+      }
+      if (!have("curl")) {
+        row.skipped = "not available yet: curl is not installed";
+        return;
+      }
+      log(`import of a ${fmtBytes(sizes.hub)} repository from the fake Hub`);
+      const hub = await startHub("bench/model", { "model.safetensors": hubFile });
+      cleanups.push(() => hub.stop());
+      try {
+        const home = path.join(homes, "import");
+        const out = path.join(outs, "curl.bin");
+        const ours: Sample[] = [];
+        const ref: Sample[] = [];
+        for (let i = 0; i < runs; i++) {
+          fresh(home);
+          syncDisks();
+          ours.push(measure({ argv: kitArgs("import", "bench/model", "-t", "bench/imported:v1"), env: { ...env(home), HF_ENDPOINT: hub.endpoint } }));
+          if (statSync(largestBlob(home)).size <= sizes.hub) throw new Error("kit import stored no layer holding the file");
+          removeTree(home);
+          syncDisks();
+          ref.push(measure({ argv: ["curl", "-sSfL", "-o", out, `${hub.endpoint}/bench/model/resolve/main/model.safetensors`] }));
+          if (statSync(out).size !== sizes.hub) throw new Error(`curl downloaded ${statSync(out).size} bytes, not ${sizes.hub}`);
+          removeTree(out);
+        }
+        row.ours = summarize(ours);
+        row.ref = summarize(ref);
+      } finally {
+        await hub.stop();
+        cleanups.pop();
+      }
+    });
+  }
 } catch (e) {
   if (!(e instanceof Interrupted)) throw e;
   for (const c of cleanups.reverse()) await c();
@@ -553,7 +603,7 @@ const bunVersion = typeof Bun !== "undefined" ? Bun.version : process.versions.b
 const header = [
   `Date: ${started.toISOString().replace(/\.\d+Z$/, "Z")}. Machine: ${host.nproc} CPUs (\`nproc\`), ${host.cpu}, ${host.ram} RAM, ${host.kernel}; load average ${host.load} at start, ${os.loadavg().map((l) => l.toFixed(2)).join(", ")} at the end.`,
   `kit commit ${kitCommit(kitBin)}, Bun ${bunVersion}. Mode: ${opts.quick ? "quick" : "full"}, ${opts.runs} run${opts.runs > 1 ? "s" : ""} per row (median; peak RSS is the largest of the runs).`,
-  `Sizes: large file ${fmtBytes(sizes.large)} of incompressible bytes; ${sizes.smallFiles.toLocaleString("en-US")} small files of 1–64 KiB; mixed project with ${fmtBytes(sizes.weights)} of weights; ${sizes.kits} ModelKits for \`kit list\`; gzip rows on a ${fmtBytes(sizes.gzip)} incompressible file; throttled pull of a ${fmtBytes(sizes.throttled)} file; \`kit version\` × ${sizes.versionRuns}.`,
+  `Sizes: large file ${fmtBytes(sizes.large)} of incompressible bytes; ${sizes.smallFiles.toLocaleString("en-US")} small files of 1–64 KiB; mixed project with ${fmtBytes(sizes.weights)} of weights; ${sizes.kits} ModelKits for \`kit list\`; gzip rows on a ${fmtBytes(sizes.gzip)} incompressible file; throttled pull of a ${fmtBytes(sizes.throttled)} file; \`kit version\` × ${sizes.versionRuns}; import of a ${fmtBytes(sizes.hub)} single-file repository.`,
   "Page cache warm: every input was read once before timing; output of each run is synced and removed before the next. Ratio = our time ÷ reference time, from runs taken side by side.",
 ].join("\n");
 const result = `${header}\n\n${table(rows)}\n`;

@@ -17,6 +17,8 @@ const onSignal = () => {
 };
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
+// A closed terminal: stop the same way, so temporary files and lock files are removed.
+if (process.platform !== "win32") process.on("SIGHUP", onSignal);
 
 // An error nothing awaited (a stray stream or timer callback) is a bug too: exit code 2.
 const onStray = (e: unknown) => {

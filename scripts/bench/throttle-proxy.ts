@@ -7,7 +7,9 @@
 import { startFaultProxy } from "../../test/helpers/fault-proxy.ts";
 
 const [host = "127.0.0.1", port = "", rate = ""] = process.argv.slice(2);
-const proxy = await startFaultProxy({ host, port: Number(port) }, { bytesPerSecond: Number(rate) });
+const proxy = await startFaultProxy({ host, port: Number(port) });
+// Every GET, every connection: capped at the rate.
+proxy.addRule({ method: "GET", action: { kind: "throttle", bytesPerSecond: Number(rate) }, times: Infinity });
 console.log(proxy.port);
 process.on("SIGTERM", () => {
   void proxy.close().then(() => process.exit(0));

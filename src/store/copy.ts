@@ -17,7 +17,7 @@ import { digestHex, tapStream, verified } from "../oci/digest.ts";
 import { AlreadyExistsError, CancelledError, IntegrityError, KitError, TransientError } from "../util/errors.ts";
 import { abortReason, Pool, type Slot, sleep, throwIfAborted } from "../util/pool.ts";
 import type { Logger } from "../util/log.ts";
-import { noProgress, type Progress, type ProgressTask } from "../util/progress.ts";
+import { noProgress, noTask, type Progress, type ProgressTask } from "../util/progress.ts";
 import { fillPartial, type RangeOptions } from "./ranges.ts";
 import {
   bytesStream,
@@ -78,6 +78,8 @@ export interface CopyGraphOptions {
   logger?: Logger;
   /** A bar per blob of at least 64 KiB. */
   progress?: Progress;
+  /** A blob's bar title (what the blob is to the user); {@link copyTitle} when undefined. */
+  describe?: (desc: Descriptor) => string | undefined;
   /**
    * Called with a manifest's bytes after they were fetched and verified, before anything under it
    * is copied: throwing here (a manifest or config the caller refuses) stops the copy with
@@ -239,7 +241,7 @@ async function copyGraphInternal(
 
   /** A blob: resumed, mounted, or fetched and pushed (again, after a transient failure). */
   const copyBlob = async (desc: Descriptor): Promise<void> => {
-    const task: ProgressTask = desc.size >= BAR_MIN_BYTES ? progress.task(copyTitle(desc), desc.size) : { add() {}, done() {} };
+    const task: ProgressTask = desc.size >= BAR_MIN_BYTES ? progress.task(opts.describe?.(desc) ?? copyTitle(desc), desc.size) : noTask;
     const open = async () => tapStream(await src.fetch(desc, { signal }), { onChunk: (c) => task.add(c.byteLength) });
     try {
       if (isResumer(dst) && isRangeFetcher(src)) return await resumeBlob(dst, src, desc, task);
@@ -318,8 +320,14 @@ async function copyGraphInternal(
       },
     };
     try {
-      task.add(partial.received);
-      await fillPartial(partial, source, desc, { ...opts.parallelRanges, signal, logger: opts.logger, onBytes: (n) => task.add(n) });
+      task.already(partial.received);
+      await fillPartial(partial, source, desc, {
+        ...opts.parallelRanges,
+        signal,
+        logger: opts.logger,
+        onBytes: (n) => task.add(n),
+        onRestart: (dropped) => task.already(-dropped),
+      });
       opts.onCopied?.(desc);
     } catch (e) {
       const src = (typeof e === "object" && e !== null && fromSource.has(e)) || e instanceof IntegrityError;

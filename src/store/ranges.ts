@@ -35,6 +35,8 @@ export interface FillOptions extends RangeOptions {
   signal?: AbortSignal;
   /** Bytes as they reach the disk. */
   onBytes?: (n: number) => void;
+  /** What was received before is dropped (the source cannot serve ranges). */
+  onRestart?: (dropped: number) => void;
   logger?: Logger;
 }
 
@@ -135,7 +137,9 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
         if (!r.ranged && !(part.pos === 0 && part.end === desc.size)) {
           // A source without ranges sends everything from 0: keep nothing, take it all from this answer.
           queue.length = 0;
+          const dropped = partial.received;
           await partial.restart();
+          if (dropped > 0) opts.onRestart?.(dropped);
           part.pos = 0;
           part.end = desc.size;
         }

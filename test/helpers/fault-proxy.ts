@@ -3,19 +3,22 @@
  * answer a status (e.g. 503) without forwarding, cut the connection after N bytes, or delay.
  * Every forwarded request is forced to `Connection: close`, so each connection carries exactly one
  * request and rules apply per request. Byte counts per request let tests measure re-downloads.
+ * A throttle rule makes a transfer take as long as a test needs (progress output); one for every
+ * GET (`times: Infinity`) caps each connection, as CDNs and object stores do.
  *
- * Options model what stands in front of real registries: `bytesPerSecond` caps each connection's
- * download rate (as CDNs and object stores do per connection), and `bufferRequests` reads a
- * request's whole body before forwarding it (nginx's default `proxy_request_buffering on`), so an
- * upload cut short never reaches the registry.
+ * `bufferRequests` reads a request's whole body before forwarding it (nginx's default
+ * `proxy_request_buffering on`), so an upload cut short never reaches the registry. Bytes that are
+ * not HTTP (a client trying TLS first) pass through untouched, so the registry answers them.
  */
 import net from "node:net";
 
 export type FaultAction =
   | { kind: "status"; status: number; retryAfter?: number }
   /** Drops the connection after `afterBytes` bytes in `direction` (default down): with a reset (default) or a clean close. */
-  | { kind: "cut"; afterBytes: number; direction?: "down" | "up"; mode?: "reset" | "close" }
-  | { kind: "delay"; ms: number };
+  | { kind: "cut"; afterBytes: number; direction?: "down" | "up"; mode?: "reset" | "close"; holdMs?: number }
+  | { kind: "delay"; ms: number }
+  /** Forwards at most `bytesPerSecond` in `direction` (default down), in slices every 50 ms: a slow link. */
+  | { kind: "throttle"; bytesPerSecond: number; direction?: "down" | "up" };
 
 export interface FaultRule {
   method?: string;
@@ -38,8 +41,6 @@ export interface ProxiedRequest {
 }
 
 export interface FaultProxyOptions {
-  /** Caps the registry-to-client direction of every connection at this rate. */
-  bytesPerSecond?: number;
   /** Forward a request with a `Content-Length` body only once all of it has arrived. */
   bufferRequests?: boolean;
 }
@@ -119,16 +120,15 @@ export async function startFaultProxy(target: { host: string; port: number }, op
       const forward = () => {
         const upstream = net.connect(target.port, target.host);
         sockets.add(upstream);
-        /** Paced bytes not yet passed on: the client is ended after them. */
-        let backlog = () => false;
-        let endAfterBacklog = false;
         upstream.on("close", () => {
           sockets.delete(upstream);
-          if (backlog()) endAfterBacklog = true;
-          else client.end();
+          // What a throttle still holds goes out first.
+          const end = () => (queued.down.length && !client.destroyed ? void setTimeout(end, 50) : client.end());
+          end();
         });
         upstream.on("error", () => kill(client));
         client.on("close", () => upstream.destroy());
+        // A buffered request's upload cut happened before anything was forwarded.
         const cut = action?.kind === "cut" && !(opts.bufferRequests && action.direction === "up") ? action : undefined;
         let cutDone = false;
         const drop = () => {
@@ -146,11 +146,17 @@ export async function startFaultProxy(target: { host: string; port: number }, op
             const keep = Math.max(0, cut.afterBytes - sent);
             add(keep);
             cutDone = true;
-            if (keep > 0) write(d.subarray(0, keep), drop);
-            else drop();
+            // holdMs: the bytes before the cut reach the client (and are read) before the connection drops.
+            const later = () => (cut.holdMs ? void setTimeout(drop, cut.holdMs) : drop());
+            if (keep > 0) write(d.subarray(0, keep), later);
+            else later();
             return;
           }
           add(d.byteLength);
+          if (throttle && (throttle.direction ?? "down") === dir) {
+            slowly(dir, d, write, throttle.bytesPerSecond);
+            return;
+          }
           if (!write(d)) {
             // Backpressure: hold the sending side until the receiving side drains.
             const [from, to] = dir === "down" ? [upstream, client] : [client, upstream];
@@ -158,58 +164,46 @@ export async function startFaultProxy(target: { host: string; port: number }, op
             to.once("drain", () => from.resume());
           }
         };
+        const throttle = action?.kind === "throttle" ? action : undefined;
+        const queued: Record<"down" | "up", Buffer[]> = { down: [], up: [] };
+        const pumping = { down: false, up: false };
+        /** Queues `d` and writes the queue in slices of a 20th of the rate every 50 ms, holding the sending side meanwhile. */
+        const slowly = (dir: "down" | "up", d: Buffer, write: (b: Buffer) => boolean, bytesPerSecond: number) => {
+          const from = dir === "down" ? upstream : client;
+          const queue = queued[dir];
+          queue.push(d);
+          from.pause();
+          if (pumping[dir]) return;
+          pumping[dir] = true;
+          const step = () => {
+            if (client.destroyed || upstream.destroyed && dir === "up") return;
+            let budget = Math.max(1, Math.floor(bytesPerSecond / 20));
+            while (budget > 0 && queue.length) {
+              const b = queue[0]!;
+              const part = b.subarray(0, budget);
+              write(part);
+              budget -= part.byteLength;
+              if (part.byteLength === b.byteLength) queue.shift();
+              else queue[0] = b.subarray(part.byteLength);
+            }
+            if (queue.length) return void setTimeout(step, 50);
+            pumping[dir] = false;
+            from.resume();
+          };
+          step();
+        };
         upstream.on("connect", () => {
           pass("up", Buffer.concat([Buffer.from(rewriteHead(head) + "\r\n\r\n", "latin1"), rest]), (b, cb) => upstream.write(b, cb));
           client.on("data", (d: Buffer) => pass("up", d, (b, cb) => upstream.write(b, cb)));
           client.resume();
         });
-        const rate = opts.bytesPerSecond;
-        if (!rate) {
-          upstream.on("data", (d: Buffer) => pass("down", d, (b, cb) => client.write(b, cb)));
-          return;
-        }
-        // Paced: a chunk leaves when the connection has earned it at `rate`; the registry waits meanwhile.
-        const queue: Buffer[] = [];
-        let t0 = 0;
-        let paced = 0;
-        let waiting = false;
-        let held = false;
-        backlog = () => queue.length > 0;
-        const drain = () => {
-          waiting = false;
-          while (queue.length > 0) {
-            const d = queue[0]!;
-            const wait = t0 + ((paced + d.byteLength) / rate) * 1000 - performance.now();
-            if (wait > 0) {
-              waiting = true;
-              held = true;
-              upstream.pause();
-              setTimeout(drain, wait);
-              return;
-            }
-            queue.shift();
-            paced += d.byteLength;
-            pass("down", d, (b, cb) => client.write(b, cb));
-          }
-          if (held) {
-            held = false;
-            upstream.resume();
-          }
-          if (endAfterBacklog) client.end();
-        };
-        upstream.on("data", (d: Buffer) => {
-          if (t0 === 0) t0 = performance.now();
-          queue.push(d);
-          if (!waiting) drain();
-        });
+        upstream.on("data", (d: Buffer) => pass("down", d, (b, cb) => client.write(b, cb)));
       };
-      const cut = action?.kind === "cut" ? action : undefined;
+      const start = () => (action?.kind === "delay" ? void setTimeout(forward, action.ms) : forward());
       const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
-      const start = () => (action?.kind === "delay" ? setTimeout(forward, action.ms) : forward());
       if (!opts.bufferRequests || length === 0) return start();
       // Buffering: nothing reaches the registry until the whole body is here; a cut drops it.
-      const headBytes = end + 4;
-      const upCut = cut && cut.direction === "up" ? cut.afterBytes : Infinity;
+      const upCut = action?.kind === "cut" && action.direction === "up" ? action.afterBytes : Infinity;
       const parts: Buffer[] = [rest];
       let got = rest.byteLength;
       const collect = (d?: Buffer) => {
@@ -217,10 +211,9 @@ export async function startFaultProxy(target: { host: string; port: number }, op
           parts.push(d);
           got += d.byteLength;
         }
-        if (headBytes + got >= upCut) {
+        if (end + 4 + got >= upCut) {
           client.off("data", collect);
           req.bytesUp = upCut;
-          req.fault = "cut";
           kill(client);
           return;
         }

@@ -26,6 +26,7 @@ const ROWS = [
   "pull vs skopeo copy",
   "re-push unchanged vs skopeo copy",
   "pull through connections capped at 16 MiB/s vs skopeo copy",
+  "import 64 MiB from a fake Hub vs curl",
 ];
 
 const esc = (s: string) => s.replaceAll("|", "\\|");

@@ -42,8 +42,10 @@ describe.skipIf(!ready)("resumable transfers through the fault proxy", () => {
     const exited = new Promise<number>((resolve) => child.on("exit", (code, sig) => resolve(code ?? (sig === "SIGKILL" ? 137 : 128))));
     return { child, exited };
   };
-  const proxy = async (opts: FaultProxyOptions) => {
+  const proxy = async (opts: FaultProxyOptions & { bytesPerSecond?: number }) => {
     const p = await startFaultProxy({ host: "127.0.0.1", port: reg.port }, opts);
+    // A cap on every connection, as CDNs and object stores have.
+    if (opts.bytesPerSecond) p.addRule({ method: "GET", action: { kind: "throttle", bytesPerSecond: opts.bytesPerSecond }, times: Infinity });
     proxies.push(p);
     return p;
   };
