@@ -5,7 +5,7 @@
  *
  * One connection starts at the first missing byte. When its answer shows that the source honours
  * ranges, a controller measures the throughput in short windows and doubles the connections as
- * long as the last doubling paid for itself — at least half the gain it would bring if every
+ * long as the last doubling paid for itself — at least 40% of the gain it would bring if every
  * connection were capped — up to `maxParts`; connections that made things worse retire when their
  * part ends. A new
  * connection takes a region nobody fetches yet, or else the second half of the largest region a
@@ -27,7 +27,7 @@ export interface RangeOptions {
   maxParts?: number;
   /** Smallest region a new connection takes over (default 8 MiB); smaller blobs use one connection. */
   minPartBytes?: number;
-  /** Length of a throughput window (default 250 ms). */
+  /** Length of a throughput window (default 400 ms): one to settle after a change, one measured. */
   windowMs?: number;
 }
 
@@ -47,6 +47,8 @@ interface Part {
 }
 
 const MiB = 1024 * 1024;
+/** Share of the ideal gain (every connection capped alike) more connections must bring to be kept growing. */
+const GAIN = 0.4;
 
 /**
  * The body of `part` up to its (possibly reduced) end: `part.pos` advances as chunks are handed
@@ -85,7 +87,7 @@ function partBody(body: ReadableStream<Uint8Array>, part: Part): ReadableStream<
 export async function fillPartial(partial: PartialDownload, source: RangeFetcher, desc: Descriptor, opts: FillOptions = {}): Promise<void> {
   const maxParts = Math.max(1, opts.maxParts ?? 8);
   const minPart = Math.max(1, opts.minPartBytes ?? 8 * MiB);
-  const windowMs = opts.windowMs ?? 250;
+  const windowMs = opts.windowMs ?? 400;
   const queue: ByteRange[] = partial.missing();
   if (queue.length === 0) return partial.commit();
   if (partial.received > 0) {
@@ -176,7 +178,7 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
   };
 
   // The controller: one window to settle after each change, then one measured window. Like TCP's
-  // slow start, the count doubles while doubling brings at least half of what it could.
+  // slow start, the count doubles while doubling brings at least GAIN of what it could.
   let before: { n: number; rate: number } | undefined;
   let settled = false;
   let warm = false;
@@ -191,7 +193,7 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
       return;
     }
     const n = running;
-    if (before && rate < before.rate * (1 + 0.5 * (n / before.n - 1))) {
+    if (before && rate < before.rate * (1 + GAIN * (n / before.n - 1))) {
       settled = true;
       if (rate < before.rate * 0.9) target = before.n;
       return;

@@ -17,7 +17,7 @@ export type FaultAction =
   /** Drops the connection after `afterBytes` bytes in `direction` (default down): with a reset (default) or a clean close. */
   | { kind: "cut"; afterBytes: number; direction?: "down" | "up"; mode?: "reset" | "close"; holdMs?: number }
   | { kind: "delay"; ms: number }
-  /** Forwards at most `bytesPerSecond` in `direction` (default down), in slices every 50 ms: a slow link. */
+  /** Forwards at most `bytesPerSecond` in `direction` (default down), checked every 50 ms: a slow link. */
   | { kind: "throttle"; bytesPerSecond: number; direction?: "down" | "up" };
 
 export interface FaultRule {
@@ -152,11 +152,11 @@ export async function startFaultProxy(target: { host: string; port: number }, op
             else later();
             return;
           }
-          add(d.byteLength);
           if (throttle && (throttle.direction ?? "down") === dir) {
-            slowly(dir, d, write, throttle.bytesPerSecond);
+            slowly(dir, d, write, throttle.bytesPerSecond, add);
             return;
           }
+          add(d.byteLength);
           if (!write(d)) {
             // Backpressure: hold the sending side until the receiving side drains.
             const [from, to] = dir === "down" ? [upstream, client] : [client, upstream];
@@ -167,21 +167,32 @@ export async function startFaultProxy(target: { host: string; port: number }, op
         const throttle = action?.kind === "throttle" ? action : undefined;
         const queued: Record<"down" | "up", Buffer[]> = { down: [], up: [] };
         const pumping = { down: false, up: false };
-        /** Queues `d` and writes the queue in slices of a 20th of the rate every 50 ms, holding the sending side meanwhile. */
-        const slowly = (dir: "down" | "up", d: Buffer, write: (b: Buffer) => boolean, bytesPerSecond: number) => {
+        /** Since when each direction is throttled, and what it passed on: the rate holds over the whole transfer. */
+        const paced = { down: { since: 0, sent: 0 }, up: { since: 0, sent: 0 } };
+        /**
+         * Queues `d` and passes the queue on at `bytesPerSecond` (checked every 50 ms, at most a 20th
+         * of a second's worth ahead), holding the sending side meanwhile. Bytes count when they are
+         * passed on (a client that hangs up early did not receive the rest).
+         */
+        const slowly = (dir: "down" | "up", d: Buffer, write: (b: Buffer) => boolean, bytesPerSecond: number, add: (n: number) => void) => {
           const from = dir === "down" ? upstream : client;
           const queue = queued[dir];
+          const pace = paced[dir];
+          if (pace.since === 0) pace.since = performance.now();
           queue.push(d);
           from.pause();
           if (pumping[dir]) return;
           pumping[dir] = true;
           const step = () => {
             if (client.destroyed || upstream.destroyed && dir === "up") return;
-            let budget = Math.max(1, Math.floor(bytesPerSecond / 20));
+            const earned = ((performance.now() - pace.since) / 1000 + 1 / 20) * bytesPerSecond;
+            let budget = Math.floor(earned - pace.sent);
             while (budget > 0 && queue.length) {
               const b = queue[0]!;
               const part = b.subarray(0, budget);
               write(part);
+              add(part.byteLength);
+              pace.sent += part.byteLength;
               budget -= part.byteLength;
               if (part.byteLength === b.byteLength) queue.shift();
               else queue[0] = b.subarray(part.byteLength);
