@@ -502,8 +502,8 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
         // Interrupted: the session stays for the next push.
         if (signal?.aborted) throw abortReason(signal);
         const retry = sourceError === undefined && !(e instanceof CancelledError || e instanceof IntegrityError) && isRetryableUploadError(e);
-        if (chunked && location && retry) {
-          // The copy sends the content again; that attempt continues this session where the registry says it stopped.
+        if (chunked && retry) {
+          // The copy sends the content again; that attempt continues the session where the registry says it stopped.
           const delay = this.client.transport.backoff(attempt - 1);
           this.logger?.debug(`Upload of ${desc.digest} failed (${errorMessage(e)}); it continues in ${delay} ms`);
           throw new TransientError(`Upload of ${desc.digest} failed: ${errorMessage(e)}`, { cause: e, retryAfterMs: delay });

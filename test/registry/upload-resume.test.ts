@@ -131,3 +131,19 @@ test("session files: no user information, only this key's, at most MAX_SESSIONS,
   expect(left.length).toBeLessThanOrEqual(MAX_SESSIONS);
   expect(left.some((n) => n.startsWith("0000") && Number(n.slice(0, 64)) < 5)).toBe(false);
 });
+
+test("a status query that fails transiently keeps the session for the next attempt", async () => {
+  const fake = new FakeRegistry();
+  const sessions = new MemoryUploadSessions();
+  failPatch(fake, 3);
+  const repo = fakeRepository(fake, { chunkSize: 10, bufferLimit: 0, uploadSessions: sessions });
+  expect(await repo.push(desc, chunked(data)).catch((x) => x)).toBeInstanceOf(TransientError);
+  // More 503s than the transport's own retries of a GET.
+  for (let i = 0; i < 8; i++) fake.intercept((req, url) => (req.method === "GET" && url.pathname.includes("/uploads/") ? new Response("busy", { status: 503 }) : undefined));
+  expect(await repo.push(desc, chunked(data)).catch((x) => x)).toBeInstanceOf(TransientError);
+  expect((await sessions.get(key))?.offset).toBe(20);
+  fake.log.length = 0;
+  await repo.push(desc, chunked(data));
+  expect(uploads(fake).filter((u) => u !== "GET")).toEqual(["PATCH 20-29", "PATCH 30-39", "PATCH 40-44", "PUT"]);
+  expect(fake.blobs.get(desc.digest)).toEqual(data);
+});
