@@ -1,5 +1,5 @@
 /** Tar builders for tests: entries for the project's writer, and raw archives from (name, content) rows. */
-import { encodeHeader, type TarEntry, tarStream } from "../../src/modelkit/tar.ts";
+import { encodeHeader, type TarEntry, tarStream } from "../../src/store/tar.ts";
 import { chunked, concat, readStream } from "./streams.ts";
 
 const enc = new TextEncoder();
