@@ -46,8 +46,6 @@ export interface TarWriteOptions {
   passThroughBytes?: number;
   /** Small pieces (headers, padding, small files) are gathered into chunks of about this size (default 1 MiB). */
   stagingBytes?: number;
-  /** End with the end-of-archive marker (two zero blocks; default true). False for entries appended one call at a time. */
-  end?: boolean;
 }
 
 const ENC = new TextEncoder();
@@ -317,8 +315,8 @@ export async function* tarChunks(
     if (pendingLen >= staging) yield take();
   }
   throwIfAborted(opts.signal);
-  if (opts.end ?? true) stage(END_OF_ARCHIVE);
-  if (pendingLen > 0) yield take();
+  stage(END_OF_ARCHIVE);
+  yield take();
 }
 
 /** The end-of-archive marker: two zero blocks. */

@@ -210,6 +210,8 @@ const READ_CHUNK = 1 << 20;
 export interface ReadChunksOptions {
   /** Where reading starts (default 0). */
   start?: number;
+  /** Read at most this many bytes (default: to the end of the file). */
+  length?: number;
   /** Largest chunk (default 1 MiB). */
   chunkSize?: number;
   signal?: AbortSignal;
@@ -236,9 +238,13 @@ export async function* readChunks(fd: number, opts: ReadChunksOptions = {}): Asy
   const chunkSize = opts.chunkSize ?? READ_CHUNK;
   let pos = opts.start ?? 0;
   let left = Math.max(0, fs.fstatSync(fd).size - pos);
+  // A range ends at `length` bytes; otherwise one byte more than the size is asked for, to read a file that grew.
+  const probe = opts.length === undefined ? 1 : 0;
+  if (opts.length !== undefined) left = Math.min(left, opts.length);
   for (;;) {
     throwIfAborted(opts.signal);
-    const size = Math.min(chunkSize, left + 1);
+    const size = Math.min(chunkSize, left + probe);
+    if (size === 0) return;
     // Not zero-filled: every byte handed on is one just read (zeroing 1 MiB per chunk cost ~13%
     // of pack time).
     const buf = opts.scratch && size <= opts.scratch.length ? opts.scratch.subarray(0, size) : Buffer.allocUnsafeSlow(size);
@@ -269,16 +275,26 @@ export async function* readFileChunks(path: string, opts: ReadChunksOptions = {}
 }
 
 /**
- * A file as a byte stream, read in 1 MiB chunks from `start` on (see {@link readChunks}); nothing
- * is read before the consumer asks. Opening errors (e.g. ENOENT) are thrown here, not on the first
- * read. Cancelling the stream, reaching its end or aborting `signal` closes the file.
+ * A file as a byte stream, read in 1 MiB chunks from `start` on, at most `length` bytes (see
+ * {@link readChunks}); nothing is read before the consumer asks. Opening errors (e.g. ENOENT) are
+ * thrown here, not on the first read, and so are those of `check`, which sees the opened file's
+ * stats (to refuse a file replaced since it was indexed). Cancelling the stream, reaching its end
+ * or aborting `signal` closes the file.
  */
 export async function fileReadableStream(
   file: string,
-  opts: { start?: number; signal?: AbortSignal } = {},
+  opts: { start?: number; length?: number; signal?: AbortSignal; check?: (st: fs.Stats) => void } = {},
 ): Promise<ReadableStream<Uint8Array>> {
   throwIfAborted(opts.signal);
   const fh = await fsp.open(file, "r");
+  if (opts.check) {
+    try {
+      opts.check(fs.fstatSync(fh.fd));
+    } catch (e) {
+      await fh.close().catch(() => {});
+      throw e;
+    }
+  }
   async function* chunks(): AsyncGenerator<Uint8Array> {
     try {
       yield* readChunks(fh.fd, opts);
