@@ -4,7 +4,9 @@
  * session of a command.
  * @module
  */
-import { parseReference, type ModelRef } from "../oci/reference.ts";
+import path from "node:path";
+import { parseLayoutRef, type KitLocation, type LayoutRef } from "../oci/location.ts";
+import { namesTagOrDigest, parseReference, type ModelRef } from "../oci/reference.ts";
 import { lazyRemote, type RemoteOpener } from "../modelkit/locate.ts";
 import { openSession } from "../registry/remote.ts";
 import type { NetworkOptions } from "../registry/network-options.ts";
@@ -52,10 +54,36 @@ export function startProgress(ctx: Context): { progress: Progress; log: Logger; 
 /**
  * A reference argument with kit's comma-separated extra tags (`repo:a,b,c` → tags `b`, `c`,
  * never validated, as in kit): the first reference is parsed, the rest is returned as is.
+ * `defaultTag`: the reference named no tag or digest (`ref` has `latest`).
  */
-export function parseRefArg(arg: string): { ref: ModelRef; extraTags: string[] } {
+export function parseRefArg(arg: string): { ref: ModelRef; extraTags: string[]; defaultTag: boolean } {
   const [first = "", ...extraTags] = arg.split(",");
-  return { ref: parseReference(first), extraTags };
+  return { ref: parseReference(first), extraTags, defaultTag: !namesTagOrDigest(first) };
+}
+
+/**
+ * An `oci:PATH[:TAG|@DIGEST]` or `oci-archive:PATH[:TAG|@DIGEST]` argument (docs/format.md#oci-layouts),
+ * PATH made absolute against the working directory; undefined for any other argument.
+ * `Invalid arguments: ...` when it does not parse.
+ */
+export function parseLayoutArg(ctx: Context, arg: string): LayoutRef | undefined {
+  let l: LayoutRef | undefined;
+  try {
+    l = parseLayoutRef(arg);
+  } catch (e) {
+    throw new KitError(`Invalid arguments: ${errorMessage(e)}`, { cause: e, hint: (e as KitError).hint });
+  }
+  return l && { ...l, path: path.resolve(ctx.cwd, l.path) };
+}
+
+/**
+ * A ModelKit argument of push and pull: a layout ({@link parseLayoutArg}) or one reference
+ * ({@link parseSingleRef}).
+ */
+export function parseLocationArg(ctx: Context, arg: string, what: string): KitLocation {
+  const layout = parseLayoutArg(ctx, arg);
+  if (layout) return layout;
+  return { kind: "reference", ref: parseSingleRef(arg, what), defaultTag: !namesTagOrDigest(arg) };
 }
 
 /**

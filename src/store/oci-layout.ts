@@ -11,7 +11,7 @@
  */
 import fsp from "node:fs/promises";
 import path from "node:path";
-import type { Descriptor } from "../oci/descriptor.ts";
+import { type Descriptor, plainDescriptor } from "../oci/descriptor.ts";
 import { digestHex, isDigest, verified } from "../oci/digest.ts";
 import { ANNOTATION_REF_NAME, OCI_INDEX } from "../oci/media-types.ts";
 import { KitError, NotFoundError } from "../util/errors.ts";
@@ -82,13 +82,15 @@ export function refNameOf(d: Descriptor): string | undefined {
 
 /**
  * The manifest `ref` names among `entries`: a digest, or a tag (the entry with that ref.name; the
- * last one when a layout lists a tag twice, as a later write wins). NotFoundError otherwise.
+ * last one when a layout lists a tag twice, as a later write wins). NotFoundError otherwise. The
+ * descriptor is plain: an entry's annotations describe the entry (its tag, where it came from),
+ * not the manifest, and must not follow it into another store (entries() has them).
  */
 export function resolveEntry(name: string, entries: StoredDescriptor[], ref: string): Descriptor {
   if (ref === "") throw missingReference();
   const found = isDigest(ref) ? entries.find((d) => d.digest === ref) : entries.findLast((d) => refNameOf(d) === ref);
   if (!found) throw new NotFoundError(`${name}: ${ref}: not found`);
-  return copyDescriptor(found);
+  return plainDescriptor(found);
 }
 
 /** An entry for `desc` without `ref.name`: its other annotations are kept. */

@@ -1,19 +1,15 @@
 import { defineCommand, type Context } from "../command.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { openStorage, parseRefArg } from "../session.ts";
+import { openStorage, parseLayoutArg, parseRefArg } from "../session.ts";
 import { LOCAL_REGISTRY, refToString, tagOrDigest, type ModelRef } from "../../oci/reference.ts";
 import { parseFilter, type Filter } from "../../modelkit/layer-filter.ts";
 import { writeList } from "../../modelkit/list-format.ts";
-import { listLocalModelKits, listRemoteModelKits, type ModelKitInfo } from "../../modelkit/kit-listing.ts";
+import { listLayoutModelKits, listLocalModelKits, listRemoteModelKits, type ModelKitInfo } from "../../modelkit/kit-listing.ts";
+import { findLayoutKit, openLayout } from "../../modelkit/locate.ts";
+import type { LayoutRef } from "../../oci/location.ts";
 import { openRemoteRepository } from "../../registry/remote.ts";
 import type { NetworkOptions } from "../../registry/network-options.ts";
 import { CancelledError, KitError, errorMessage, hintIn } from "../../util/errors.ts";
-
-/** True when the REPOSITORY argument names a tag or digest (kit's parser would add `latest` otherwise). */
-export function namesReference(arg: string): boolean {
-  const first = arg.split(",")[0]!;
-  return first.includes("@") || first.slice(first.lastIndexOf("/") + 1).includes(":");
-}
 
 /**
  * Lists the ModelKits of a remote repository: every tag, or only the one `ref` names when
@@ -44,7 +40,9 @@ export const listCommand = defineCommand({
   long: `Displays a list of modelkits available in a repository.
 
 Without REPOSITORY, lists the ModelKits in local storage; with it, the ModelKits of that remote
-repository: every tag, or only the tag or digest the argument names. Artifacts in the repository
+repository: every tag, or only the tag or digest the argument names. An OCI image layout,
+oci:DIR[:TAG|@DIGEST] or oci-archive:FILE[:TAG|@DIGEST], lists the ModelKits inside it, each under
+the reference it was written from. Artifacts in the repository
 that are not ModelKits are skipped. Each ModelKit is shown once per tag with its repository,
 maintainer, name, the total size of its layers and its digest.
 
@@ -79,7 +77,10 @@ plus json: {{ json . }} prints the modelkit as JSON.`,
   kit list registry.example.com/my-namespace/my-model
 
   # List one tag of a remote repository
-  kit list registry.example.com/my-namespace/my-model:v1`,
+  kit list registry.example.com/my-namespace/my-model:v1
+
+  # List the modelkits in a tar file written by kit push
+  kit list oci-archive:models.tar`,
   args: { min: 0, max: 1 },
   flags: {
     format: { type: "string", default: "table", values: ["table", "json"], help: "Output format: table, json, or Go template string" },
@@ -88,17 +89,20 @@ plus json: {{ json . }} prints the modelkit as JSON.`,
   },
   async run(ctx, args, flags) {
     let ref: ModelRef | undefined;
+    let layout: LayoutRef | undefined;
+    let defaultTag = true;
     let filters: Filter[];
     try {
-      if (args.length > 0) {
+      if (args.length > 0) layout = parseLayoutArg(ctx, args[0]!);
+      if (args.length > 0 && !layout) {
         let extraTags;
         try {
-          ({ ref, extraTags } = parseRefArg(args[0]!));
+          ({ ref, extraTags, defaultTag } = parseRefArg(args[0]!));
         } catch (e) {
           throw new KitError(`invalid reference: ${(e as Error).message}`);
         }
         if (extraTags.length > 0) throw new KitError("repository cannot reference multiple tags");
-        ctx.log.debug(`Listing remote model kits in ${namesReference(args[0]!) ? refToString(ref) : `${ref.registry}/${ref.repository}`}`);
+        ctx.log.debug(`Listing remote model kits in ${defaultTag ? `${ref.registry}/${ref.repository}` : refToString(ref)}`);
       }
       filters = flags.filter.map(parseFilter);
     } catch (e) {
@@ -106,8 +110,12 @@ plus json: {{ json . }} prints the modelkit as JSON.`,
     }
     const net = networkOptions(flags, ctx.cwd);
     let infos: ModelKitInfo[];
-    if (ref) {
-      infos = await listRemote(ctx, ref, filters, net, namesReference(args[0]!));
+    if (layout) {
+      const source = await openLayout(layout, { signal: ctx.signal });
+      const only = layout.tag !== undefined || layout.digest !== undefined ? (await findLayoutKit(source, layout, { signal: ctx.signal })).desc.digest : undefined;
+      infos = await listLayoutModelKits(source, { filters, logger: ctx.log, signal: ctx.signal, only });
+    } else if (ref) {
+      infos = await listRemote(ctx, ref, filters, net, !defaultTag);
     } else {
       const storage = await openStorage(ctx);
       infos = await listLocalModelKits(storage, { filters, logger: ctx.log, signal: ctx.signal });

@@ -1,11 +1,12 @@
 import path from "node:path";
 import { defineCommand } from "../command.ts";
-import { openStorage, parseRefArg, remoteOpener, startProgress } from "../session.ts";
+import { openStorage, parseLayoutArg, parseRefArg, remoteOpener, startProgress } from "../session.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { requireSignature, verifyKeyFlags } from "../signing.ts";
 import { parseFilter, type Filter, type FilterType } from "../../modelkit/layer-filter.ts";
-import { refToString, type ModelRef } from "../../oci/reference.ts";
-import { sourceFor } from "../../modelkit/locate.ts";
+import { layoutRefToString, type KitLocation } from "../../oci/location.ts";
+import { refToString } from "../../oci/reference.ts";
+import { openKit } from "../../modelkit/locate.ts";
 import { unpackModelKit } from "../../modelkit/unpack.ts";
 import { asKitError, KitError, withContext } from "../../util/errors.ts";
 
@@ -19,7 +20,10 @@ Components (the Kitfile, model, datasets, code, docs, prompts and MCP servers) a
 the directory given with --dir, or the current directory. Select components with --filter
 TYPES[:NAMES], e.g. --filter model or --filter datasets:training,validation; names match an
 entry's name or path. Every byte is checked against its digest; archives that try to write
-outside the target directory are refused.`,
+outside the target directory are refused.
+
+MODELKIT may also be an OCI image layout: oci:DIR[:TAG|@DIGEST] or oci-archive:FILE[:TAG|@DIGEST]
+(read in place; nothing is stored).`,
   example: `  # Unpack everything into ./my-model
   kit unpack mymodel:latest -d ./my-model
 
@@ -27,7 +31,10 @@ outside the target directory are refused.`,
   kit unpack mymodel:latest --filter=model,kitfile -o
 
   # Unpack one dataset by name
-  kit unpack mymodel:latest --filter=datasets:validation`,
+  kit unpack mymodel:latest --filter=datasets:validation
+
+  # Unpack straight from a tar file written by kit push
+  kit unpack oci-archive:mymodel.tar -d ./my-model`,
   args: { min: 1, max: 1 },
   argCompletion: "modelkit",
   flags: {
@@ -44,35 +51,41 @@ outside the target directory are refused.`,
     ...verifyKeyFlags,
   },
   async run(ctx, args, flags) {
-    let ref: ModelRef;
+    let loc: KitLocation;
     let filters: Filter[];
+    const layout = parseLayoutArg(ctx, args[0]!);
     try {
-      let parsed;
-      try {
-        parsed = parseRefArg(args[0]!);
-      } catch (e) {
-        throw new KitError(`failed to parse reference: ${(e as Error).message}`, { cause: e });
+      if (layout) {
+        loc = layout;
+      } else {
+        let parsed;
+        try {
+          parsed = parseRefArg(args[0]!);
+        } catch (e) {
+          throw new KitError(`failed to parse reference: ${(e as Error).message}`, { cause: e });
+        }
+        if (parsed.extraTags.length) throw new KitError("can not unpack multiple tags");
+        loc = { kind: "reference", ref: parsed.ref };
       }
-      if (parsed.extraTags.length) throw new KitError("can not unpack multiple tags");
-      ref = parsed.ref;
       filters = flags.filter.map(parseFilter);
     } catch (e) {
       throw withContext("Invalid arguments", asKitError(e));
     }
     const net = networkOptions(flags, ctx.cwd);
     ctx.log.debug(`Overwrite: ${flags.overwrite}`);
-    ctx.log.debug(`Unpacking ${refToString(ref)}`);
+    ctx.log.debug(`Unpacking ${loc.kind === "layout" ? layoutRefToString(loc) : refToString(loc.ref)}`);
     if (filters.length === 0) {
       const types = (["kitfile", "model", "code", "datasets", "docs"] as const).filter((t) => flags[t]) as FilterType[];
       if (types.length) filters = [{ types, names: [] }];
     }
     const dir = path.resolve(ctx.cwd, flags.dir || ".");
-    const storage = await openStorage(ctx);
+    let storage: ReturnType<typeof openStorage> | undefined;
     ctx.log.info(`Unpacking to ${dir}`);
     const ui = startProgress(ctx);
     const remote = remoteOpener(ctx, net, ui.log);
     try {
-      await unpackModelKit(ref, (r) => sourceFor(storage, r, remote), {
+      const kit = await openKit(loc, { storage: () => (storage ??= openStorage(ctx)), remote, signal: ctx.signal });
+      await unpackModelKit(kit.ref, kit.locate, {
         dir,
         filters,
         overwrite: flags.overwrite,
