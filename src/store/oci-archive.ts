@@ -384,7 +384,8 @@ export class OciArchiveWriter implements Target {
 
   /**
    * Finishes the archive: the blobs of the archive that was there (copied as they are), then
-   * `index.json` and the end marker; the file is synced and renamed over the destination.
+   * `index.json` and the end marker; the file is renamed over the destination (synced first when
+   * it replaces an archive).
    */
   async commit(opts: StoreOptions = {}): Promise<void> {
     try {
@@ -398,12 +399,14 @@ export class OciArchiveWriter implements Target {
       if (this.#failed !== undefined) throw this.#failed;
       const end = endOfArchive();
       await this.#fh.write(end, 0, end.length);
-      await this.#fh.sync();
+      // Replacing an archive: on disk before the rename, or a crash could lose the kits it held.
+      // A new file is not synced, as blobs written into local storage are not.
+      if (old) await this.#fh.sync();
       this.#closed = true;
       await this.#fh.close();
       throwIfAborted(opts.signal);
       await fsp.rename(this.#tmp, this.path);
-      await syncDir(path.dirname(this.path));
+      if (old) await syncDir(path.dirname(this.path));
     } catch (e) {
       await this.discard();
       throw e;
