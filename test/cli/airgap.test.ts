@@ -248,3 +248,42 @@ describe("bad input: a clear error and nothing stored", () => {
     expect(r.stdout).toContain("Its tags: v1");
   });
 });
+
+describe("signatures in layouts", () => {
+  test("sign in an oci-archive: and an oci: directory, verify there and after the journey; a wrong key is refused", async () => {
+    const env = await packed();
+    const ref = "registry.example.com/team/model:v1";
+    expect((await env.run(["key", "generate"], { env: { KIT_PASSWORD: "" } })).code).toBe(0);
+    expect((await env.run(["key", "generate", "--output-key-prefix", "other"], { env: { KIT_PASSWORD: "" } })).code).toBe(0);
+    const file = path.join(env.root, "m.tar");
+    const dir = path.join(env.root, "layout");
+    for (const loc of [`oci-archive:${file}`, `oci:${dir}`]) {
+      expect((await env.run(["push", ref, loc])).code).toBe(0);
+      const unsigned = await env.run(["verify", loc, "--key", "cosign.pub"]);
+      expect(unsigned.code).toBe(1);
+      expect(unsigned.stderr).toContain("is not signed");
+      const signed = await env.run(["sign", loc, "--key", "cosign.key"], { env: { KIT_PASSWORD: "" } });
+      expect(output(signed)).toContain(`Signed ${ref} (${env.digest}) in ${loc}: signature stored under sha256-${env.digest.slice(7)}.sig`);
+      const verified = await env.run(["verify", loc, "--key", "cosign.pub"]);
+      expect(verified.code).toBe(0);
+      expect(verified.stdout).toContain(`signed for registry.example.com/team/model by cosign.pub`);
+      expect((await env.run(["verify", loc, "--key", "other.pub"])).code).toBe(1);
+      // still one ModelKit to read; the signature is not listed
+      expect((await list(env, loc)).trim().split("\n")).toHaveLength(1);
+      const out = path.join(env.root, `out-${loc.split(":")[0]}`);
+      const unpacked = await env.run(["unpack", loc, "-d", out, "--verify-key", "cosign.pub"]);
+      expect(output(unpacked)).toContain(`Verified signature of registry.example.com/team/model@${env.digest}`);
+      const refused = await env.run(["unpack", loc, "-d", `${out}-2`, "--verify-key", "other.pub"]);
+      expect(refused.code).toBe(1);
+      expect(existsSync(`${out}-2`)).toBe(false);
+    }
+    // The archive's signature travels on: into a fresh home and out to another layout.
+    const far = kitEnv("kit-airgap-far-");
+    const pulled = await far.run(["pull", `oci-archive:${file}`, "--verify-key", path.join(env.root, "cosign.pub")]);
+    expect(output(pulled)).toContain(`Verified signature of ${ref} (${env.digest})`);
+    expect((await far.run(["verify", ref, "--key", path.join(env.root, "cosign.pub")])).code).toBe(0);
+    const again = path.join(far.root, "again.tar");
+    expect((await far.run(["push", ref, `oci-archive:${again}`])).code).toBe(0);
+    expect((await far.run(["verify", `oci-archive:${again}`, "--key", path.join(env.root, "cosign.pub")])).code).toBe(0);
+  });
+});
