@@ -134,6 +134,10 @@ describe.skipIf(!ready)("air-gapped transfer with oci-archive: and oci:", () => 
     ok(await inside.run(["push", ref, internal, "--plain-http"]));
     const sig = await fetch(`${regB.url}/v2/mirror/model/manifests/sha256-${digest.slice(7)}.sig`, { method: "HEAD", headers: { accept: "application/vnd.oci.image.manifest.v1+json" } });
     expect(sig.status).toBe(200);
+    // Or straight from the archive: no tag given, the archive's tag comes along.
+    ok(await inside.run(["push", `oci-archive:${carried}`, `${regB.host}/direct/model`, "--plain-http"]));
+    const direct = await fetch(`${regB.url}/v2/direct/model/manifests/v1`, { method: "HEAD", headers: { accept: "application/vnd.oci.image.manifest.v1+json" } });
+    expect(direct.headers.get("docker-content-digest")).toBe(digest);
     const consumer = makeEnv("consumer");
     const fromB = path.join(consumer.cwd, "from-b");
     ok(await consumer.run(["unpack", internal, "-d", fromB, "--plain-http"]));
