@@ -198,6 +198,12 @@ function checkSameBlob(file: string, expected: string) {
   }
 }
 
+/** A row's result: the median of our runs and of the reference runs. */
+function settle(row: Row, ours: Sample[], ref: Sample[]) {
+  row.ours = summarize(ours);
+  row.ref = summarize(ref);
+}
+
 function fresh(dir: string) {
   removeTree(dir);
   mkdirSync(dir, { recursive: true });
@@ -512,12 +518,9 @@ try {
       }
       removeTree(src);
       removeTree(layout);
-      push.ours = summarize(s.push);
-      push.ref = summarize(r.push);
-      pull.ours = summarize(s.pull);
-      pull.ref = summarize(r.pull);
-      repush.ours = summarize(s.repush);
-      repush.ref = summarize(r.repush);
+      settle(push, s.push, r.push);
+      settle(pull, s.pull, r.pull);
+      settle(repush, s.repush, r.repush);
     });
   }
   // The air-gapped transfer: a ModelKit written to oci-archive: and pulled back, vs tar of its blobs.
@@ -566,10 +569,8 @@ try {
       }
       removeTree(archive);
       removeTree(src);
-      write.ours = summarize(s.write);
-      write.ref = summarize(r.write);
-      read.ours = summarize(s.read);
-      read.ref = summarize(r.read);
+      settle(write, s.write, r.write);
+      settle(read, s.read, r.read);
     });
   }
 } catch (e) {

@@ -12,10 +12,10 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { type Descriptor, plainDescriptor } from "../oci/descriptor.ts";
-import { digestHex, isDigest, verified } from "../oci/digest.ts";
+import { isDigest, verified } from "../oci/digest.ts";
 import { ANNOTATION_REF_NAME, OCI_INDEX } from "../oci/media-types.ts";
 import { KitError, NotFoundError } from "../util/errors.ts";
-import { atomicWriteFile, ensureDir, errnoCode, fileReadableStream, ownedTempName, pathExists, withLock, writeStreamToHandle } from "../util/fs.ts";
+import { atomicWriteFile, ensureDir, errnoCode, fileReadableStream, pathExists, withLock } from "../util/fs.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { readAll } from "../util/streams.ts";
 import { encodeIndex, type IndexFile, parseIndex, type StoredDescriptor } from "./index-file.ts";
@@ -162,7 +162,7 @@ const EMPTY_INDEX: IndexFile = { schemaVersion: 2, mediaType: OCI_INDEX, manifes
 /**
  * An OCI image layout directory (`oci:DIR`) as a {@link Target}. `index.json` is rewritten
  * atomically under a lock file in the directory (`.kit.lock`, removed afterwards); blobs are
- * written to a temporary file in the directory, checked and renamed into `blobs/`.
+ * written to a temporary file beside their place, checked, synced and renamed into `blobs/`.
  */
 export class OciLayoutDir implements Target, LayoutSource {
   readonly path: string;
@@ -290,21 +290,7 @@ export class OciLayoutDir implements Target, LayoutSource {
       throw e;
     }
     await ensureDir(path.dirname(target));
-    const tmp = path.join(path.dirname(target), ownedTempName(digestHex(desc.digest)));
-    let done = false;
-    try {
-      const fh = await fsp.open(tmp, "wx", 0o644);
-      try {
-        await writeStreamToHandle(verified(body, desc), fh, opts.signal);
-      } finally {
-        await fh.close();
-      }
-      throwIfAborted(opts.signal);
-      await fsp.rename(tmp, target);
-      done = true;
-    } finally {
-      if (!done) await fsp.rm(tmp, { force: true });
-    }
+    await atomicWriteFile(target, verified(body, desc), 0o644, { signal: opts.signal });
     if (isManifestType(desc.mediaType)) await this.#updateIndex((e) => withManifest(e, desc), opts.signal);
   }
 
