@@ -25,6 +25,8 @@ const ROWS = [
   "push vs skopeo copy",
   "pull vs skopeo copy",
   "re-push unchanged vs skopeo copy",
+  "push to oci-archive: vs tar cf",
+  "pull from oci-archive: vs tar xf",
 ];
 
 const esc = (s: string) => s.replaceAll("|", "\\|");
