@@ -74,7 +74,6 @@ async function openDestination(o: TransferOptions, dst: KitLocation, src: KitLoc
     };
   }
   const tag = dst.tag ?? fromTag;
-  if (dst.digest !== undefined) throw new KitError(`Invalid arguments: ${layoutRefToString(dst)}: a destination takes a :TAG, not a digest`);
   if (dst.format === "oci") {
     return { target: await OciLayoutDir.create(dst.path, { signal: o.signal }), tag, record: true, mountFrom: [], commit: nothing, discard: nothing };
   }

@@ -287,3 +287,16 @@ describe("signatures in layouts", () => {
     expect((await far.run(["verify", `oci-archive:${again}`, "--key", path.join(env.root, "cosign.pub")])).code).toBe(0);
   });
 });
+
+test("argument errors: a layout destination with a digest, a layout source without a destination, a malformed location", async () => {
+  const env = kitEnv("kit-airgap-args-");
+  const D = `sha256:${"ab".repeat(32)}`;
+  const digestDest = await env.run(["push", "model:v1", `oci:./l@${D}`]);
+  expect(digestDest.stderr).toBe(`[ERROR] Invalid arguments: oci:${path.join(env.root, "l")}@${D}: a destination takes a :TAG, not a digest\n`);
+  expect((await env.run(["push", "oci-archive:m.tar"])).stderr).toBe("[ERROR] Invalid arguments: a DESTINATION is required when pushing from a layout\n");
+  const bad = await env.run(["unpack", "oci-archive:m.tar:bad tag"]);
+  expect(bad.stderr).toBe('[ERROR] Invalid arguments: invalid oci-archive: reference "oci-archive:m.tar:bad tag": invalid tag "bad tag"\n');
+  expect(bad.stdout).toContain("PATH ends at its first ':'");
+  expect((await env.run(["info", "--remote", "oci:x"])).stderr).toBe(`[ERROR] Invalid arguments: --remote does not apply to oci:${path.join(env.root, "x")}\n`);
+  expect(existsSync(path.join(env.root, "l"))).toBe(false);
+});

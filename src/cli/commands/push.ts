@@ -45,6 +45,7 @@ attestations travel with the ModelKit.`,
     const dst = args.length > 1 ? parseLocationArg(ctx, args[1]!, "target reference") : src;
     if (args.length < 2 && src.kind === "layout") throw new KitError("Invalid arguments: a DESTINATION is required when pushing from a layout");
     if (dst.kind === "reference" && dst.ref.registry === LOCAL_REGISTRY) throw new KitError("Invalid arguments: registry is required when pushing");
+    if (dst.kind === "layout" && dst.digest !== undefined) throw new KitError(`Invalid arguments: ${layoutRefToString(dst)}: a destination takes a :TAG, not a digest`);
     const ui = startProgress(ctx);
     try {
       const shown = (l: KitLocation) => (l.kind === "layout" ? layoutRefToString(l) : refToString(l.ref));
