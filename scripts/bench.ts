@@ -1,14 +1,14 @@
 /**
- * `npm run bench`: measures kit's pack, unpack, re-pack, start-up, list, compressed pack, push
- * and pull, and the air-gapped transfer through oci-archive:, against the physical limits
- * (openssl, tar) and the peers (GNU gzip, skopeo).
+ * `npm run bench`: measures kit's pack, unpack, re-pack, start-up, list, compressed pack, push,
+ * pull and import, and the air-gapped transfer through oci-archive:, against the physical limits
+ * (openssl, tar, curl) and the peers (GNU gzip, skopeo).
  *
  *   bun scripts/bench.ts                      full run (2 GiB file, 20,000 small files, 500 kits, 3 runs)
  *   bun scripts/bench.ts --quick              small sizes, one run each (CI runs this so the code never rots)
  *   bun scripts/bench.ts --size 4GiB          size of the large file (and of the mixed project's weights)
  *   bun scripts/bench.ts --airgap-size 2GiB   size of the ModelKit written to and pulled from oci-archive: (1 GiB)
  *   bun scripts/bench.ts --runs 5             runs per row (median)
- *   bun scripts/bench.ts --only pack,unpack   only these groups: pack small unpack repack startup list gzip registry airgap
+ *   bun scripts/bench.ts --only pack,unpack   only these groups: pack small unpack repack startup list gzip registry import airgap
  *   bun scripts/bench.ts --kit PATH           use this binary instead of building dist/kit
  *   bun scripts/bench.ts --write docs/benchmarks.md   also write the result between the file's markers
  *
@@ -32,6 +32,7 @@ import {
   makeTempRoot,
   parseSize,
   removeTree,
+  writeIncompressibleFile,
 } from "./bench/data.ts";
 import { fillStore } from "./bench/kits.ts";
 import {
@@ -49,6 +50,7 @@ import {
   syncDisks,
   warmPageCache,
 } from "./bench/measure.ts";
+import { startHub } from "./bench/hub.ts";
 import { exportOciLayout, startRegistry } from "./bench/registry.ts";
 import { fmtBytes, type Goal, MAX_RSS, type Row, table, verdict, writeBetweenMarkers } from "./bench/report.ts";
 
@@ -56,7 +58,7 @@ const root = path.resolve(import.meta.dir, "..");
 
 // ----- options -------------------------------------------------------------------------------
 
-const GROUPS = ["pack", "small", "unpack", "repack", "startup", "list", "gzip", "registry", "airgap"] as const;
+const GROUPS = ["pack", "small", "unpack", "repack", "startup", "list", "gzip", "registry", "import", "airgap"] as const;
 type Group = (typeof GROUPS)[number];
 
 interface Options {
@@ -126,6 +128,7 @@ const sizes = {
   weights: opts.size,
   dataset: opts.quick ? 4 * MiB : 64 * MiB,
   gzip: opts.quick ? 16 * MiB : 256 * MiB,
+  hub: opts.quick ? 64 * MiB : GiB,
   versionRuns: opts.quick ? 5 : 20,
   airgap: opts.airgapSize ?? (opts.quick ? 64 * MiB : GiB),
   listRuns: opts.quick ? 1 : 5,
@@ -274,9 +277,11 @@ try {
   if (want("repack")) mixedBytes = makeMixedProject(mixed, { weights: sizes.weights, dataset: sizes.dataset }, 3);
   const mixedReady = Date.now();
   if (want("gzip")) makeLargeFileProject(gz, sizes.gzip, 4);
-  if (want("airgap")) makeLargeFileProject(airgap, sizes.airgap, 5);
+  const hubFile = path.join(work, "hub", "model.safetensors");
+  if (want("import")) writeIncompressibleFile(hubFile, sizes.hub, 5);
+  if (want("airgap")) makeLargeFileProject(airgap, sizes.airgap, 6);
   log(`data ready in ${((Date.now() - dataStart) / 1000).toFixed(1)} s; warming the page cache`);
-  warmPageCache([large, small, mixed, gz, airgap].filter((p) => existsSync(p)));
+  warmPageCache([large, small, mixed, gz, hubFile, airgap].filter((p) => existsSync(p)));
   warmPageCache([kitBin]);
 
   const runs = opts.runs;
@@ -523,6 +528,52 @@ try {
       settle(repush, s.repush, r.repush);
     });
   }
+
+  // import of a single-file repository from the fake Hub (loopback) vs curl of the same file.
+  if (want("import")) {
+    const row: Row = {
+      name: `import ${fmtBytes(sizes.hub)} from a fake Hub vs curl`,
+      goal: { text: "at most 1.5× the time of curl downloading the same file (ratio ≤ 1.50)", maxRatio: 1.5 },
+      bytes: sizes.hub,
+      refLabel: "`curl -sSfL -o FILE <endpoint>/REPO/resolve/main/FILE` (follows the redirect to the CDN port)",
+    };
+    await section([row], async () => {
+      if (!kitHas(kitBin, "import")) {
+        row.skipped = "not available yet: this build has no `kit import`";
+        return;
+      }
+      if (!have("curl")) {
+        row.skipped = "not available yet: curl is not installed";
+        return;
+      }
+      log(`import of a ${fmtBytes(sizes.hub)} repository from the fake Hub`);
+      const hub = await startHub("bench/model", { "model.safetensors": hubFile });
+      cleanups.push(() => hub.stop());
+      try {
+        const home = path.join(homes, "import");
+        const out = path.join(outs, "curl.bin");
+        const ours: Sample[] = [];
+        const ref: Sample[] = [];
+        for (let i = 0; i < runs; i++) {
+          fresh(home);
+          syncDisks();
+          ours.push(measure({ argv: kitArgs("import", "bench/model", "-t", "bench/imported:v1"), env: { ...env(home), HF_ENDPOINT: hub.endpoint } }));
+          if (statSync(largestBlob(home)).size <= sizes.hub) throw new Error("kit import stored no layer holding the file");
+          removeTree(home);
+          syncDisks();
+          ref.push(measure({ argv: ["curl", "-sSfL", "-o", out, `${hub.endpoint}/bench/model/resolve/main/model.safetensors`] }));
+          if (statSync(out).size !== sizes.hub) throw new Error(`curl downloaded ${statSync(out).size} bytes, not ${sizes.hub}`);
+          removeTree(out);
+        }
+        row.ours = summarize(ours);
+        row.ref = summarize(ref);
+      } finally {
+        await hub.stop();
+        cleanups.pop();
+      }
+    });
+  }
+
   // The air-gapped transfer: a ModelKit written to oci-archive: and pulled back, vs tar of its blobs.
   if (want("airgap")) {
     const write: Row = { name: "push to oci-archive: vs tar cf", goal: PACK_GOAL, bytes: sizes.airgap, refLabel: "`tar cf FILE` of the ModelKit's blobs" };
@@ -573,6 +624,8 @@ try {
       settle(read, s.read, r.read);
     });
   }
+
+  // import of a single-file repository from the fake Hub (loopback) vs curl of the same file.
 } catch (e) {
   if (!(e instanceof Interrupted)) throw e;
   for (const c of cleanups.reverse()) await c();
@@ -588,7 +641,7 @@ const bunVersion = typeof Bun !== "undefined" ? Bun.version : process.versions.b
 const header = [
   `Date: ${started.toISOString().replace(/\.\d+Z$/, "Z")}. Machine: ${host.nproc} CPUs (\`nproc\`), ${host.cpu}, ${host.ram} RAM, ${host.kernel}; load average ${host.load} at start, ${os.loadavg().map((l) => l.toFixed(2)).join(", ")} at the end.`,
   `kit commit ${kitCommit(kitBin)}, Bun ${bunVersion}. Mode: ${opts.quick ? "quick" : "full"}, ${opts.runs} run${opts.runs > 1 ? "s" : ""} per row (median; peak RSS is the largest of the runs).`,
-  `Sizes: large file ${fmtBytes(sizes.large)} of incompressible bytes; a ${fmtBytes(sizes.airgap)} ModelKit for the oci-archive: rows; ${sizes.smallFiles.toLocaleString("en-US")} small files of 1–64 KiB; mixed project with ${fmtBytes(sizes.weights)} of weights; ${sizes.kits} ModelKits for \`kit list\`; gzip rows on a ${fmtBytes(sizes.gzip)} incompressible file; \`kit version\` × ${sizes.versionRuns}.`,
+  `Sizes: large file ${fmtBytes(sizes.large)} of incompressible bytes; ${sizes.smallFiles.toLocaleString("en-US")} small files of 1–64 KiB; mixed project with ${fmtBytes(sizes.weights)} of weights; ${sizes.kits} ModelKits for \`kit list\`; gzip rows on a ${fmtBytes(sizes.gzip)} incompressible file; \`kit version\` × ${sizes.versionRuns}; import of a ${fmtBytes(sizes.hub)} single-file repository; a ${fmtBytes(sizes.airgap)} ModelKit for the oci-archive: rows.`,
   "Page cache warm: every input was read once before timing; output of each run is synced and removed before the next. Ratio = our time ÷ reference time, from runs taken side by side.",
 ].join("\n");
 const result = `${header}\n\n${table(rows)}\n`;

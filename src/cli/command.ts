@@ -14,7 +14,10 @@ export interface Context {
   log: Logger;
   /** The kit home (`--config` → `$KITOPS_HOME` → platform default). */
   home: string;
-  /** Progress style after TTY detection: bars only when `fancy`/`plain` and stdout is a terminal. */
+  /**
+   * Progress display after TTY detection: bars (`fancy`/`plain`) when stdout is a terminal,
+   * periodic plain `lines` when it is not, `none` with `--progress none` or `-vvv`.
+   */
   progress: ProgressMode;
   /** Log verbosity count from -v. */
   verbosity: number;
@@ -29,7 +32,8 @@ export interface Context {
     /** Prompts on the terminal; `secret` hides the typed text. */
     prompt(question: string, secret?: boolean): Promise<string>;
   };
-  stdout: { isTTY: boolean; columns: number };
+  /** `colour`: escape colours are allowed (a terminal, no `NO_COLOR`, not Windows). */
+  stdout: { isTTY: boolean; columns: number; colour: boolean };
   /** Aborted on Ctrl-C. */
   signal: AbortSignal;
   /** The kit binary's own version (goes into manifests). */

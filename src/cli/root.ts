@@ -20,6 +20,7 @@ import { inspectCommand } from "./commands/inspect.ts";
 import { infoCommand } from "./commands/info.ts";
 import { removeCommand } from "./commands/remove.ts";
 import { diffCommand } from "./commands/diff.ts";
+import { importCommand } from "./commands/import.ts";
 import { fsckCommand } from "./commands/fsck.ts";
 import { keyCommand } from "./commands/key.ts";
 import { signCommand } from "./commands/sign.ts";
@@ -27,6 +28,7 @@ import { verifyCommand } from "./commands/verify.ts";
 import { attestCommand } from "./commands/attest.ts";
 import { verifyAttestationCommand } from "./commands/verify-attestation.ts";
 import { helpCommand } from "./commands/help.ts";
+import { skillCommand } from "./commands/skill.ts";
 
 export const rootCommand: Command = defineCommand({
   name: "kit",
@@ -60,6 +62,8 @@ Find more information at: https://kitops.org`,
     verifyAttestationCommand,
     keyCommand,
     initCommand,
+    skillCommand,
+    importCommand,
     versionCommand,
     devCommand,
     cacheCommand,

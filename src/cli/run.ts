@@ -121,7 +121,9 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
     return 1;
   }
   let progress = progressFlag as ProgressMode;
-  if (verbosity >= 3 || !io.stdoutIsTTY) progress = "none";
+  // Without a terminal that can move the cursor (a pipe, a CI log, TERM=dumb): plain lines.
+  if (progress !== "none" && (!io.stdoutIsTTY || io.env.TERM === "dumb")) progress = "lines";
+  if (verbosity >= 3) progress = "none";
 
   let home: string;
   try {
@@ -139,7 +141,7 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
     env: io.env,
     cwd: io.cwd,
     stdin: io.stdin,
-    stdout: { isTTY: io.stdoutIsTTY, columns: io.columns },
+    stdout: { isTTY: io.stdoutIsTTY, columns: io.columns, colour },
     signal: io.signal,
     version: buildInfo.version,
   };

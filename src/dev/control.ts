@@ -34,7 +34,7 @@ import {
   waitForHealthy,
   writeServerUrl,
 } from "./harness.ts";
-import { resolveDevModel } from "./model.ts";
+import { assertServableByName, resolveDevModel } from "./model.ts";
 import { extractModelKit } from "./modelkit.ts";
 
 /**
@@ -122,6 +122,7 @@ export async function startDevServer(o: StartOptions): Promise<string> {
       let kit;
       try {
         kit = await extractModelKit({
+          check: assertServableByName,
           ref: verified ? withDigest(ref, verified.digest) : ref,
           verify: (source, r, d) => o.verify(source, r, ui.log, d),
           source: (r) => sourceFor(store, r, remote),

@@ -50,17 +50,36 @@ export interface GenerateOptions {
 }
 
 /** Upper bound on what is read of a LICENSE or SKILL.md file (both are small text files). */
-const MAX_TEXT_BYTES = 1 << 20;
+export const MAX_TEXT_BYTES = 1 << 20;
 /** More unknown files than this at the root → one catch-all code entry `.`. */
 const MAX_UNKNOWN_FILES = 5;
 const CODE_DIR_NAMES = ["src", "pkg", "lib", "build"];
 
 /** Generates a Kitfile for directory `dir` (which is only read). */
 export async function generateKitfile(dir: string, opts: GenerateOptions): Promise<Kitfile> {
-  const depth = opts.depth ?? 0;
-  if (!Number.isInteger(depth)) throw new UsageError(`Invalid depth ${depth}: must be an integer`);
+  checkDepth(opts.depth);
   const listing = await listDirectory(dir, opts.logger, opts.signal);
-  return new Generator(dir, opts).run(listing, depth);
+  return generateFromListing(listing, (rel) => readText(join(dir, rel)), dir, opts);
+}
+
+/**
+ * Reads a small text file of the listing (LICENSE, SKILL.md) by its `/`-separated path relative
+ * to the listed root; at most {@link MAX_TEXT_BYTES} bytes are used.
+ */
+export type ListingReader = (relPath: string) => Promise<string>;
+
+/**
+ * Generates a Kitfile from a listing made elsewhere (a remote repository's tree): the same rules
+ * as {@link generateKitfile}; `read` supplies the LICENSE and SKILL.md texts, `where` names the
+ * listed root in trace lines.
+ */
+export function generateFromListing(listing: DirectoryListing, read: ListingReader, where: string, opts: GenerateOptions): Promise<Kitfile> {
+  checkDepth(opts.depth);
+  return new Generator(where, read, opts).run(listing, opts.depth ?? 0);
+}
+
+function checkDepth(depth: number | undefined): void {
+  if (depth !== undefined && !Number.isInteger(depth)) throw new UsageError(`Invalid depth ${depth}: must be an integer`);
 }
 
 interface Collected {
@@ -83,6 +102,7 @@ class Generator {
 
   constructor(
     private readonly root: string,
+    private readonly read: ListingReader,
     opts: GenerateOptions,
   ) {
     this.logger = opts.logger;
@@ -282,7 +302,7 @@ class Generator {
     let fm: SkillFrontMatter | undefined;
     let text: string | undefined;
     try {
-      text = await readText(join(this.root, skill.path));
+      text = await this.read(skill.path);
     } catch (e) {
       this.logger.warn(`Failed to read ${skill.path}: ${errorMessage(e)}`);
     }
@@ -321,7 +341,7 @@ class Generator {
   private async licenseOf(file: FileListing): Promise<string> {
     let id: string | undefined;
     try {
-      id = detectLicense(await readText(join(this.root, file.path)));
+      id = detectLicense(await this.read(file.path));
     } catch (e) {
       this.logger.debug(`Error reading license file ${file.path}: ${errorMessage(e)}`);
     }

@@ -7,13 +7,17 @@ import { displayRef, refToString, repoKey, tagOrDigest, withDigest, withTag, typ
 import { registryErrorIn } from "../registry/http.ts";
 import type { LayoutStore } from "../store/layout.ts";
 import { listRepositories, LocalRepository } from "../store/local.ts";
-import type { Deleter, ReadOnlyTarget, Untagger } from "../store/target.ts";
+import { isTagLister, type Deleter, type ReadOnlyTarget, type TagLister, type Untagger } from "../store/target.ts";
 import { CancelledError, KitError, NotFoundError, errorMessage, hintIn } from "../util/errors.ts";
+import { compareGoStrings } from "../util/go-json.ts";
 import type { Logger } from "../util/log.ts";
+import { mapLimit } from "../util/pool.ts";
 
 export interface RemoveOptions {
   /** Delete the manifest with every tag, even when the reference is a tag. */
   force: boolean;
+  /** Registry requests in flight at once (default 5). */
+  concurrency?: number;
   logger: Logger;
   signal?: AbortSignal;
 }
@@ -23,7 +27,9 @@ export type RemovableRepository = ReadOnlyTarget & Deleter & Untagger;
 
 /**
  * kit's `removeRemoteModel` (KitOps v1.9; docs/format.md#remove): a tag is only untagged (`Untagging remote
- * ModelKit <ref>`; the registry is left to prune what is no longer tagged); a digest, or a tag
+ * ModelKit <ref>`; the registry is left to prune what is no longer tagged). A registry that
+ * cannot remove a tag alone (400/405) gets kit v1.7's delete by digest when no other tag of the
+ * repository refers to the manifest, else a refusal naming those tags. A digest, or a tag
  * with `force`, deletes the manifest by digest with every tag pointing to it (`Deleting remote
  * ModelKit <ref@digest>`). A registry refusing deletes (405) is `removing models is unsupported by
  * registry <reg>`.
@@ -43,16 +49,24 @@ async function removeRemoteRef(repo: RemovableRepository, ref: ModelRef, o: Remo
     log.info(`Untagging remote ModelKit ${display}`);
     try {
       await repo.untag(ref.tag, { signal });
+      return;
     } catch (e) {
       if (e instanceof CancelledError || signal?.aborted) throw e;
       const status = registryErrorIn(e)?.status;
-      // Registries without tag deletion (distribution 2.x answers 400 DIGEST_INVALID, others 405).
-      const hint = status === 400 || status === 405
-        ? `The registry may not support removing a tag on its own: use --force to delete the ModelKit with every tag that refers to it`
-        : hintIn(e);
-      throw new KitError(`failed to untag ModelKit in remote: ${errorMessage(e)}`, { cause: e, hint });
+      // Registries without tag deletion (distribution 2.x answers 400 DIGEST_INVALID, others 405):
+      // kit v1.7 deleted the manifest by digest; that is safe only when no other tag needs it.
+      if ((status !== 400 && status !== 405) || !isTagLister(repo)) {
+        throw new KitError(`failed to untag ModelKit in remote: ${errorMessage(e)}`, { cause: e, hint: hintIn(e) });
+      }
+      const others = await otherTagsOf(repo, ref.tag, desc, o);
+      if (others.length > 0) {
+        throw new KitError(
+          `failed to untag ModelKit in remote: registry ${ref.registry} cannot remove a tag on its own, and deleting ${desc.digest} would also remove the tags ${others.join(", ")}`,
+          { cause: e, hint: "Use --force to delete the ModelKit with every tag that refers to it" },
+        );
+      }
+      log.info(`Registry ${ref.registry} cannot remove a tag on its own and no other tag refers to ${desc.digest}: deleting the ModelKit instead`);
     }
-    return;
   }
   log.info(`Deleting remote ModelKit ${displayRef(refToString(withDigest(ref, desc.digest)))}`);
   try {
@@ -62,6 +76,25 @@ async function removeRemoteRef(repo: RemovableRepository, ref: ModelRef, o: Remo
     if (registryErrorIn(e)?.status === 405) throw new KitError(`removing models is unsupported by registry ${ref.registry}`, { cause: e });
     throw new KitError(`failed to remove remote model: ${errorMessage(e)}`, { cause: e, hint: hintIn(e) });
   }
+}
+
+/** The repository's tags other than `tag` that point to `desc` (sorted), each resolved on the registry. */
+async function otherTagsOf(repo: RemovableRepository & TagLister, tag: string, desc: Descriptor, o: RemoveOptions): Promise<string[]> {
+  let tags: string[];
+  try {
+    tags = (await repo.tags({ signal: o.signal })).filter((t) => t !== tag);
+  } catch (e) {
+    throw new KitError(`failed to untag ModelKit in remote: cannot list the repository's tags to check that no other tag refers to ${desc.digest}: ${errorMessage(e)}`, { cause: e, hint: hintIn(e) });
+  }
+  const resolved = await mapLimit(tags, o.concurrency ?? 5, async (t, signal) => {
+    try {
+      return (await repo.resolve(t, { signal })).digest === desc.digest ? t : undefined;
+    } catch (e) {
+      if (e instanceof NotFoundError) return undefined; // deleted meanwhile
+      throw new KitError(`failed to untag ModelKit in remote: cannot check tag ${t}: ${errorMessage(e)}`, { cause: e, hint: hintIn(e) });
+    }
+  }, o.signal);
+  return resolved.filter((t): t is string => t !== undefined).sort(compareGoStrings);
 }
 
 /**

@@ -23,7 +23,9 @@ import { type ReadOnlyTarget, successorsOf, type Target } from "../store/target.
 import { CancelledError, KitError, NotFoundError, errorMessage, hintIn } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { Progress } from "../util/progress.ts";
-import { modelKitFromManifest, readModelKit } from "./contents.ts";
+import { modelKitFromManifest, readModelKit, type ModelKitContents } from "./contents.ts";
+import { layerTitle } from "./layer-title.ts";
+import { pairLayers } from "./unpack.ts";
 import { modelReference } from "../kitfile/paths.ts";
 import { checkComplete, layoutParentSource, openKit, sourceTag, type OpenedKit } from "./locate.ts";
 import { MAX_MODEL_REF_CHAIN } from "./modelref.ts";
@@ -41,6 +43,26 @@ export interface TransferOptions {
   logger: Logger;
   progress: Progress;
   signal: AbortSignal;
+}
+
+/**
+ * Progress bar titles for a copy's blobs (`dataset training (data/train.csv)` rather than a
+ * digest), learnt from each kit's manifest and Kitfile as the copy reads them.
+ */
+function layerTitles() {
+  const titles = new Map<string, string>();
+  return {
+    learn(kit: ModelKitContents) {
+      let pairs;
+      try {
+        pairs = pairLayers(kit.kitfile, kit.manifest);
+      } catch {
+        return; // a Kitfile that does not match its layers: the bars show digests
+      }
+      for (const p of pairs) if (!titles.has(p.layer.digest)) titles.set(p.layer.digest, layerTitle(p.kind, p.entry));
+    },
+    describe: (d: Descriptor) => titles.get(d.digest),
+  };
 }
 
 /** Where a push writes: a registry repository or a layout, and the tag it gets there (none: by digest). */
@@ -62,7 +84,7 @@ async function openDestination(o: TransferOptions, dst: KitLocation, src: KitLoc
     const session = await o.session();
     const ref = dst.ref;
     // A registry reference without a tag takes the tag of a kit coming from a layout (kit's `latest` otherwise).
-    const tag = dst.defaultTag && src.kind === "layout" ? fromTag ?? DEFAULT_TAG : tagOrDigest(ref);
+    const tag = !dst.explicit && src.kind === "layout" ? fromTag ?? DEFAULT_TAG : tagOrDigest(ref);
     const sameRegistry = src.kind === "reference" && src.ref.registry === ref.registry && src.ref.repository !== ref.repository;
     return {
       target: session.repository(ref.registry, ref.repository, { actions: ["pull", "push"] }),
@@ -117,7 +139,11 @@ export async function pushModelKit(o: TransferOptions & { src: KitLocation; dst:
   let dest: Destination | undefined;
   try {
     dest = await openDestination(o, o.dst, o.src, sourceTag(source));
-    const opts = { concurrency: o.concurrency, signal: o.signal, progress: o.progress, mountFrom: dest.mountFrom };
+    const titles = layerTitles();
+    // Only for the titles (what is pushed is not checked): read here, not in the copy, which would then upload the config rather than mount it.
+    const kit = await readModelKit(read, srcRef, { signal: o.signal }).catch(() => undefined);
+    if (kit) titles.learn(kit);
+    const opts = { concurrency: o.concurrency, signal: o.signal, progress: o.progress, describe: titles.describe, mountFrom: dest.mountFrom };
     // Into a layout the root is tagged once, with the recorded reference on its entry.
     const desc = await copy(read, srcRef, dest.target, dest.record ? "" : dest.tag ?? "", opts);
     // Signatures and attestations (sha256-<hex>.sig/.att) travel with the kit.
@@ -201,17 +227,20 @@ async function pullOne(
 ): Promise<Descriptor> {
   const r = from.layout ? layoutRefToString(from.layout) : refToString(from.name);
   const local = new LocalRepository(o.storage, repoKey(dest));
+  const titles = layerTitles();
   let desc: Descriptor;
   try {
     desc = await copy(from.source, from.ref, local, tagOrDigest(dest), {
       concurrency: o.concurrency,
       signal: o.signal,
       progress: o.progress,
+      describe: titles.describe,
       // Nothing is stored of a kit whose manifest, config or layers kit cannot read.
       async checkManifest(d, bytes, fetch) {
         if (d.mediaType !== OCI_MANIFEST) throw new KitError(`reference ${r} is not an image manifest`);
         const kit = await modelKitFromManifest(d, bytes, fetch, o.logger);
         if (!kit) throw new KitError(`reference ${r} does not refer to a model`);
+        titles.learn(kit);
         if (from.layout) await checkComplete(from.source, `${from.layout.format}:${from.layout.path}`, successorsOf(d, bytes), { signal: o.signal });
         await o.verify?.(from.source, from.name, d);
       },

@@ -25,7 +25,9 @@ import { throwIfAborted } from "../util/pool.ts";
 import { noProgress, type Progress } from "../util/progress.ts";
 import { readModelKit, type ModelKitContents } from "./contents.ts";
 import { matchesFilters, parentFilters, selectsKitfile, type Filter, type LayerKind } from "./layer-filter.ts";
+import { KIND_WORD, layerTitle } from "./layer-title.ts";
 import { MAX_MODEL_REF_CHAIN } from "./modelref.ts";
+import { downloadS3Dataset, type S3Opener } from "./remote-datasets.ts";
 import { EXTRACT_MODE_MASK, extractTar, verifySubpath } from "./untar.ts";
 
 /** One Kitfile entry paired with its manifest layer. */
@@ -105,17 +107,22 @@ export interface UnpackOptions {
   signal?: AbortSignal;
   /** False for a parent of a model reference: its Kitfile is never written. */
   writeKitfile?: boolean;
+  /**
+   * The kit's remote datasets (docs/format.md#remote-datasets): downloaded with `include`
+   * (`--include-remote`), else skipped with kit's warning. Undefined: left alone (parents of
+   * model references, the kits remote datasets refer to).
+   */
+  remote?: RemoteDatasetOptions;
 }
 
-const KIND_WORD: Record<LayerKind, string> = {
-  model: "model",
-  modelpart: "modelpart",
-  dataset: "dataset",
-  code: "code",
-  docs: "docs",
-  prompt: "prompt",
-  mcpserver: "MCP server",
-};
+export interface RemoteDatasetOptions {
+  include: boolean;
+  s3: S3Opener;
+  /** Where a ModelKit a dataset refers to is read. */
+  locate: (ref: ModelRef) => Promise<ReadOnlyTarget>;
+  /** The --verify-key check of a referenced ModelKit, before anything of it is written. */
+  verify?: (source: ReadOnlyTarget, ref: ModelRef, desc: Descriptor) => Promise<unknown>;
+}
 
 /** Writes the Kitfile YAML with kit's existing-file rules (docs/format.md#extraction). */
 async function unpackKitfile(dir: string, k: Kitfile, overwrite: boolean, logger: Logger): Promise<void> {
@@ -232,7 +239,8 @@ export async function unpackModelKit(
         await visit(parent, pf, [...visited, key]);
       }
     }
-    await unpackContents(source, kit, { ...o, filters, writeKitfile: visited.length === 1 && o.writeKitfile !== false });
+    const top = visited.length === 1;
+    await unpackContents(source, kit, { ...o, filters, writeKitfile: top && o.writeKitfile !== false, remote: top ? o.remote : undefined });
   };
   await visit(ref, o.filters, [refToString(ref)]);
 }
@@ -266,7 +274,7 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
     extracted.add(key);
     const word = KIND_WORD[p.kind];
     logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`);
-    const task = progress.task(`Unpacking ${entryPath || "."}`, p.layer.size);
+    const task = progress.task(layerTitle(p.kind, p.entry), p.layer.size);
     try {
       const counted = tapStream(await source.fetch(p.layer, { signal }), { onChunk: (c) => task.add(c.byteLength) });
       const data = decompress(counted, p.type);
@@ -289,4 +297,36 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
     counts[p.kind] = (counts[p.kind] ?? 0) + 1;
   }
   for (const [k, n] of Object.entries(counts)) logger.debug(`Unpacked ${n} ${KIND_WORD[k as LayerKind]} layer(s)`);
+  if (o.remote) await unpackRemoteDatasets(kit, o, o.remote);
+}
+
+const ALL_DATASETS: Filter[] = [{ types: ["datasets"], names: [] }];
+
+/**
+ * The kit's remote datasets that pass the filters: S3 objects are downloaded, the datasets of a
+ * referenced ModelKit are unpacked under the dataset's path (`Unpacking referenced dataset
+ * ModelKit <ref> to <path>`); without `include` kit's warning instead.
+ */
+async function unpackRemoteDatasets(kit: ModelKitContents, o: UnpackOptions, remote: RemoteDatasetOptions): Promise<void> {
+  const datasets = (kit.kitfile.datasets ?? []).filter((d) => d.remotePath && matchesFilters(o.filters, "dataset", d));
+  if (datasets.length === 0) return;
+  if (!remote.include) {
+    o.logger.warn("ModelKit contains remote datasets. To unpack, specify the --include-remote flag");
+    return;
+  }
+  for (const d of datasets) {
+    throwIfAborted(o.signal);
+    const ref = modelReference(d.remotePath);
+    if (!ref) {
+      await downloadS3Dataset(await remote.s3(), d, o.dir, o);
+      continue;
+    }
+    const rel = cleanPath(d.path || ".");
+    const sub = await verifySubpath(o.dir, rel);
+    o.logger.info(`Unpacking referenced dataset ModelKit ${d.remotePath} to ${rel}`);
+    const source = await remote.locate(ref);
+    const referenced = await readModelKit(source, tagOrDigest(ref), { signal: o.signal, logger: o.logger });
+    await remote.verify?.(source, ref, referenced.manifestDesc);
+    await unpackContents(source, referenced, { ...o, dir: sub, filters: ALL_DATASETS, writeKitfile: false, remote: undefined });
+  }
 }

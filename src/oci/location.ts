@@ -29,8 +29,8 @@ export interface LayoutRef {
 export interface StoreRef {
   readonly kind: "reference";
   readonly ref: ModelRef;
-  /** True when the argument named no tag or digest (`ref` has kit's default tag `latest`). */
-  readonly defaultTag?: boolean;
+  /** True when the argument named a tag or digest (otherwise `ref` has kit's default tag `latest`). */
+  readonly explicit?: boolean;
 }
 
 export type KitLocation = StoreRef | LayoutRef;

@@ -12,7 +12,7 @@ import path from "node:path";
 import { type Descriptor, plainDescriptor } from "../oci/descriptor.ts";
 import { type Digest, DigestStream, digestHex, tapStream, verified } from "../oci/digest.ts";
 import { OCI_INDEX } from "../oci/media-types.ts";
-import { IntegrityError, KitError } from "../util/errors.ts";
+import { AlreadyExistsError, IntegrityError, KitError } from "../util/errors.ts";
 import {
   atomicWriteFile,
   ensureDir,
@@ -329,6 +329,36 @@ export class LayoutStore implements Storage, Resumer {
     } finally {
       if (!done) await fsp.rm(tmp, { force: true });
     }
+  }
+
+  /**
+   * Moves a finished file whose digest the caller computed while writing it (the layers `kit
+   * import` builds from downloads) into `blobs/` (mode 0600): no copy, no second read. When the
+   * blob is already stored the file is left where it is and `existed` is true. Across file
+   * systems the file is copied into `ingest/` (verified on the way) and the original left in place.
+   */
+  async adopt(file: string, desc: Descriptor, opts: StoreOptions = {}): Promise<{ existed: boolean }> {
+    checkDescriptor(desc);
+    throwIfAborted(opts.signal);
+    const target = this.blobPath(desc.digest);
+    if (await pathExists(target)) return { existed: true };
+    const size = (await fsp.stat(file)).size;
+    if (size !== desc.size) throw new KitError(`Cannot store ${file} as ${desc.digest}: it has ${size} bytes, not ${desc.size}`);
+    await ensureDir(path.dirname(target));
+    await fsp.chmod(file, 0o600);
+    try {
+      await fsp.rename(file, target);
+    } catch (e) {
+      if (errnoCode(e) !== "EXDEV") throw e;
+      try {
+        await this.pushBlob(desc, await fileReadableStream(file, { signal: opts.signal }), opts);
+      } catch (e2) {
+        if (!(e2 instanceof AlreadyExistsError)) throw e2;
+        return { existed: true };
+      }
+      await fsp.chmod(target, 0o600);
+    }
+    return { existed: false };
   }
 
   /**

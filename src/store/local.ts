@@ -10,6 +10,7 @@ import path from "node:path";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { isDigest } from "../oci/digest.ts";
 import { OCI_MANIFEST } from "../oci/media-types.ts";
+import { decodeBase64, encodeBase64 } from "../util/base64.ts";
 import { AlreadyExistsError, CancelledError, KitError, NotFoundError } from "../util/errors.ts";
 import { atomicWriteFile, errnoCode } from "../util/fs.ts";
 import { compareGoStrings } from "../util/go-json.ts";
@@ -46,10 +47,7 @@ export const REPO_INDEX_RE = /^([-A-Za-z0-9_-]*={0,3})-index.json$/;
 
 /** Go `base64.URLEncoding` (URL alphabet, `=` padding) of the UTF-8 bytes of `s`. */
 export function encodeRepoName(s: string): string {
-  const bytes = new TextEncoder().encode(s);
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_");
+  return encodeBase64(s, "url");
 }
 
 const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -138,6 +138,6 @@ test("argument rules and --remote", async () => {
   await usage(["--all", "example:v1"], "modelkit should not be specified when --all flag is used");
   await usage(["a", "b"], "accepts at most 1 arg(s), received 2");
   expect(await remove("--all", "--remote")).toEqual({ code: 1, stdout: "", stderr: "[ERROR] Invalid arguments: cannot use --all with --remote\n" });
-  expect(await remove("Bad:v1")).toEqual({ code: 1, stdout: "", stderr: "[ERROR] Invalid arguments: failed to parse reference: repository (Bad) name must be lowercase\n" });
+  expect(await remove("Bad:v1")).toEqual({ code: 1, stdout: "A ModelKit reference is [REGISTRY/]REPOSITORY[:TAG|@DIGEST] in lower case, e.g. registry.example.com/myorg/my-model:v1 or my-model:v1\n", stderr: "[ERROR] Invalid arguments: failed to parse reference: repository (Bad) name must be lowercase\n" });
   // --remote against a registry: test/integration/remote-commands.test.ts and test/cli/remote-commands.test.ts.
 });

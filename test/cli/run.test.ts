@@ -201,7 +201,7 @@ describe("errors kit reports as Invalid arguments", () => {
     const home = tempDir();
     const ctx = tempDir();
     const pack = (...args: string[]) => runInProcess(["pack", ctx, ...args], { env: { KITOPS_HOME: home } });
-    expect(await pack()).toEqual({ code: 1, stdout: "", stderr: `[ERROR] Invalid arguments: No Kitfile found in ${ctx}. Consider using the -f flag to specify its path\n` });
+    expect(await pack()).toEqual({ code: 1, stdout: `Generate one with: kit init ${ctx}\n`, stderr: `[ERROR] Invalid arguments: No Kitfile found in ${ctx}. Consider using the -f flag to specify its path\n` });
     writeFileSync(path.join(ctx, "Kitfile"), "manifestVersion: 1.0\n");
     expect((await pack("--compression", "lzma")).stderr).toBe(
       "[ERROR] Invalid arguments: Invalid compression type: must be one of 'none', 'gzip', 'gzip-fastest', or 'zstd'\n",

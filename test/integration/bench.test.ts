@@ -25,6 +25,7 @@ const ROWS = [
   "push vs skopeo copy",
   "pull vs skopeo copy",
   "re-push unchanged vs skopeo copy",
+  "import 64 MiB from a fake Hub vs curl",
   "push to oci-archive: vs tar cf",
   "pull from oci-archive: vs tar xf",
 ];

@@ -1,37 +1,12 @@
-import { defineCommand, type Context } from "../command.ts";
-import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { openStorage, parseLayoutArg, parseRefArg } from "../session.ts";
-import { LOCAL_REGISTRY, refToString, tagOrDigest, type ModelRef } from "../../oci/reference.ts";
+import { defineCommand } from "../command.ts";
+import { networkFlags, networkOptions } from "../network-flags.ts";
+import { openStorage, parseLayoutArg, parseRefArg, remoteOpener } from "../session.ts";
+import { refToString } from "../../oci/reference.ts";
 import { parseFilter, type Filter } from "../../modelkit/layer-filter.ts";
 import { writeList } from "../../modelkit/list-format.ts";
-import { listLayoutModelKits, listLocalModelKits, listRemoteModelKits, type ModelKitInfo } from "../../modelkit/kit-listing.ts";
-import { findLayoutKit, openLayout } from "../../modelkit/locate.ts";
+import { listLayoutReference, listLocalModelKits, listRemoteReference } from "../../modelkit/kit-listing.ts";
 import type { LayoutRef } from "../../oci/location.ts";
-import { openRemoteRepository } from "../../registry/remote.ts";
-import type { NetworkOptions } from "../../registry/network-options.ts";
-import { CancelledError, KitError, errorMessage, hintIn } from "../../util/errors.ts";
-
-/**
- * Lists the ModelKits of a remote repository: every tag, or only the one `ref` names when
- * `explicit` (the argument had a tag or digest). Rows as the local listing; `repo` is the
- * repository path without the registry.
- */
-export async function listRemote(ctx: Context, ref: ModelRef, filters: Filter[], net: NetworkOptions, explicit: boolean): Promise<ModelKitInfo[]> {
-  try {
-    const repo = await openRemoteRepository(ref, net, remoteContext(ctx));
-    return await listRemoteModelKits(repo, ref.repository, `${ref.registry}/${ref.repository}`, {
-      reference: explicit ? tagOrDigest(ref) : undefined,
-      filters,
-      concurrency: net.concurrency,
-      logger: ctx.log,
-      signal: ctx.signal,
-    });
-  } catch (e) {
-    if (e instanceof CancelledError || ctx.signal.aborted) throw e;
-    const hint = hintIn(e) ?? (ref.registry === LOCAL_REGISTRY ? "Run kit list without a REPOSITORY argument to list ModelKits in local storage" : undefined);
-    throw new KitError(errorMessage(e), { cause: e, hint });
-  }
-}
+import { KitError } from "../../util/errors.ts";
 
 export const listCommand = defineCommand({
   name: "list",
@@ -88,38 +63,27 @@ plus json: {{ json . }} prints the modelkit as JSON.`,
     ...networkFlags,
   },
   async run(ctx, args, flags) {
-    let ref: ModelRef | undefined;
+    let arg: ReturnType<typeof parseRefArg> | undefined;
     let layout: LayoutRef | undefined;
-    let defaultTag = true;
     let filters: Filter[];
     try {
       if (args.length > 0) layout = parseLayoutArg(ctx, args[0]!);
       if (args.length > 0 && !layout) {
-        let extraTags;
-        try {
-          ({ ref, extraTags, defaultTag } = parseRefArg(args[0]!));
-        } catch (e) {
-          throw new KitError(`invalid reference: ${(e as Error).message}`);
-        }
-        if (extraTags.length > 0) throw new KitError("repository cannot reference multiple tags");
-        ctx.log.debug(`Listing remote model kits in ${defaultTag ? `${ref.registry}/${ref.repository}` : refToString(ref)}`);
+        arg = parseRefArg(args[0]!, "invalid reference");
+        if (arg.extraTags.length > 0) throw new KitError("repository cannot reference multiple tags");
+        ctx.log.debug(`Listing remote model kits in ${arg.explicit ? refToString(arg.ref) : `${arg.ref.registry}/${arg.ref.repository}`}`);
       }
       filters = flags.filter.map(parseFilter);
     } catch (e) {
       throw new KitError(`Invalid arguments: ${(e as Error).message}`, { cause: e });
     }
     const net = networkOptions(flags, ctx.cwd);
-    let infos: ModelKitInfo[];
-    if (layout) {
-      const source = await openLayout(layout, { signal: ctx.signal });
-      const only = layout.tag !== undefined || layout.digest !== undefined ? (await findLayoutKit(source, layout, { signal: ctx.signal })).desc.digest : undefined;
-      infos = await listLayoutModelKits(source, { filters, logger: ctx.log, signal: ctx.signal, only });
-    } else if (ref) {
-      infos = await listRemote(ctx, ref, filters, net, !defaultTag);
-    } else {
-      const storage = await openStorage(ctx);
-      infos = await listLocalModelKits(storage, { filters, logger: ctx.log, signal: ctx.signal });
-    }
+    const opts = { filters, concurrency: net.concurrency, logger: ctx.log, signal: ctx.signal };
+    const infos = layout
+      ? await listLayoutReference(layout, opts)
+      : arg
+        ? await listRemoteReference(remoteOpener(ctx, net), arg.ref, arg.explicit, opts)
+        : await listLocalModelKits(await openStorage(ctx), opts);
     writeList(infos, flags.format, (s) => ctx.log.print(s));
   },
 });

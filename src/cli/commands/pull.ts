@@ -42,7 +42,7 @@ must hold exactly one ModelKit.`,
     if (src.kind === "reference" && src.ref.registry === LOCAL_REGISTRY) throw new KitError("Invalid arguments: registry is required when pulling");
     const dest = args.length > 1 ? parseSingleRef(args[1]!, "target reference") : undefined;
     const storage = await openStorage(ctx);
-    const ui = startProgress(ctx);
+    const ui = startProgress(ctx, "Pulled");
     try {
       ui.log.info(`Pulling ${src.kind === "layout" ? layoutRefToString(src) : refToString(src.ref)}`);
       const pulled = await pullModelKit({
@@ -56,7 +56,7 @@ must hold exactly one ModelKit.`,
         signal: ctx.signal,
         verify: (source, r, d) => requireSignature(ctx, flags["verify-key"], source, r, ui.log, d),
       });
-      ui.close();
+      ui.finish();
       if (src.kind === "layout" || dest) ctx.log.info(`Pulled ${pulled.desc.digest} as ${displayRef(refToString(pulled.ref))}`);
       else ctx.log.info(`Pulled ${pulled.desc.digest}`);
     } finally {

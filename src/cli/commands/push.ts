@@ -44,9 +44,12 @@ attestations travel with the ModelKit.`,
     const src = parseLocationArg(ctx, args[0]!, "reference");
     const dst = args.length > 1 ? parseLocationArg(ctx, args[1]!, "target reference") : src;
     if (args.length < 2 && src.kind === "layout") throw new KitError("Invalid arguments: a DESTINATION is required when pushing from a layout");
-    if (dst.kind === "reference" && dst.ref.registry === LOCAL_REGISTRY) throw new KitError("Invalid arguments: registry is required when pushing");
+    if (dst.kind === "reference" && dst.ref.registry === LOCAL_REGISTRY) {
+      const example = src.kind === "reference" ? `${refToString(src.ref).replace(/^localhost\//, "")} registry.example.com/myorg/${src.ref.repository}:${src.ref.tag ?? "latest"}` : "SOURCE registry.example.com/myorg/model:v1";
+      throw new KitError("Invalid arguments: registry is required when pushing", { hint: `Name the registry, e.g. kit push ${example}` });
+    }
     if (dst.kind === "layout" && dst.digest !== undefined) throw new KitError(`Invalid arguments: ${layoutRefToString(dst)}: a destination takes a :TAG, not a digest`);
-    const ui = startProgress(ctx);
+    const ui = startProgress(ctx, "Pushed");
     try {
       const shown = (l: KitLocation) => (l.kind === "layout" ? layoutRefToString(l) : refToString(l.ref));
       ui.log.info(args.length > 1 ? `Pushing ${shown(src)} to ${shown(dst)}` : `Pushing ${shown(src)}`);
@@ -60,7 +63,7 @@ attestations travel with the ModelKit.`,
         progress: ui.progress,
         signal: ctx.signal,
       });
-      ui.close();
+      ui.finish();
       ctx.log.info(`Pushed ${desc.digest}`);
     } finally {
       ui.close();
