@@ -44,10 +44,13 @@ must hold exactly one ModelKit.`,
     const storage = await openStorage(ctx);
     const ui = startProgress(ctx, "Pulled");
     try {
+      // A registry session is opened up front for a registry (its settings checked before anything
+      // else), only when a parent needs it for a layout.
+      const session = src.kind === "reference" ? await openSession(net, remoteContext(ctx, ui.log)) : undefined;
       ui.log.info(`Pulling ${src.kind === "layout" ? layoutRefToString(src) : refToString(src.ref)}`);
       const pulled = await pullModelKit({
         storage: async () => storage,
-        session: () => openSession(net, remoteContext(ctx, ui.log)),
+        session: async () => session ?? openSession(net, remoteContext(ctx, ui.log)),
         src,
         dest,
         concurrency: net.concurrency,

@@ -51,11 +51,13 @@ attestations travel with the ModelKit.`,
     if (dst.kind === "layout" && dst.digest !== undefined) throw new KitError(`Invalid arguments: ${layoutRefToString(dst)}: a destination takes a :TAG, not a digest`);
     const ui = startProgress(ctx, "Pushed");
     try {
+      // Only a registry destination needs a session (its settings checked before anything else).
+      const session = dst.kind === "reference" ? await openSession(net, remoteContext(ctx, ui.log)) : undefined;
       const shown = (l: KitLocation) => (l.kind === "layout" ? layoutRefToString(l) : refToString(l.ref));
       ui.log.info(args.length > 1 ? `Pushing ${shown(src)} to ${shown(dst)}` : `Pushing ${shown(src)}`);
       const desc = await pushModelKit({
         storage: () => openStorage(ctx),
-        session: () => openSession(net, remoteContext(ctx, ui.log)),
+        session: async () => session ?? openSession(net, remoteContext(ctx, ui.log)),
         src,
         dst,
         concurrency: net.concurrency,
