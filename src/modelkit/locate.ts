@@ -87,8 +87,6 @@ export interface LayoutKit {
   name: ModelRef;
   /** Its tag in the layout, when it has one. */
   tag?: string;
-  /** The location of exactly this kit (`…@<digest>`). */
-  location: LayoutRef;
 }
 
 /** What a layout entry holds, in words, for a manifest that is not a ModelKit; undefined for a ModelKit. */
@@ -120,9 +118,8 @@ function entryLocation(l: LayoutRef, e: Descriptor): string {
   return layoutRefToString(tag ? { ...l, digest: undefined, tag } : layoutWithDigest(l, e.digest));
 }
 
-function layoutKitOf(layout: LayoutSource, l: LayoutRef, e: StoredDescriptor): LayoutKit {
-  const tag = refNameOf(e);
-  return { layout, desc: plainDescriptor(e), name: layoutKitName(e, layout.path), tag, location: layoutWithDigest(l, e.digest) };
+function layoutKitOf(layout: LayoutSource, e: StoredDescriptor): LayoutKit {
+  return { layout, desc: plainDescriptor(e), name: layoutKitName(e, layout.path), tag: refNameOf(e) };
 }
 
 /**
@@ -143,7 +140,7 @@ export async function findLayoutKit(layout: LayoutSource, l: LayoutRef, opts: St
     }
     const what = await notAModelKit(layout, e, opts);
     if (what) throw new NotAModelKitError(`${shown} is not a ModelKit: it is ${what}`);
-    return layoutKitOf(layout, l, e);
+    return layoutKitOf(layout, e);
   }
   const kits: StoredDescriptor[] = [];
   const others: string[] = [];
@@ -153,7 +150,7 @@ export async function findLayoutKit(layout: LayoutSource, l: LayoutRef, opts: St
     if (what) others.push(`${entryLocation(l, e)} is ${what}`);
     else kits.push(e);
   }
-  if (kits.length === 1) return layoutKitOf(layout, l, kits[0]!);
+  if (kits.length === 1) return layoutKitOf(layout, kits[0]!);
   if (kits.length === 0) {
     throw new NotAModelKitError(others.length ? `${shown} holds no ModelKit: ${others.join("; ")}` : `${shown} is empty: it holds no ModelKit`);
   }

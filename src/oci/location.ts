@@ -11,7 +11,6 @@ import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_KIT_REFERENCE, ANNOTATION_REF_NA
 import { isTag, LOCAL_REGISTRY, parseReference, type ModelRef } from "./reference.ts";
 
 export type LayoutFormat = "oci" | "oci-archive";
-export const LAYOUT_FORMATS: readonly LayoutFormat[] = ["oci", "oci-archive"];
 
 /** An OCI image layout and, optionally, one manifest in it: by its tag (`ref.name`) or its digest. */
 export interface LayoutRef {

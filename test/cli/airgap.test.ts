@@ -300,3 +300,29 @@ test("argument errors: a layout destination with a digest, a layout source witho
   expect((await env.run(["info", "--remote", "oci:x"])).stderr).toBe(`[ERROR] Invalid arguments: --remote does not apply to oci:${path.join(env.root, "x")}\n`);
   expect(existsSync(path.join(env.root, "l"))).toBe(false);
 });
+
+test("a ModelKit whose model refers to another is pulled and unpacked with its parent from the same archive", async () => {
+  const env = await packed("base");
+  const child = path.join(env.root, "project-child");
+  mkdirSync(child, { recursive: true });
+  writeFileSync(path.join(child, "Kitfile"), "manifestVersion: 1.0.0\npackage:\n  name: child\nmodel:\n  path: registry.example.com/team/base:v1\ncode:\n  - path: app.py\n");
+  writeFileSync(path.join(child, "app.py"), "print('hi')\n");
+  expect((await env.run(["pack", child, "-t", "registry.example.com/team/child:v2"])).code).toBe(0);
+  const file = path.join(env.root, "family.tar");
+  for (const ref of ["registry.example.com/team/base:v1", "registry.example.com/team/child:v2"]) expect((await env.run(["push", ref, `oci-archive:${file}`])).code).toBe(0);
+
+  const far = kitEnv("kit-airgap-family-");
+  const out = path.join(far.root, "out");
+  const unpacked = await far.run(["unpack", `oci-archive:${file}:v2`, "-d", out]);
+  expect(unpacked.code).toBe(0);
+  expect(readFileSync(path.join(out, "model.bin"), "utf8")).toStartWith("weights of base");
+  expect(readFileSync(path.join(out, "app.py"), "utf8")).toBe("print('hi')\n");
+  expect(existsSync(path.join(far.home, "storage"))).toBe(false);
+
+  const pulled = await far.run(["pull", `oci-archive:${file}:v2`]);
+  expect(pulled.code).toBe(0);
+  expect(output(pulled)).toContain("Pulling referenced image registry.example.com/team/base:v1");
+  const rows = await list(far);
+  expect(rows).toContain("registry.example.com/team/base [v1]");
+  expect(rows).toContain("registry.example.com/team/child [v2]");
+});
