@@ -10,7 +10,7 @@ import net from "node:net";
 export type FaultAction =
   | { kind: "status"; status: number; retryAfter?: number }
   /** Drops the connection after `afterBytes` bytes in `direction` (default down): with a reset (default) or a clean close. */
-  | { kind: "cut"; afterBytes: number; direction?: "down" | "up"; mode?: "reset" | "close" }
+  | { kind: "cut"; afterBytes: number; direction?: "down" | "up"; mode?: "reset" | "close"; holdMs?: number }
   | { kind: "delay"; ms: number }
   /** Forwards at most `bytesPerSecond` in `direction` (default down), in slices every 50 ms: a slow link. */
   | { kind: "throttle"; bytesPerSecond: number; direction?: "down" | "up" };
@@ -116,8 +116,10 @@ export async function startFaultProxy(target: { host: string; port: number }): P
             const keep = Math.max(0, cut.afterBytes - sent);
             add(keep);
             cutDone = true;
-            if (keep > 0) write(d.subarray(0, keep), drop);
-            else drop();
+            // holdMs: the bytes before the cut reach the client (and are read) before the connection drops.
+            const later = () => (cut.holdMs ? void setTimeout(drop, cut.holdMs) : drop());
+            if (keep > 0) write(d.subarray(0, keep), later);
+            else later();
             return;
           }
           add(d.byteLength);
