@@ -15,10 +15,11 @@ import { displayRef, refToString, tagOrDigest, type ModelRef } from "../oci/refe
 import { parseLayerType, type LayerType } from "../oci/layer-type.ts";
 import { artifactKind, parseManifest, type Manifest } from "../oci/manifest.ts";
 import { ANNOTATION_FILE_METADATA, ANNOTATION_FILEPATH, ANNOTATION_KITFILE, ANNOTATION_LAYER_SUBTYPE } from "../oci/media-types.ts";
+import { damagedBlobRemoved } from "../store/layout.ts";
 import { LocalRepository } from "../store/local.ts";
 import { fetchBytes, type ReadOnlyTarget } from "../store/target.ts";
 import { gunzipStream, zstdDecompressStream } from "../util/compress.ts";
-import { CorruptDataError, IntegrityError, KitError } from "../util/errors.ts";
+import { CorruptDataError, IntegrityError, KitError, NotFoundError } from "../util/errors.ts";
 import { atomicWriteFile, ownedTempName, removeAbandonedTemps, writeStreamToHandle } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
@@ -204,6 +205,8 @@ async function layerFailure(source: ReadOnlyTarget, layer: Descriptor, what: str
       }
     } catch (v) {
       if (v instanceof IntegrityError) return v;
+      // The first read's own check may have found the damage (and removed the blob) already.
+      if (v instanceof NotFoundError) return damagedBlobRemoved(`Content of ${layer.digest} does not match its digest`, e);
     }
   }
   return new CorruptDataError(`${what} is corrupt: ${e.message}`, { cause: e, hint: "The ModelKit was written wrongly; ask its publisher to pack and push it again" });
