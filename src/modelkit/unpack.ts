@@ -196,7 +196,9 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
  * the reason. Other errors are returned as they are.
  */
 async function layerFailure(source: ReadOnlyTarget, layer: Descriptor, what: string, e: unknown, signal?: AbortSignal): Promise<unknown> {
-  if (!(e instanceof CorruptDataError)) return e;
+  // Damage found while decompressing, or by the read's own check: which one a reader sees first
+  // depends on timing, so both are confirmed the same way.
+  if (!(e instanceof CorruptDataError || e instanceof IntegrityError)) return e;
   if (source instanceof LocalRepository) {
     try {
       const reader = (await source.fetch(layer, { signal })).getReader();
@@ -209,6 +211,7 @@ async function layerFailure(source: ReadOnlyTarget, layer: Descriptor, what: str
       if (v instanceof NotFoundError) return damagedBlobRemoved(`Content of ${layer.digest} does not match its digest`, e);
     }
   }
+  if (e instanceof IntegrityError) return e;
   return new CorruptDataError(`${what} is corrupt: ${e.message}`, { cause: e, hint: "The ModelKit was written wrongly; ask its publisher to pack and push it again" });
 }
 
