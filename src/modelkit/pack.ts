@@ -44,7 +44,7 @@ import { createIgnore, type KitIgnore } from "./ignore.ts";
 import type { LayerCache } from "./layer-cache.ts";
 import { layerTitle } from "./layer-title.ts";
 import { belongsToOtherLayer } from "./layers.ts";
-import { tarStream, type TarEntry } from "./tar.ts";
+import { tarStream, type TarEntry } from "../store/tar.ts";
 import { walkLayer, type WalkEntry } from "./walk.ts";
 
 /** One Kitfile entry that becomes one layer. */

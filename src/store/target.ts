@@ -288,3 +288,17 @@ export function copyDescriptor(d: Descriptor): Descriptor {
   if (d.artifactType) out.artifactType = d.artifactType;
   return out;
 }
+
+/**
+ * `source` answering `resolve` for the digests (or other names) of `known` without asking it;
+ * blobs are fetched from `blobs` (default `source`). For a listing that just read the manifests,
+ * and for a ModelKit found under another name than the one it is resolved by.
+ */
+export function withKnownManifests(source: ReadOnlyTarget, known: Descriptor[] | Map<string, Descriptor>, blobs: Fetcher = source): ReadOnlyTarget {
+  const byName = known instanceof Map ? known : new Map<string, Descriptor>(known.map((d) => [d.digest, d]));
+  return {
+    resolve: async (ref, o) => byName.get(ref) ?? source.resolve(ref, o),
+    exists: (d, o) => source.exists(d, o),
+    fetch: (d, o) => blobs.fetch(d, o),
+  };
+}
