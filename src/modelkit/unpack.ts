@@ -208,7 +208,9 @@ async function layerFailure(source: ReadOnlyTarget, layer: Descriptor, what: str
     } catch (v) {
       if (v instanceof IntegrityError) return v;
       // The first read's own check may have found the damage (and removed the blob) already.
-      if (v instanceof NotFoundError) return damagedBlobRemoved(`Content of ${layer.digest} does not match its digest`, e);
+      if (v instanceof NotFoundError) {
+        return e instanceof IntegrityError ? e : damagedBlobRemoved(`Content of ${layer.digest} does not match its digest`, e);
+      }
     }
   }
   if (e instanceof IntegrityError) return e;
