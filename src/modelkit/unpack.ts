@@ -15,7 +15,7 @@ import { displayRef, refToString, tagOrDigest, type ModelRef } from "../oci/refe
 import { parseLayerType, type LayerType } from "../oci/layer-type.ts";
 import { artifactKind, parseManifest, type Manifest } from "../oci/manifest.ts";
 import { ANNOTATION_FILE_METADATA, ANNOTATION_FILEPATH, ANNOTATION_KITFILE, ANNOTATION_LAYER_SUBTYPE } from "../oci/media-types.ts";
-import { damagedBlobRemoved } from "../store/layout.ts";
+import { DamagedBlobError, damagedBlobRemoved } from "../store/layout.ts";
 import { LocalRepository } from "../store/local.ts";
 import { fetchBytes, type ReadOnlyTarget } from "../store/target.ts";
 import { gunzipStream, zstdDecompressStream } from "../util/compress.ts";
@@ -208,7 +208,10 @@ async function layerFailure(source: ReadOnlyTarget, layer: Descriptor, what: str
     } catch (v) {
       if (v instanceof IntegrityError) return v;
       // The first read's own check may have found the damage (and removed the blob) already.
-      if (v instanceof NotFoundError) return damagedBlobRemoved(`Content of ${layer.digest} does not match its digest`, e);
+      if (v instanceof NotFoundError) {
+        if (e instanceof DamagedBlobError) return e;
+        return damagedBlobRemoved(e instanceof IntegrityError ? e.message : `Content of ${layer.digest} does not match its digest`, e);
+      }
     }
   }
   if (e instanceof IntegrityError) return e;

@@ -42,9 +42,14 @@ import {
   type StoreOptions,
 } from "./target.ts";
 
+/** A blob that did not match its digest and was removed from local storage. */
+export class DamagedBlobError extends IntegrityError {
+  override name = "DamagedBlobError";
+}
+
 /** The error for a blob that did not match its digest and was removed from local storage. */
-export function damagedBlobRemoved(why: string, cause?: unknown): IntegrityError {
-  return new IntegrityError(`${why}; the damaged blob was removed from local storage`, {
+export function damagedBlobRemoved(why: string, cause?: unknown): DamagedBlobError {
+  return new DamagedBlobError(`${why}; the damaged blob was removed from local storage`, {
     cause,
     hint: "Pull the ModelKit again to fetch the blob (or pack it again); kit fsck checks the rest of local storage",
   });
