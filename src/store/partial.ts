@@ -15,6 +15,7 @@
  * download, never a wrong blob.
  * @module
  */
+import fs from "node:fs";
 import fsp from "node:fs/promises";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { sha256, type Sha256 } from "../runtime/runtime.ts";
@@ -46,8 +47,8 @@ export interface PartialDownload {
   missing(): ByteRange[];
   /**
    * Writes `body` as the content from byte `start` on, until it ends, and returns the number of
-   * bytes written. Bytes past `end` (default: the blob's size) or over bytes already received
-   * or being written throw IntegrityError. Several writes may run at once on disjoint regions.
+   * bytes written. Bytes past `end` (default: the blob's size) throw IntegrityError, bytes over
+   * bytes already received KitError. Several writes may run at once on disjoint regions.
    * A failing `body` leaves what arrived in place for a later resume.
    */
   writeAt(start: number, body: ReadableStream<Uint8Array>, opts?: WriteOptions & { end?: number }): Promise<number>;
@@ -169,8 +170,6 @@ async function writeJournal(file: string, text: string): Promise<void> {
 /** The resumable download behind `LayoutStore.openPartial`. */
 export class IngestDownload implements PartialDownload {
   readonly #filled = new RegionSet();
-  /** Ranges chunks are being written to right now (by concurrent writers). */
-  readonly #inflight = new Set<ByteRange>();
   #hash: Sha256 = sha256();
   /** Bytes hashed, from 0. */
   #hashed = 0;
@@ -258,31 +257,26 @@ export class IngestDownload implements PartialDownload {
     const onAbort = () => void reader.cancel(abortReason(signal!)).catch(() => {});
     signal?.addEventListener("abort", onAbort, { once: true });
     let pos = start;
-    // One write in flight while the next chunk is read.
-    let pending: Promise<void> | undefined;
     try {
       throwIfAborted(signal);
       // Bytes outside the contiguous prefix need a journal on disk before they are written.
       if (start !== this.offset) await this.#ensureJournal();
       for (;;) {
         const { done, value } = await reader.read();
-        if (pending) await pending;
-        pending = undefined;
         throwIfAborted(signal);
         if (done) break;
         if (value.byteLength === 0) continue;
         const range = { start: pos, end: pos + value.byteLength };
         if (range.end > end) throw new IntegrityError(`Content of ${this.desc.digest} is larger than expected: more than ${end - start} bytes from byte ${start}`);
-        if (this.#filled.intersects(range.start, range.end) || [...this.#inflight].some((r) => r.start < range.end && range.start < r.end)) {
+        if (this.#filled.intersects(range.start, range.end)) {
           throw new KitError(`Bytes ${range.start}-${range.end - 1} of ${this.desc.digest} were written twice`);
         }
+        this.#writeChunk(range, value);
         pos = range.end;
-        pending = this.#writeChunk(range, value, opts.onBytes);
-        pending.catch(() => {}); // awaited above or below
+        opts.onBytes?.(value.byteLength);
       }
       return pos - start;
     } catch (e) {
-      if (pending) await pending.catch(() => {});
       await reader.cancel(e).catch(() => {});
       throw e;
     } finally {
@@ -291,17 +285,14 @@ export class IngestDownload implements PartialDownload {
     }
   }
 
-  async #writeChunk(range: ByteRange, value: Uint8Array, onBytes?: (n: number) => void): Promise<void> {
-    this.#inflight.add(range);
-    try {
-      let off = 0;
-      while (off < value.byteLength) {
-        const { bytesWritten } = await this.fh.write(value, off, value.byteLength - off, range.start + off);
-        off += bytesWritten;
-      }
-    } finally {
-      this.#inflight.delete(range);
-    }
+  /**
+   * Writes a chunk at its place, synchronously on the thread that received it (for the reason
+   * `writeStreamToHandle` in util/fs.ts gives: the bytes are still in this core's cache), and
+   * hashes it when it is next in line.
+   */
+  #writeChunk(range: ByteRange, value: Uint8Array): void {
+    let off = 0;
+    while (off < value.byteLength) off += fs.writeSync(this.fh.fd, value, off, value.byteLength - off, range.start + off);
     this.#filled.add(range.start, range.end);
     if (!this.#catchUp && range.start === this.#hashed) {
       this.#hash.update(value);
@@ -310,7 +301,6 @@ export class IngestDownload implements PartialDownload {
     if (!this.#catchUp && this.#filled.endFrom(this.#hashed) > this.#hashed) {
       this.#catchUp = this.#advance().finally(() => (this.#catchUp = undefined));
     }
-    onBytes?.(value.byteLength);
     this.#maybeJournal();
   }
 
