@@ -7,7 +7,7 @@
  */
 import { KitError } from "../util/errors.ts";
 import { throwIfAborted } from "../util/pool.ts";
-import { iterableStream } from "../util/streams.ts";
+import { chunksOf, iterableStream } from "../util/streams.ts";
 import { joinPath } from "./ignore.ts";
 
 export const BLOCK_SIZE = 512;
@@ -46,6 +46,12 @@ export interface TarWriteOptions {
   passThroughBytes?: number;
   /** Small pieces (headers, padding, small files) are gathered into chunks of about this size (default 1 MiB). */
   stagingBytes?: number;
+  /**
+   * Called with each source chunk once it has been copied into the staging buffer and is no
+   * longer needed (a pooled buffer goes back to its pool). Chunks passed through are the
+   * consumer's to release.
+   */
+  release?: (chunk: Uint8Array) => void;
 }
 
 const ENC = new TextEncoder();
@@ -224,28 +230,6 @@ export function encodeHeader(name: string, mode: number, size: number, typeflag:
   return out;
 }
 
-async function* iterateSource(src: TarSource): AsyncGenerator<Uint8Array> {
-  if (src instanceof ReadableStream) {
-    const reader = src.getReader();
-    let done = false;
-    try {
-      for (;;) {
-        const r = await reader.read();
-        if (r.done) {
-          done = true;
-          return;
-        }
-        yield r.value;
-      }
-    } finally {
-      if (!done) await reader.cancel().catch(() => {});
-      reader.releaseLock();
-    }
-  } else {
-    yield* src;
-  }
-}
-
 function changedSize(entry: TarFileEntry, read: string): KitError {
   return new KitError(`File ${entry.name} changed size while it was being packed: expected ${entry.size} bytes, read ${read}`, {
     hint: "Make sure no other program writes to the files being packed",
@@ -295,15 +279,16 @@ export async function* tarChunks(
     } else {
       stage(encodeHeader(entry.name, entry.mode, entry.size, "0"));
       let n = 0;
-      for await (const chunk of iterateSource(await entry.open())) {
+      for await (const chunk of chunksOf(await entry.open())) {
         throwIfAborted(opts.signal);
         n += chunk.length;
         if (n > entry.size) throw changedSize(entry, "more");
         if (chunk.length >= passThrough) {
           if (pendingLen > 0) yield take();
           yield chunk;
-        } else if (chunk.length > 0) {
-          stage(chunk);
+        } else {
+          if (chunk.length > 0) stage(chunk);
+          opts.release?.(chunk);
           if (pendingLen >= staging) yield take();
         }
       }

@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { KitError } from "./errors.ts";
+import type { ChunkPool } from "./chunk-pool.ts";
 import { abortReason, sleep, throwIfAborted } from "./pool.ts";
 import { iterableStream } from "./streams.ts";
 
@@ -121,11 +122,7 @@ export async function writeStreamToHandle(
   let n = 0;
   let pending: Promise<void> | undefined;
   const write = async (value: Uint8Array) => {
-    let off = 0;
-    while (off < value.byteLength) {
-      const { bytesWritten } = await fh.write(value, off, value.byteLength - off);
-      off += bytesWritten;
-    }
+    await writeAllAt(fh, value, null);
     n += value.byteLength;
     onChunk?.(value.byteLength);
   };
@@ -153,6 +150,15 @@ export async function writeStreamToHandle(
   }
 }
 
+/** Writes all of `data` at `position` (null: the file's current position), however many calls that takes. */
+export async function writeAllAt(fh: fsp.FileHandle, data: Uint8Array, position: number | null): Promise<void> {
+  let off = 0;
+  while (off < data.byteLength) {
+    const { bytesWritten } = await fh.write(data, off, data.byteLength - off, position === null ? null : position + off);
+    off += bytesWritten;
+  }
+}
+
 const READ_CHUNK = 1 << 20;
 
 export interface ReadChunksOptions {
@@ -166,6 +172,16 @@ export interface ReadChunksOptions {
    * chunk before asking for the next (as the tar writer does with small pieces).
    */
   scratch?: Uint8Array;
+  /**
+   * Where other chunks are read into: buffers of this pool (chunks at most its `chunkSize`), which
+   * the consumer gives back with `pool.release` once it is done with them.
+   */
+  pool?: ChunkPool;
+  /**
+   * Fresh chunks are SharedArrayBuffer views (without a pool), so that a worker thread can hash
+   * them in place (src/runtime/hash-worker.ts).
+   */
+  shared?: boolean;
 }
 
 /**
@@ -181,7 +197,8 @@ export interface ReadChunksOptions {
  * same speed, about 60 MB less peak RSS (fewer large buffers waiting for the garbage collector).
  */
 export async function* readChunks(fd: number, opts: ReadChunksOptions = {}): AsyncGenerator<Uint8Array> {
-  const chunkSize = opts.chunkSize ?? READ_CHUNK;
+  const { pool } = opts;
+  const chunkSize = Math.min(opts.chunkSize ?? READ_CHUNK, pool?.chunkSize ?? Infinity);
   let pos = opts.start ?? 0;
   let left = Math.max(0, fs.fstatSync(fd).size - pos);
   for (;;) {
@@ -189,16 +206,26 @@ export async function* readChunks(fd: number, opts: ReadChunksOptions = {}): Asy
     const size = Math.min(chunkSize, left + 1);
     // Not zero-filled: every byte handed on is one just read (zeroing 1 MiB per chunk cost ~13%
     // of pack time).
-    const buf = opts.scratch && size <= opts.scratch.length ? opts.scratch.subarray(0, size) : Buffer.allocUnsafeSlow(size);
+    let buf: Uint8Array;
+    if (opts.scratch && size <= opts.scratch.length) buf = opts.scratch.subarray(0, size);
+    else if (pool) buf = (await pool.acquire(opts.signal)).subarray(0, size);
+    else if (opts.shared) buf = new Uint8Array(new SharedArrayBuffer(size));
+    else buf = Buffer.allocUnsafeSlow(size);
     let filled = 0;
-    while (filled < size) {
-      const bytesRead = fs.readSync(fd, buf, filled, size - filled, pos);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-      pos += bytesRead;
+    try {
+      while (filled < size) {
+        const bytesRead = fs.readSync(fd, buf, filled, size - filled, pos);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+        pos += bytesRead;
+      }
+    } catch (e) {
+      pool?.release(buf);
+      throw e;
     }
     left = Math.max(0, left - filled);
     if (filled > 0) yield filled === size ? buf : buf.subarray(0, filled);
+    else pool?.release(buf);
     if (filled < size) return;
   }
 }
@@ -223,7 +250,7 @@ export async function* readFileChunks(path: string, opts: ReadChunksOptions = {}
  */
 export async function fileReadableStream(
   file: string,
-  opts: { start?: number; signal?: AbortSignal } = {},
+  opts: { start?: number; signal?: AbortSignal; shared?: boolean } = {},
 ): Promise<ReadableStream<Uint8Array>> {
   throwIfAborted(opts.signal);
   const fh = await fsp.open(file, "r");

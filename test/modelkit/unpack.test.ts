@@ -134,6 +134,28 @@ describe("integrity and safety", () => {
     expect(readdirSync(out)).toEqual([]);
   });
 
+  test("a corrupted large layer (hashed on a worker thread while files are written) is refused and leaves no file", async () => {
+    const layout = await store();
+    const big = "w".repeat(9 * 1024 * 1024 + 5);
+    const tar = tarOf([["m/a.bin", big], ["m/b.txt", "tail"]]);
+    const d = descriptorFromBytes("application/vnd.kitops.modelkit.model.v1.tar", tar);
+    const config = { manifestVersion: "1.0.0", model: { path: "m", digest: d.digest, diffId: d.digest } } as Kitfile;
+    const { repo } = await storeKit(layout, "localhost/badbig", [{ mediaType: d.mediaType, data: tar }], config);
+    const good = tempDir();
+    await unpackAll(repo, good, ["model"]);
+    expect(readFileSync(path.join(good, "m", "a.bin"), "utf8")).toBe(big);
+    const blob = layout.blobPath(d.digest);
+    chmodSync(blob, 0o644);
+    const bad = new Uint8Array(tar);
+    bad[1000] = "x".charCodeAt(0); // inside a.bin's data: the tar still parses
+    writeFileSync(blob, bad);
+    const out = tempDir();
+    const err = await unpackAll(repo, out, ["model"]).catch((e) => e);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect(err.message).toContain("does not match its digest");
+    expect(listTree(out)).toEqual(["m/"]);
+  });
+
   test("a Kitfile digest missing from the manifest is kit's error", async () => {
     const layout = await store();
     const tar = tarOf([["m.bin", "x"]]);

@@ -1,0 +1,78 @@
+/**
+ * A bounded set of reusable chunk buffers. A reader takes a buffer, fills it and hands it on;
+ * whoever consumes it last gives it back. Memory stays at `slots × chunkSize` however far the
+ * reader gets ahead (it waits for a free buffer), and no fresh pages are touched per chunk.
+ * Buffers are SharedArrayBuffers where the runtime has them, so a worker thread can hash a chunk
+ * in place while the main thread writes it.
+ * @module
+ */
+import { abortReason, throwIfAborted } from "./pool.ts";
+
+interface Waiter {
+  resolve(b: Uint8Array): void;
+  reject(e: Error): void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+export class ChunkPool {
+  readonly chunkSize: number;
+  readonly slots: number;
+  #free: Uint8Array[] = [];
+  #inUse = new Set<ArrayBufferLike>();
+  #created = 0;
+  #waiters: Waiter[] = [];
+
+  constructor(chunkSize: number, slots: number) {
+    if (!(chunkSize > 0) || !Number.isInteger(slots) || slots < 1) throw new RangeError(`Invalid chunk pool ${slots} × ${chunkSize}`);
+    this.chunkSize = chunkSize;
+    this.slots = slots;
+  }
+
+  /** A whole free buffer (`chunkSize` bytes, contents undefined); waits while all are in use. */
+  acquire(signal?: AbortSignal): Promise<Uint8Array> {
+    throwIfAborted(signal);
+    const b = this.#free.pop() ?? (this.#created < this.slots ? this.#create() : undefined);
+    if (b) {
+      this.#inUse.add(b.buffer);
+      return Promise.resolve(b);
+    }
+    return new Promise((resolve, reject) => {
+      const w: Waiter = { resolve, reject };
+      if (signal) {
+        w.signal = signal;
+        w.onAbort = () => {
+          const i = this.#waiters.indexOf(w);
+          if (i >= 0) this.#waiters.splice(i, 1);
+          reject(abortReason(signal));
+        };
+        signal.addEventListener("abort", w.onAbort, { once: true });
+      }
+      this.#waiters.push(w);
+    });
+  }
+
+  /** True when `chunk` is (a view into) one of this pool's buffers that is in use. */
+  owns(chunk: Uint8Array): boolean {
+    return this.#inUse.has(chunk.buffer);
+  }
+
+  /** Gives back the buffer `chunk` views; chunks that are not the pool's are ignored. */
+  release(chunk: Uint8Array): void {
+    if (!this.#inUse.has(chunk.buffer)) return;
+    const whole = new Uint8Array(chunk.buffer, 0, this.chunkSize);
+    const w = this.#waiters.shift();
+    if (w) {
+      if (w.onAbort) w.signal!.removeEventListener("abort", w.onAbort);
+      w.resolve(whole);
+      return;
+    }
+    this.#inUse.delete(chunk.buffer);
+    this.#free.push(whole);
+  }
+
+  #create(): Uint8Array {
+    this.#created++;
+    return new Uint8Array(typeof SharedArrayBuffer === "function" ? new SharedArrayBuffer(this.chunkSize) : new ArrayBuffer(this.chunkSize));
+  }
+}
