@@ -89,6 +89,9 @@ export async function buildBinary(target: BuildTarget): Promise<void> {
     minify: true,
     bytecode: true,
     format: "esm",
+    // Each dynamically imported module (a command, the dev server, the registry client) is a
+    // chunk of its own, loaded only when used: start-up reads only what `kit version` needs.
+    splitting: true,
     sourcemap: "none",
     define,
     compile: {

@@ -33,7 +33,7 @@ export async function openStorage(ctx: Context): Promise<LayoutStore> {
  */
 export function startProgress(ctx: Context): { progress: Progress; log: Logger; close(): void } {
   if (ctx.progress === "none") return { progress: noProgress, log: ctx.log, close() {} };
-  const progress = terminalProgress((s) => void process.stdout.write(s), ctx.stdout.columns, ctx.progress);
+  const progress = terminalProgress((s) => ctx.stdout.write(s), ctx.stdout.columns, ctx.progress);
   const wrap = (f: (m: string) => void) => (m: string) => progress.suspend(() => f(m));
   const base = ctx.log;
   const log: Logger = {
