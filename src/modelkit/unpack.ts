@@ -20,12 +20,12 @@ import { gunzipStream, zstdDecompressStream } from "../util/compress.ts";
 import { KitError } from "../util/errors.ts";
 import { atomicWriteFile, randomHex, writeStreamToHandle } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
-import { throwIfAborted } from "../util/pool.ts";
+import { limit, throwIfAborted } from "../util/pool.ts";
 import { noProgress, type Progress } from "../util/progress.ts";
 import { readModelKit, type ModelKitContents } from "./contents.ts";
 import { matchesFilters, parentFilters, selectsKitfile, type Filter, type LayerKind } from "./layer-filter.ts";
 import { MAX_MODEL_REF_CHAIN } from "./modelref.ts";
-import { EXTRACT_MODE_MASK, extractTar, verifySubpath } from "./untar.ts";
+import { EXTRACT_MODE_MASK, extractTar, onExisting, verifySubpath } from "./untar.ts";
 
 /** One Kitfile entry paired with its manifest layer. */
 interface Pair {
@@ -104,6 +104,8 @@ export interface UnpackOptions {
   signal?: AbortSignal;
   /** False for a parent of a model reference: its Kitfile is never written. */
   writeKitfile?: boolean;
+  /** Layers read, verified and written at once (default 2); they are put in place in order. */
+  concurrency?: number;
 }
 
 const KIND_WORD: Record<LayerKind, string> = {
@@ -141,8 +143,11 @@ function decompress(stream: ReadableStream<Uint8Array>, t: LayerType): ReadableS
   return stream;
 }
 
-/** Writes a raw layer to its file path (docs/format.md#raw-layers): inside `dir`, mode from the metadata annotation. */
-async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Uint8Array>, layer: Descriptor, o: UnpackOptions) {
+/**
+ * Writes a raw layer to its file path (docs/format.md#raw-layers): inside `dir`, mode from the
+ * metadata annotation; put in place once `before` settles (see {@link ExtractOptions.before}).
+ */
+async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Uint8Array>, layer: Descriptor, o: UnpackOptions, before?: Promise<void>) {
   const target = await verifySubpath(dir, rel);
   let mode = 0o644;
   let size: number | undefined;
@@ -158,9 +163,14 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
   }
   const st = await lstat(target).catch(() => undefined);
   if (st) {
-    if (o.ignoreExisting) { await stream.cancel(); return; }
-    if (!o.overwrite) { await stream.cancel(); throw new KitError(`path '${rel}' already exists`); }
-    if (!st.isFile()) { await stream.cancel(); throw new KitError(`path '${rel}' already exists and is not a regular file`); }
+    let rule: "skip" | "replace";
+    try {
+      rule = onExisting(st, o, rel);
+    } catch (e) {
+      await stream.cancel();
+      throw e;
+    }
+    if (rule === "skip") return void (await stream.cancel());
   }
   await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
   const tmp = `${target}.kit-tmp-${process.pid}-${randomHex(6)}`;
@@ -173,6 +183,12 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
       await fh.close();
     }
     if (size !== undefined && n !== size) throw new KitError(`Raw layer ${rel} has ${n} bytes but its metadata says ${size}`);
+    if (before) {
+      await before;
+      // Another layer may have put a file there meanwhile: the rules for an existing file.
+      const now = st ? undefined : await lstat(target).catch(() => undefined);
+      if (now && onExisting(now, o, rel) === "skip") return await rm(tmp, { force: true });
+    }
     await rename(tmp, target);
   } catch (e) {
     await rm(tmp, { force: true });
@@ -217,7 +233,7 @@ export async function unpackModelKit(
 
 /** Unpacks an already-read ModelKit from `source` into `o.dir`. Parents of model references are {@link unpackModelKit}'s job. */
 export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitContents, o: UnpackOptions): Promise<void> {
-  const { dir, logger, signal } = o;
+  const { dir, logger } = o;
   const progress = o.progress ?? noProgress;
   await mkdir(dir, { recursive: true, mode: 0o755 });
   if (o.writeKitfile !== false && selectsKitfile(o.filters)) await unpackKitfile(dir, kit.kitfile, o.overwrite, logger);
@@ -226,8 +242,8 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
   const counts: Record<string, number> = {};
   // One digest named by several entries is extracted once per place it lands, not once per mention.
   const extracted = new Set<string>();
+  const jobs: Array<{ p: Pair; rel?: string; subdir?: string }> = [];
   for (const p of pairs) {
-    throwIfAborted(signal);
     if (!matchesFilters(o.filters, p.kind, p.entry)) continue;
     const entryPath = p.entry.path ?? "";
     const raw = p.type.format === "raw";
@@ -239,25 +255,56 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
       continue;
     }
     extracted.add(key);
-    const word = KIND_WORD[p.kind];
-    logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`);
-    const task = progress.task(`Unpacking ${entryPath || "."}`, p.layer.size);
-    const counted = tapStream(await source.fetch(p.layer, { signal }), { onChunk: (c) => task.add(c.byteLength) });
-    const data = decompress(counted, p.type);
-    if (rel !== undefined) {
-      await writeRawLayer(dir, rel, data, p.layer, o);
-    } else {
-      if (legacy && subdir && subdir !== ".") await verifySubpath(dir, subdir);
-      await extractTar(data, dir, {
-        overwrite: o.overwrite,
-        ignoreExisting: o.ignoreExisting,
-        subdir: subdir && subdir !== "." ? subdir : undefined,
-        signal,
-        logger,
-      });
-    }
-    task.done();
-    counts[p.kind] = (counts[p.kind] ?? 0) + 1;
+    jobs.push({ p, rel, subdir });
   }
+
+  // Layers are read, verified and written a few at a time (each verified on its own worker
+  // thread), but put in place in order: a layer's files go in only after those of the layers
+  // before it, which makes the result that of one layer after the other. The first failure stops
+  // the others; layers before it that were complete stay in place, as they would have.
+  const stop = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
+  const pool = limit(o.concurrency ?? 2);
+  let previous: Promise<void> = Promise.resolve();
+  let failure: unknown;
+  const runs = jobs.map(({ p, rel, subdir }) => {
+    const before = previous;
+    const mine = pool.run(async () => {
+      throwIfAborted(signal);
+      const entryPath = p.entry.path ?? "";
+      const word = KIND_WORD[p.kind];
+      logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`);
+      const task = progress.task(`Unpacking ${entryPath || "."}`, p.layer.size);
+      const counted = tapStream(await source.fetch(p.layer, { signal }), { onChunk: (c) => task.add(c.byteLength) });
+      const data = decompress(counted, p.type);
+      if (rel !== undefined) {
+        await writeRawLayer(dir, rel, data, p.layer, { ...o, signal }, before);
+      } else {
+        if (legacy && subdir && subdir !== ".") await verifySubpath(dir, subdir);
+        await extractTar(data, dir, {
+          overwrite: o.overwrite,
+          ignoreExisting: o.ignoreExisting,
+          subdir: subdir && subdir !== "." ? subdir : undefined,
+          signal,
+          logger,
+          before,
+        });
+      }
+      task.done();
+      counts[p.kind] = (counts[p.kind] ?? 0) + 1;
+    }, signal).catch((e) => {
+      if (failure === undefined) {
+        failure = e;
+        stop.abort();
+      }
+      throw e;
+    });
+    // The next layer waits for this one to be in place (or failed), never for it to start.
+    previous = Promise.all([before, mine]).then(() => {});
+    previous.catch(() => {}); // the failure itself is reported once, below
+    return mine;
+  });
+  await Promise.allSettled(runs);
+  if (failure !== undefined) throw failure;
   for (const [k, n] of Object.entries(counts)) logger.debug(`Unpacked ${n} ${KIND_WORD[k as LayerKind]} layer(s)`);
 }

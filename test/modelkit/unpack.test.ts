@@ -240,3 +240,45 @@ describe("integrity and safety", () => {
     expect(log.text()).toBe(`Found existing Kitfile at ${out}/Kitfile\n`);
   });
 });
+
+describe("layers unpacked at once, put in place in order", () => {
+  // The model layer is large (extracted last of the two), the dataset layer tiny: both write x.txt.
+  async function overlapping() {
+    const layout = await store();
+    const big = tarOf([["w.bin", "w".repeat(9 * 1024 * 1024)], ["x.txt", "from the model layer"]]);
+    const small = tarOf([["x.txt", "from the dataset layer"]]);
+    const m = descriptorFromBytes("application/vnd.kitops.modelkit.model.v1.tar", big);
+    const d = descriptorFromBytes("application/vnd.kitops.modelkit.dataset.v1.tar", small);
+    const config = {
+      manifestVersion: "1.0.0",
+      model: { path: "w.bin", digest: m.digest, diffId: m.digest },
+      datasets: [{ path: "x.txt", digest: d.digest, diffId: d.digest }],
+    } as Kitfile;
+    const { repo } = await storeKit(layout, "localhost/overlap", [{ mediaType: m.mediaType, data: big }, { mediaType: d.mediaType, data: small }], config);
+    return repo;
+  }
+  const unpack = async (repo: LocalRepository, dir: string, o: { overwrite?: boolean; ignoreExisting?: boolean }) => {
+    const kit = await readModelKit(repo, "t");
+    await unpackContents(repo, kit, { dir, filters: [], overwrite: o.overwrite ?? false, ignoreExisting: o.ignoreExisting ?? false, logger: memoryLogger() });
+  };
+
+  test("a file of a later layer meets the file an earlier one put there: an error, the earlier file stays", async () => {
+    const repo = await overlapping();
+    const out = tempDir();
+    const e = await unpack(repo, out, {}).catch((x) => x);
+    expect(e.message).toBe("path 'x.txt' already exists");
+    expect(readFileSync(path.join(out, "x.txt"), "utf8")).toBe("from the model layer");
+    expect(listTree(out)).toEqual(["Kitfile", "w.bin", "x.txt"]);
+  });
+
+  test("with --overwrite the later layer's file wins, with --ignore-existing the earlier one's, as one after the other", async () => {
+    const repo = await overlapping();
+    const a = tempDir();
+    await unpack(repo, a, { overwrite: true });
+    expect(readFileSync(path.join(a, "x.txt"), "utf8")).toBe("from the dataset layer");
+    const b = tempDir();
+    await unpack(repo, b, { ignoreExisting: true });
+    expect(readFileSync(path.join(b, "x.txt"), "utf8")).toBe("from the model layer");
+    for (const dir of [a, b]) expect(listTree(dir)).toEqual(["Kitfile", "w.bin", "x.txt"]);
+  });
+});
