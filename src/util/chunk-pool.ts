@@ -6,14 +6,7 @@
  * in place while the main thread writes it.
  * @module
  */
-import { abortReason, throwIfAborted } from "./pool.ts";
-
-interface Waiter {
-  resolve(b: Uint8Array): void;
-  reject(e: Error): void;
-  signal?: AbortSignal;
-  onAbort?: () => void;
-}
+import { throwIfAborted, WaitQueue } from "./pool.ts";
 
 export class ChunkPool {
   readonly chunkSize: number;
@@ -21,7 +14,7 @@ export class ChunkPool {
   #free: Uint8Array[] = [];
   #inUse = new Set<ArrayBufferLike>();
   #created = 0;
-  #waiters: Waiter[] = [];
+  #waiters = new WaitQueue<Uint8Array>();
 
   constructor(chunkSize: number, slots: number) {
     if (!(chunkSize > 0) || !Number.isInteger(slots) || slots < 1) throw new RangeError(`Invalid chunk pool ${slots} × ${chunkSize}`);
@@ -37,19 +30,7 @@ export class ChunkPool {
       this.#inUse.add(b.buffer);
       return Promise.resolve(b);
     }
-    return new Promise((resolve, reject) => {
-      const w: Waiter = { resolve, reject };
-      if (signal) {
-        w.signal = signal;
-        w.onAbort = () => {
-          const i = this.#waiters.indexOf(w);
-          if (i >= 0) this.#waiters.splice(i, 1);
-          reject(abortReason(signal));
-        };
-        signal.addEventListener("abort", w.onAbort, { once: true });
-      }
-      this.#waiters.push(w);
-    });
+    return this.#waiters.wait(signal);
   }
 
   /** True when `chunk` is (a view into) one of this pool's buffers that is in use. */
@@ -61,12 +42,7 @@ export class ChunkPool {
   release(chunk: Uint8Array): void {
     if (!this.#inUse.has(chunk.buffer)) return;
     const whole = new Uint8Array(chunk.buffer, 0, this.chunkSize);
-    const w = this.#waiters.shift();
-    if (w) {
-      if (w.onAbort) w.signal!.removeEventListener("abort", w.onAbort);
-      w.resolve(whole);
-      return;
-    }
+    if (this.#waiters.wake(whole)) return; // straight to the next reader, still in use
     this.#inUse.delete(chunk.buffer);
     this.#free.push(whole);
   }
