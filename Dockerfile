@@ -2,6 +2,8 @@
 #
 #   docker build -t kit .                    the kit CLI (ENTRYPOINT kit)
 #   docker build -t kit-init --target init .  the init container (build/init/entrypoint.sh + cosign)
+#   docker build -t kit-kserve --target kserve .  KServe's storage initializer for kit:// URIs
+#                                            (build/kserve/entrypoint.sh; docs/kserve.md)
 #
 # The build stage installs the locked npm dependencies, so Bun is the version pinned in
 # package.json, and compiles dist/kit for the build platform (linux/amd64 or linux/arm64 with
@@ -53,6 +55,15 @@ COPY --from=cosign /ko-app/cosign /usr/local/bin/cosign
 ENTRYPOINT ["/usr/local/bin/kit-init"]
 LABEL org.opencontainers.image.title="kit-init" \
       org.opencontainers.image.description="kit init container: unpacks a ModelKit before the main container starts"
+
+# ---------------------------------------------------------------------------------------------
+# KServe storage initializer: a ClusterStorageContainer runs `kit-kserve kit://<ref> <dir>` for
+# InferenceServices whose storageUri starts with kit:// (KIT_USER, KIT_PASSWORD, KIT_UNPACK_FLAGS).
+FROM runtime AS kserve
+COPY --chmod=0755 build/kserve/entrypoint.sh /usr/local/bin/kit-kserve
+ENTRYPOINT ["/usr/local/bin/kit-kserve"]
+LABEL org.opencontainers.image.title="kit-kserve" \
+      org.opencontainers.image.description="kit storage initializer for KServe: unpacks kit:// ModelKits for InferenceServices"
 
 # ---------------------------------------------------------------------------------------------
 # The CLI image (the last stage, so the default target). `kit-init` is there too, for pods that

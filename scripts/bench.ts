@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: measures kit's pack, unpack, re-pack, start-up, binary size, list, compressed
- * pack, push and pull against the physical limits (openssl, tar) and the peers (GNU gzip, skopeo).
+ * pack, push, pull and import against the physical limits (openssl, tar, curl) and the peers (GNU
+ * gzip, skopeo).
  *
  *   bun scripts/bench.ts                      full run (1 GiB file, 4 × 256 MiB parts, 20,000 small files, 500 kits, 5 runs)
  *   bun scripts/bench.ts --quick              small sizes, one run each (CI runs this so the code never rots)
  *   bun scripts/bench.ts --size 4GiB          size of the large file (the parts are a quarter each; the mixed project's weights)
  *   bun scripts/bench.ts --runs 7             runs per row and side (best of)
- *   bun scripts/bench.ts --only pack,unpack   only these groups: pack parts small unpack repack startup size list gzip registry
+ *   bun scripts/bench.ts --only pack,unpack   only these groups: pack parts small unpack repack startup size list gzip registry import
  *   bun scripts/bench.ts --kit PATH           use this binary instead of building dist/kit
  *   bun scripts/bench.ts --write docs/benchmarks.md   also write the result between the file's markers
  *
@@ -32,6 +33,7 @@ import {
   makeTempRoot,
   parseSize,
   removeTree,
+  writeIncompressibleFile,
 } from "./bench/data.ts";
 import { fillStore } from "./bench/kits.ts";
 import {
@@ -52,6 +54,7 @@ import {
   warmPageCache,
   type WriteRate,
 } from "./bench/measure.ts";
+import { startHub } from "./bench/hub.ts";
 import { exportOciLayout, startRegistry } from "./bench/registry.ts";
 import { fmtBytes, type Goal, MAX_RSS, type Row, table, verdict, writeBetweenMarkers } from "./bench/report.ts";
 
@@ -59,7 +62,7 @@ const root = path.resolve(import.meta.dir, "..");
 
 // ----- options -------------------------------------------------------------------------------
 
-const GROUPS = ["pack", "parts", "small", "unpack", "repack", "startup", "size", "list", "gzip", "registry"] as const;
+const GROUPS = ["pack", "parts", "small", "unpack", "repack", "startup", "size", "list", "gzip", "registry", "import"] as const;
 type Group = (typeof GROUPS)[number];
 
 interface Options {
@@ -129,6 +132,7 @@ const sizes = {
   weights: opts.size,
   dataset: opts.quick ? 4 * MiB : 64 * MiB,
   gzip: opts.quick ? 16 * MiB : 256 * MiB,
+  hub: opts.quick ? 64 * MiB : GiB,
   startupRuns: opts.quick ? 5 : 50,
   listRuns: opts.quick ? 1 : 5,
 };
@@ -315,8 +319,10 @@ try {
   if (want("repack")) mixedBytes = makeMixedProject(mixed, { weights: sizes.weights, dataset: sizes.dataset }, 3);
   const mixedReady = Date.now();
   if (want("gzip")) makeLargeFileProject(gz, sizes.gzip, 4);
+  const hubFile = path.join(work, "hub", "model.safetensors");
+  if (want("import")) writeIncompressibleFile(hubFile, sizes.hub, 5);
   log(`data ready in ${((Date.now() - dataStart) / 1000).toFixed(1)} s; warming the page cache`);
-  warmPageCache([large, parts, small, mixed, gz].filter((p) => existsSync(p)));
+  warmPageCache([large, parts, small, mixed, gz, hubFile].filter((p) => existsSync(p)));
   warmPageCache([kitBin]);
   const firstRate = probeWriteRate(work, sizes.probe);
   writeRates.push(firstRate);
@@ -613,6 +619,51 @@ try {
       repush.ref = summarize(r.repush);
     }));
   }
+
+  // import of a single-file repository from the fake Hub (loopback) vs curl of the same file.
+  if (want("import")) {
+    const row: Row = {
+      name: `import ${fmtBytes(sizes.hub)} from a fake Hub vs curl`,
+      goal: { text: "at most 1.5× the time of curl downloading the same file (ratio ≥ 0.67)", minRatio: 1 / 1.5 },
+      bytes: sizes.hub,
+      refLabel: "`curl -sSfL -o FILE <endpoint>/REPO/resolve/main/FILE` (follows the redirect to the CDN port)",
+    };
+    await section([row], () => withWriteState([row], async () => {
+      if (!kitHas(kitBin, "import")) {
+        row.skipped = "not available yet: this build has no `kit import`";
+        return;
+      }
+      if (!have("curl")) {
+        row.skipped = "not available yet: curl is not installed";
+        return;
+      }
+      log(`import of a ${fmtBytes(sizes.hub)} repository from the fake Hub`);
+      const hub = await startHub("bench/model", { "model.safetensors": hubFile });
+      cleanups.push(() => hub.stop());
+      try {
+        const home = path.join(homes, "import");
+        const out = path.join(outs, "curl.bin");
+        const ours: Sample[] = [];
+        const ref: Sample[] = [];
+        for (let i = 0; i < runs; i++) {
+          fresh(home);
+          syncDisks();
+          ours.push(measure({ argv: kitArgs("import", "bench/model", "-t", "bench/imported:v1"), env: { ...env(home), HF_ENDPOINT: hub.endpoint } }));
+          if (statSync(largestBlob(home)).size <= sizes.hub) throw new Error("kit import stored no layer holding the file");
+          removeTree(home);
+          syncDisks();
+          ref.push(measure({ argv: ["curl", "-sSfL", "-o", out, `${hub.endpoint}/bench/model/resolve/main/model.safetensors`] }));
+          if (statSync(out).size !== sizes.hub) throw new Error(`curl downloaded ${statSync(out).size} bytes, not ${sizes.hub}`);
+          removeTree(out);
+        }
+        row.ours = summarize(ours);
+        row.ref = summarize(ref);
+      } finally {
+        await hub.stop();
+        cleanups.pop();
+      }
+    }));
+  }
 } catch (e) {
   if (!(e instanceof Interrupted)) throw e;
   for (const c of cleanups.reverse()) await c();
@@ -630,7 +681,7 @@ const header = [
   `Date: ${started.toISOString().replace(/\.\d+Z$/, "Z")}. Machine: ${host.nproc} CPUs (\`nproc\`), ${host.cpu}, ${host.ram} RAM, ${host.kernel}; load average ${host.load} at start, ${os.loadavg().map((l) => l.toFixed(2)).join(", ")} at the end.`,
   `Write rate into the page cache (${fmtBytes(sizes.probe)} with dd, 1 GiB/s or more is the fast state): ${writeRates[0] ? fmtRate(writeRates[0]) : "not measured"} at start, ${lastRate ? fmtRate(lastRate) : "not measured"} at the end; the Writes column has the state before and after each row.`,
   `kit commit ${kitCommit(kitBin)}, Bun ${bunVersion}. Mode: ${opts.quick ? "quick" : "full"}, ${opts.runs} run${opts.runs > 1 ? "s" : ""} per row and side, alternating (best of; peak RSS is the largest of the runs).`,
-  `Sizes: large file ${fmtBytes(sizes.large)} of incompressible bytes; 4 parts of ${fmtBytes(sizes.part)}; ${sizes.smallFiles.toLocaleString("en-US")} small files of 1–64 KiB; mixed project with ${fmtBytes(sizes.weights)} of weights; ${sizes.kits} ModelKits for \`kit list\`; gzip rows on a ${fmtBytes(sizes.gzip)} incompressible file; start-up: median of ${sizes.startupRuns} runs.`,
+  `Sizes: large file ${fmtBytes(sizes.large)} of incompressible bytes; 4 parts of ${fmtBytes(sizes.part)}; ${sizes.smallFiles.toLocaleString("en-US")} small files of 1–64 KiB; mixed project with ${fmtBytes(sizes.weights)} of weights; ${sizes.kits} ModelKits for \`kit list\`; gzip rows on a ${fmtBytes(sizes.gzip)} incompressible file; start-up: median of ${sizes.startupRuns} runs; import of a ${fmtBytes(sizes.hub)} single-file repository.`,
   "Page cache warm: every input was read once before timing; `sync` before every timed run; output of each run is removed before the next. Ratio = reference time ÷ our time (above 1: kit is faster), from runs taken side by side.",
 ].join("\n");
 const result = `${header}\n\n${table(rows)}\n`;

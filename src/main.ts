@@ -18,6 +18,8 @@ const onSignal = () => {
 };
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
+// A closed terminal: stop the same way, so temporary files and lock files are removed.
+if (process.platform !== "win32") process.on("SIGHUP", onSignal);
 
 // Output goes straight to file descriptors 1 and 2 with synchronous writes: the process.stdout
 // and process.stderr streams cost several milliseconds to set up (tty, net and stream modules),

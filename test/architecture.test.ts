@@ -1,5 +1,5 @@
 /**
- * Layers import only downward: cli → dev → modelkit → init → registry → sign → store → kitfile →
+ * Layers import only downward: cli → dev → modelkit → init → s3 → registry → sign → store → kitfile →
  * oci → runtime → util. Every pair is ordered: no two layers may import each other, not even the
  * low-level pairs (util and runtime, modelkit and init).
  */
@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 
 const src = path.resolve(import.meta.dir, "../src");
-const RANK: Record<string, number> = { "..": 0, util: 0, runtime: 1, oci: 2, kitfile: 3, store: 4, sign: 4.5, registry: 5, init: 6, modelkit: 7, dev: 8, cli: 9, "main.ts": 10 };
+const RANK: Record<string, number> = { "..": 0, util: 0, runtime: 1, oci: 2, kitfile: 3, store: 4, sign: 4.5, registry: 5, s3: 5.5, init: 6, modelkit: 7, dev: 8, cli: 9, "main.ts": 10 };
 const BUN_ONLY = /\bBun\.(file|write|serve|CryptoHasher|embeddedFiles|isStandaloneExecutable|password|spawn|build)\b|with \{ type: "file" \}/;
 
 function files(dir: string): string[] {

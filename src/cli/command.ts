@@ -14,7 +14,10 @@ export interface Context {
   log: Logger;
   /** The kit home (`--config` → `$KITOPS_HOME` → platform default). */
   home: string;
-  /** Progress style after TTY detection: bars only when `fancy`/`plain` and stdout is a terminal. */
+  /**
+   * Progress display after TTY detection: bars (`fancy`/`plain`) when stdout is a terminal,
+   * periodic plain `lines` when it is not, `none` with `--progress none` or `-vvv`.
+   */
   progress: ProgressMode;
   /** Log verbosity count from -v. */
   verbosity: number;
@@ -32,6 +35,8 @@ export interface Context {
   stdout: {
     isTTY: boolean;
     columns: number;
+    /** Escape colours are allowed (a terminal, no `NO_COLOR`, not Windows). */
+    colour: boolean;
     /** Raw text to stdout (progress bars' escape sequences): nothing is made safe here. */
     write(s: string): void;
   };

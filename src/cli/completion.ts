@@ -343,3 +343,77 @@ Register-ArgumentCompleter -Native -CommandName '${name}' -ScriptBlock {
 }
 `;
 }
+
+/** Each shell: its script generator and cobra's help text for `kit completion <shell>`. */
+export const SHELLS: Record<string, { script: (name: string, descriptions: boolean) => string; help: (kit: string) => string }> = {
+  bash: {
+    script: bashCompletion,
+    help: (kit) => `Generate the autocompletion script for the bash shell.
+
+To load completions in your current shell session:
+
+\tsource <(${kit} completion bash)
+
+To load completions for every new session, execute once:
+
+#### Linux:
+
+\t${kit} completion bash > /etc/bash_completion.d/${kit}
+
+#### macOS:
+
+\t${kit} completion bash > $(brew --prefix)/etc/bash_completion.d/${kit}
+
+You will need to start a new shell for this setup to take effect.`,
+  },
+  fish: {
+    script: fishCompletion,
+    help: (kit) => `Generate the autocompletion script for the fish shell.
+
+To load completions in your current shell session:
+
+\t${kit} completion fish | source
+
+To load completions for every new session, execute once:
+
+\t${kit} completion fish > ~/.config/fish/completions/${kit}.fish
+
+You will need to start a new shell for this setup to take effect.`,
+  },
+  powershell: {
+    script: powershellCompletion,
+    help: (kit) => `Generate the autocompletion script for powershell.
+
+To load completions in your current shell session:
+
+\t${kit} completion powershell | Out-String | Invoke-Expression
+
+To load completions for every new session, add the output of the above command
+to your powershell profile.`,
+  },
+  zsh: {
+    script: zshCompletion,
+    help: (kit) => `Generate the autocompletion script for the zsh shell.
+
+If shell completion is not already enabled in your environment you will need
+to enable it.  You can execute the following once:
+
+\techo "autoload -U compinit; compinit" >> ~/.zshrc
+
+To load completions in your current shell session:
+
+\tsource <(${kit} completion zsh)
+
+To load completions for every new session, execute once:
+
+#### Linux:
+
+\t${kit} completion zsh > "\${fpath[1]}/_${kit}"
+
+#### macOS:
+
+\t${kit} completion zsh > $(brew --prefix)/share/zsh/site-functions/_${kit}
+
+You will need to start a new shell for this setup to take effect.`,
+  },
+};

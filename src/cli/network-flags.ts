@@ -64,6 +64,6 @@ export function networkOptions(flags: NetworkFlagValues, cwd: string): NetworkOp
  */
 export function remoteContext(ctx: Context, log: Logger = ctx.log): RemoteContext {
   const remote: RemoteContext = { home: ctx.home, env: ctx.env, version: ctx.version, logger: log };
-  if (ctx.progress === "none") remote.httpLogger = log;
+  if (ctx.progress !== "plain" && ctx.progress !== "fancy") remote.httpLogger = log;
   return remote;
 }

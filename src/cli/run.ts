@@ -142,8 +142,10 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
   const ctx: Context = {
     log,
     home,
-    get progress() {
-      return progressWanted === "none" || verbosity >= 3 || !io.stdoutIsTTY ? "none" : progressWanted;
+    get progress(): ProgressMode {
+      if (verbosity >= 3 || progressWanted === "none") return "none";
+      // Without a terminal that can move the cursor (a pipe, a CI log, TERM=dumb): plain lines.
+      return !io.stdoutIsTTY || io.env.TERM === "dumb" ? "lines" : progressWanted;
     },
     verbosity,
     env: io.env,
@@ -155,6 +157,9 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
       },
       get columns() {
         return io.columns;
+      },
+      get colour() {
+        return tty.colour;
       },
       write: (s) => io.out(s),
     },

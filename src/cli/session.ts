@@ -7,13 +7,15 @@
 import { parseReference, type ModelRef } from "../oci/reference.ts";
 import { lazyRemote, type RemoteOpener } from "../modelkit/locate.ts";
 import { openSession } from "../registry/remote.ts";
-import type { NetworkOptions } from "../registry/network-options.ts";
+import { createTransport, DEFAULT_NETWORK_OPTIONS, type NetworkOptions } from "../registry/network-options.ts";
+import type { S3Opener } from "../modelkit/remote-datasets.ts";
+import { S3Client, s3SettingsFromEnv } from "../s3/client.ts";
 import { LayoutStore } from "../store/layout.ts";
 import { migrateLegacyStorage, needsMigration } from "../store/migrate.ts";
 import { errorMessage, KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { homePaths } from "../util/paths.ts";
-import { noProgress, terminalProgress, type Progress } from "../util/progress.ts";
+import { lineProgress, noProgress, summaryLine, terminalProgress, type Display, type Progress } from "../util/progress.ts";
 import type { Context } from "./command.ts";
 import { remoteContext } from "./network-flags.ts";
 
@@ -27,14 +29,59 @@ export async function openStorage(ctx: Context): Promise<LayoutStore> {
   return LayoutStore.open(dir);
 }
 
+/** What a command draws progress with, and the logger to use meanwhile. */
+export interface ProgressUi {
+  progress: Progress;
+  /** Clears the bars (so log lines and bars never interleave). */
+  log: Logger;
+  /**
+   * After success: clears the bars and prints the summary line (`Pushed 1.9 GiB in 16.2 s
+   * (119 MiB/s)`) when the user saw progress and bytes were moved.
+   */
+  finish(): void;
+  /** Clears the bars; safe to call more than once. */
+  close(): void;
+}
+
+/** Milliseconds between the plain progress lines of a long transfer without a terminal. */
+const LINE_PERIOD_MS = 10_000;
+
 /**
- * Progress bars for this command when the user wants them and stdout is a terminal, plus a
- * logger that clears the bars before each line so lines and bars never interleave.
+ * The period of the plain progress lines: {@link LINE_PERIOD_MS}, or
+ * `KITOPS_PROGRESS_INTERVAL_MS` (a positive number of milliseconds; set by the tests, which
+ * cannot wait ten seconds per check).
  */
-export function startProgress(ctx: Context): { progress: Progress; log: Logger; close(): void } {
-  if (ctx.progress === "none") return { progress: noProgress, log: ctx.log, close() {} };
-  const progress = terminalProgress((s) => ctx.stdout.write(s), ctx.stdout.columns, ctx.progress);
-  const wrap = (f: (m: string) => void) => (m: string) => progress.suspend(() => f(m));
+export function linePeriod(env: Record<string, string | undefined>): number {
+  const v = Number(env.KITOPS_PROGRESS_INTERVAL_MS);
+  return Number.isFinite(v) && v > 0 ? v : LINE_PERIOD_MS;
+}
+
+/**
+ * This command's progress display (docs/format.md#progress): bars on a terminal, plain lines
+ * for long transfers without one, nothing at `--progress none`. `done` is the summary's verb
+ * (`Pushed`); without it there is no summary. Ctrl-C (the context's signal) clears the bars at
+ * once, so the error line starts on a clean line.
+ */
+export function startProgress(ctx: Context, done?: string): ProgressUi {
+  if (ctx.progress === "none") return { progress: noProgress, log: ctx.log, finish() {}, close() {} };
+  const display: Display = ctx.progress === "lines"
+    ? lineProgress({ report: (line) => ctx.log.info(line), periodMs: linePeriod(ctx.env) })
+    : terminalProgress({
+      write: (s) => ctx.stdout.write(s),
+      columns: () => process.stdout.columns || ctx.stdout.columns,
+      style: ctx.progress,
+      colour: ctx.stdout.colour,
+    });
+  const onAbort = () => display.interrupt();
+  ctx.signal.addEventListener("abort", onAbort, { once: true });
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    ctx.signal.removeEventListener("abort", onAbort);
+    display.close();
+  };
+  const wrap = (f: (m: string) => void) => (m: string) => display.suspend(() => f(m));
   const base = ctx.log;
   const log: Logger = {
     level: base.level,
@@ -46,16 +93,38 @@ export function startProgress(ctx: Context): { progress: Progress; log: Logger; 
     error: wrap(base.error),
     print: wrap(base.print),
   };
-  return { progress, log, close: () => progress.close() };
+  return {
+    progress: display,
+    log,
+    close,
+    finish() {
+      close();
+      const s = display.stats();
+      if (done && s.shown && s.bytes > 0) ctx.log.info(summaryLine(done, s.bytes, s.seconds));
+    },
+  };
 }
+
+/** What a reference looks like, for errors about one. */
+const REFERENCE_FORM = "A ModelKit reference is [REGISTRY/]REPOSITORY[:TAG|@DIGEST] in lower case, e.g. registry.example.com/myorg/my-model:v1 or my-model:v1";
 
 /**
  * A reference argument with kit's comma-separated extra tags (`repo:a,b,c` → tags `b`, `c`,
- * never validated, as in kit): the first reference is parsed, the rest is returned as is.
+ * never validated, as in kit): the first reference is parsed, the rest is returned as is. With
+ * `failure`, a parse error reads `<failure>: <why>` (each command's wording as kit's).
  */
-export function parseRefArg(arg: string): { ref: ModelRef; extraTags: string[] } {
+export function parseRefArg(arg: string, failure?: string): { ref: ModelRef; extraTags: string[]; explicit: boolean } {
+  if (failure !== undefined) {
+    try {
+      return parseRefArg(arg);
+    } catch (e) {
+      throw new KitError(`${failure}: ${errorMessage(e)}`, { cause: e, hint: REFERENCE_FORM });
+    }
+  }
   const [first = "", ...extraTags] = arg.split(",");
-  return { ref: parseReference(first), extraTags };
+  // Whether the argument itself named a tag or digest (the parser fills in `latest` otherwise).
+  const explicit = first.includes("@") || first.slice(first.lastIndexOf("/") + 1).includes(":");
+  return { ref: parseReference(first), extraTags, explicit };
 }
 
 /**
@@ -63,14 +132,19 @@ export function parseRefArg(arg: string): { ref: ModelRef; extraTags: string[] }
  * or names several tags (`what` says which argument).
  */
 export function parseSingleRef(arg: string, what: string): ModelRef {
-  let parsed;
-  try {
-    parsed = parseRefArg(arg);
-  } catch (e) {
-    throw new KitError(`Invalid arguments: failed to parse reference ${arg}: ${errorMessage(e)}`);
-  }
+  const parsed = parseRefArg(arg, `Invalid arguments: failed to parse reference ${arg}`);
   if (parsed.extraTags.length) throw new KitError(`Invalid arguments: ${what} cannot include multiple tags`);
   return parsed.ref;
+}
+
+/**
+ * The S3 client of remote datasets, opened on first use: settings from the environment, kit's
+ * HTTP stack with the default network options (the registry flags do not apply to S3).
+ */
+export function s3Opener(ctx: Context, log: Logger = ctx.log): S3Opener {
+  let client: Promise<S3Client> | undefined;
+  return () => (client ??= createTransport(DEFAULT_NETWORK_OPTIONS, { version: ctx.version, env: ctx.env, logger: log })
+    .then((t) => new S3Client(s3SettingsFromEnv(ctx.env), t)));
 }
 
 /** A {@link RemoteOpener} with one registry session for the whole command, opened on first use. */

@@ -23,7 +23,11 @@ export interface HarnessPaths {
   startLock: string;
   /** Where the compiled binary extracts its llama.cpp runtime. */
   runtimeDir: string;
+  /** The running server's address, written by `start` once it answers. */
+  urlFile: string;
 }
+
+const URL_FILE = "server.url";
 
 export function harnessPaths(home: string): HarnessPaths {
   const dir = path.join(home, "harness");
@@ -33,6 +37,7 @@ export function harnessPaths(home: string): HarnessPaths {
     logFile: path.join(dir, "harness.log"),
     startLock: path.join(dir, "start.lock"),
     runtimeDir: path.join(dir, "llama.cpp"),
+    urlFile: path.join(dir, URL_FILE),
   };
 }
 
@@ -69,13 +74,61 @@ export async function isServerProcess(pid: number): Promise<boolean> {
   }
 }
 
-/** Removes the PID file if it still names `pid` (the server cleans up after itself this way). */
-export async function removePidFileIfOwned(pidFile: string, pid: number): Promise<void> {
+/**
+ * Removes the PID file if it still names `pid` (the server cleans up after itself this way),
+ * and with it the recorded server address. True when it did.
+ */
+export async function removePidFileIfOwned(pidFile: string, pid: number): Promise<boolean> {
   try {
-    if ((await readPidFile(pidFile)) === pid) await rm(pidFile, { force: true });
+    if ((await readPidFile(pidFile)) !== pid) return false;
+    await rm(pidFile, { force: true });
+    await rm(path.join(path.dirname(pidFile), URL_FILE), { force: true });
+    return true;
   } catch {
-    // unreadable: leave it for stop/start to judge
+    return false; // unreadable: leave it for stop/start to judge
   }
+}
+
+/** The address `start` recorded for the running server, if any. */
+export async function readServerUrl(paths: HarnessPaths): Promise<string | undefined> {
+  try {
+    const url = (await readFile(paths.urlFile, "utf8")).trim();
+    return /^https?:\/\/\S+$/.test(url) ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records the running server's address for a later `start` to report. */
+export async function writeServerUrl(paths: HarnessPaths, url: string): Promise<void> {
+  await writeFile(paths.urlFile, url + "\n", { mode: 0o644 });
+}
+
+/**
+ * The error for a server that is already running (its address, when `start` recorded it, and how
+ * to stop it), or undefined when none runs. A PID file of a process that is gone is reported as
+ * such and left for the caller to replace.
+ */
+export async function runningServer(paths: HarnessPaths, log?: Logger): Promise<KitError | undefined> {
+  const pid = await readPidFile(paths.pidFile);
+  if (pid === undefined) return undefined;
+  if (!(await isServerProcess(pid))) {
+    log?.info("The process previously recorded is not running. Proceeding to start a new process.");
+    return undefined;
+  }
+  const url = await readServerUrl(paths);
+  return new KitError(`a development server is already running${url ? ` at ${url}` : ""} (PID ${pid})`, {
+    hint: `Use "kit dev stop" to stop it before starting another`,
+  });
+}
+
+/** True when something already listens on `host:port` (binding it fails with EADDRINUSE). */
+export async function portInUse(host: string, port: number): Promise<boolean> {
+  return await new Promise<boolean>((resolve, reject) => {
+    const s = createServer();
+    s.once("error", (e) => (errnoCode(e) === "EADDRINUSE" ? resolve(true) : reject(e)));
+    s.listen({ port, host, exclusive: true }, () => s.close(() => resolve(false)));
+  });
 }
 
 /** A free TCP port on `host` (kit's findAvailablePort: listen on port 0, read it, close). */

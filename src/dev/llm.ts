@@ -23,6 +23,7 @@ import type {
 import { importEmbeddedLlama, needsEmbeddedLlama, prepareEmbeddedLlama } from "../runtime/native-assets.ts";
 import { KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
+import { checkGgufFile } from "./gguf.ts";
 import { llamaThreads } from "./threads.ts";
 
 export interface LlmOptions {
@@ -233,6 +234,9 @@ class LocalLlm implements Llm {
   async #load(): Promise<Loaded> {
     const o = this.#opts;
     const log = o.logger;
+    // A file that is not a well-formed GGUF fails here with llama.cpp's reason (node-llama-cpp's
+    // own metadata reader would read past its end and never return).
+    await checkGgufFile(o.modelPath);
     const { nlc, gpu } = await importNodeLlamaCpp(o.nativeCacheDir, log);
     const threads = llamaThreads(o.threads);
     // llama.cpp tells why a load failed only in its log; the error itself just says it failed

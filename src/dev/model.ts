@@ -27,6 +27,24 @@ const NEEDED = "The model for kit dev must be a .gguf file, or a directory holdi
 const SPLIT = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/i;
 
 const isGguf = (name: string) => name.toLowerCase().endsWith(".gguf");
+
+/** Weight formats kit dev cannot serve, recognised by name alone. */
+const OTHER_WEIGHTS = /\.(safetensors|bin|pt|pth|ckpt|onnx|h5|keras|pkl|joblib|npz|msgpack|tflite|mlmodel)$/i;
+
+/**
+ * Before anything of a ModelKit is copied: a model path (or its parts) naming another weight
+ * format than GGUF is refused by its name, with the same advice as for an unpacked file.
+ */
+export function assertServableByName(kitfile: Kitfile): void {
+  const paths = [kitfile.model?.path, ...(kitfile.model?.parts ?? []).map((p) => p.path)].filter((p): p is string => !!p && !modelReference(p));
+  if (paths.some((p) => isGguf(p))) return;
+  const other = paths.find((p) => OTHER_WEIGHTS.test(p));
+  if (other) {
+    throw new KitError(`The model path ${other} is a "${path.extname(other)}" file, not a .gguf file`, {
+      hint: `${NEEDED}; convert the model to GGUF (llama.cpp's convert_hf_to_gguf.py) to serve it with kit dev`,
+    });
+  }
+}
 const isProjector = (name: string) => name.toLowerCase().startsWith("mmproj");
 
 /** Regular files under `dir` (not following symlinks), relative paths with `/`, sorted. */

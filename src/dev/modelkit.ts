@@ -14,6 +14,7 @@ import type { Filter } from "../modelkit/layer-filter.ts";
 import { readModelKit } from "../modelkit/contents.ts";
 import { unpackModelKit } from "../modelkit/unpack.ts";
 import { tagOrDigest, type ModelRef } from "../oci/reference.ts";
+import type { Kitfile } from "../kitfile/schema.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import type { ReadOnlyTarget } from "../store/target.ts";
 import { errnoCode, randomHex } from "../util/fs.ts";
@@ -49,11 +50,14 @@ export async function extractModelKit(o: {
   logger: Logger;
   progress?: Progress;
   signal?: AbortSignal;
+  /** Refuses the kit from its Kitfile before anything of it is copied. */
+  check?: (kitfile: Kitfile) => void;
   /** The --verify-key check of every kit in the chain, before anything of it is written. */
   verify?: (source: ReadOnlyTarget, ref: ModelRef, desc: Descriptor) => Promise<unknown>;
 }): Promise<ExtractedKit> {
   const src = await o.source(o.ref);
   const kit = await readModelKit(src, tagOrDigest(o.ref), { signal: o.signal, logger: o.logger });
+  o.check?.(kit.kitfile); // before anything is copied
   const digest = kit.manifestDesc.digest;
   const dir = devCacheDir(o.cacheRoot, digest);
   const kitfilePath = path.join(dir, "Kitfile");

@@ -26,6 +26,13 @@ export interface DevServerOptions {
 
 /** Serves until `signal` aborts, then closes connections (cancelling generations) and unloads the model. */
 export async function runDevServer(o: DevServerOptions): Promise<void> {
+  // The socket first: a port in use is reported before anything is loaded.
+  let app: { fetch: (req: Request) => Response | Promise<Response> } | undefined;
+  const server = await serve({
+    hostname: o.host,
+    port: o.port,
+    fetch: (req) => app ? app.fetch(req) : new Response("Starting", { status: 503 }),
+  });
   const llm: Llm = loadLlm({
     modelPath: o.modelFile,
     modelId: o.modelId,
@@ -34,14 +41,7 @@ export async function runDevServer(o: DevServerOptions): Promise<void> {
     nativeCacheDir: o.runtimeDir,
     logger: o.logger,
   });
-  const app = createApp({ llm, page: CHAT_PAGE, logger: o.logger });
-  let server;
-  try {
-    server = await serve({ hostname: o.host, port: o.port, fetch: app.fetch });
-  } catch (e) {
-    await llm.close().catch(() => {});
-    throw e;
-  }
+  app = createApp({ llm, page: CHAT_PAGE, logger: o.logger });
   const host = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
   const url = `http://${host}:${server.port}`;
   o.logger.info(`Serving ${o.modelFile} at ${url}`);

@@ -13,7 +13,7 @@
  *   file; in sub-directories classified file by file, always one code entry per file.
  * * Sub-directories below the file-by-file levels are classified as a whole (addDirectory).
  *   Directory paths carry a trailing `/` as newest kit writes them; SKILL.md directories don't.
- * * Model candidates: one → model with name = path minus extension; several → the largest is the
+ * * Model candidates: one → model with name = file name minus extension (kit: the path); several → the largest is the
  *   model (with name) when larger than avg + avg/2 (integer math), others parts in order; else
  *   the first is the model (no name) and the rest parts.
  * * License: model (if detected) → else the only dataset → else the only code entry → else package.
@@ -39,6 +39,8 @@ import { findSkillFile, parseSkillFrontMatter, type SkillFrontMatter } from "./s
 
 export interface GenerateOptions {
   name?: string;
+  /** The package name when none is given and no SKILL.md names one (kit init: the directory's name). */
+  defaultName?: string;
   description?: string;
   author?: string;
   /** Sub-directory levels classified file by file; 0 (default) = kit v1.7 behaviour; negative = all. */
@@ -48,17 +50,36 @@ export interface GenerateOptions {
 }
 
 /** Upper bound on what is read of a LICENSE or SKILL.md file (both are small text files). */
-const MAX_TEXT_BYTES = 1 << 20;
+export const MAX_TEXT_BYTES = 1 << 20;
 /** More unknown files than this at the root → one catch-all code entry `.`. */
 const MAX_UNKNOWN_FILES = 5;
 const CODE_DIR_NAMES = ["src", "pkg", "lib", "build"];
 
 /** Generates a Kitfile for directory `dir` (which is only read). */
 export async function generateKitfile(dir: string, opts: GenerateOptions): Promise<Kitfile> {
-  const depth = opts.depth ?? 0;
-  if (!Number.isInteger(depth)) throw new UsageError(`Invalid depth ${depth}: must be an integer`);
+  checkDepth(opts.depth);
   const listing = await listDirectory(dir, opts.logger, opts.signal);
-  return new Generator(dir, opts).run(listing, depth);
+  return generateFromListing(listing, (rel) => readText(join(dir, rel)), dir, opts);
+}
+
+/**
+ * Reads a small text file of the listing (LICENSE, SKILL.md) by its `/`-separated path relative
+ * to the listed root; at most {@link MAX_TEXT_BYTES} bytes are used.
+ */
+export type ListingReader = (relPath: string) => Promise<string>;
+
+/**
+ * Generates a Kitfile from a listing made elsewhere (a remote repository's tree): the same rules
+ * as {@link generateKitfile}; `read` supplies the LICENSE and SKILL.md texts, `where` names the
+ * listed root in trace lines.
+ */
+export function generateFromListing(listing: DirectoryListing, read: ListingReader, where: string, opts: GenerateOptions): Promise<Kitfile> {
+  checkDepth(opts.depth);
+  return new Generator(where, read, opts).run(listing, opts.depth ?? 0);
+}
+
+function checkDepth(depth: number | undefined): void {
+  if (depth !== undefined && !Number.isInteger(depth)) throw new UsageError(`Invalid depth ${depth}: must be an integer`);
 }
 
 interface Collected {
@@ -77,12 +98,15 @@ class Generator {
   private readonly skillCache = new Map<string, SkillFrontMatter | undefined>();
   private detectedLicense = "";
   private readonly logger: Logger;
+  private readonly defaultName: string | undefined;
 
   constructor(
     private readonly root: string,
+    private readonly read: ListingReader,
     opts: GenerateOptions,
   ) {
     this.logger = opts.logger;
+    this.defaultName = opts.defaultName;
     this.pkg = packageFromOptions(opts);
   }
 
@@ -278,7 +302,7 @@ class Generator {
     let fm: SkillFrontMatter | undefined;
     let text: string | undefined;
     try {
-      text = await readText(join(this.root, skill.path));
+      text = await this.read(skill.path);
     } catch (e) {
       this.logger.warn(`Failed to read ${skill.path}: ${errorMessage(e)}`);
     }
@@ -317,7 +341,7 @@ class Generator {
   private async licenseOf(file: FileListing): Promise<string> {
     let id: string | undefined;
     try {
-      id = detectLicense(await readText(join(this.root, file.path)));
+      id = detectLicense(await this.read(file.path));
     } catch (e) {
       this.logger.debug(`Error reading license file ${file.path}: ${errorMessage(e)}`);
     }
@@ -335,6 +359,7 @@ class Generator {
    * the YAML emitter omits an empty one.
    */
   private assemble(model: Model | undefined): Kitfile {
+    if (!this.pkg.name && this.defaultName) this.pkg.name = this.defaultName;
     const k: Kitfile = { manifestVersion: "1.0.0", package: cleanPackage(this.pkg) };
     if (model) k.model = orderModel(model);
     if (this.code.length > 0) k.code = this.code;

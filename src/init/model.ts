@@ -1,8 +1,9 @@
 /**
- * Model selection for `kit init` (docs/format.md#init): one candidate is the model,
- * named after its path without extension; among several, the largest is the model (with a name)
- * when its size exceeds avg + avg/2 in integer math, the others become parts in listing order;
- * otherwise the first candidate is the model (no name) and the rest are parts.
+ * Model selection for `kit init` (docs/format.md#init): one candidate is the model, named after
+ * its file name without extension (kit uses the whole path: `model/tiny`); among several, the
+ * largest is the model (with a name) when its size exceeds avg + avg/2 in integer math, the
+ * others become parts in listing order; otherwise the first candidate is the model (no name) and
+ * the rest are parts.
  * @module
  */
 
@@ -13,7 +14,7 @@ import type { FileListing } from "./dir-listing.ts";
 /** Picks the model among the candidates (docs/format.md#init). */
 export function chooseModel(files: FileListing[]): Model | undefined {
   if (files.length === 0) return undefined;
-  const nameOf = (f: FileListing) => f.path.slice(0, f.path.length - extension(f.name).length);
+  const nameOf = (f: FileListing) => f.name.slice(0, f.name.length - extension(f.name).length);
   if (files.length === 1) return { name: nameOf(files[0]!), path: files[0]!.path };
   let largest: FileListing | undefined;
   let total = 0;

@@ -8,7 +8,7 @@
  * @module
  */
 import * as v from "valibot";
-import { GoFloat, GoMap, goJson } from "../util/go-json.ts";
+import { GoFloat, GoMap, goJson, jsonTooDeep, MAX_JSON_DEPTH } from "../util/go-json.ts";
 import { KitfileError } from "./errors.ts";
 import { type Kitfile, KitfileSchema, type ParameterValue } from "./schema.ts";
 import { formatTime } from "./values.ts";
@@ -131,6 +131,7 @@ function toGo(x: unknown, field: string): unknown {
  * Throws {@link KitfileError} when the JSON is malformed or a known field has the wrong type.
  */
 export function parseConfigJson(text: string): Kitfile {
+  if (jsonTooDeep(text)) throw new KitfileError(`Invalid ModelKit config: exceeded max depth (more than ${MAX_JSON_DEPTH} nested arrays or objects)`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -25,6 +25,7 @@ import {
   type YAMLMap,
   type YAMLSeq,
 } from "yaml";
+import { decodeBase64, encodeBase64 } from "../util/base64.ts";
 import { errnoCode } from "../util/fs.ts";
 import { KitError, NotFoundError } from "../util/errors.ts";
 import { readAll } from "../util/streams.ts";
@@ -103,12 +104,13 @@ export function parseKitfile(text: string, source: string): ParsedKitfile {
   const doc = list[0];
   if (!doc || isEmptyRoot(doc.contents)) throw emptyError(source);
   if (doc.errors.length > 0) {
-    const problems = doc.errors.map((e): KitfileProblem => ({
-      line: lc.linePos(e.pos[0]).line,
-      field: "",
-      message: `invalid YAML: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`,
-    }));
-    throw problemsError(source, problems);
+    // One syntax error usually cascades into many: report the first (one line), and count the rest.
+    const e = doc.errors.find((x) => x.code === "RESOURCE_EXHAUSTION") ?? doc.errors[0]!;
+    const reason = e.code === "RESOURCE_EXHAUSTION"
+      ? "the document is nested too deeply to read"
+      : e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more YAML error${doc.errors.length > 2 ? "s" : ""})` : "";
+    throw problemsError(source, [{ line: lc.linePos(e.pos[0]).line, field: "", message: `invalid YAML: ${reason}${more}` }]);
   }
   if (list.length > 1) {
     warnings.push(`${source} contains ${list.length} YAML documents; only the first one is used`);
@@ -151,11 +153,10 @@ function shortTag(tag: string | undefined): string {
   return tag.startsWith("tag:yaml.org,2002:") ? "!!" + tag.slice("tag:yaml.org,2002:".length) : tag;
 }
 
-/** Go `base64.StdEncoding.DecodeString` (which skips CR and LF), decoded as UTF-8. */
-function decodeBase64(s: string): string | undefined {
-  const t = s.replace(/[\r\n]/g, "");
-  if (t.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(t)) return undefined;
-  return new TextDecoder().decode(Uint8Array.from(atob(t), (c) => c.charCodeAt(0)));
+/** A `!!binary` value: Go `base64.StdEncoding.DecodeString` (which skips CR and LF), decoded as UTF-8. */
+function decodeBinary(s: string): string | undefined {
+  const bytes = decodeBase64(s, { ignoreNewlines: true });
+  return bytes && new TextDecoder().decode(bytes);
 }
 
 function describe(n: YNode): string {
@@ -366,7 +367,7 @@ class Decoder {
     const text = scalarText(n);
     if (n.type !== "PLAIN" && (tag === "" || tag === "!")) return text;
     if (tag === "!!binary") {
-      const decoded = decodeBase64(text);
+      const decoded = decodeBinary(text);
       if (decoded === undefined) this.fail(n, field, `${field}: !!binary value contains invalid base64 data`);
       return decoded;
     }
@@ -402,7 +403,7 @@ class Decoder {
                 `but parameter keys must be strings (quote it: "${text}")`);
               return undefined;
             }
-            return r === "!!binary" ? decodeBase64(text) ?? text : text;
+            return r === "!!binary" ? decodeBinary(text) ?? text : text;
           }, undefined);
           if (key === undefined) continue;
           Object.defineProperty(out, key, {
@@ -593,5 +594,7 @@ export async function findKitfile(contextDir: string): Promise<string> {
       // try the next name
     }
   }
-  throw new NotFoundError(`No Kitfile found in ${contextDir}. Consider using the -f flag to specify its path`);
+  throw new NotFoundError(`No Kitfile found in ${contextDir}. Consider using the -f flag to specify its path`, {
+    hint: `Generate one with: kit init ${contextDir}`,
+  });
 }

@@ -90,6 +90,7 @@ export function modelReference(p: string | undefined): ModelRef | undefined {
  * no host, or not a URL at all), an S3 URL, or an error for HTTP and other URLs.
  */
 export function pathKind(p: string): { kind: PathKind; error?: string } {
+  if (p.includes("\0")) return { kind: "local", error: `a path cannot contain a NUL byte (${p})` };
   if (modelReference(p)) return { kind: "reference" };
   const u = goUrlParse(p);
   if (u === undefined || (u.scheme === "" && u.host === "")) return { kind: "local" };

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Kitfile } from "../kitfile/schema.ts";
-import { displayRef } from "../oci/reference.ts";
+import { displayRef, LOCAL_REGISTRY, tagOrDigest, type ModelRef } from "../oci/reference.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { digestProblem } from "../oci/digest.ts";
 import type { Manifest } from "../oci/manifest.ts";
@@ -15,13 +15,14 @@ import { OCI_MANIFEST } from "../oci/media-types.ts";
 import type { LayoutStore } from "../store/layout.ts";
 import { listRepositories, LocalRepository } from "../store/local.ts";
 import type { Fetcher, ReadOnlyTarget, StoreOptions } from "../store/target.ts";
-import { CancelledError, KitError, NotFoundError } from "../util/errors.ts";
+import { CancelledError, errorMessage, hintIn, KitError, NotFoundError } from "../util/errors.ts";
 import { compareGoStrings } from "../util/go-json.ts";
 import { formatBytes, type Logger } from "../util/log.ts";
-import { Pool, throwIfAborted } from "../util/pool.ts";
+import { mapLimit, throwIfAborted } from "../util/pool.ts";
 import { matchesFilters, type Filter, type LayerKind } from "./layer-filter.ts";
 import { NotAModelKitError } from "./contents.ts";
 import { inspectModelKit } from "./inspect.ts";
+import type { RemoteOpener } from "./locate.ts";
 
 /** One listed ModelKit; field names and order are kit's JSON (`modelInfo`). */
 export interface ModelKitInfo {
@@ -116,6 +117,16 @@ function withKnownManifests(source: ReadOnlyTarget, manifests: Descriptor[], blo
   };
 }
 
+/**
+ * A ModelKit that cannot be read (a damaged or missing blob, a config that does not parse) is
+ * left out of the listing with a warning naming it and the command that removes it: one bad kit
+ * never hides the others.
+ */
+function warnUnreadable(logger: Logger | undefined, what: string, e: unknown, remove: string): void {
+  logger?.warn(`Skipping ModelKit ${what}, which cannot be read: ${(e as Error).message}`);
+  logger?.warn(`Remove it with: ${remove}`);
+}
+
 /** Every ModelKit in local storage, in kit's order (docs/format.md#list). */
 export async function listLocalModelKits(storage: LayoutStore, opts: ListOptions = {}): Promise<ModelKitInfo[]> {
   const filters = opts.filters ?? [];
@@ -123,10 +134,19 @@ export async function listLocalModelKits(storage: LayoutStore, opts: ListOptions
   for (const name of await listRepositories(storage.root)) {
     throwIfAborted(opts.signal);
     const repo = new LocalRepository(storage, name);
-    const tagMap = await repo.readTags();
     const display = displayRef(name);
+    let tagMap;
+    let manifests;
+    try {
+      tagMap = await repo.readTags();
+      manifests = await repo.manifests();
+    } catch (e) {
+      if (e instanceof CancelledError) throw e;
+      // One unreadable repository must not hide the others.
+      opts.logger?.warn(`Skipping repository ${display || name}: ${(e as Error).message}`);
+      continue;
+    }
     const infos: ModelKitInfo[] = [];
-    const manifests = await repo.manifests();
     // Listed just now: resolving each manifest again and the repository's membership check on
     // every fetch would read its index file three times per kit (the blobs are still verified).
     const listed = withKnownManifests(repo, manifests, storage);
@@ -136,7 +156,8 @@ export async function listLocalModelKits(storage: LayoutStore, opts: ListOptions
         entry = await readEntry(listed, desc, repo.name, opts);
       } catch (e) {
         if (e instanceof CancelledError) throw e;
-        throw new KitError(`Failed to read ModelKit ${desc.digest} in ${display || name}: ${(e as Error).message}`, { cause: e });
+        warnUnreadable(opts.logger, `${display || name}@${desc.digest}`, e, `kit remove ${display || name}@${desc.digest}`);
+        continue;
       }
       if (!entry) continue;
       if (!kitMatchesFilters(filters, entry.kitfile)) continue;
@@ -162,22 +183,6 @@ export interface RemoteListOptions extends ListOptions {
   reference?: string;
   /** Requests in flight at once (default 5). */
   concurrency?: number;
-}
-
-/** Runs `fn` over `items`, at most `n` at a time; the first failure stops the rest. */
-async function mapLimit<T, R>(items: T[], n: number, fn: (item: T, signal: AbortSignal) => Promise<R>, signal?: AbortSignal): Promise<R[]> {
-  const pool = new Pool(Math.max(1, n));
-  const ctl = new AbortController();
-  const stop = () => ctl.abort(signal?.reason);
-  signal?.addEventListener("abort", stop, { once: true });
-  try {
-    return await Promise.all(items.map((item) => pool.run(() => fn(item, ctl.signal), ctl.signal).catch((e) => {
-      if (!ctl.signal.aborted) ctl.abort(e);
-      throw e;
-    })));
-  } finally {
-    signal?.removeEventListener("abort", stop);
-  }
 }
 
 /**
@@ -240,7 +245,8 @@ export async function listRemoteModelKits(source: TaggedSource, repo: string, na
       entry = await readEntry(known, desc, where, { ...opts, signal });
     } catch (e) {
       if (e instanceof CancelledError) throw e;
-      throw new KitError(`Failed to read ModelKit ${desc.digest} in ${name}: ${(e as Error).message}`, { cause: e, hint: (e as KitError).hint });
+      warnUnreadable(opts.logger, `${name}@${desc.digest}`, e, `kit remove --remote --force ${name}@${desc.digest}`);
+      return undefined;
     }
     if (!entry || !kitMatchesFilters(filters, entry.kitfile)) return undefined;
     return modelKitInfo(repo, desc.digest, tags, entry.manifest, entry.kitfile);
@@ -248,4 +254,26 @@ export async function listRemoteModelKits(source: TaggedSource, repo: string, na
   const out = infos.filter((i): i is ModelKitInfo => i !== undefined);
   out.sort((a, b) => compareGoStrings(a.digest, b.digest));
   return out;
+}
+
+/**
+ * `kit list REPOSITORY`: the ModelKits of a remote repository — every tag, or only the one `ref`
+ * names when `explicit` (the argument had a tag or digest). Rows as the local listing.
+ */
+export async function listRemoteReference(
+  open: RemoteOpener,
+  ref: ModelRef,
+  explicit: boolean,
+  opts: { filters: Filter[]; concurrency: number; logger: Logger; signal: AbortSignal },
+): Promise<ModelKitInfo[]> {
+  try {
+    return await listRemoteModelKits(await open(ref), ref.repository, `${ref.registry}/${ref.repository}`, {
+      reference: explicit ? tagOrDigest(ref) : undefined,
+      ...opts,
+    });
+  } catch (e) {
+    if (e instanceof CancelledError || opts.signal.aborted) throw e;
+    const hint = hintIn(e) ?? (ref.registry === LOCAL_REGISTRY ? "Run kit list without a REPOSITORY argument to list ModelKits in local storage" : undefined);
+    throw new KitError(errorMessage(e), { cause: e, hint });
+  }
 }

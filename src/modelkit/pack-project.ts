@@ -11,12 +11,14 @@ import { assertValidKitfile } from "../kitfile/validate.ts";
 import type { Compression, LayerFormat } from "../oci/layer-type.ts";
 import type { LayoutStore } from "../store/layout.ts";
 import { KitError } from "../util/errors.ts";
+import { goRFC3339Nano } from "../util/go-json.ts";
 import type { Logger } from "../util/log.ts";
 import type { Progress } from "../util/progress.ts";
 import type { LayerCache } from "./layer-cache.ts";
 import type { ParentSource } from "./locate.ts";
 import { resolveModelReferences } from "./modelref.ts";
 import { pack, type PackResult } from "./pack.ts";
+import { s3Datasets, verifyRemoteDatasets, type S3Opener } from "./remote-datasets.ts";
 
 export interface PackProjectOptions {
   /** The context directory. */
@@ -36,11 +38,15 @@ export interface PackProjectOptions {
   layerFormat: LayerFormat;
   /** `--compat v1.7`. */
   v17: boolean;
+  /** `--use-model-pack`: the CNCF ModelPack format. */
+  modelPack?: boolean;
   cliVersion: string;
   env: Record<string, string | undefined>;
   /** Where the ModelKits a model refers to are read. */
   parents: ParentSource;
   layerCache?: LayerCache;
+  /** The S3 client for remote datasets (opened only when the Kitfile has one). */
+  s3?: S3Opener;
   logger: Logger;
   progress?: Progress;
   signal?: AbortSignal;
@@ -51,8 +57,13 @@ export async function packProject(o: PackProjectOptions): Promise<PackResult> {
   const { kitfile, warnings } = await readKitfile(kitfilePath, { stdin: kitfilePath === "-" ? o.stdin?.stream() : undefined, signal: o.signal });
   for (const w of warnings) o.logger.warn(w);
   assertValidKitfile(kitfile, o.logger);
-  if (o.v17) checkV17(kitfile, o.layerFormat, o.compression);
-  const created = createdTime(o.env);
+  if (o.v17) checkV17(kitfile, o.layerFormat, o.compression, o.modelPack ?? false);
+  const now = new Date();
+  const created = createdTime(o.env, now);
+  if (s3Datasets(kitfile).length > 0) {
+    if (!o.s3) throw new KitError("cannot check remote S3 datasets: no S3 client");
+    await verifyRemoteDatasets(kitfile, o.s3, { logger: o.logger, signal: o.signal });
+  }
   const refs = await resolveModelReferences(kitfile, { source: o.parents, self: o.self, logger: o.logger, signal: o.signal });
   if (refs) assertValidKitfile(refs.merged, o.logger);
   return pack({
@@ -66,6 +77,7 @@ export async function packProject(o: PackProjectOptions): Promise<PackResult> {
     shape: o.v17 ? "v1.7" : "newest",
     cliVersion: o.cliVersion,
     created,
+    modelPack: o.modelPack ? { createdAt: modelPackCreatedAt(o.env, now) } : undefined,
     ancestorPaths: refs?.ancestorPaths,
     modelIsReference: refs !== undefined,
     logger: o.logger,
@@ -88,6 +100,18 @@ export function createdTime(env: Record<string, string | undefined>, now = new D
   return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
+/**
+ * ModelPack's `descriptor.createdAt`: Go's `time.Time` JSON of the clock with the local offset, as
+ * kit writes it, or the SOURCE_DATE_EPOCH instant in UTC (kit ignores it there; honoured here so
+ * a ModelPack can be reproduced, docs/compatibility.md).
+ */
+export function modelPackCreatedAt(env: Record<string, string | undefined>, now = new Date()): string {
+  if (env.SOURCE_DATE_EPOCH) return createdTime(env, now);
+  const ms = now.getTime();
+  const secs = Math.floor(ms / 1000);
+  return goRFC3339Nano(secs, (ms - secs * 1000) * 1e6, -now.getTimezoneOffset() * 60);
+}
+
 /** The Kitfile to read: `-` (stdin), the -f path, or Kitfile/kitfile/.kitfile in the context. */
 async function locateKitfile(cwd: string, context: string, file: string, stdinIsTTY: boolean): Promise<string> {
   if (file === "-") {
@@ -101,8 +125,9 @@ async function locateKitfile(cwd: string, context: string, file: string, stdinIs
 }
 
 /** `--compat v1.7` refuses what kit v1.7 cannot express. */
-function checkV17(kitfile: Kitfile, layerFormat: string, compression: string): void {
+function checkV17(kitfile: Kitfile, layerFormat: string, compression: string, modelPack: boolean): void {
   const unsupported: string[] = [];
+  if (modelPack) unsupported.push("the ModelPack format (--use-model-pack)");
   if (kitfile.prompts?.length) unsupported.push("prompts");
   if (kitfile.mcpServers?.length) unsupported.push("mcpServers");
   if (kitfile.datasets?.some((d) => d.remotePath)) unsupported.push("remote datasets");

@@ -11,18 +11,22 @@ import path from "node:path";
 import { ZipReader, configure as configureZip } from "@zip.js/zip.js";
 import type { Kitfile } from "../kitfile/schema.ts";
 import { kitfileToConfigJson } from "../kitfile/config.ts";
+import { modelPackConfigJson } from "../kitfile/modelpack.ts";
 import { cleanPath } from "../kitfile/paths.ts";
 import { descriptorFromBytes, type Descriptor } from "../oci/descriptor.ts";
 import { DigestStream, type Digest } from "../oci/digest.ts";
-import { layerMediaType, type Compression, type LayerBase, type LayerFormat } from "../oci/layer-type.ts";
+import { layerMediaType, modelPackMediaType, type Compression, type LayerBase, type LayerFormat } from "../oci/layer-type.ts";
 import { buildManifest, encodeManifest, type ManifestShape } from "../oci/manifest.ts";
 import {
   ANNOTATION_CLI_VERSION,
   ANNOTATION_CREATED,
   ANNOTATION_FILE_METADATA,
   ANNOTATION_FILEPATH,
+  ANNOTATION_KITFILE,
   ANNOTATION_LAYER_SUBTYPE,
   KIT_CONFIG,
+  MODELPACK_ARTIFACT_TYPE,
+  MODELPACK_CONFIG,
   OCI_MANIFEST,
 } from "../oci/media-types.ts";
 import type { LayoutStore } from "../store/layout.ts";
@@ -39,6 +43,7 @@ import { noProgress, type Progress } from "../util/progress.ts";
 import { iterableStream } from "../util/streams.ts";
 import { createIgnore, type KitIgnore } from "./ignore.ts";
 import type { LayerCache } from "./layer-cache.ts";
+import { layerTitle } from "./layer-title.ts";
 import { belongsToOtherLayer } from "./layers.ts";
 import { tarChunks, type TarEntry } from "./tar.ts";
 import { walkLayer, type WalkEntry } from "./walk.ts";
@@ -72,6 +77,11 @@ export interface PackOptions {
   cliVersion: string;
   /** `org.opencontainers.image.created` (newest shape only), RFC 3339 seconds. */
   created: string;
+  /**
+   * `--use-model-pack`: write the CNCF ModelPack format (docs/format.md#modelpack) with this
+   * `descriptor.createdAt` (Go `time.Time` JSON) instead of kit's.
+   */
+  modelPack?: { createdAt: string };
   /** Layer paths of model-reference ancestors: their files are left to the parent kits. */
   ancestorPaths?: string[];
   /** True when `model.path` names another ModelKit (no model layer). */
@@ -88,6 +98,19 @@ export interface PackOptions {
    * (default 8 MiB; 0: always, Infinity: never). The bytes and digests are the same either way.
    */
   offloadHashBytes?: number;
+  /**
+   * Layers already built as files by the caller, by cleaned layer path: each is the uncompressed
+   * tar pack would write for that path, with its digest (`kit import` builds single-file layers
+   * while downloading). Used for tar layers without compression; the file is moved into storage.
+   */
+  prebuiltLayers?: ReadonlyMap<string, PrebuiltLayer>;
+}
+
+/** A layer tar built outside pack; see {@link PackOptions.prebuiltLayers}. */
+export interface PrebuiltLayer {
+  file: string;
+  digest: Digest;
+  size: number;
 }
 
 export interface PackResult {
@@ -193,7 +216,15 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
   const progress = opts.progress ?? noProgress;
   const base = plan.section === "mcpserver" ? "mcpb" : plan.kind;
   const compression = plan.section === "mcpserver" ? "none" : opts.compression;
-  const mediaType = layerMediaType(base, plan.format, compression);
+  const mediaType = opts.modelPack ? modelPackMediaType(base, plan.format, compression) : layerMediaType(base, plan.format, compression);
+  const pre = opts.prebuiltLayers?.get(plan.path);
+  if (pre && plan.format === "tar" && compression === "none") {
+    const desc: Descriptor = { mediaType, digest: pre.digest, size: pre.size };
+    const { existed } = await storage.adopt(pre.file, desc, { signal });
+    if (opts.shape === "newest") desc.annotations = layerAnnotations(plan);
+    return { plan, desc, diffId: pre.digest, existed, empty: false };
+  }
+  const title = layerTitle(plan.section, { name: (plan.entry as { name?: string }).name, path: plan.path });
   let entries: WalkEntry[];
   let rawMeta: string | undefined;
   let makeSource: (pool: ChunkPool | undefined) => AsyncIterable<Uint8Array>;
@@ -213,7 +244,7 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
       dev: Number(st.dev), ino: Number(st.ino), mtimeMs: Number(st.mtimeNs) / 1e6, ctimeMs: Number(st.ctimeNs) / 1e6,
     }];
     makeSource = (pool) => {
-      const task = progress.task(`Packing ${plan.path}`, total);
+      const task = progress.task(title, total);
       return (async function* () {
         let n = 0;
         for await (const c of readFileChunks(abs, { signal, pool })) {
@@ -242,7 +273,7 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
     total = walked.reduce((a, e) => a + e.size, 0);
     if (total === 0) opts.logger.warn(`No files detected in ${plan.kind} layer with path ${plan.path}`);
     makeSource = (pool) => {
-      const task = progress.task(`Packing ${plan.path}`, total);
+      const task = progress.task(title, total);
       // Files smaller than the tar writer's pass-through size are copied into its staging buffer
       // before the next read, so they can all be read into one scratch buffer. Larger ones are
       // read into the pool's buffers, which go back to the pool once written and hashed.
@@ -315,6 +346,10 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
 export async function pack(opts: PackOptions): Promise<PackResult> {
   const { context, storage, logger, signal } = opts;
   const kitfile = structuredClone(opts.kitfile);
+  if (opts.modelPack) {
+    if (kitfile.mcpServers?.length) throw new KitError("mcpServers are not supported when packing in modelpack format");
+    if (opts.layerFormat === "raw" && opts.compression !== "none") throw new KitError("compression for raw layers is not supported for ModelPack");
+  }
   const plans = planLayers(kitfile, opts.layerFormat, opts.modelIsReference);
 
   let ignoreText: string | undefined;
@@ -350,8 +385,11 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
     logger.info(`${o.existed ? "Already saved" : "Saved"} ${o.plan.kind} layer: ${o.desc.digest}`);
   }
 
-  const configBytes = new TextEncoder().encode(kitfileToConfigJson(kitfile));
-  const config = descriptorFromBytes(KIT_CONFIG, configBytes);
+  const kitfileJson = kitfileToConfigJson(kitfile);
+  const configBytes = new TextEncoder().encode(
+    opts.modelPack ? modelPackConfigJson(kitfile, outcomes.map((o) => o.diffId), opts.modelPack.createdAt) : kitfileJson,
+  );
+  const config = descriptorFromBytes(opts.modelPack ? MODELPACK_CONFIG : KIT_CONFIG, configBytes);
   if (await storage.exists(config)) {
     logger.info(`Configuration already exists in storage: ${config.digest}`);
   } else {
@@ -360,8 +398,15 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   }
 
   const annotations: Record<string, string> = { [ANNOTATION_CLI_VERSION]: opts.cliVersion };
+  if (opts.modelPack) annotations[ANNOTATION_KITFILE] = kitfileJson;
   if (opts.shape === "newest") annotations[ANNOTATION_CREATED] = opts.created;
-  const manifest = buildManifest({ config, layers: outcomes.map((o) => o.desc), annotations, shape: opts.shape });
+  const manifest = buildManifest({
+    config,
+    layers: outcomes.map((o) => o.desc),
+    annotations,
+    shape: opts.shape,
+    artifactType: opts.modelPack ? MODELPACK_ARTIFACT_TYPE : undefined,
+  });
   const manifestBytes = new TextEncoder().encode(encodeManifest(manifest));
   const manifestDesc = descriptorFromBytes(OCI_MANIFEST, manifestBytes);
   const repo = new LocalRepository(storage, opts.repo);

@@ -303,6 +303,27 @@ export async function* tarChunks(
   yield take();
 }
 
+/**
+ * The bytes {@link tarStream} writes around the data of a layer that holds directories without
+ * data (`dirs`, in order) and then one file: `head` before the file's data, `tail` after it
+ * (padding and the end of the archive). A layer built as `head`, the data, `tail` is byte for
+ * byte the tar of the same entries.
+ */
+export function fileTarFrame(
+  dirs: ReadonlyArray<{ name: string; mode: number }>,
+  file: { name: string; mode: number; size: number },
+): { head: Uint8Array; tail: Uint8Array } {
+  const parts = [...dirs.map((d) => encodeHeader(d.name, d.mode, 0, "5")), encodeHeader(file.name, file.mode, file.size, "0")];
+  const head = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    head.set(p, off);
+    off += p.length;
+  }
+  const tail = new Uint8Array(padLength(file.size) + END_OF_ARCHIVE.length);
+  return { head, tail };
+}
+
 /** {@link tarChunks} as a Web stream; cancelling it closes the file being read. */
 export function tarStream(
   entries: AsyncIterable<TarEntry> | Iterable<TarEntry>,

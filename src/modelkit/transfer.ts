@@ -18,7 +18,9 @@ import type { ReadOnlyTarget } from "../store/target.ts";
 import { CancelledError, KitError, NotFoundError, errorMessage, hintIn } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { Progress } from "../util/progress.ts";
-import { modelKitFromManifest, readModelKit } from "./contents.ts";
+import { modelKitFromManifest, readModelKit, type ModelKitContents } from "./contents.ts";
+import { layerTitle } from "./layer-title.ts";
+import { pairLayers } from "./unpack.ts";
 import { modelReference } from "../kitfile/paths.ts";
 import { MAX_MODEL_REF_CHAIN } from "./modelref.ts";
 
@@ -36,6 +38,26 @@ export interface TransferOptions {
 }
 
 /**
+ * Progress bar titles for a copy's blobs (`dataset training (data/train.csv)` rather than a
+ * digest), learnt from each kit's manifest and Kitfile as the copy reads them.
+ */
+function layerTitles() {
+  const titles = new Map<string, string>();
+  return {
+    learn(kit: ModelKitContents) {
+      let pairs;
+      try {
+        pairs = pairLayers(kit.kitfile, kit.manifest);
+      } catch {
+        return; // a Kitfile that does not match its layers: the bars show digests
+      }
+      for (const p of pairs) if (!titles.has(p.layer.digest)) titles.set(p.layer.digest, layerTitle(p.kind, p.entry));
+    },
+    describe: (d: Descriptor) => titles.get(d.digest),
+  };
+}
+
+/**
  * Pushes the local ModelKit `src` to the registry reference `dst` (blobs the registry has are
  * skipped, blobs in `src`'s repository on the same registry are mounted). kit's messages.
  */
@@ -48,11 +70,16 @@ export async function pushModelKit(o: TransferOptions & { src: ModelRef; dst: Mo
     throw e;
   }
   const remote = o.session.repository(o.dst.registry, o.dst.repository, { actions: ["pull", "push"] });
+  const titles = layerTitles();
+  // Only for the titles (what is pushed is not checked): read here, not in the copy, which would then upload the config rather than mount it.
+  const kit = await readModelKit(local, tagOrDigest(o.src), { signal: o.signal }).catch(() => undefined);
+  if (kit) titles.learn(kit);
   try {
     const desc = await copy(local, tagOrDigest(o.src), remote, tagOrDigest(o.dst), {
       concurrency: o.concurrency,
       signal: o.signal,
       progress: o.progress,
+      describe: titles.describe,
       mountFrom: o.src.registry === o.dst.registry && o.src.repository !== o.dst.repository ? [o.src.repository] : [],
     });
     // Signatures and attestations (sha256-<hex>.sig/.att) travel with the kit.
@@ -93,17 +120,20 @@ async function pullOne(o: TransferOptions & { verify?: VerifyKit }, ref: ModelRe
   const r = refToString(ref);
   const remote = o.session.repository(ref.registry, ref.repository);
   const local = new LocalRepository(o.storage, repoKey(ref));
+  const titles = layerTitles();
   let desc: Descriptor;
   try {
     desc = await copy(remote, tagOrDigest(ref), local, tagOrDigest(ref), {
       concurrency: o.concurrency,
       signal: o.signal,
       progress: o.progress,
+      describe: titles.describe,
       // Nothing is stored of a kit whose manifest, config or layers kit cannot read.
       async checkManifest(d, bytes, fetch) {
         if (d.mediaType !== OCI_MANIFEST) throw new KitError(`reference ${r} is not an image manifest`);
         const kit = await modelKitFromManifest(d, bytes, fetch, o.logger);
         if (!kit) throw new KitError(`reference ${r} does not refer to a model`);
+        titles.learn(kit);
         await o.verify?.(remote, ref, d);
       },
     });

@@ -15,16 +15,19 @@ import { displayRef, refToString, tagOrDigest, type ModelRef } from "../oci/refe
 import { parseLayerType, type LayerType } from "../oci/layer-type.ts";
 import { artifactKind, parseManifest, type Manifest } from "../oci/manifest.ts";
 import { ANNOTATION_FILE_METADATA, ANNOTATION_FILEPATH, ANNOTATION_KITFILE, ANNOTATION_LAYER_SUBTYPE } from "../oci/media-types.ts";
+import { LocalRepository } from "../store/local.ts";
 import { fetchBytes, type ReadOnlyTarget } from "../store/target.ts";
 import { gunzipStream, zstdDecompressStream } from "../util/compress.ts";
-import { KitError } from "../util/errors.ts";
-import { atomicWriteFile, randomHex, writeStreamToHandle } from "../util/fs.ts";
+import { CorruptDataError, IntegrityError, KitError } from "../util/errors.ts";
+import { atomicWriteFile, ownedTempName, removeAbandonedTemps, writeStreamToHandle } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import { limit, throwIfAborted } from "../util/pool.ts";
 import { noProgress, type Progress } from "../util/progress.ts";
 import { readModelKit, type ModelKitContents } from "./contents.ts";
 import { matchesFilters, parentFilters, selectsKitfile, type Filter, type LayerKind } from "./layer-filter.ts";
+import { KIND_WORD, layerTitle } from "./layer-title.ts";
 import { MAX_MODEL_REF_CHAIN } from "./modelref.ts";
+import { downloadS3Dataset, type S3Opener } from "./remote-datasets.ts";
 import { EXTRACT_MODE_MASK, extractTar, onExisting, verifySubpath } from "./untar.ts";
 
 /** One Kitfile entry paired with its manifest layer. */
@@ -106,17 +109,22 @@ export interface UnpackOptions {
   writeKitfile?: boolean;
   /** Layers read, verified and written at once (default 2); they are put in place in order. */
   concurrency?: number;
+  /**
+   * The kit's remote datasets (docs/format.md#remote-datasets): downloaded with `include`
+   * (`--include-remote`), else skipped with kit's warning. Undefined: left alone (parents of
+   * model references, the kits remote datasets refer to).
+   */
+  remote?: RemoteDatasetOptions;
 }
 
-const KIND_WORD: Record<LayerKind, string> = {
-  model: "model",
-  modelpart: "modelpart",
-  dataset: "dataset",
-  code: "code",
-  docs: "docs",
-  prompt: "prompt",
-  mcpserver: "MCP server",
-};
+export interface RemoteDatasetOptions {
+  include: boolean;
+  s3: S3Opener;
+  /** Where a ModelKit a dataset refers to is read. */
+  locate: (ref: ModelRef) => Promise<ReadOnlyTarget>;
+  /** The --verify-key check of a referenced ModelKit, before anything of it is written. */
+  verify?: (source: ReadOnlyTarget, ref: ModelRef, desc: Descriptor) => Promise<unknown>;
+}
 
 /** Writes the Kitfile YAML with kit's existing-file rules (docs/format.md#extraction). */
 async function unpackKitfile(dir: string, k: Kitfile, overwrite: boolean, logger: Logger): Promise<void> {
@@ -173,7 +181,7 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
     if (rule === "skip") return void (await stream.cancel());
   }
   await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
-  const tmp = `${target}.kit-tmp-${process.pid}-${randomHex(6)}`;
+  const tmp = path.join(path.dirname(target), ownedTempName(path.basename(target)));
   try {
     const fh = await open(tmp, "wx", mode);
     let n: number;
@@ -194,6 +202,27 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
     await rm(tmp, { force: true });
     throw e;
   }
+}
+
+/**
+ * The error to report for a layer whose bytes did not decompress or untar. From local storage,
+ * the blob is read again first: when its bytes no longer match its digest, that IntegrityError is
+ * the real cause (and the store has removed the damaged blob). Otherwise the layer is named with
+ * the reason. Other errors are returned as they are.
+ */
+async function layerFailure(source: ReadOnlyTarget, layer: Descriptor, what: string, e: unknown, signal?: AbortSignal): Promise<unknown> {
+  if (!(e instanceof CorruptDataError)) return e;
+  if (source instanceof LocalRepository) {
+    try {
+      const reader = (await source.fetch(layer, { signal })).getReader();
+      while (!(await reader.read()).done) {
+        // verified as it streams
+      }
+    } catch (v) {
+      if (v instanceof IntegrityError) return v;
+    }
+  }
+  return new CorruptDataError(`${what} is corrupt: ${e.message}`, { cause: e, hint: "The ModelKit was written wrongly; ask its publisher to pack and push it again" });
 }
 
 /**
@@ -226,7 +255,8 @@ export async function unpackModelKit(
         await visit(parent, pf, [...visited, key]);
       }
     }
-    await unpackContents(source, kit, { ...o, filters, writeKitfile: visited.length === 1 && o.writeKitfile !== false });
+    const top = visited.length === 1;
+    await unpackContents(source, kit, { ...o, filters, writeKitfile: top && o.writeKitfile !== false, remote: top ? o.remote : undefined });
   };
   await visit(ref, o.filters, [refToString(ref)]);
 }
@@ -236,6 +266,9 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
   const { dir, logger } = o;
   const progress = o.progress ?? noProgress;
   await mkdir(dir, { recursive: true, mode: 0o755 });
+  // Temporary files an earlier unpack into this directory left when it was killed.
+  const leftovers = await removeAbandonedTemps(dir, { recursive: true });
+  if (leftovers > 0) logger.debug(`Removed ${leftovers} temporary file(s) left by an interrupted unpack`);
   if (o.writeKitfile !== false && selectsKitfile(o.filters)) await unpackKitfile(dir, kit.kitfile, o.overwrite, logger);
   const legacy = !hasLayerInfo(kit.kitfile);
   const pairs = pairLayers(kit.kitfile, kit.manifest, logger);
@@ -274,21 +307,25 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
       const entryPath = p.entry.path ?? "";
       const word = KIND_WORD[p.kind];
       logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`);
-      const task = progress.task(`Unpacking ${entryPath || "."}`, p.layer.size);
-      const counted = tapStream(await source.fetch(p.layer, { signal }), { onChunk: (c) => task.add(c.byteLength) });
-      const data = decompress(counted, p.type);
-      if (rel !== undefined) {
-        await writeRawLayer(dir, rel, data, p.layer, { ...o, signal }, before);
-      } else {
-        if (legacy && subdir && subdir !== ".") await verifySubpath(dir, subdir);
-        await extractTar(data, dir, {
-          overwrite: o.overwrite,
-          ignoreExisting: o.ignoreExisting,
-          subdir: subdir && subdir !== "." ? subdir : undefined,
-          signal,
-          logger,
-          before,
-        });
+      const task = progress.task(layerTitle(p.kind, p.entry), p.layer.size);
+      try {
+        const counted = tapStream(await source.fetch(p.layer, { signal }), { onChunk: (c) => task.add(c.byteLength) });
+        const data = decompress(counted, p.type);
+        if (rel !== undefined) {
+          await writeRawLayer(dir, rel, data, p.layer, { ...o, signal }, before);
+        } else {
+          if (legacy && subdir && subdir !== ".") await verifySubpath(dir, subdir);
+          await extractTar(data, dir, {
+            overwrite: o.overwrite,
+            ignoreExisting: o.ignoreExisting,
+            subdir: subdir && subdir !== "." ? subdir : undefined,
+            signal,
+            logger,
+            before,
+          });
+        }
+      } catch (e) {
+        throw await layerFailure(source, p.layer, `${word} layer ${p.layer.digest} (${entryPath || "."})`, e, o.signal);
       }
       task.done();
       counts[p.kind] = (counts[p.kind] ?? 0) + 1;
@@ -307,4 +344,36 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
   await Promise.allSettled(runs);
   if (failure !== undefined) throw failure;
   for (const [k, n] of Object.entries(counts)) logger.debug(`Unpacked ${n} ${KIND_WORD[k as LayerKind]} layer(s)`);
+  if (o.remote) await unpackRemoteDatasets(kit, o, o.remote);
+}
+
+const ALL_DATASETS: Filter[] = [{ types: ["datasets"], names: [] }];
+
+/**
+ * The kit's remote datasets that pass the filters: S3 objects are downloaded, the datasets of a
+ * referenced ModelKit are unpacked under the dataset's path (`Unpacking referenced dataset
+ * ModelKit <ref> to <path>`); without `include` kit's warning instead.
+ */
+async function unpackRemoteDatasets(kit: ModelKitContents, o: UnpackOptions, remote: RemoteDatasetOptions): Promise<void> {
+  const datasets = (kit.kitfile.datasets ?? []).filter((d) => d.remotePath && matchesFilters(o.filters, "dataset", d));
+  if (datasets.length === 0) return;
+  if (!remote.include) {
+    o.logger.warn("ModelKit contains remote datasets. To unpack, specify the --include-remote flag");
+    return;
+  }
+  for (const d of datasets) {
+    throwIfAborted(o.signal);
+    const ref = modelReference(d.remotePath);
+    if (!ref) {
+      await downloadS3Dataset(await remote.s3(), d, o.dir, o);
+      continue;
+    }
+    const rel = cleanPath(d.path || ".");
+    const sub = await verifySubpath(o.dir, rel);
+    o.logger.info(`Unpacking referenced dataset ModelKit ${d.remotePath} to ${rel}`);
+    const source = await remote.locate(ref);
+    const referenced = await readModelKit(source, tagOrDigest(ref), { signal: o.signal, logger: o.logger });
+    await remote.verify?.(source, ref, referenced.manifestDesc);
+    await unpackContents(source, referenced, { ...o, dir: sub, filters: ALL_DATASETS, writeKitfile: false, remote: undefined });
+  }
 }

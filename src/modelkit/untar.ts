@@ -5,12 +5,11 @@
  * half-written file under its final name.
  * @module
  */
-import { randomUUID } from "node:crypto";
 import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, type Stats, statSync, unlinkSync, write, writeSync } from "node:fs";
 import * as nodePath from "node:path";
 import { cleanPath } from "../kitfile/paths.ts";
-import { asKitError, CancelledError, KitError } from "../util/errors.ts";
-import { isWithinDir } from "../util/fs.ts";
+import { asKitError, CancelledError, CorruptDataError, IntegrityError, KitError } from "../util/errors.ts";
+import { isWithinDir, ownedTempName } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { iterableStream } from "../util/streams.ts";
@@ -120,13 +119,13 @@ class ByteSource {
 }
 
 function unexpectedEof(): KitError {
-  return new KitError("Failed to read tar archive: unexpected end of data", {
+  return new CorruptDataError("Failed to read tar archive: unexpected end of data", {
     hint: "The layer is truncated or corrupt; fetch it again",
   });
 }
 
 function invalidHeader(why: string): KitError {
-  return new KitError(`Failed to read tar archive: invalid tar header (${why})`);
+  return new CorruptDataError(`Failed to read tar archive: invalid tar header (${why})`);
 }
 
 function cString(b: Uint8Array): string {
@@ -399,6 +398,7 @@ function statOrUndefined(p: string): Stats | undefined {
 function resolveEntryPath(rel: string, display: string, rootReal: string): string {
   const fail = (why: string) => new KitError(`illegal file path: ${display}: ${why}`);
   if (rel.startsWith("/")) throw fail(`absolute paths are not supported (${display})`);
+  if (rel.includes("\0")) throw fail("a path cannot contain a NUL byte");
   const cleaned = cleanPath(rel);
   if (rel === "" || cleaned === ".." || cleaned.startsWith("../")) {
     throw fail("layer paths must stay within context directory");
@@ -530,7 +530,7 @@ export async function extractTar(
     opts.logger?.debug(`Unpacking file ${display}`);
     const dir = nodePath.dirname(dest);
     mkdirSync(dir, { recursive: true, mode: 0o755 });
-    const tmp = nodePath.join(dir, `.${nodePath.basename(dest)}.kit-${randomUUID().slice(0, 8)}.tmp`);
+    const tmp = nodePath.join(dir, ownedTempName(nodePath.basename(dest)));
     const fd = openSync(tmp, "wx", entry.mode & EXTRACT_MODE_MASK);
     let closed = false;
     let committed = false;
@@ -539,7 +539,9 @@ export async function extractTar(
       try {
         written = await writeChunks(fd, entry.chunks());
       } catch (e) {
-        if (e instanceof CancelledError) throw e;
+        // The layer's own failures keep their type (a cut or corrupt stream, damaged bytes, a cancel).
+        if (e instanceof CancelledError || e instanceof IntegrityError) throw e;
+        if (e instanceof CorruptDataError) throw new CorruptDataError(`could not unpack file ${display}: ${e.message}`, { cause: e, hint: e.hint });
         const k = asKitError(e);
         throw new KitError(`could not unpack file ${display}: ${(k as Error).message}`, { cause: e, hint: k instanceof KitError ? k.hint : undefined });
       }

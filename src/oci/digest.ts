@@ -5,6 +5,7 @@
 import { offloadedSha256 } from "../runtime/hash-worker.ts";
 import { sha256, type Sha256 } from "../runtime/runtime.ts";
 import { IntegrityError } from "../util/errors.ts";
+import { watchStream, type StreamWatch } from "../util/streams.ts";
 
 /** A validated `sha256:<64 lower-case hex>` string. */
 export type Digest = `sha256:${string}`;
@@ -186,37 +187,15 @@ function offloadedVerify(s: ReadableStream<Uint8Array>, expected: { digest: stri
   }, { highWaterMark: 0 });
 }
 
-/** What {@link tapStream} reports. */
-export interface StreamTap {
-  onChunk?: (chunk: Uint8Array) => void;
-  /** The stream failed (a broken connection, a digest mismatch): `s`'s error, before it is passed on. */
-  onError?: (e: unknown) => void;
-}
+/** What {@link tapStream} reports (and how it may replace a failure). */
+export type StreamTap = StreamWatch<Uint8Array>;
 
 /**
  * `s` passed through unchanged while `tap` watches its chunks and its failure. A stream
  * {@link verified} for a digest stays marked for it.
  */
 export function tapStream(s: ReadableStream<Uint8Array>, tap: StreamTap): ReadableStream<Uint8Array> {
-  const reader = s.getReader();
-  const out = new ReadableStream<Uint8Array>({
-    async pull(ctl) {
-      let r: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        r = await reader.read();
-      } catch (e) {
-        tap.onError?.(e);
-        ctl.error(e);
-        return;
-      }
-      if (r.done) return ctl.close();
-      tap.onChunk?.(r.value);
-      ctl.enqueue(r.value);
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
+  const out = watchStream(s, tap);
   const digest = verifiedStreams.get(s);
   if (digest !== undefined) verifiedStreams.set(out, digest);
   return out;

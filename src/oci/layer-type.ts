@@ -62,6 +62,25 @@ export function layerMediaType(base: LayerBase, format: LayerFormat, compression
   return `application/vnd.kitops.modelkit.${base}.v1.${format}${suffix}`;
 }
 
+const MODELPACK_NAME: Partial<Record<LayerBase, string>> = {
+  model: "weight",
+  modelpart: "weight.config",
+  dataset: "dataset",
+  code: "code",
+  docs: "doc",
+};
+
+/**
+ * `application/vnd.cncf.model.<weight|weight.config|dataset|code|doc>.v1.<format>[+gzip|+zstd]`;
+ * MCP bundles have no ModelPack type.
+ */
+export function modelPackMediaType(base: LayerBase, format: LayerFormat, compression: Compression): string {
+  const name = MODELPACK_NAME[base];
+  if (!name) throw new KitError(`${base} layers have no ModelPack media type`);
+  const suffix = compression === "none" ? "" : compression === "zstd" ? "+zstd" : "+gzip";
+  return `application/vnd.cncf.model.${name}.v1.${format}${suffix}`;
+}
+
 export function parseCompression(s: string): Compression {
   if (s === "none" || s === "gzip" || s === "gzip-fastest" || s === "zstd") return s;
   throw new KitError(`Invalid compression type: must be one of 'none', 'gzip', 'gzip-fastest', or 'zstd'`);

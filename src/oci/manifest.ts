@@ -50,13 +50,15 @@ export interface BuildManifestInput {
   layers: Descriptor[];
   annotations: Record<string, string>;
   shape: ManifestShape;
+  /** Defaults to kit's manifest artifact type (the newest shape only). */
+  artifactType?: string;
 }
 
 export function buildManifest(i: BuildManifestInput): Manifest {
   const layers = i.layers.length === 0 ? null : i.shape === "v1.7" ? i.layers.map(plainDescriptor) : i.layers;
   return {
     schemaVersion: 2,
-    ...(i.shape === "newest" ? { mediaType: OCI_MANIFEST, artifactType: KIT_ARTIFACT_TYPE } : {}),
+    ...(i.shape === "newest" ? { mediaType: OCI_MANIFEST, artifactType: i.artifactType ?? KIT_ARTIFACT_TYPE } : {}),
     config: plainDescriptor(i.config),
     layers,
     annotations: i.annotations,

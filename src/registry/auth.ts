@@ -8,6 +8,7 @@
  * final 401 or 403 carries a hint naming the registry and the `kit login` command to run.
  * @module
  */
+import { decodeBase64, encodeBase64 } from "../util/base64.ts";
 import { KitError } from "../util/errors.ts";
 import { readAll } from "../util/streams.ts";
 import { discardBody, expectStatus, hintResponse, RegistryError, redactUrl, responseError } from "./http.ts";
@@ -119,16 +120,10 @@ export function cleanScopes(scopes: string[]): string[] {
   return out.sort();
 }
 
-function base64(s: string): string {
-  const bytes = new TextEncoder().encode(s);
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin);
-}
 
 /** `Basic base64(user:pass)`. */
 export function basicAuthorization(username: string, password: string): string {
-  return `Basic ${base64(`${username}:${password}`)}`;
+  return `Basic ${encodeBase64(`${username}:${password}`)}`;
 }
 
 interface OriginState {

@@ -72,10 +72,11 @@ async function readWithTimeout(
 /**
  * The content of `desc` from byte `start` on, read from `first` and continued through `reopen`
  * after a failure. Bytes are not verified here (the caller hashes the whole content); the total
- * length is enforced. Gives up after `maxResumes` resumes with the last error.
+ * length is enforced. Gives up after `maxResumes` resumes with the last error. Only the size and
+ * the digest of `desc` are used; the digest names the content in messages (any name will do).
  */
 export function resumingBody(
-  desc: Descriptor,
+  desc: Pick<Descriptor, "size"> & { digest: string },
   first: ReadableStream<Uint8Array>,
   start: number,
   reopen: ReopenAt,

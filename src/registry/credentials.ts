@@ -10,6 +10,7 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { decodeBase64, encodeBase64 } from "../util/base64.ts";
 import { atomicWriteFile, ensureDir, errnoCode } from "../util/fs.ts";
 import { KitError, errorMessage } from "../util/errors.ts";
 import { goJsonIndent, GoMap } from "../util/go-json.ts";
@@ -42,30 +43,15 @@ interface ConfigFile {
   content: Record<string, Json>;
 }
 
-function decodeBase64(s: string): string {
-  const bin = atob(s);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  return new TextDecoder().decode(bytes);
-}
-
-function encodeBase64(s: string): string {
-  let bin = "";
-  for (const b of new TextEncoder().encode(s)) bin += String.fromCharCode(b);
-  return btoa(bin);
-}
 
 /** An `auths` entry → credential (`auth` wins over legacy `username`/`password`). */
 export function entryToCredential(e: Entry, where: string): Credential {
   const cred: Credential = {};
   const auth = typeof e.auth === "string" ? e.auth : "";
   if (auth) {
-    let text: string;
-    try {
-      text = decodeBase64(auth);
-    } catch {
-      throw new KitError(`Invalid auth entry in ${where}: not base64`);
-    }
+    const bytes = decodeBase64(auth);
+    if (!bytes) throw new KitError(`Invalid auth entry in ${where}: not base64`);
+    const text = new TextDecoder().decode(bytes);
     const i = text.indexOf(":");
     if (i < 0) throw new KitError(`Invalid auth entry in ${where}: expected base64 of "username:password"`);
     cred.username = text.slice(0, i);

@@ -67,7 +67,8 @@ const SECRET_PARAM = /sig|token|state|credential|password|secret|key|auth/i;
 
 /**
  * A URL fit for messages and logs: no user info, no fragment, and no query — or, with
- * `query: "mask"` (trace logs), the query kept with values that may carry secrets masked.
+ * `query: "mask"` (trace logs), the query kept with values that may carry secrets masked. Text
+ * that does not parse as a URL loses its user info, query and fragment by pattern.
  */
 export function redactUrl(url: string | URL, opts: { query?: "drop" | "mask" } = {}): string {
   try {
@@ -84,7 +85,7 @@ export function redactUrl(url: string | URL, opts: { query?: "drop" | "mask" } =
     }
     return u.toString();
   } catch {
-    return "<invalid URL>";
+    return String(url).replace(/[?#].*$/s, "").replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/]*@/i, "$1");
   }
 }
 

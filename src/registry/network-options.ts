@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import type { FetchTransportOptions } from "../runtime/runtime.ts";
 import { KitError, errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
+import { redactUrl } from "./http.ts";
 import { Transport, type TransportOptions } from "./transport.ts";
 
 export interface NetworkOptions {
@@ -79,10 +80,17 @@ export async function createTransport(
     tls.clientKey = await readPem(keyPath, "client key");
   }
   if (net.proxy) {
+    let scheme: string;
     try {
-      new URL(net.proxy);
+      scheme = new URL(net.proxy).protocol;
     } catch {
-      throw new KitError(`Invalid proxy URL ${JSON.stringify(net.proxy)}`, { hint: "Use a URL such as http://proxy.example.com:3128" });
+      scheme = "";
+    }
+    // Never echo the proxy's password.
+    if (scheme !== "http:" && scheme !== "https:") {
+      throw new KitError(`Invalid proxy URL ${JSON.stringify(redactUrl(net.proxy))}${scheme ? `: unsupported scheme ${scheme.slice(0, -1)}` : ""}`, {
+        hint: "Use a URL such as http://proxy.example.com:3128",
+      });
     }
   }
   return new Transport({

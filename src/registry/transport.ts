@@ -33,6 +33,8 @@ export interface HttpRequest {
   headers?: Headers;
   body?: Uint8Array | ReadableStream<Uint8Array> | null;
   signal?: AbortSignal;
+  /** Sees every response of an attempt, redirects included (their headers are otherwise lost). */
+  onResponse?: (res: Response, url: URL) => void;
 }
 
 /** True when the request can be sent again unchanged (no body, or a buffered one). */
@@ -270,6 +272,7 @@ export class RedirectTransport implements RoundTripper {
     let headers = new Headers(req.headers);
     for (let hop = 0; ; hop++) {
       const res = await this.inner.roundTrip({ ...req, url, headers });
+      req.onResponse?.(res, url);
       const loc = res.headers.get("location");
       const redirect = [301, 302, 303, 307, 308].includes(res.status) && loc !== null &&
         (req.method === "GET" || req.method === "HEAD");

@@ -7,7 +7,8 @@
  */
 import { goJson, GoMap } from "../util/go-json.ts";
 import { KitError } from "../util/errors.ts";
-import { fromBase64, parseJsonBytes, toBase64 } from "./keys.ts";
+import { fromBase64, parseJsonBytes } from "./keys.ts";
+import { encodeBase64 } from "../util/base64.ts";
 
 export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
 /** The statement type cosign writes. */
@@ -105,8 +106,8 @@ export function preAuthEncoding(payloadType: string, payload: Uint8Array): Uint8
 export function encodeEnvelope(payloadType: string, payload: Uint8Array, signatures: Uint8Array[]): Uint8Array {
   return new TextEncoder().encode(goJson({
     payloadType,
-    payload: toBase64(payload),
-    signatures: signatures.map((s) => ({ keyid: "", sig: toBase64(s) })),
+    payload: encodeBase64(payload),
+    signatures: signatures.map((s) => ({ keyid: "", sig: encodeBase64(s) })),
   }));
 }
 

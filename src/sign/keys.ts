@@ -18,7 +18,11 @@ import {
   verify as cryptoVerify,
 } from "node:crypto";
 import { xsalsa20poly1305 } from "@noble/ciphers/salsa.js";
+import fsp from "node:fs/promises";
+import { decodeBase64, encodeBase64 } from "../util/base64.ts";
+import path from "node:path";
 import { KitError } from "../util/errors.ts";
+import { errnoCode, pathExists } from "../util/fs.ts";
 
 /** cosign's current PEM type for an encrypted private key. */
 export const SIGSTORE_PRIVATE_KEY_PEM = "ENCRYPTED SIGSTORE PRIVATE KEY";
@@ -82,24 +86,16 @@ export function decodePem(text: string): PemBlock | undefined {
 
 /** Go's `pem.EncodeToMemory`: base64 in lines of 64 characters. */
 export function encodePem(type: string, der: Uint8Array): string {
-  const b64 = toBase64(der);
+  const b64 = encodeBase64(der);
   const lines: string[] = [];
   for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
   return `-----BEGIN ${type}-----\n${lines.join("\n")}${lines.length ? "\n" : ""}-----END ${type}-----\n`;
 }
 
-export function toBase64(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
-}
-
 /** Standard base64 with padding (Go's `base64.StdEncoding`); throws KeyError on anything else. */
 export function fromBase64(s: string): Uint8Array {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) throw new KeyError("invalid base64 data");
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  const out = decodeBase64(s);
+  if (!out) throw new KeyError("invalid base64 data");
   return out;
 }
 
@@ -132,8 +128,8 @@ export async function encryptKeyMaterial(plaintext: Uint8Array, password: Uint8A
   const nonce = new Uint8Array(randomBytes(NONCE_BYTES));
   const key = await scryptKey(password, salt, params);
   const ciphertext = xsalsa20poly1305(key, nonce).encrypt(plaintext);
-  const json = `{"kdf":{"name":"scrypt","params":{"N":${params.N},"r":${params.r},"p":${params.p}},"salt":"${toBase64(salt)}"},` +
-    `"cipher":{"name":"nacl/secretbox","nonce":"${toBase64(nonce)}"},"ciphertext":"${toBase64(ciphertext)}"}`;
+  const json = `{"kdf":{"name":"scrypt","params":{"N":${params.N},"r":${params.r},"p":${params.p}},"salt":"${encodeBase64(salt)}"},` +
+    `"cipher":{"name":"nacl/secretbox","nonce":"${encodeBase64(nonce)}"},"ciphertext":"${encodeBase64(ciphertext)}"}`;
   return new TextEncoder().encode(json);
 }
 
@@ -279,4 +275,31 @@ export function verifyBytes(key: VerificationKey, data: Uint8Array, signature: U
     }
   }
   return false;
+}
+
+/**
+ * `kit key generate`: writes `<prefix>.key` (0600, encrypted with the password `password()`
+ * gives) and `<prefix>.pub`; refuses existing files unless `overwrite`.
+ */
+export async function writeKeyPair(
+  prefix: string,
+  cwd: string,
+  overwrite: boolean,
+  password: () => Promise<Uint8Array>,
+): Promise<{ key: string; pub: string }> {
+  const files = { key: path.resolve(cwd, `${prefix}.key`), pub: path.resolve(cwd, `${prefix}.pub`) };
+  const exists = (f: string) => new KitError(`key file ${path.relative(cwd, f) || f} already exists`, { hint: "Use --overwrite to replace it" });
+  if (!overwrite) {
+    for (const f of Object.values(files)) if (await pathExists(f)) throw exists(f);
+  }
+  const { privatePem, publicPem } = await generateKeyPair(await password());
+  try {
+    await fsp.writeFile(files.key, privatePem, { mode: 0o600, flag: overwrite ? "w" : "wx" });
+    await fsp.chmod(files.key, 0o600);
+    await fsp.writeFile(files.pub, publicPem, { mode: 0o644, flag: overwrite ? "w" : "wx" });
+  } catch (e) {
+    if (errnoCode(e) === "EEXIST") throw exists((e as NodeJS.ErrnoException).path ?? files.key);
+    throw e;
+  }
+  return files;
 }

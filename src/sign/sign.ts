@@ -7,7 +7,8 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import type { StoreOptions, Target } from "../store/target.ts";
 import { appendAttachment, attestationTagFor, DSSE_MEDIA_TYPE, fetchAttachmentLayer, PREDICATE_TYPE_ANNOTATION, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, signatureTagFor } from "./attachments.ts";
 import { encodeEnvelope, IN_TOTO_PAYLOAD_TYPE, inTotoStatement, preAuthEncoding, predicateTypeFor } from "./dsse.ts";
-import { fromBase64, keyFingerprint, signBytes, type SigningKey, toBase64, verifyBytes } from "./keys.ts";
+import { encodeBase64 } from "../util/base64.ts";
+import { fromBase64, keyFingerprint, signBytes, type SigningKey, verifyBytes } from "./keys.ts";
 import { simpleSigningPayload } from "./simple-signing.ts";
 
 export interface SignResult {
@@ -33,7 +34,7 @@ export async function signModelKit(
   opts: StoreOptions & { annotations?: Record<string, string> } = {},
 ): Promise<SignResult> {
   const payload = simpleSigningPayload(identity, desc.digest, opts.annotations ?? {});
-  const signature = toBase64(signBytes(key, payload));
+  const signature = encodeBase64(signBytes(key, payload));
   const tag = signatureTagFor(desc.digest);
   const self = { name: "signing key", key: key.publicKey, fingerprint: keyFingerprint(key.publicKey) };
   const { added, manifest } = await appendAttachment(target, tag, {

@@ -16,7 +16,7 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import { digestHex, tapStream, verified } from "../oci/digest.ts";
 import { AlreadyExistsError, CancelledError, IntegrityError, KitError, TransientError } from "../util/errors.ts";
 import { abortReason, Pool, type Slot, sleep, throwIfAborted } from "../util/pool.ts";
-import { noProgress, type Progress, type ProgressTask } from "../util/progress.ts";
+import { noProgress, noTask, type Progress, type ProgressTask } from "../util/progress.ts";
 import {
   bytesStream,
   DEFAULT_MAX_METADATA_BYTES,
@@ -72,6 +72,8 @@ export interface CopyGraphOptions {
   pushAttempts?: number;
   /** A bar per blob of at least 64 KiB. */
   progress?: Progress;
+  /** A blob's bar title (what the blob is to the user); {@link copyTitle} when undefined. */
+  describe?: (desc: Descriptor) => string | undefined;
   /**
    * Called with a manifest's bytes after they were fetched and verified, before anything under it
    * is copied: throwing here (a manifest or config the caller refuses) stops the copy with
@@ -233,7 +235,7 @@ async function copyGraphInternal(
 
   /** A blob: resumed, mounted, or fetched and pushed (again, after a transient failure). */
   const copyBlob = async (desc: Descriptor): Promise<void> => {
-    const task: ProgressTask = desc.size >= BAR_MIN_BYTES ? progress.task(copyTitle(desc), desc.size) : { add() {}, done() {} };
+    const task: ProgressTask = desc.size >= BAR_MIN_BYTES ? progress.task(opts.describe?.(desc) ?? copyTitle(desc), desc.size) : noTask;
     const open = async () => tapStream(await src.fetch(desc, { signal }), { onChunk: (c) => task.add(c.byteLength) });
     try {
       if (isResumer(dst) && isRangeFetcher(src)) return await resumeBlob(dst, src, desc, task);
@@ -296,13 +298,13 @@ async function copyGraphInternal(
     }
     const guard: { error?: unknown } = {};
     try {
-      task.add(partial.offset);
+      task.already(partial.offset);
       let body: ReadableStream<Uint8Array>;
       try {
         const r = await ranged.fetchFrom(desc, partial.offset, { signal });
         body = r.body;
         if (r.offset < partial.offset) {
-          task.add(r.offset - partial.offset);
+          task.already(r.offset - partial.offset);
           await partial.restart();
         }
       } catch (e) {

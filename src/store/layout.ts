@@ -10,18 +10,21 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { type Descriptor, plainDescriptor } from "../oci/descriptor.ts";
-import { type Digest, digestHex, verified } from "../oci/digest.ts";
+import { type Digest, DigestStream, digestHex, tapStream, verified } from "../oci/digest.ts";
 import { offloadedSha256 } from "../runtime/hash-worker.ts";
 import { OCI_INDEX } from "../oci/media-types.ts";
-import { KitError } from "../util/errors.ts";
+import { AlreadyExistsError, IntegrityError, KitError } from "../util/errors.ts";
 import {
   atomicWriteFile,
   ensureDir,
   errnoCode,
   fileReadableStream,
+  isAbandonedTemp,
   type LockOptions,
+  ownedTempName,
   pathExists,
-  randomHex,
+  removeAbandonedTemps,
+  removeStaleLock,
   tryLock,
   withLock,
   writeAllAt,
@@ -200,8 +203,10 @@ export class LayoutStore implements Storage, Resumer {
   // ----- Storage -------------------------------------------------------------------------------
 
   /**
-   * The blob's bytes, verified against `desc` as they stream (a damaged blob errors the stream).
-   * A large blob is hashed on a worker thread while the consumer works on the chunks.
+   * The blob's bytes, verified against `desc` as they stream. A damaged blob (its bytes no longer
+   * hash to its name) errors the stream with IntegrityError and is removed from the store, so
+   * fetching it again from a registry can replace it. A large blob is hashed on a worker thread
+   * while the consumer works on the chunks.
    */
   async fetch(desc: Descriptor, opts: StoreOptions = {}): Promise<ReadableStream<Uint8Array>> {
     checkDescriptor(desc);
@@ -214,7 +219,83 @@ export class LayoutStore implements Storage, Resumer {
       if (errnoCode(e) === "ENOENT") throw notFound(desc);
       throw e;
     }
-    return verified(s, desc, { offload });
+    return tapStream(verified(s, desc, { offload }), { mapError: (e) => (e instanceof IntegrityError ? this.#removeIfDamaged(desc, e) : e) });
+  }
+
+  /**
+   * What is wrong with the stored blob `digest`, hashed as it streams (bounded memory): `missing`,
+   * `damaged` (its bytes hash to something else, with the reason), or undefined when it is sound.
+   * With `size`, a blob of another size is damaged too.
+   */
+  async checkBlob(digest: string, opts: { size?: number; signal?: AbortSignal } = {}): Promise<{ problem: "missing" | "damaged"; reason: string } | undefined> {
+    let s: ReadableStream<Uint8Array>;
+    try {
+      s = await fileReadableStream(this.blobPath(digest), { signal: opts.signal });
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return { problem: "missing", reason: "the blob file is missing" };
+      throw e;
+    }
+    const ds = new DigestStream();
+    const reader = s.pipeThrough(ds).getReader();
+    try {
+      while (!(await reader.read()).done) {
+        // hashing as it streams
+      }
+    } finally {
+      reader.releaseLock();
+    }
+    if (ds.digest !== digest) return { problem: "damaged", reason: `its content hashes to ${ds.digest}` };
+    if (opts.size !== undefined && ds.size !== opts.size) return { problem: "damaged", reason: `it has ${ds.size} bytes, expected ${opts.size}` };
+    return undefined;
+  }
+
+  /** Every blob file under `blobs/sha256/` (names that are not a sha256 hex digest are skipped). */
+  async listBlobs(): Promise<Array<{ digest: Digest; size: number; mtimeMs: number }>> {
+    const dir = path.join(this.root, "blobs", "sha256");
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return [];
+      throw e;
+    }
+    const out: Array<{ digest: Digest; size: number; mtimeMs: number }> = [];
+    for (const name of names.sort()) {
+      if (!/^[0-9a-f]{64}$/.test(name)) continue;
+      try {
+        const st = await fsp.stat(path.join(dir, name));
+        if (st.isFile()) out.push({ digest: `sha256:${name}`, size: st.size, mtimeMs: st.mtimeMs });
+      } catch (e) {
+        if (errnoCode(e) !== "ENOENT") throw e;
+      }
+    }
+    return out;
+  }
+
+  /** Removes one blob file (not `index.json` entries); false when it was not there. */
+  async removeBlob(digest: string): Promise<boolean> {
+    try {
+      await fsp.rm(this.blobPath(digest));
+      return true;
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return false;
+      throw e;
+    }
+  }
+
+  /** Removes a blob whose bytes do not hash to its name; returns the error to report. */
+  async #removeIfDamaged(desc: Descriptor, e: IntegrityError): Promise<unknown> {
+    try {
+      const check = await this.checkBlob(desc.digest);
+      if (check?.problem !== "damaged") return e; // sound bytes, wrong descriptor: nothing to repair here
+      await this.removeBlob(desc.digest);
+    } catch {
+      return e;
+    }
+    return new IntegrityError(`${e.message}; the damaged blob was removed from local storage`, {
+      cause: e,
+      hint: "Pull the ModelKit again to fetch the blob (or pack it again); kit fsck checks the rest of local storage",
+    });
   }
 
   /** The size of a stored blob, or undefined when it is not stored. */
@@ -256,7 +337,8 @@ export class LayoutStore implements Storage, Resumer {
       await body.cancel(e).catch(() => {});
       throw e;
     }
-    const tmp = path.join(this.ingestDir, `${digestHex(desc.digest)}_${randomHex(8)}`);
+    await this.#pruneOnce();
+    const tmp = path.join(this.ingestDir, ownedTempName(digestHex(desc.digest)));
     let done = false;
     try {
       const fh = await fsp.open(tmp, "wx", 0o644);
@@ -298,7 +380,8 @@ export class LayoutStore implements Storage, Resumer {
       else await (source as AsyncGenerator<Uint8Array>).return?.(undefined).catch(() => {});
       throw e;
     }
-    const tmp = path.join(this.ingestDir, `ingest_${randomHex(8)}`);
+    await this.#pruneOnce();
+    const tmp = path.join(this.ingestDir, ownedTempName("ingest"));
     let done = false;
     try {
       const fh = await fsp.open(tmp, "wx", 0o644);
@@ -324,6 +407,36 @@ export class LayoutStore implements Storage, Resumer {
   }
 
   /**
+   * Moves a finished file whose digest the caller computed while writing it (the layers `kit
+   * import` builds from downloads) into `blobs/` (mode 0600): no copy, no second read. When the
+   * blob is already stored the file is left where it is and `existed` is true. Across file
+   * systems the file is copied into `ingest/` (verified on the way) and the original left in place.
+   */
+  async adopt(file: string, desc: Descriptor, opts: StoreOptions = {}): Promise<{ existed: boolean }> {
+    checkDescriptor(desc);
+    throwIfAborted(opts.signal);
+    const target = this.blobPath(desc.digest);
+    if (await pathExists(target)) return { existed: true };
+    const size = (await fsp.stat(file)).size;
+    if (size !== desc.size) throw new KitError(`Cannot store ${file} as ${desc.digest}: it has ${size} bytes, not ${desc.size}`);
+    await ensureDir(path.dirname(target));
+    await fsp.chmod(file, 0o600);
+    try {
+      await fsp.rename(file, target);
+    } catch (e) {
+      if (errnoCode(e) !== "EXDEV") throw e;
+      try {
+        await this.pushBlob(desc, await fileReadableStream(file, { signal: opts.signal }), opts);
+      } catch (e2) {
+        if (!(e2 instanceof AlreadyExistsError)) throw e2;
+        return { existed: true };
+      }
+      await fsp.chmod(target, 0o600);
+    }
+    return { existed: false };
+  }
+
+  /**
    * Opens the resumable download file `ingest/<hex>` for `desc`, re-hashing whatever an earlier
    * run left there. Only one process downloads a given blob resumably at a time (a lock file
    * `ingest/<hex>.lock`); a second one gets a private temporary file starting at 0. Partial files
@@ -336,9 +449,10 @@ export class LayoutStore implements Storage, Resumer {
     if (await pathExists(target)) throw alreadyExists(desc);
     await ensureDir(path.dirname(target));
     await ensureDir(this.ingestDir);
+    await this.#pruneOnce();
     const hex = digestHex(desc.digest);
     const lock = await tryLock(path.join(this.ingestDir, `${hex}.lock`));
-    const file = lock ? path.join(this.ingestDir, hex) : path.join(this.ingestDir, `${hex}_${randomHex(8)}`);
+    const file = lock ? path.join(this.ingestDir, hex) : path.join(this.ingestDir, ownedTempName(hex));
     try {
       const { O_RDWR, O_CREAT, O_EXCL } = fs.constants;
       const fh = await fsp.open(file, lock ? O_RDWR | O_CREAT : O_RDWR | O_CREAT | O_EXCL, 0o644);
@@ -350,27 +464,52 @@ export class LayoutStore implements Storage, Resumer {
     }
   }
 
+  /** Prunes leftovers once per process, before this store first writes (see {@link pruneIngest}). */
+  #pruned?: Promise<unknown>;
+  #pruneOnce(): Promise<unknown> {
+    return (this.#pruned ??= this.pruneIngest().catch(() => 0));
+  }
+
   /**
-   * Deletes temporary ingest files (`<name>_<random>`) older than `olderThanMs`, left by crashed
-   * processes. Resumable partial files (`ingest/<hex>`) are kept.
+   * Removes what killed processes left behind: temporary files in `ingest/` and in the storage
+   * directory whose process is gone (at once), or older than `olderThanMs` (written on another
+   * host, or by an older kit as `<name>_<random>`); lock files of dead processes; and resumable
+   * partial files (`ingest/<hex>`) of blobs that are stored by now. The partial file of a blob not
+   * yet stored is kept for a later resume. Runs before the first write of each process.
    */
   async pruneIngest(olderThanMs = 24 * 3600_000): Promise<number> {
+    let n = await removeAbandonedTemps(this.root);
+    if (await pathExists(this.lockPath) && (await removeStaleLock(this.lockPath))) n++;
     let names: string[];
     try {
       names = await fsp.readdir(this.ingestDir);
     } catch (e) {
-      if (errnoCode(e) === "ENOENT") return 0;
+      if (errnoCode(e) === "ENOENT") return n;
       throw e;
     }
-    let n = 0;
     for (const name of names) {
-      if (!name.includes("_")) continue;
       const p = path.join(this.ingestDir, name);
       try {
+        if (name.endsWith(".lock")) {
+          if (await removeStaleLock(p)) n++;
+          continue;
+        }
         const st = await fsp.stat(p);
-        if (st.isFile() && Date.now() - st.mtimeMs > olderThanMs) {
+        if (!st.isFile()) continue;
+        const temp = isAbandonedTemp(name) || ((name.includes("_") || name.endsWith(".tmp")) && Date.now() - st.mtimeMs > olderThanMs);
+        if (temp) {
           await fsp.rm(p, { force: true });
           n++;
+        } else if (/^[0-9a-f]{64}$/.test(name) && (await pathExists(path.join(this.root, "blobs", "sha256", name)))) {
+          // A partial download whose blob is stored by now: garbage, unless a download still runs.
+          const lock = await tryLock(`${p}.lock`);
+          if (!lock) continue;
+          try {
+            await fsp.rm(p, { force: true });
+            n++;
+          } finally {
+            await lock.release();
+          }
         }
       } catch {
         // Raced with its owner finishing; fine.

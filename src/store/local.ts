@@ -10,7 +10,8 @@ import path from "node:path";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { isDigest } from "../oci/digest.ts";
 import { OCI_MANIFEST } from "../oci/media-types.ts";
-import { AlreadyExistsError, KitError, NotFoundError } from "../util/errors.ts";
+import { decodeBase64, encodeBase64 } from "../util/base64.ts";
+import { AlreadyExistsError, CancelledError, KitError, NotFoundError } from "../util/errors.ts";
 import { atomicWriteFile, errnoCode } from "../util/fs.ts";
 import { compareGoStrings } from "../util/go-json.ts";
 import { throwIfAborted } from "../util/pool.ts";
@@ -30,10 +31,13 @@ import {
   checkDescriptor,
   copyDescriptor,
   type Deleter,
+  fetchBytes,
+  isManifestType,
   missingReference,
   notFound,
   type Resumer,
   type StoreOptions,
+  successorsOf,
   type Target,
   type Untagger,
 } from "./target.ts";
@@ -43,10 +47,7 @@ export const REPO_INDEX_RE = /^([-A-Za-z0-9_-]*={0,3})-index.json$/;
 
 /** Go `base64.URLEncoding` (URL alphabet, `=` padding) of the UTF-8 bytes of `s`. */
 export function encodeRepoName(s: string): string {
-  const bytes = new TextEncoder().encode(s);
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_");
+  return encodeBase64(s, "url");
 }
 
 const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -215,11 +216,30 @@ export class LocalRepository implements Target, Resumer, Deleter, Untagger {
     return this.layout.fetch(desc, opts);
   }
 
-  /** A manifest exists when it is in this repository's index; a blob when its file exists. */
+  /**
+   * A manifest exists when it is in this repository's index and it is whole: its blob reads
+   * back sound and the blobs it names (config, layers) are stored. A manifest whose blob or
+   * layer was removed as damaged is then copied again by a pull. A blob exists when its file does.
+   */
   async exists(desc: Descriptor, opts: StoreOptions = {}): Promise<boolean> {
     throwIfAborted(opts.signal);
-    if (isRepoScoped(desc)) return this.#hasManifest(desc);
+    if (isRepoScoped(desc)) return (await this.#hasManifest(desc)) && (await this.#isWhole(desc, opts));
     return this.layout.exists(desc, opts);
+  }
+
+  async #isWhole(desc: Descriptor, opts: StoreOptions): Promise<boolean> {
+    let children: Descriptor[];
+    try {
+      children = successorsOf(desc, await fetchBytes(this.layout, desc, undefined, opts));
+    } catch (e) {
+      if (e instanceof CancelledError) throw e;
+      return false; // missing, damaged (and now removed) or unreadable: copying it again decides
+    }
+    // The blobs it names; a `subject` is another manifest, which need not be in this repository.
+    for (const c of children) {
+      if (!isManifestType(c.mediaType) && !(await this.layout.exists(c, opts))) return false;
+    }
+    return true;
   }
 
   /**

@@ -1,10 +1,14 @@
 /**
  * Compression stages as Web Streams over node:zlib (gzip levels and zstd, which the web
- * CompressionStream does not offer).
+ * CompressionStream does not offer). A decompressor fed data that is not in its format errors
+ * with {@link CorruptDataError} and zlib's reason (`invalid gzip data: incorrect header check`);
+ * an error of the input stream (a digest mismatch, a cancellation) passes through unchanged.
  * @module
  */
 import { Duplex } from "node:stream";
 import zlib from "node:zlib";
+import { CorruptDataError } from "./errors.ts";
+import { watchStream } from "./streams.ts";
 
 type Pair = { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
 
@@ -20,7 +24,7 @@ export function gzipStream(level: 1 | 6): Pair {
 }
 
 export function gunzipStream(): Pair {
-  return toWeb(zlib.createGunzip({ chunkSize: CHUNK }));
+  return decompressor(zlib.createGunzip({ chunkSize: CHUNK }), "gzip");
 }
 
 export function zstdCompressStream(): Pair {
@@ -28,5 +32,29 @@ export function zstdCompressStream(): Pair {
 }
 
 export function zstdDecompressStream(): Pair {
-  return toWeb(zlib.createZstdDecompress({ chunkSize: CHUNK }));
+  return decompressor(zlib.createZstdDecompress({ chunkSize: CHUNK }), "zstd");
+}
+
+/**
+ * zlib's reason for an error in `e`'s cause chain (the errors with a `Z_…`/`ZSTD_…` code; the
+ * runtime's stream adapter may wrap one with an empty message), or undefined for other errors.
+ */
+function zlibReason(e: unknown): string | undefined {
+  let reason: string | undefined;
+  for (let c: unknown = e, i = 0; c && i < 10; c = (c as { cause?: unknown }).cause, i++) {
+    const code = (c as { code?: unknown }).code;
+    if (c instanceof Error && typeof code === "string" && /^(Z|ZSTD)_/.test(code)) reason = c.message || reason || code;
+  }
+  return reason;
+}
+
+function decompressor(t: Duplex, format: string): Pair {
+  const { readable, writable } = toWeb(t);
+  const mapped = watchStream(readable, {
+    mapError: (e) => {
+      const reason = zlibReason(e);
+      return reason !== undefined ? new CorruptDataError(`invalid ${format} data: ${reason}`, { cause: e }) : e;
+    },
+  });
+  return { readable: mapped, writable };
 }

@@ -48,6 +48,14 @@ export class TransientError extends KitError {
   }
 }
 
+/**
+ * Content that does not read as its format: a compressed stream that does not decompress, a tar
+ * archive with a broken header. Says nothing about whether the bytes match their digest.
+ */
+export class CorruptDataError extends KitError {
+  override name = "CorruptDataError";
+}
+
 /** The operation was cancelled (Ctrl-C or an AbortSignal). */
 export class CancelledError extends KitError {
   override name = "CancelledError";
@@ -84,6 +92,8 @@ const SYSTEM_ERRORS: Record<string, [string, string?]> = {
   ENOTDIR: ["Not a directory"],
   EISDIR: ["Is a directory"],
   ENOENT: ["No such file or directory"],
+  ENAMETOOLONG: ["File name too long", "Use shorter file names or a shorter target directory"],
+  ELOOP: ["Too many levels of symbolic links"],
 };
 
 /**

@@ -52,6 +52,58 @@ export function randomHex(bytes = 8): string {
   return s;
 }
 
+/** This host, as 8 hex digits (FNV-1a of its name): temporary file names record it. */
+const HOST_TAG = (() => {
+  let h = 0x811c9dc5;
+  for (const c of new TextEncoder().encode(os.hostname())) h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0");
+})();
+const OWNED_TEMP = /\.kit-(\d+)-([0-9a-f]{8})-[0-9a-f]+\.tmp$/;
+
+/**
+ * A hidden temporary file name next to `base` that records its owner, this process on this host:
+ * `.<base>.kit-<pid>-<host>-<random>.tmp`. A file left behind by a killed process is then
+ * recognised ({@link isAbandonedTemp}) and removed by the next kit that looks.
+ */
+export function ownedTempName(base: string): string {
+  return `.${base}.kit-${process.pid}-${HOST_TAG}-${randomHex(4)}.tmp`;
+}
+
+/** True for an {@link ownedTempName} whose process, on this host, is gone. */
+export function isAbandonedTemp(name: string): boolean {
+  const m = OWNED_TEMP.exec(name);
+  return !!m && m[2] === HOST_TAG && !processAlive(Number(m[1]));
+}
+
+/**
+ * Removes the abandoned temporary files ({@link isAbandonedTemp}) in `dir`, and with `recursive`
+ * in its subdirectories (symlinks are not followed). Returns how many were removed; a directory
+ * that cannot be read is skipped.
+ */
+export async function removeAbandonedTemps(dir: string, opts: { recursive?: boolean } = {}): Promise<number> {
+  let n = 0;
+  const todo = [dir];
+  while (todo.length > 0) {
+    const d = todo.pop()!;
+    let entries: fs.Dirent[];
+    try {
+      entries = await fsp.readdir(d, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        if (opts.recursive) todo.push(p);
+      } else if (e.isFile() && isAbandonedTemp(e.name)) {
+        await fsp.rm(p, { force: true });
+        n++;
+      }
+    }
+  }
+  return n;
+}
+
 export type WriteData = Uint8Array | string | ReadableStream<Uint8Array>;
 
 /**
@@ -66,7 +118,7 @@ export async function atomicWriteFile(
   opts: { signal?: AbortSignal } = {},
 ): Promise<void> {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomHex(6)}.tmp`);
+  const tmp = path.join(dir, ownedTempName(path.basename(file)));
   const fh = await fsp.open(tmp, "wx", mode);
   let ok = false;
   try {
@@ -444,6 +496,11 @@ async function breakIfStale(p: string, staleMs: number): Promise<boolean> {
   }
 }
 
+
+/** Removes the lock file `lockPath` when its holder is gone (a killed process); true when it is no longer there. */
+export async function removeStaleLock(lockPath: string, opts: { staleMs?: number } = {}): Promise<boolean> {
+  return breakIfStale(path.resolve(lockPath), opts.staleMs ?? 600_000);
+}
 
 /**
  * Takes the lock file `lockPath` once without waiting; undefined when another live holder has

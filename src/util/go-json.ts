@@ -164,3 +164,29 @@ export function goTimeRFC3339(d: Date): string {
   const ms = d.getTime();
   return goRFC3339Nano(Math.floor(ms / 1000), (((ms % 1000) + 1000) % 1000) * 1e6);
 }
+
+/** Go `encoding/json`'s `maxNestingDepth`: deeper documents are refused before anything walks them. */
+export const MAX_JSON_DEPTH = 10000;
+
+/**
+ * True when JSON text nests arrays/objects deeper than `max` (Go's decoder refuses those with
+ * `exceeded max depth`). A linear scan that skips strings; it does not validate the JSON.
+ */
+export function jsonTooDeep(text: string, max = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}

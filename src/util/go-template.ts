@@ -323,17 +323,7 @@ class Lexer {
   }
 
   private lexChar(): Item {
-    for (;;) {
-      const c = this.next();
-      if (c === "\\") {
-        const e = this.next();
-        if (e !== "" && e !== "\n") continue;
-        return this.error("unterminated character constant");
-      }
-      if (c === "" || c === "\n") return this.error("unterminated character constant");
-      if (c === "'") break;
-    }
-    return this.item("charConstant");
+    return this.lexEscaped("'", "charConstant", "unterminated character constant");
   }
 
   private lexNumber(): Item {
@@ -375,17 +365,22 @@ class Lexer {
   }
 
   private lexQuote(): Item {
+    return this.lexEscaped('"', "string", "unterminated quoted string");
+  }
+
+  /** A quoted token with backslash escapes, ending at `close` on the same line (Go's lexChar and lexQuote). */
+  private lexEscaped(close: string, typ: ItemType, unterminated: string): Item {
     for (;;) {
       const c = this.next();
       if (c === "\\") {
         const e = this.next();
         if (e !== "" && e !== "\n") continue;
-        return this.error("unterminated quoted string");
+        return this.error(unterminated);
       }
-      if (c === "" || c === "\n") return this.error("unterminated quoted string");
-      if (c === '"') break;
+      if (c === "" || c === "\n") return this.error(unterminated);
+      if (c === close) break;
     }
-    return this.item("string");
+    return this.item(typ);
   }
 
   private lexRawQuote(): Item {

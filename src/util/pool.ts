@@ -143,6 +143,22 @@ export function limit(n: number): Pool {
   return new Pool(n);
 }
 
+/** Runs `fn` over `items`, at most `n` at a time; the first failure stops the rest. */
+export async function mapLimit<T, R>(items: T[], n: number, fn: (item: T, signal: AbortSignal) => Promise<R>, signal?: AbortSignal): Promise<R[]> {
+  const pool = new Pool(Math.max(1, n));
+  const ctl = new AbortController();
+  const stop = () => ctl.abort(signal?.reason);
+  signal?.addEventListener("abort", stop, { once: true });
+  try {
+    return await Promise.all(items.map((item) => pool.run(() => fn(item, ctl.signal), ctl.signal).catch((e) => {
+      if (!ctl.signal.aborted) ctl.abort(e);
+      throw e;
+    })));
+  } finally {
+    signal?.removeEventListener("abort", stop);
+  }
+}
+
 /** Waits `ms`; rejects with the abort reason (a CancelledError) when `signal` aborts first. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

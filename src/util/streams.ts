@@ -126,3 +126,38 @@ async function collect(
   }
   return out;
 }
+
+/** What {@link watchStream} reports, and how it may replace a failure. */
+export interface StreamWatch<T> {
+  onChunk?: (chunk: T) => void;
+  /** The stream failed (a broken connection, a digest mismatch): its error, before it is passed on. */
+  onError?: (e: unknown) => void;
+  /** The error to raise in place of the stream's (a typed error, or the same one after a clean-up). */
+  mapError?: (e: unknown) => unknown | Promise<unknown>;
+}
+
+/**
+ * `s` passed through unchanged while `w` watches its chunks and its failure, and may replace the
+ * error it fails with. Pull-based: nothing is read ahead.
+ */
+export function watchStream<T>(s: ReadableStream<T>, w: StreamWatch<T>): ReadableStream<T> {
+  const reader = s.getReader();
+  return new ReadableStream<T>({
+    async pull(ctl) {
+      let r: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        r = await reader.read();
+      } catch (e) {
+        w.onError?.(e);
+        ctl.error(w.mapError ? await w.mapError(e) : e);
+        return;
+      }
+      if (r.done) return ctl.close();
+      w.onChunk?.(r.value);
+      ctl.enqueue(r.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { project } from "../helpers/files.ts";
 import { runInProcess, runKit, tempDir } from "../helpers/kit.ts";
@@ -63,7 +63,7 @@ test("-o - prints only the YAML; --author alone works", async () => {
   const dir = layout();
   const r = await runInProcess(["init", dir, "-o", "-", "--author", "Ada"]);
   expect(r.code).toBe(0);
-  expect(r.stdout).toStartWith("manifestVersion: 1.0.0\npackage:\n  authors: [Ada]\nmodel:\n");
+  expect(r.stdout).toStartWith(`manifestVersion: 1.0.0\npackage:\n  name: ${path.basename(dir)}\n  authors: [Ada]\nmodel:\n`);
 });
 
 test("prompts for name, description and author only on a terminal", async () => {
@@ -72,10 +72,32 @@ test("prompts for name, description and author only on a terminal", async () => 
   expect(r.code).toBe(0);
   expect(r.stdout).toStartWith("Enter a name for the ModelKit: Enter a short description for the ModelKit: Enter an author for the ModelKit: ");
   expect(readFileSync(path.join(dir, "Kitfile"), "utf8")).toBe(EXPECTED);
+  // without a terminal, or with no answer, the package is named after the directory
   const dir2 = layout();
   const piped = await runInProcess(["init", dir2]);
   expect(piped.code).toBe(0);
-  expect(readFileSync(path.join(dir2, "Kitfile"), "utf8")).toStartWith("manifestVersion: 1.0.0\nmodel:\n");
+  expect(readFileSync(path.join(dir2, "Kitfile"), "utf8")).toStartWith(`manifestVersion: 1.0.0\npackage:\n  name: ${path.basename(dir2)}\nmodel:\n`);
+  const dir3 = layout();
+  const unanswered = await runInProcess(["init", dir3], { stdinIsTTY: true, answers: ["", "", ""] });
+  expect(unanswered.code).toBe(0);
+  expect(readFileSync(path.join(dir3, "Kitfile"), "utf8")).toStartWith(`manifestVersion: 1.0.0\npackage:\n  name: ${path.basename(dir3)}\nmodel:\n`);
+});
+
+test("a fresh project initialised without a terminal lists with its name; a model's name is its file's base name", async () => {
+  const root = tempDir("kit-init-fresh-");
+  const cwd = path.join(root, "sentiment-model");
+  const home = path.join(root, ".home");
+  mkdirSync(path.join(cwd, "model"), { recursive: true });
+  writeFileSync(path.join(cwd, "model", "tiny.gguf"), "gguf");
+  const r = await runKit(["init", "."], { cwd, env: { KITOPS_HOME: home } });
+  expect(r.code).toBe(0);
+  expect(readFileSync(path.join(cwd, "Kitfile"), "utf8")).toBe(
+    "manifestVersion: 1.0.0\npackage:\n  name: sentiment-model\nmodel:\n  name: tiny\n  path: model/tiny.gguf\n",
+  );
+  expect((await runKit(["pack", ".", "-t", "fresh:v1"], { cwd, env: { KITOPS_HOME: home } })).code).toBe(0);
+  const list = await runKit(["list"], { env: { KITOPS_HOME: home } });
+  // NAME is the package name (MAINTAINER stays <none> until the Kitfile names an author)
+  expect(list.stdout).toMatch(/^fresh +v1 +<none> +sentiment-model +2\.5 KiB +sha256:/m);
 });
 
 test("the compiled binary runs init in an empty directory, and pack accepts what it wrote", async () => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, rmSync } from "node:fs";
+import { cpSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { executeListTemplate, formatListTable, parseListTemplate, tabwrite } from "../../src/modelkit/list-format.ts";
 import { runInProcess, tempDir } from "../helpers/kit.ts";
@@ -171,16 +171,36 @@ test("a manifest that is not a ModelKit is skipped with a debug line", async () 
   expect(v.stdout).toContain(`[DEBUG] Skipping ${other.digest} in localhost/image: not a ModelKit (reference exists but is not a modelkit)\n`);
 });
 
-test("a damaged store fails the listing, naming the ModelKit and the missing blob", async () => {
+test("a damaged ModelKit is left out with a warning naming it and how to remove it; the others are listed", async () => {
   const home = tempDir();
   await packKit(home, APPENDIX_A_FILES, { tag: "example:v1", shape: "v1.7" });
+  await packKit(home, { Kitfile: "manifestVersion: 1.0.0\npackage:\n  name: other\ncode:\n  - path: src\n", "src/a.py": "1\n" }, { tag: "other:v1" });
   const config = "43c910ca179517c0d701b8489153e4e34b3a7d2475e0721a57b357bb891acb00";
   rmSync(path.join(home, "storage", "blobs", "sha256", config));
-  expect(await list(home)).toEqual({
-    code: 1,
-    stdout: "",
-    stderr: `[ERROR] Failed to read ModelKit ${APPENDIX_A_DIGEST} in example: sha256:${config}: application/vnd.kitops.modelkit.config.v1+json: not found\n`,
-  });
+  const r = await list(home);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain("other ");
+  expect(r.stdout).not.toContain(APPENDIX_A_DIGEST);
+  expect(r.stderr).toBe(
+    `[WARN ] Skipping ModelKit example@${APPENDIX_A_DIGEST}, which cannot be read: sha256:${config}: application/vnd.kitops.modelkit.config.v1+json: not found\n` +
+      `[WARN ] Remove it with: kit remove example@${APPENDIX_A_DIGEST}\n`,
+  );
+  // and the hinted command works
+  expect((await runInProcess(["remove", `example@${APPENDIX_A_DIGEST}`], { env: { KITOPS_HOME: home } })).code).toBe(0);
+  expect((await list(home)).stderr).toBe("");
+});
+
+test("an unreadable repository index is skipped with a warning; the other repositories are listed", async () => {
+  const home = tempDir();
+  await packKit(home, APPENDIX_A_FILES, { tag: "example:v1", shape: "v1.7" });
+  await packKit(home, { Kitfile: "manifestVersion: 1.0.0\ncode:\n  - path: src\n", "src/a.py": "1\n" }, { tag: "other:v1" });
+  const storage = path.join(home, "storage");
+  const index = readdirSync(storage).find((n) => n.endsWith("-index.json") && Buffer.from(n.slice(0, -"-index.json".length), "base64url").toString() === "localhost/example")!;
+  writeFileSync(path.join(storage, index), "{broken");
+  const r = await list(home);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain("other ");
+  expect(r.stderr).toStartWith("[WARN ] Skipping repository example: ");
 });
 
 test("REPOSITORY argument errors (listing a registry: test/cli/remote-commands.test.ts, test/integration/remote-commands.test.ts)", async () => {

@@ -87,16 +87,18 @@ describe("list REPOSITORY", () => {
     });
   });
 
-  test("a ModelKit whose config is missing fails the listing, naming it", async () => {
+  test("a ModelKit whose config is missing is left out with a warning naming it and how to remove it", async () => {
     const config = new TextEncoder().encode('{"manifestVersion":"1.0.0","package":{"name":"broken"}}');
     const cdesc = descriptorFromBytes(KIT_CONFIG, config); // never uploaded
     const manifest = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, config: cdesc, layers: [] }));
     const d = fake.putManifest("org/broken", OCI_MANIFEST, manifest, "v1");
     const r = await env().run(["list", `${host}/org/broken`, "--plain-http"]);
     expect(r).toEqual({
-      code: 1,
-      stdout: "",
-      stderr: `[ERROR] Failed to read ModelKit ${d} in ${host}/org/broken: ${cdesc.digest}: ${KIT_CONFIG}: not found\n`,
+      code: 0,
+      stdout: "REPOSITORY   TAG   MAINTAINER   NAME   SIZE   DIGEST\n",
+      stderr:
+        `[WARN ] Skipping ModelKit ${host}/org/broken@${d}, which cannot be read: ${cdesc.digest}: ${KIT_CONFIG}: not found\n` +
+        `[WARN ] Remove it with: kit remove --remote --force ${host}/org/broken@${d}\n`,
     });
   });
 });
@@ -109,12 +111,12 @@ describe("remove --remote", () => {
     expect(fake.manifests.get("rm/untag")!.has(APPENDIX_A_DIGEST)).toBe(true);
   });
 
-  test("extra comma tags are removed too; a failing one is reported without failing the command", async () => {
+  test("extra comma tags are removed too; a failing one is reported, the rest done, and the exit code is 1", async () => {
     const p = await publish("rm/extra", [[APPENDIX_A_FILES, ["a", "b", "c"]]]);
     expect(await env().run(["remove", "-r", `${p.ref}:a,zz,b`, "--plain-http"])).toEqual({
-      code: 0,
+      code: 1,
       stdout: `Untagging remote ModelKit ${p.ref}:a\nUntagging remote ModelKit ${p.ref}:b\n`,
-      stderr: `[ERROR] Failed to remove tag zz: model ${p.ref}:zz not found\n`,
+      stderr: `[ERROR] Failed to remove tag zz: model ${p.ref}:zz not found\n[ERROR] Could not remove 1 tag: zz\n`,
     });
     expect([...fake.tags.get("rm/extra")!.keys()]).toEqual(["c"]);
   });
@@ -134,20 +136,24 @@ describe("remove --remote", () => {
     expect(fake.manifests.get("rm/refused")!.has(APPENDIX_A_DIGEST)).toBe(true);
   });
 
-  test("a registry refusing tag deletion (405) suggests --force", async () => {
+  test("a registry refusing every delete (405): the untag falls back to a delete by digest, which is refused too", async () => {
     const p = await publish("rm/notag", [[APPENDIX_A_FILES, ["a"]]]);
-    fake.intercept((req) =>
-      req.method === "DELETE"
-        ? new Response(JSON.stringify({ errors: [{ code: "UNSUPPORTED", message: "The operation is unsupported." }] }), { status: 405, headers: { "content-type": "application/json" } })
-        : undefined,
-    );
+    for (let i = 0; i < 2; i++) {
+      fake.intercept((req) =>
+        req.method === "DELETE"
+          ? new Response(JSON.stringify({ errors: [{ code: "UNSUPPORTED", message: "The operation is unsupported." }] }), { status: 405, headers: { "content-type": "application/json" } })
+          : undefined,
+      );
+    }
     expect(await env().run(["remove", "-r", `${p.ref}:a`, "--plain-http"])).toEqual({
       code: 1,
       stdout:
         `Untagging remote ModelKit ${p.ref}:a\n` +
-        "The registry may not support removing a tag on its own: use --force to delete the ModelKit with every tag that refers to it\n",
-      stderr: "[ERROR] Failed to untag ModelKit in remote: unsupported: The operation is unsupported.\n",
+        `Registry ${host} cannot remove a tag on its own and no other tag refers to ${APPENDIX_A_DIGEST}: deleting the ModelKit instead\n` +
+        `Deleting remote ModelKit ${p.ref}@${APPENDIX_A_DIGEST}\n`,
+      stderr: `[ERROR] Removing models is unsupported by registry ${host}\n`,
     });
+    expect(fake.manifests.get("rm/notag")!.has(APPENDIX_A_DIGEST)).toBe(true);
   });
 
   test("an unknown reference: kit's 'model <ref> not found'", async () => {

@@ -73,12 +73,12 @@ test("--force on a tag deletes the manifest although other tags refer to it", as
   expect(await digests()).toBe("<none> []\n<none> []\n");
 });
 
-test("extra comma tags are removed one by one; their failures are reported without failing", async () => {
+test("extra comma tags are removed one by one; a failed one is reported, the rest done, and the exit code is 1", async () => {
   const { home, d1, remove } = await store();
   expect(await remove("example:v1,zz,v2")).toEqual({
-    code: 0,
+    code: 1,
     stdout: `Removed example:v1 (digest ${d1})\nRemoved example:v2 (digest ${d1})\n`,
-    stderr: "[ERROR] Failed to remove tag zz: model example:zz not found\n",
+    stderr: "[ERROR] Failed to remove tag zz: model example:zz not found\n[ERROR] Could not remove 1 tag: zz\n",
   });
   await expectNoGarbage(home, 10);
 });
@@ -138,6 +138,6 @@ test("argument rules and --remote", async () => {
   await usage(["--all", "example:v1"], "modelkit should not be specified when --all flag is used");
   await usage(["a", "b"], "accepts at most 1 arg(s), received 2");
   expect(await remove("--all", "--remote")).toEqual({ code: 1, stdout: "", stderr: "[ERROR] Invalid arguments: cannot use --all with --remote\n" });
-  expect(await remove("Bad:v1")).toEqual({ code: 1, stdout: "", stderr: "[ERROR] Invalid arguments: failed to parse reference: repository (Bad) name must be lowercase\n" });
+  expect(await remove("Bad:v1")).toEqual({ code: 1, stdout: "A ModelKit reference is [REGISTRY/]REPOSITORY[:TAG|@DIGEST] in lower case, e.g. registry.example.com/myorg/my-model:v1 or my-model:v1\n", stderr: "[ERROR] Invalid arguments: failed to parse reference: repository (Bad) name must be lowercase\n" });
   // --remote against a registry: test/integration/remote-commands.test.ts and test/cli/remote-commands.test.ts.
 });

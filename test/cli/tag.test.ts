@@ -51,12 +51,12 @@ test("tag errors: missing source, bad references, argument count", async () => {
   expect(await tag("example:v1", "example:v2")).toEqual({ code: 1, stdout: "", stderr: "[ERROR] Failed to tag modelkit: model localhost/example:v1 not found\n" });
   expect(await tag("Example:v1", "example:v2")).toEqual({
     code: 1,
-    stdout: "",
+    stdout: "A ModelKit reference is [REGISTRY/]REPOSITORY[:TAG|@DIGEST] in lower case, e.g. registry.example.com/myorg/my-model:v1 or my-model:v1\n",
     stderr: "[ERROR] Invalid arguments: failed to parse reference: repository (Example) name must be lowercase\n",
   });
   expect(await tag("example:v1", "example:-bad")).toEqual({
     code: 1,
-    stdout: "",
+    stdout: "A ModelKit reference is [REGISTRY/]REPOSITORY[:TAG|@DIGEST] in lower case, e.g. registry.example.com/myorg/my-model:v1 or my-model:v1\n",
     stderr: '[ERROR] Invalid arguments: failed to parse reference: invalid reference: invalid tag "-bad"\n',
   });
   await packKit(home, APPENDIX_A_FILES, { tag: "example:v1", shape: "v1.7" });

@@ -25,6 +25,7 @@ describe("PID file", () => {
       logFile: "/h/harness/harness.log",
       startLock: "/h/harness/start.lock",
       runtimeDir: "/h/harness/llama.cpp",
+      urlFile: "/h/harness/server.url",
     });
   });
 
@@ -57,21 +58,24 @@ describe("liveness", () => {
   });
 
   test.if(process.platform === "linux")("an exited process not yet reaped (a zombie) counts as gone", async () => {
-    // The background reader's parent becomes `sleep` (exec), which never reaps it; it exits when
-    // we close its stdin, after the exec has happened (we have read the echo by then).
-    const parent = spawn("sh", ["-c", "sh -c 'read x' <&0 & echo $!; exec sleep 30"], { stdio: ["pipe", "pipe", "ignore"] });
+    // A parent that forks a child which exits at once and is never waited for: a zombie until the
+    // parent ends, whatever the load (SIGCHLD reset to its default, or the kernel would reap it).
+    const script = [
+      "import os, signal, sys, time",
+      "signal.signal(signal.SIGCHLD, signal.SIG_DFL)",
+      "pid = os.fork()",
+      "if pid == 0: os._exit(0)",
+      "print(pid, flush=True)",
+      "time.sleep(60)",
+    ].join("\n");
+    const parent = spawn("python3", ["-c", script], { stdio: ["ignore", "pipe", "ignore"] });
     try {
       const pid = Number(await new Promise<string>((r) => parent.stdout!.once("data", (d) => r(String(d).trim()))));
-      // Wait (up to 30 s on a loaded machine) until the parent has exec'ed `sleep`: if the reader
-      // exited before that, the shell would reap it and there would be no zombie to look at.
-      for (let i = 0; i < 3000 && !readFileSync(`/proc/${parent.pid}/cmdline`, "utf8").startsWith("sleep"); i++) await new Promise((r) => setTimeout(r, 10));
-      expect(readFileSync(`/proc/${parent.pid}/cmdline`, "utf8")).toStartWith("sleep");
-      parent.stdin!.end();
       let state = "";
-      for (let i = 0; i < 500 && state !== "Z"; i++) {
-        await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 3000 && state !== "Z"; i++) {
         const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
         state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+        if (state !== "Z") await new Promise((r) => setTimeout(r, 10));
       }
       expect(state).toBe("Z");
       expect(processAlive(pid)).toBe(true); // signal 0 still reaches a zombie

@@ -39,17 +39,26 @@ describe("loading", () => {
     await expectUnavailable(llm.chat([{ role: "user", content: "x" }]), "The model has been unloaded");
   });
 
-  test("not a GGUF file: the error is kept in the state and logged", async () => {
+  test("not a GGUF file: llama.cpp's reason is kept in the state and logged", async () => {
     const bad = path.join(dir, "bad.gguf");
     writeFileSync(bad, "this is not a model");
     const log = memoryLogger();
     const llm = loadLlm({ modelPath: bad, modelId: "bad", threads: 1, gpu: false, logger: log });
-    await expect(llm.ready()).rejects.toThrow('Invalid GGUF magic. Expected "GGUF" but got "this".');
-    expect(llm.state()).toEqual({ status: "error", message: 'Invalid GGUF magic. Expected "GGUF" but got "this".' });
-    expect(log.err).toEqual([`[ERROR] Failed to load model ${bad}: Invalid GGUF magic. Expected "GGUF" but got "this".\n`]);
-    await expectUnavailable(llm.complete("x"), 'The model could not be loaded: Invalid GGUF magic. Expected "GGUF" but got "this".');
+    const reason = "gguf_init_from_file_impl: invalid magic characters: 'this', expected 'GGUF'";
+    await expect(llm.ready()).rejects.toThrow(reason);
+    expect(llm.state()).toEqual({ status: "error", message: reason });
+    expect(log.err).toEqual([`[ERROR] Failed to load model ${bad}: ${reason}\n`]);
+    await expectUnavailable(llm.complete("x"), `The model could not be loaded: ${reason}`);
     await llm.close();
   });
+
+  test("a file that starts like GGUF but is not a model fails at once (node-llama-cpp's reader would spin)", async () => {
+    const bad = path.join(dir, "notreally.gguf");
+    writeFileSync(bad, "GGUFnotreally");
+    const llm = loadLlm({ modelPath: bad, modelId: "bad", threads: 1, gpu: false, logger: memoryLogger() });
+    await expect(llm.ready()).rejects.toThrow("gguf_init_from_file_impl: this GGUF file is version 1920233326 but this software only supports up to version 3");
+    await llm.close();
+  }, 20_000);
 
   test("a truncated model: llama.cpp's reason is part of the message", async () => {
     const cut = path.join(dir, "cut.gguf");

@@ -19,12 +19,13 @@ import { tempDir } from "../helpers/kit.ts";
 /** Every file under dir, relative, sorted. */
 const tree = (dir: string) => listTree(dir, { dirs: false }).sort();
 
-async function packInto(storage: LayoutStore, repo: string, files: Record<string, string>) {
+async function packInto(storage: LayoutStore, repo: string, files: Record<string, string>, over: Partial<Parameters<typeof pack>[0]> = {}) {
   const dir = project(files);
   const { kitfile } = parseKitfile(files.Kitfile!, "Kitfile");
   return pack({
     context: dir, kitfile, storage, repo, tags: ["v1"], compression: "none", layerFormat: "tar", shape: "newest",
     cliVersion: "test", created: "2026-01-01T00:00:00Z", logger: memoryLogger(), modelIsReference: modelReference(kitfile.model?.path) !== undefined,
+    ...over,
   });
 }
 
@@ -57,6 +58,24 @@ describe("extractModelKit", () => {
     const again = await extractModelKit({ ref: parseReference("chat:v1"), source: source(storage), cacheRoot: cache, logger: log });
     expect(again.unpacked).toBe(false);
     expect(again.dir).toBe(dir);
+  });
+
+  test("a ModelPack (pack --use-model-pack, zstd): only its weights and the Kitfile", async () => {
+    const storage = await LayoutStore.open(path.join(tempDir("kit-devkit-"), "storage"));
+    const r = await packInto(storage, "localhost/mp", {
+      Kitfile: "manifestVersion: 1.0.0\nmodel:\n  name: chat\n  path: chat.gguf\n  parts:\n    - path: tokenizer.json\ndocs:\n  - path: README.md\n",
+      "chat.gguf": "GGUF weights",
+      "tokenizer.json": "{}",
+      "README.md": "docs",
+    }, { compression: "zstd", modelPack: { createdAt: "2026-01-01T00:00:00Z" } });
+    expect(r.config.mediaType).toBe("application/vnd.cncf.model.config.v1+json");
+    const cache = path.join(tempDir("kit-devcache-"), "cache");
+    const kit = await extractModelKit({ ref: parseReference("mp:v1"), source: source(storage), cacheRoot: cache, logger: memoryLogger() });
+    expect(tree(kit.dir)).toEqual(["Kitfile", "chat.gguf", "tokenizer.json"]);
+    expect(readFileSync(path.join(kit.dir, "chat.gguf"), "utf8")).toBe("GGUF weights");
+    const { kitfile } = parseKitfile(readFileSync(kit.kitfilePath, "utf8"), "Kitfile");
+    const model = await resolveDevModel({ kitfile, kitfilePath: kit.kitfilePath, contextDir: kit.dir });
+    expect(model).toEqual({ file: path.join(kit.dir, "chat.gguf"), id: "chat" });
   });
 
   test("two starts at once both get a complete directory", async () => {

@@ -3,14 +3,17 @@
  * answer a status (e.g. 503) without forwarding, cut the connection after N bytes, or delay.
  * Every forwarded request is forced to `Connection: close`, so each connection carries exactly one
  * request and rules apply per request. Byte counts per request let tests measure re-downloads.
+ * A throttle rule makes a transfer take as long as a test needs (progress output).
  */
 import net from "node:net";
 
 export type FaultAction =
   | { kind: "status"; status: number; retryAfter?: number }
   /** Drops the connection after `afterBytes` bytes in `direction` (default down): with a reset (default) or a clean close. */
-  | { kind: "cut"; afterBytes: number; direction?: "down" | "up"; mode?: "reset" | "close" }
-  | { kind: "delay"; ms: number };
+  | { kind: "cut"; afterBytes: number; direction?: "down" | "up"; mode?: "reset" | "close"; holdMs?: number }
+  | { kind: "delay"; ms: number }
+  /** Forwards at most `bytesPerSecond` in `direction` (default down), in slices every 50 ms: a slow link. */
+  | { kind: "throttle"; bytesPerSecond: number; direction?: "down" | "up" };
 
 export interface FaultRule {
   method?: string;
@@ -90,7 +93,9 @@ export async function startFaultProxy(target: { host: string; port: number }): P
         sockets.add(upstream);
         upstream.on("close", () => {
           sockets.delete(upstream);
-          client.end();
+          // What a throttle still holds goes out first.
+          const end = () => (queued.down.length && !client.destroyed ? void setTimeout(end, 50) : client.end());
+          end();
         });
         upstream.on("error", () => kill(client));
         client.on("close", () => upstream.destroy());
@@ -111,17 +116,51 @@ export async function startFaultProxy(target: { host: string; port: number }): P
             const keep = Math.max(0, cut.afterBytes - sent);
             add(keep);
             cutDone = true;
-            if (keep > 0) write(d.subarray(0, keep), drop);
-            else drop();
+            // holdMs: the bytes before the cut reach the client (and are read) before the connection drops.
+            const later = () => (cut.holdMs ? void setTimeout(drop, cut.holdMs) : drop());
+            if (keep > 0) write(d.subarray(0, keep), later);
+            else later();
             return;
           }
           add(d.byteLength);
+          if (throttle && (throttle.direction ?? "down") === dir) {
+            slowly(dir, d, write, throttle.bytesPerSecond);
+            return;
+          }
           if (!write(d)) {
             // Backpressure: hold the sending side until the receiving side drains.
             const [from, to] = dir === "down" ? [upstream, client] : [client, upstream];
             from.pause();
             to.once("drain", () => from.resume());
           }
+        };
+        const throttle = action?.kind === "throttle" ? action : undefined;
+        const queued: Record<"down" | "up", Buffer[]> = { down: [], up: [] };
+        const pumping = { down: false, up: false };
+        /** Queues `d` and writes the queue in slices of a 20th of the rate every 50 ms, holding the sending side meanwhile. */
+        const slowly = (dir: "down" | "up", d: Buffer, write: (b: Buffer) => boolean, bytesPerSecond: number) => {
+          const from = dir === "down" ? upstream : client;
+          const queue = queued[dir];
+          queue.push(d);
+          from.pause();
+          if (pumping[dir]) return;
+          pumping[dir] = true;
+          const step = () => {
+            if (client.destroyed || upstream.destroyed && dir === "up") return;
+            let budget = Math.max(1, Math.floor(bytesPerSecond / 20));
+            while (budget > 0 && queue.length) {
+              const b = queue[0]!;
+              const part = b.subarray(0, budget);
+              write(part);
+              budget -= part.byteLength;
+              if (part.byteLength === b.byteLength) queue.shift();
+              else queue[0] = b.subarray(part.byteLength);
+            }
+            if (queue.length) return void setTimeout(step, 50);
+            pumping[dir] = false;
+            from.resume();
+          };
+          step();
         };
         upstream.on("connect", () => {
           pass("up", Buffer.concat([Buffer.from(rewriteHead(head) + "\r\n\r\n", "latin1"), rest]), (b, cb) => upstream.write(b, cb));

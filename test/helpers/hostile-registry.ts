@@ -16,6 +16,10 @@
  * - `escape`: error bodies (JSON and plain text) full of escape sequences.
  * - `escape-header`: a valid manifest whose blobs come with an escape sequence in `Docker-Content-Digest`.
  * - `forbidden`: 403 for everything.
+ * - Hostile ModelKits, served as a registry serves any kit (tag `v1`):
+ *   `bad-config` (config not JSON), `bad-types` (a list where a string belongs), `modelpack-nopath`
+ *   (a ModelPack layer without its file path), `traversal` (tar entries `../../escaped.txt` and
+ *   `/tmp/...`), `setuid` (a 6755 file and a 1777 directory), and `good` (a sound kit).
  *
  * Huge bodies are generated as they are read (nothing is held in memory); `streamed[class]` counts
  * the bytes a server produced, so a test can show the client stopped reading early.
@@ -25,6 +29,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { makeTlsFiles } from "./registry.ts";
+import { tarOf } from "./tar.ts";
 
 export interface SeenRequest {
   server: "registry" | "tls" | "other";
@@ -86,12 +91,43 @@ function smallKit() {
   return { manifest, blobs: new Map([[sha(config), config], [sha(layer), layer]]) };
 }
 
+/** A kit from its config text and layers: manifest bytes and every blob by digest. */
+function kitOf(config: string, layers: Array<{ mediaType: string; data: Uint8Array; annotations?: Record<string, string> }>, modelpack = false) {
+  const c = new TextEncoder().encode(config);
+  const blobs = new Map<string, Uint8Array>([[sha(c), c]]);
+  for (const l of layers) blobs.set(sha(l.data), l.data);
+  const manifest = new TextEncoder().encode(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: modelpack ? "application/vnd.cncf.model.manifest.v1+json" : "application/vnd.kitops.modelkit.manifest.v1+json",
+    config: { mediaType: modelpack ? "application/vnd.cncf.model.config.v1+json" : "application/vnd.kitops.modelkit.config.v1+json", digest: sha(c), size: c.byteLength },
+    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: sha(l.data), size: l.data.byteLength, ...(l.annotations ? { annotations: l.annotations } : {}) })),
+  }));
+  return { manifest, blobs };
+}
+
+/** The hostile ModelKits, by attack class (see the module comment). */
+export function hostileKits(): Map<string, ReturnType<typeof kitOf>> {
+  const code = "application/vnd.kitops.modelkit.code.v1.tar";
+  const cfg = (extra: object = {}) => JSON.stringify({ manifestVersion: "1.0.0", package: { name: "hostile" }, code: [{ path: "src" }], ...extra });
+  const src = tarOf([["src", "dir"], ["src/a.py", "print(1)\n"]]);
+  return new Map([
+    ["good", kitOf(cfg(), [{ mediaType: code, data: src }])],
+    ["bad-config", kitOf("{not json", [{ mediaType: code, data: src }])],
+    ["bad-types", kitOf(JSON.stringify({ manifestVersion: "1.0.0", package: { name: ["x"] }, code: [{ path: "src" }] }), [{ mediaType: code, data: src }])],
+    ["modelpack-nopath", kitOf("{}", [{ mediaType: "application/vnd.cncf.model.weight.v1.tar", data: src }], true)],
+    ["traversal", kitOf(cfg(), [{ mediaType: code, data: tarOf([["src", "dir"], ["src/../../escaped.txt", "pwned\n"], ["/tmp/kit-hostile-absolute.txt", "pwned\n"]]) }])],
+    ["setuid", kitOf(cfg(), [{ mediaType: code, data: tarOf([["src", "dir", 0o1777], ["src/run.sh", "#!/bin/sh\n", 0o6755]]) }])],
+  ]);
+}
+
 export async function startHostileRegistry(): Promise<HostileRegistry> {
   const seen: SeenRequest[] = [];
   const streamed: Record<string, number> = {};
   const dir = mkdtempSync(path.join(os.tmpdir(), "kit-hostile-"));
   const tls = makeTlsFiles(dir);
   const kit = smallKit();
+  const kits = hostileKits();
   let plainPort = 0;
   let otherPort = 0;
 
@@ -115,6 +151,17 @@ export async function startHostileRegistry(): Promise<HostileRegistry> {
         "www-authenticate": `Bearer realm="${realm}",service="hostile"`,
       });
     };
+    const hostile = kits.get(attack);
+    if (hostile) {
+      if (rest === "tags/list") return json(200, { name: `${attack}/m`, tags: ["v1"] });
+      if (rest === "manifests/v1" || rest === `manifests/${sha(hostile.manifest)}`) {
+        const headers = { "content-type": OCI_MANIFEST, "docker-content-digest": sha(hostile.manifest), "content-length": String(hostile.manifest.byteLength) };
+        return new Response(req.method === "HEAD" ? null : new Uint8Array(hostile.manifest), { headers });
+      }
+      const blob = rest.startsWith("blobs/") ? hostile.blobs.get(rest.slice("blobs/".length)) : undefined;
+      if (!blob) return new Response("not found", { status: 404 });
+      return new Response(req.method === "HEAD" ? null : new Uint8Array(blob), { headers: { "content-length": String(blob.byteLength), "docker-content-digest": rest.slice("blobs/".length) } });
+    }
     switch (attack) {
       case "huge-token":
         return bearer(`${origin}/token/huge`) ?? new Response("not found", { status: 404 });

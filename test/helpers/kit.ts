@@ -64,7 +64,9 @@ export function runKit(args: string[], opts: RunOptions & { bin?: string; timeou
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, {
       cwd: opts.cwd,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env },
+      // Periodic progress lines only where a test asks for them (test/integration/progress.test.ts):
+      // on a loaded machine a transfer can last past 10 s and add lines to exactly checked output.
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, KITOPS_PROGRESS_INTERVAL_MS: "3600000", ...opts.env },
       stdio: ["pipe", "pipe", "pipe"],
       signal: opts.signal,
       timeout: opts.timeoutMs ?? 120_000,

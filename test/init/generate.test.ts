@@ -368,7 +368,7 @@ docs:
       const r = await generate(dir, { depth: 1 });
       expect(r.yaml).toBe(`manifestVersion: 1.0.0
 model:
-  name: sub/m
+  name: m
   path: sub/m.gguf
 docs:
   - path: sub/LICENSE
@@ -605,7 +605,7 @@ code:
     test("1: first-level files one by one, deeper directories as a whole", async () => {
       expect((await generate(tree(layout), { depth: 1 })).yaml).toBe(`manifestVersion: 1.0.0
 model:
-  name: models/llama/model
+  name: model
   path: models/llama/model.gguf
   parts:
     - path: models/llama/config.json
@@ -622,7 +622,7 @@ docs:
     test("negative: every level file by file", async () => {
       expect((await generate(tree(layout), { depth: -1 })).yaml).toBe(`manifestVersion: 1.0.0
 model:
-  name: models/llama/model
+  name: model
   path: models/llama/model.gguf
   parts:
     - path: models/llama/config.json

@@ -27,6 +27,7 @@ const ROWS = [
   "push vs skopeo copy",
   "pull vs skopeo copy",
   "re-push unchanged vs skopeo copy",
+  "import 64 MiB from a fake Hub vs curl",
 ];
 
 const esc = (s: string) => s.replaceAll("|", "\\|");

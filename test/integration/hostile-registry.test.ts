@@ -5,7 +5,7 @@
  * escape byte reaching the terminal.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { GIB, type HostileRegistry, startHostileRegistry } from "../helpers/hostile-registry.ts";
 import { kitBinary, runKit, type RunResult, tempDir } from "../helpers/kit.ts";
@@ -147,4 +147,55 @@ describe("no escape byte from a registry reaches the terminal", () => {
       expect(r.stderr).toContain(shown);
     }, TIMEOUT);
   }
+});
+
+describe("hostile ModelKits: refused before anything is stored, nothing written outside the target", () => {
+  const fresh = () => home();
+  const storageFiles = (env: Record<string, string>) => {
+    const dir = path.join(env.KITOPS_HOME!, "storage");
+    return existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith(".json")).sort().map((n) => `${n}:${readFileSync(path.join(dir, n), "utf8")}`) : [];
+  };
+
+  test("a kit whose config or layers cannot be read is refused; nothing is tagged; kit list lists the good kits", async () => {
+    const env = fresh();
+    expect((await runKit(["pull", `${reg.host}/good/m:v1`, "--plain-http"], { env })).code).toBe(0);
+    const before = storageFiles(env);
+    for (const attack of ["bad-config", "bad-types", "modelpack-nopath"]) {
+      const r = await runKit(["pull", `${reg.host}/${attack}/m:v1`, "--plain-http"], { env });
+      expect({ attack, code: r.code }).toEqual({ attack, code: 1 });
+      expect(r.stderr).toContain("[ERROR] Failed to pull: ");
+      expect(storageFiles(env)).toEqual(before);
+    }
+    const list = await runKit(["list"], { env });
+    expect(list.code).toBe(0);
+    expect(list.stderr).toBe("");
+    expect(list.stdout).toContain(`${reg.host}/good/m`);
+    // and the remote listing of a bad kit names it and lists nothing else
+    const remote = await runKit(["list", `${reg.host}/bad-config/m`, "--plain-http"], { env });
+    expect(remote.code).toBe(0);
+    expect(remote.stderr).toContain("which cannot be read");
+  }, TIMEOUT);
+
+  test("a layer with ../ and absolute names writes nothing outside the target, as root too", async () => {
+    const env = fresh();
+    const root = tempDir("kit-hostile-unpack-");
+    const target = path.join(root, "a", "b", "target");
+    const r = await runKit(["unpack", `${reg.host}/traversal/m:v1`, "--plain-http", "-d", target], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("[ERROR] Failed to unpack");
+    expect(existsSync(path.join(root, "a", "escaped.txt"))).toBe(false);
+    expect(existsSync(path.join(root, "escaped.txt"))).toBe(false);
+    expect(existsSync("/tmp/kit-hostile-absolute.txt")).toBe(false);
+    // the kit is not stored either: unpack from a registry streams it
+    expect(storageFiles(env).filter((f) => f.includes("traversal"))).toEqual([]);
+  }, TIMEOUT);
+
+  test("setuid, setgid and sticky bits from a stranger's layer are never set", async () => {
+    const env = fresh();
+    const target = path.join(tempDir("kit-hostile-mode-"), "t");
+    const r = await runKit(["unpack", `${reg.host}/setuid/m:v1`, "--plain-http", "-d", target], { env });
+    expect(r.code).toBe(0);
+    expect(statSync(path.join(target, "src", "run.sh")).mode & 0o7777).toBe(0o755 & ~process.umask());
+    expect(statSync(path.join(target, "src")).mode & 0o7000).toBe(0);
+  }, TIMEOUT);
 });

@@ -170,8 +170,8 @@ mcpServers:
     checkStoreIntegrity(path.join(home, "storage"));
   });
 
-  for (const sig of ["SIGINT", "SIGKILL"] as const) {
-    test(`an interrupted pack (${sig}) leaves no half blob and no dangling index; the next pack succeeds`, async () => {
+  for (const sig of ["SIGINT", "SIGHUP", "SIGKILL"] as const) {
+    test(`an interrupted pack (${sig}) leaves no half blob and no dangling index; the next pack succeeds and prunes what a kill left`, async () => {
       const home = tempDir();
       const ctx = project({ Kitfile: "manifestVersion: 1.0.0\nmodel:\n  path: big.bin\n" });
       // 768 MiB of data (sparse), so the pack is still running when the signal arrives.
@@ -186,7 +186,7 @@ mcpServers:
       for (let i = 0; i < 200 && !(existsSync(ingest) && readdirSync(ingest).length > 0); i++) await Bun.sleep(25);
       expect(readdirSync(ingest)).not.toEqual([]); // the signal lands while the layer is written
       child.kill(sig);
-      if (sig === "SIGINT") {
+      if (sig !== "SIGKILL") {
         // kit stops on its own: exit 130, its temporary layer file removed.
         expect(await closed).toEqual([130, null]);
         expect(readdirSync(ingest)).toEqual([]);
@@ -203,6 +203,9 @@ mcpServers:
       expect(again.code).toBe(0);
       expect(Object.keys(JSON.parse(readFileSync(tags, "utf8")))).toEqual(["1"]);
       checkStoreIntegrity(storage);
+      // Whatever the killed pack left (its temporary layer file) is gone, and no lock file stays.
+      expect(readdirSync(ingest)).toEqual([]);
+      expect(readdirSync(storage).filter((f) => f.startsWith("."))).toEqual([]);
     }, 300_000);
   }
 });

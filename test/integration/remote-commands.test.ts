@@ -261,17 +261,40 @@ describe.skipIf(!ready)("remove --remote against a real registry (no auth)", () 
     return r.stdout;
   };
 
-  test("a tag is untagged — distribution 2.8 cannot, so the error says to use --force", async () => {
-    const { ref } = await publish("rm/tag", ["a", "b"]);
-    expect(await env().run(["remove", "-r", `${ref}:a`, "--plain-http"])).toEqual({
+  test("a tag whose manifest carries other tags: distribution 2.8 cannot untag, so the command refuses and names them", async () => {
+    const { ref, digest } = await publish("rm/tag", ["a", "b", "c"]);
+    const e = env(); // another manifest in the repository, whose tag must not count
+    await packKit(e.home, KIT_C, { tag: `${ref}:z` });
+    expect((await e.run(["push", `${ref}:z`, "--plain-http"])).code).toBe(0);
+    const r = await env().run(["remove", "-r", `${ref}:a`, "--plain-http"]);
+    expect(r).toEqual({
       code: 1,
-      stdout:
-        `Untagging remote ModelKit ${ref}:a\n` +
-        "The registry may not support removing a tag on its own: use --force to delete the ModelKit with every tag that refers to it\n",
-      stderr: "[ERROR] Failed to untag ModelKit in remote: digest_invalid: provided digest did not match uploaded content\n",
+      stdout: `Untagging remote ModelKit ${ref}:a\nUse --force to delete the ModelKit with every tag that refers to it\n`,
+      stderr: `[ERROR] Failed to untag ModelKit in remote: registry ${reg.host} cannot remove a tag on its own, and deleting ${digest} would also remove the tags b, c\n`,
     });
-    expect(reg.requests().filter((r) => r.method === "DELETE")).toEqual([{ method: "DELETE", path: "/v2/rm/tag/manifests/a", status: 400 }]);
-    expect(await tagsOf(ref)).toBe("[a b]\n");
+    expect(reg.requests().filter((q) => q.method === "DELETE" && q.path.startsWith("/v2/rm/tag/"))).toEqual([{ method: "DELETE", path: "/v2/rm/tag/manifests/a", status: 400 }]);
+    expect((await tagsOf(ref)).trim().split("\n").sort()).toEqual(["[a b c]", "[z]"]);
+  }, TIMEOUT);
+
+  test("a tag that is the manifest's only one: deleted by digest as kit v1.7 did, and the output says so", async () => {
+    const { ref, digest } = await publish("rm/only", ["solo"]);
+    const e = env();
+    const otherDigest = await packKit(e.home, KIT_C, { tag: `${ref}:other` });
+    expect((await e.run(["push", `${ref}:other`, "--plain-http"])).code).toBe(0);
+    expect(await env().run(["remove", "-r", `${ref}:solo`, "--plain-http"])).toEqual({
+      code: 0,
+      stdout:
+        `Untagging remote ModelKit ${ref}:solo\n` +
+        `Registry ${reg.host} cannot remove a tag on its own and no other tag refers to ${digest}: deleting the ModelKit instead\n` +
+        `Deleting remote ModelKit ${ref}@${digest}\n`,
+      stderr: "",
+    });
+    expect(reg.requests().filter((q) => q.method === "DELETE" && q.path.startsWith("/v2/rm/only/"))).toEqual([
+      { method: "DELETE", path: "/v2/rm/only/manifests/solo", status: 400 },
+      { method: "DELETE", path: `/v2/rm/only/manifests/${digest}`, status: 202 },
+    ]);
+    // The other ModelKit in the repository is untouched.
+    expect(await env().run(["list", ref, "--plain-http", "--format", "{{ .Tags }} {{ .Digest }}"])).toEqual({ code: 0, stdout: `[other] ${otherDigest}\n`, stderr: "" });
   }, TIMEOUT);
 
   test("a digest deletes the manifest with every tag", async () => {

@@ -210,3 +210,13 @@ describe("parseConfigJson", () => {
     );
   });
 });
+
+describe("parseConfigJson on hostile input", () => {
+  test("a config nested deeper than Go's 10000 levels is a one-line error, not a stack overflow", () => {
+    const deep = (n: number) => `{"manifestVersion":"1.0.0","model":{"path":"m"},"x":${"[".repeat(n)}${"]".repeat(n)}}`;
+    expect(() => parseConfigJson(deep(100_000))).toThrow(new KitfileError("Invalid ModelKit config: exceeded max depth (more than 10000 nested arrays or objects)"));
+    expect(parseConfigJson(deep(9000)).model).toEqual({ path: "m" });
+    // brackets inside strings do not count
+    expect(parseConfigJson(`{"manifestVersion":"1.0.0","package":{"name":"${"[".repeat(20000)}"}}`).package?.name).toHaveLength(20000);
+  });
+});

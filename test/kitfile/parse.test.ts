@@ -162,6 +162,13 @@ model:
     expect(parseError("package:\n  ? [a]\n  : b\n")).toBe("Kitfile line 2: keys in package must be field names, not a list");
   });
 
+  test("a YAML syntax error is one line, however many errors it cascades into; a too-deep document says so", () => {
+    const deep = () => parseKitfile(`manifestVersion: 1.0.0\nmodel:\n  path: ${"[".repeat(200_000)}\n`, "Kitfile");
+    expect(deep).toThrow(/^Kitfile line 3: invalid YAML: the document is nested too deeply to read \(and \d+ more YAML errors\)$/);
+    const cascade = () => parseKitfile(`manifestVersion: 1.0.0\npackage:\n  description: ${"{a: ".repeat(500)}\n`, "Kitfile");
+    expect(cascade).toThrow(/^Kitfile line 3: invalid YAML: [^\n]+ \(and \d+ more YAML errors\)$/);
+  });
+
   test("KitfileError carries line, field and every problem", () => {
     try {
       parseKitfile("package:\n  nmae: x\nmodel:\n  name: [a]\n", "dir/Kitfile");

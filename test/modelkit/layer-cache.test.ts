@@ -6,7 +6,7 @@ import { LayerCache } from "../../src/modelkit/layer-cache.ts";
 import { pack } from "../../src/modelkit/pack.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { memoryLogger } from "../../src/util/log.ts";
-import type { Progress } from "../../src/util/progress.ts";
+import { noTask, type Progress } from "../../src/util/progress.ts";
 import { tempDir } from "../helpers/kit.ts";
 
 const KITFILE = "manifestVersion: 1.0.0\nmodel:\n  path: model\ndatasets:\n  - path: data\n";
@@ -14,7 +14,7 @@ const KITFILE = "manifestVersion: 1.0.0\nmodel:\n  path: model\ndatasets:\n  - p
 /** Records which layers were read (a task is opened only when a layer's files are read). */
 function spyProgress() {
   const read: string[] = [];
-  const p: Progress = { task: (title) => (read.push(title), { add() {}, done() {} }), suspend: (f) => f(), close() {} };
+  const p: Progress = { task: (title) => (read.push(title), noTask), suspend: (f) => f(), close() {} };
   return { p, read };
 }
 
@@ -46,7 +46,7 @@ async function setup() {
 test("re-packing an unchanged project reads no file and gives the same digests", async () => {
   const { run } = await setup();
   const first = await run();
-  expect(first.read).toEqual(["Packing data", "Packing model"]);
+  expect(first.read).toEqual(["Dataset data", "Model model"]);
   const second = await run();
   expect(second.read).toEqual([]);
   expect(second.r.manifest.digest).toBe(first.r.manifest.digest);
@@ -60,7 +60,7 @@ test("a changed file re-reads only its layer", async () => {
   const old = new Date(Date.now() - 3000_000);
   utimesSync(path.join(ctx, "data", "a.csv"), old, old);
   const second = await run();
-  expect(second.read).toEqual(["Packing data"]);
+  expect(second.read).toEqual(["Dataset data"]);
   expect(second.r.layers[0]!.digest).toBe(first.r.layers[0]!.digest);
   expect(second.r.layers[1]!.digest).not.toBe(first.r.layers[1]!.digest);
 });
@@ -73,7 +73,7 @@ test("same size and restored mtime still re-reads (ctime and inode are part of t
   writeFileSync(f, "weights v2");
   utimesSync(f, old, old);
   const second = await run();
-  expect(second.read).toEqual(["Packing model"]);
+  expect(second.read).toEqual(["Model model"]);
   expect(second.r.layers[0]!.digest).not.toBe(first.r.layers[0]!.digest);
 });
 
@@ -87,12 +87,12 @@ test("corrupt entries and missing blobs are detected, never trusted", async () =
     writeFileSync(file, readFileSync(file, "utf8").replace(/"size":\d+/, '"size":1'));
   }
   const tampered = await run();
-  expect(tampered.read).toEqual(["Packing data", "Packing model"]);
+  expect(tampered.read).toEqual(["Dataset data", "Model model"]);
   expect(tampered.r.manifest.digest).toBe(first.r.manifest.digest);
 
   rmSync(storage.blobPath(first.r.layers[1]!.digest), { force: true });
   const missing = await run();
-  expect(missing.read).toEqual(["Packing data"]);
+  expect(missing.read).toEqual(["Dataset data"]);
   expect(readFileSync(storage.blobPath(first.r.layers[1]!.digest)).byteLength).toBe(first.r.layers[1]!.size);
 });
 
@@ -103,6 +103,6 @@ test("racy files (changed within the last two seconds) are not cached", async ()
   await run(new LayerCache(cacheDir, now));
   const second = await run(new LayerCache(cacheDir, now));
   // Every file here was changed (ctime) just now: nothing is cached, everything is read again.
-  expect(second.read).toEqual(["Packing data", "Packing model"]);
+  expect(second.read).toEqual(["Dataset data", "Model model"]);
   expect(existsSync(cacheDir)).toBe(false);
 });

@@ -3,12 +3,14 @@ import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { appendFileSync, readFileSync, readdirSync, writeFileSync, symlinkSync, truncateSync, utimesSync } from "node:fs";
 import path from "node:path";
+import { gunzipSync, zstdDecompressSync } from "node:zlib";
 import { parseKitfile } from "../../src/kitfile/parse.ts";
 import { pack, planLayers } from "../../src/modelkit/pack.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { memoryLogger } from "../../src/util/log.ts";
 import { project } from "../helpers/files.ts";
 import { tempDir } from "../helpers/kit.ts";
+import { modelPackConfigErrors } from "../helpers/modelpack-schema.ts";
 
 const APPENDIX_KITFILE = "manifestVersion: 1.0.0\npackage:\n  name: example\nmodel:\n  path: model.bin\n";
 const LAYER = "sha256:e5175fb8740a78e8aa5f4b92321cd638b94d3580fe29d51eb4feed422d4d0dce";
@@ -198,6 +200,87 @@ mcpServers:
   });
 });
 
+describe("--use-model-pack", () => {
+  const KF = `manifestVersion: 1.0.0
+package:
+  name: mp
+  authors: [Ada]
+model:
+  path: model.gguf
+  format: gguf
+  parts:
+    - path: config.json
+code:
+  - path: src
+datasets:
+  - path: data
+docs:
+  - path: README.md
+prompts:
+  - path: prompt.md
+`;
+  const FILES = { Kitfile: KF, "model.gguf": "GGUF", "config.json": "{}", "src/a.py": "print(1)\n", "data/t.csv": "a,b\n", "README.md": "# mp\n", "prompt.md": "Be brief.\n" };
+  const MP = { createdAt: "2026-01-02T03:04:05Z" };
+
+  for (const compression of ["none", "gzip", "zstd"] as const) {
+    test(`${compression}: ModelPack media types, filepath annotations, config with the diffIds of the uncompressed layers, the Kitfile annotation`, async () => {
+      const dir = project(FILES);
+      const { result, blob, logger } = await packDir(dir, KF, { compression, modelPack: MP });
+      const suffix = compression === "none" ? "" : `+${compression}`;
+      expect(result.layers.map((l) => l.mediaType)).toEqual(
+        ["weight", "weight.config", "code", "dataset", "doc", "code"].map((t) => `application/vnd.cncf.model.${t}.v1.tar${suffix}`),
+      );
+      expect(result.layers.map((l) => l.annotations)).toEqual([
+        { "org.cncf.model.filepath": "model.gguf" },
+        { "org.cncf.model.filepath": "config.json" },
+        { "org.cncf.model.filepath": "src" },
+        { "org.cncf.model.filepath": "data" },
+        { "org.cncf.model.filepath": "README.md" },
+        { "ml.kitops.modelkit.layer-subtype": "prompt", "org.cncf.model.filepath": "prompt.md" },
+      ]);
+      expect(result.config.mediaType).toBe("application/vnd.cncf.model.config.v1+json");
+      const config = JSON.parse(blob(result.config.digest).toString());
+      expect(modelPackConfigErrors(config)).toEqual([]);
+      const uncompressed = (b: Buffer) => (compression === "gzip" ? gunzipSync(b) : compression === "zstd" ? zstdDecompressSync(b) : b);
+      const diffIds = result.layers.map((l) => "sha256:" + createHash("sha256").update(uncompressed(blob(l.digest))).digest("hex"));
+      expect(config.modelfs).toEqual({ type: "layers", diffIds });
+      if (compression !== "none") expect(diffIds).not.toEqual(result.layers.map((l) => l.digest));
+      expect(config.descriptor).toEqual({ createdAt: MP.createdAt, authors: ["Ada"], name: "mp", title: "mp" });
+      expect(config.config).toEqual({ format: "gguf" });
+      const manifest = JSON.parse(blob(result.manifest.digest).toString());
+      expect(Object.keys(manifest)).toEqual(["schemaVersion", "mediaType", "artifactType", "config", "layers", "annotations"]);
+      expect(manifest.artifactType).toBe("application/vnd.cncf.model.manifest.v1+json");
+      expect(Object.keys(manifest.annotations)).toEqual(["ml.kitops.modelkit.cli-version", "ml.kitops.modelkit.kitfile", "org.opencontainers.image.created"]);
+      // The Kitfile annotation is kit's config JSON with the layer info filled in.
+      const kitfile = JSON.parse(manifest.annotations["ml.kitops.modelkit.kitfile"]);
+      expect(kitfile.model).toMatchObject({ path: "model.gguf", digest: result.layers[0]!.digest, diffId: diffIds[0] });
+      expect(kitfile.prompts[0]).toMatchObject({ path: "prompt.md", digest: result.layers[5]!.digest, diffId: diffIds[5] });
+      expect(logger.text().split("\n").slice(0, 6)).toEqual(
+        ["model", "modelpart", "code", "dataset", "docs", "code"].map((k, i) => `Saved ${k} layer: ${result.layers[i]!.digest}`),
+      );
+    });
+  }
+
+  test("raw layers: uncompressed ModelPack raw types with the metadata annotation; compressed raw is refused", async () => {
+    const kf = "manifestVersion: 1.0.0\nmodel:\n  path: model.gguf\ndatasets:\n  - path: t.csv\n";
+    const dir = project({ Kitfile: kf, "model.gguf": "GGUF", "t.csv": "a,b\n" });
+    const { result, blob } = await packDir(dir, kf, { layerFormat: "raw", modelPack: MP });
+    expect(result.layers.map((l) => l.mediaType)).toEqual(["application/vnd.cncf.model.weight.v1.raw", "application/vnd.cncf.model.dataset.v1.raw"]);
+    expect(Object.keys(result.layers[0]!.annotations!)).toEqual(["org.cncf.model.file.metadata+json", "org.cncf.model.filepath"]);
+    expect(blob(result.layers[0]!.digest).toString()).toBe("GGUF");
+    const config = JSON.parse(blob(result.config.digest).toString());
+    expect(config.modelfs.diffIds).toEqual(result.layers.map((l) => l.digest));
+    expect(modelPackConfigErrors(config)).toEqual([]);
+    await expect(packDir(dir, kf, { layerFormat: "raw", compression: "gzip", modelPack: MP })).rejects.toThrow("compression for raw layers is not supported for ModelPack");
+  });
+
+  test("MCP servers are refused", async () => {
+    const kf = "manifestVersion: 1.0.0\nmcpServers:\n  - name: s\n    path: s.mcpb\n";
+    const dir = project({ Kitfile: kf, "s.mcpb": "x" });
+    await expect(packDir(dir, kf, { modelPack: MP })).rejects.toThrow("mcpServers are not supported when packing in modelpack format");
+  });
+});
+
 describe("overlapped pack (pooled buffers, hashing on a worker thread)", () => {
   // Several chunks per file, sizes off the 1 MiB chunk and 512-byte block boundaries, small files
   // between the large ones (staged and passed through in turn), an empty file.
@@ -254,6 +337,7 @@ describe("overlapped pack (pooled buffers, hashing on a worker thread)", () => {
             if (change === "grows") appendFileSync(big, new Uint8Array(4096));
             else truncateSync(big, 2 * 1024 * 1024);
           },
+          already() {},
           done() {},
         }),
         suspend: <T>(fn: () => T) => fn(),

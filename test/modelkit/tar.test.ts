@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { digestOf } from "../../src/oci/digest.ts";
 import {
   encodeHeader,
+  fileTarFrame,
   formatPaxRecord,
   splitUstarPath,
   type TarEntry,
@@ -96,6 +97,16 @@ describe("tar writer: exact bytes", () => {
   test("data that fills whole blocks gets no padding", async () => {
     const b = await tarBytes([file("a", new Uint8Array(1024).fill(7))]);
     expect(b.length).toBe(512 + 1024 + 1024);
+  });
+
+  test("fileTarFrame: head + data + tail is the writer's archive of the same entries", async () => {
+    const long = `${"d".repeat(120)}/${"é".repeat(30)}.bin`;
+    for (const [dirs, name, size] of [[[], "model.bin", 5], [["a", "a/b"], "a/b/c.safetensors", 1024], [[long.split("/")[0]!], long, 513]] as const) {
+      const data = new Uint8Array(size).map((_, i) => i % 253);
+      const entries: TarEntry[] = [...dirs.map((d): TarEntry => ({ type: "dir", name: d, mode: 0o755 })), file(name, data, 0o644)];
+      const { head, tail } = fileTarFrame(dirs.map((d) => ({ name: d, mode: 0o755 })), { name, mode: 0o644, size });
+      expect(concat([head, data, tail])).toEqual(await tarBytes(entries));
+    }
   });
 });
 

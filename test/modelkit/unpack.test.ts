@@ -1,6 +1,6 @@
 /** unpack from local storage: every era of ModelKit, pairing rules, integrity and hostile layers. */
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { kitfileToConfigJson } from "../../src/kitfile/config.ts";
@@ -16,10 +16,11 @@ import { unpackContents } from "../../src/modelkit/unpack.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
 import { LocalRepository } from "../../src/store/local.ts";
 import { bytesStream } from "../../src/store/target.ts";
-import { IntegrityError } from "../../src/util/errors.ts";
+import { CorruptDataError, IntegrityError } from "../../src/util/errors.ts";
 import { memoryLogger } from "../../src/util/log.ts";
 import { listTree, project } from "../helpers/files.ts";
-import { tempDir } from "../helpers/kit.ts";
+import { deadPid, tempDir } from "../helpers/kit.ts";
+import { ownedTempName } from "../../src/util/fs.ts";
 import { tarOf } from "../helpers/tar.ts";
 
 const enc = new TextEncoder();
@@ -226,6 +227,59 @@ describe("integrity and safety", () => {
     expect(fetched.sort()).toEqual([r.digest, t.digest].sort());
     expect(listTree(out)).toEqual(["Kitfile", "part.bin", "w.bin"]);
     expect(readFileSync(path.join(out, "part.bin"), "utf8")).toBe("weights");
+  });
+
+  for (const [format, mediaType] of [["gzip", "application/vnd.kitops.modelkit.model.v1.tar+gzip"], ["zstd", "application/vnd.kitops.modelkit.model.v1.tar+zstd"]]) {
+    test(`a ${format} layer that does not decompress names the layer and the reason, and leaves no file`, async () => {
+      const layout = await store();
+      const data = enc.encode(`not ${format} at all`);
+      const d = descriptorFromBytes(mediaType!, data);
+      const config = { manifestVersion: "1.0.0", model: { name: "m", path: "m.bin", digest: d.digest, diffId: d.digest } } as Kitfile;
+      const { repo } = await storeKit(layout, "localhost/corrupt", [{ mediaType: d.mediaType, data }], config);
+      const out = tempDir();
+      const err = await unpackAll(repo, out, ["model"]).catch((e) => e);
+      expect(err).toBeInstanceOf(CorruptDataError);
+      const reason = format === "gzip" ? "incorrect header check" : "Unknown frame descriptor";
+      expect(err.message).toBe(`model layer ${d.digest} (m.bin) is corrupt: invalid ${format} data: ${reason}`);
+      expect(readdirSync(out)).toEqual([]);
+      expect(existsSync(layout.blobPath(d.digest))).toBe(true); // sound bytes: nothing to repair
+    });
+  }
+
+  test("a damaged gzip blob in local storage is an IntegrityError (not a decompression error), and is removed", async () => {
+    const layout = await store();
+    const data = gzipSync(tarOf([["m.bin", "x".repeat(10000)]]));
+    const d = descriptorFromBytes("application/vnd.kitops.modelkit.model.v1.tar+gzip", data);
+    const config = { manifestVersion: "1.0.0", model: { path: "m.bin", digest: d.digest, diffId: d.digest } } as Kitfile;
+    const { repo } = await storeKit(layout, "localhost/damaged", [{ mediaType: d.mediaType, data }], config);
+    const blob = layout.blobPath(d.digest);
+    chmodSync(blob, 0o644);
+    const bad = new Uint8Array(data);
+    bad[1] = bad[1]! ^ 0xff; // the gzip magic: decompression fails before the digest is known
+    writeFileSync(blob, bad);
+    const err = await unpackAll(repo, tempDir(), ["model"]).catch((e) => e);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect(err.message).toContain("the damaged blob was removed from local storage");
+    expect(existsSync(blob)).toBe(false);
+    // the manifest no longer counts as present, so a pull copies it (and the layer) again
+    expect(await repo.exists((await readModelKit(repo, "t")).manifestDesc)).toBe(false);
+  });
+
+  test("temporary files a killed unpack left in the target are removed by the next unpack into it", async () => {
+    const layout = await store();
+    const tar = tarOf([["data", "dir"], ["data/a.csv", "1,2"]]);
+    const d = descriptorFromBytes("application/vnd.kitops.modelkit.dataset.v1.tar", tar);
+    const { repo } = await storeKit(layout, "localhost/leftover", [{ mediaType: d.mediaType, data: tar }], { manifestVersion: "1.0.0", datasets: [{ path: "data", digest: d.digest, diffId: d.digest }] } as Kitfile);
+    const out = tempDir();
+    const dead = deadPid();
+    const deadName = (base: string) => ownedTempName(base).replace(`.kit-${process.pid}-`, `.kit-${dead}-`);
+    mkdirSync(path.join(out, "data/old"), { recursive: true });
+    const leftovers = [deadName("Kitfile"), path.join("data", deadName("a.csv")), path.join("data/old", deadName("b.csv"))];
+    for (const f of leftovers) writeFileSync(path.join(out, f), "half");
+    const mine = path.join("data", ownedTempName("c.csv")); // a live process's file stays
+    writeFileSync(path.join(out, mine), "live");
+    await unpackAll(repo, out, ["datasets"]);
+    expect(listTree(out, { dirs: false }).sort()).toEqual([mine, "data/a.csv"].sort());
   });
 
   test("an existing different Kitfile is refused unless -o", async () => {

@@ -354,6 +354,8 @@ describe("extractTar", () => {
         archive(paxBlocks({ path: "../../kit-pax-evil" }), fileBlocks("innocent", "e")),
         "illegal file path: ../../kit-pax-evil: layer paths must stay within context directory",
       ));
+    test("a NUL byte in a PAX path is a one-line error", () =>
+      refuse(archive(paxBlocks({ path: "a\0b" }), fileBlocks("innocent", "e")), "illegal file path: a\0b: a path cannot contain a NUL byte"));
     test("GNU long name escaping", () => {
       const ln = enc.encode("../" + "x".repeat(120) + "\0");
       return refuse(

@@ -44,10 +44,13 @@ describe("parseReference (kit, docs/format.md#references)", () => {
   }
 
   test("extra tags after commas are the command line's (parseRefArg), never validated", () => {
-    expect(parseRefArg("localhost:5000/org/repo:t,x,y")).toEqual({ ref: ref("localhost:5000", "org/repo", "t") as ModelRef, extraTags: ["x", "y"] });
-    expect(parseRefArg("repo:t,UNVALIDATED!!,")).toEqual({ ref: ref("localhost", "repo", "t") as ModelRef, extraTags: ["UNVALIDATED!!", ""] });
+    expect(parseRefArg("localhost:5000/org/repo:t,x,y")).toEqual({ ref: ref("localhost:5000", "org/repo", "t") as ModelRef, extraTags: ["x", "y"], explicit: true });
+    expect(parseRefArg("repo:t,UNVALIDATED!!,")).toEqual({ ref: ref("localhost", "repo", "t") as ModelRef, extraTags: ["UNVALIDATED!!", ""], explicit: true });
     // A digest before the comma is a digest (kit took "sha256" for a repository here).
-    expect(parseRefArg(`${D},x`)).toEqual({ ref: ref("localhost", "_", D) as ModelRef, extraTags: ["x"] });
+    expect(parseRefArg(`${D},x`)).toEqual({ ref: ref("localhost", "_", D) as ModelRef, extraTags: ["x"], explicit: true });
+    // whether the argument itself named a tag or digest (kit list lists every tag otherwise)
+    expect(parseRefArg("reg.io:5000/org/repo").explicit).toBe(false);
+    expect(parseRefArg("reg.io:5000/org/repo:v1").explicit).toBe(true);
     // The reference parser itself knows no commas.
     expect(() => parseReference("repo:a,b")).toThrow('invalid reference: invalid tag "a,b"');
   });

@@ -115,6 +115,39 @@ describe("push", () => {
 });
 
 describe("pull", () => {
+  test("a kit whose config or layers kit cannot read is refused before anything is stored; kit list still lists the rest", async () => {
+    const e = env();
+    kitInFake(reg.fake, "good/kit", "v1", "weights.bin");
+    expect((await e.run(["pull", `${reg.host}/good/kit:v1`, "--plain-http"])).code).toBe(0);
+    const storage = path.join(e.home, "storage");
+    const snapshot = () => readdirSync(storage).filter((n) => n.endsWith(".json")).sort().map((n) => [n, readFileSync(path.join(storage, n), "utf8")]);
+    const before = snapshot();
+    const put = (repo: string, configBytes: string, layers: object[], configType = KIT_CONFIG, artifactType?: string) => {
+      const config = new TextEncoder().encode(configBytes);
+      const cdesc = descriptorFromBytes(configType, config);
+      reg.fake.putBlob(config);
+      const manifest = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, ...(artifactType ? { artifactType } : {}), config: cdesc, layers }));
+      reg.fake.putManifest(repo, OCI_MANIFEST, manifest, "v1");
+    };
+    const layer = new Uint8Array(64).fill(3);
+    reg.fake.putBlob(layer);
+    const ldesc = descriptorFromBytes("application/vnd.kitops.modelkit.code.v1.tar", layer);
+    put("bad/notjson", "{not json", [ldesc]);
+    put("bad/types", '{"manifestVersion":"1.0.0","package":{"name":["x"]}}', [ldesc]);
+    const mpLayer = { ...descriptorFromBytes("application/vnd.cncf.model.weight.v1.tar", layer) }; // no org.cncf.model.filepath
+    put("bad/modelpack", "{}", [mpLayer], "application/vnd.cncf.model.config.v1+json", "application/vnd.cncf.model.manifest.v1+json");
+    for (const repo of ["bad/notjson", "bad/types", "bad/modelpack"]) {
+      const r = await e.run(["pull", `${reg.host}/${repo}:v1`, "--plain-http"]);
+      expect({ repo, code: r.code }).toEqual({ repo, code: 1 });
+      expect(r.stderr).toContain("[ERROR] Failed to pull: ");
+      // nothing recorded: no index, no tags, no new repository files
+      expect(snapshot()).toEqual(before);
+    }
+    const list = await e.run(["list"]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(`${reg.host}/good/kit`);
+  });
+
   test("argument and reference errors", async () => {
     const e = env();
     const cases: Array<[string[], string]> = [

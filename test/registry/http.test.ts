@@ -55,4 +55,6 @@ test("statusText and redactUrl", () => {
   expect(statusText(401)).toBe("Unauthorized");
   expect(statusText(599)).toBe("");
   expect(redactUrl("https://user:pw@h.io:5000/v2/x?token=abc#f")).toBe("https://h.io:5000/v2/x");
+  // text that is not a URL loses its user info and query too
+  expect(redactUrl("http://user:pw@bad host/p?token=abc")).toBe("http://bad host/p");
 });

@@ -59,12 +59,13 @@ const stage = (name: string) => {
 const all = (s: Stage, keyword: string) => s.instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
 
 describe("Dockerfile", () => {
-  test("stages: build, cosign, runtime, init, kit — kit last, so it is the default target", () => {
+  test("stages: build, cosign, runtime, init, kserve, kit — kit last, so it is the default target", () => {
     expect(dockerfile.stages.map((s) => [s.name, s.image])).toEqual([
       ["build", "node:22-bookworm-slim"],
       ["cosign", "${COSIGN_IMAGE}"],
       ["runtime", "debian:12-slim"],
       ["init", "runtime"],
+      ["kserve", "runtime"],
       ["kit", "runtime"],
     ]);
     expect(dockerfile.args.map((a) => a.args)).toEqual(["COSIGN_IMAGE=gcr.io/projectsigstore/cosign:v2.4.0"]);
@@ -102,6 +103,13 @@ describe("Dockerfile", () => {
     expect(all(i, "USER")).toEqual([]); // inherits 1001
   });
 
+  test("kserve: the storage initializer script as entrypoint, user 1001 inherited", () => {
+    const k = stage("kserve");
+    expect(all(k, "COPY")).toEqual(["--chmod=0755 build/kserve/entrypoint.sh /usr/local/bin/kit-kserve"]);
+    expect(all(k, "ENTRYPOINT")).toEqual([`["/usr/local/bin/kit-kserve"]`]);
+    expect(all(k, "USER")).toEqual([]);
+  });
+
   test("kit: the CLI as entrypoint", () => {
     const k = stage("kit");
     expect(all(k, "ENTRYPOINT")).toEqual([`["/usr/local/bin/kit"]`]);
@@ -122,7 +130,7 @@ describe("Dockerfile", () => {
         sources.push(...parts.slice(0, -1));
       }
     }
-    expect(sources).toEqual(["package.json", "package-lock.json", ".npmrc", "tsconfig.json", "bunfig.toml", "scripts", "src", "build/init/entrypoint.sh"]);
+    expect(sources).toEqual(["package.json", "package-lock.json", ".npmrc", "tsconfig.json", "bunfig.toml", "scripts", "src", "build/init/entrypoint.sh", "build/kserve/entrypoint.sh"]);
     for (const src of sources) {
       expect(existsSync(path.join(repoRoot, src)), src).toBe(true);
       expect(ignored.filter((p) => src === p || src.startsWith(p + "/")), src).toEqual([]);

@@ -8,6 +8,8 @@ import { OCI_MANIFEST } from "../../src/oci/media-types.ts";
 import { EMPTY_SHARED_INDEX_JSON, LayoutStore } from "../../src/store/layout.ts";
 import { LocalRepository } from "../../src/store/local.ts";
 import { CancelledError, IntegrityError, KitError, NotFoundError } from "../../src/util/errors.ts";
+import { ownedTempName } from "../../src/util/fs.ts";
+import { deadPid } from "../helpers/kit.ts";
 import { chunked, failingStream, readStream } from "../helpers/streams.ts";
 import { tempDir } from "../helpers/kit.ts";
 import { describeStorage, sampleGraph, stallingStream } from "./conformance.ts";
@@ -68,7 +70,7 @@ describe("LayoutStore blobs", () => {
     );
   });
 
-  test("a damaged blob fails its fetch with IntegrityError", async () => {
+  test("a damaged blob fails its fetch with IntegrityError and is removed, so it can be fetched again", async () => {
     const s = await LayoutStore.open(storage);
     const g = sampleGraph();
     await s.push(g.layer2Desc, chunked(g.layer2));
@@ -77,9 +79,25 @@ describe("LayoutStore blobs", () => {
     const bad = new Uint8Array(g.layer2);
     bad[0] = bad[0]! ^ 1;
     fs.writeFileSync(p, bad);
+    expect(await s.checkBlob(g.layer2Desc.digest)).toEqual({ problem: "damaged", reason: `its content hashes to ${digestOf(bad)}` });
     const e = await s.fetch(g.layer2Desc).then(readStream).catch((x) => x);
     expect(e).toBeInstanceOf(IntegrityError);
-    expect(e.message).toBe(`Content of ${g.layer2Desc.digest} does not match its digest: got ${digestOf(bad)}`);
+    expect(e.message).toBe(`Content of ${g.layer2Desc.digest} does not match its digest: got ${digestOf(bad)}; the damaged blob was removed from local storage`);
+    expect(fs.existsSync(p)).toBe(false);
+    expect(await s.checkBlob(g.layer2Desc.digest)).toEqual({ problem: "missing", reason: "the blob file is missing" });
+    await s.push(g.layer2Desc, chunked(g.layer2));
+    expect(await s.fetch(g.layer2Desc).then(readStream)).toEqual(g.layer2);
+  });
+
+  test("a sound blob fetched with a wrong size fails but stays stored", async () => {
+    const s = await LayoutStore.open(storage);
+    const g = sampleGraph();
+    await s.push(g.layer2Desc, chunked(g.layer2));
+    const e = await s.fetch({ ...g.layer2Desc, size: g.layer2Desc.size + 1 }).then(readStream).catch((x) => x);
+    expect(e).toBeInstanceOf(IntegrityError);
+    expect(e.message).toContain("is truncated");
+    expect(await s.checkBlob(g.layer2Desc.digest)).toBeUndefined();
+    expect(await s.checkBlob(g.layer2Desc.digest, { size: 1 })).toEqual({ problem: "damaged", reason: `it has ${g.layer2.length} bytes, expected 1` });
   });
 
   test("a large blob is hashed on a worker thread as it is read: damaged, short or long, it fails with IntegrityError", async () => {
@@ -95,15 +113,16 @@ describe("LayoutStore blobs", () => {
     fs.writeFileSync(p, bad);
     let e = await s.fetch(d).then(readStream).catch((x) => x);
     expect(e).toBeInstanceOf(IntegrityError);
-    expect(e.message).toBe(`Content of ${d.digest} does not match its digest: got ${digestOf(bad)}`);
+    // (the store then removes the damaged blob)
+    expect(e.message).toStartWith(`Content of ${d.digest} does not match its digest: got ${digestOf(bad)}`);
     fs.writeFileSync(p, data.subarray(0, data.length - 1));
     e = await s.fetch(d).then(readStream).catch((x) => x);
     expect(e).toBeInstanceOf(IntegrityError);
-    expect(e.message).toBe(`Content of ${d.digest} is truncated: got ${data.length - 1} of ${data.length} bytes`);
+    expect(e.message).toStartWith(`Content of ${d.digest} is truncated: got ${data.length - 1} of ${data.length} bytes`);
     fs.writeFileSync(p, Buffer.concat([data, new Uint8Array(1)]));
     e = await s.fetch(d).then(readStream).catch((x) => x);
     expect(e).toBeInstanceOf(IntegrityError);
-    expect(e.message).toBe(`Content of ${d.digest} is larger than expected: more than ${data.length} bytes`);
+    expect(e.message).toStartWith(`Content of ${d.digest} is larger than expected: more than ${data.length} bytes`);
   });
 
   test("descriptors with unusable digests are refused before touching the disk", async () => {
@@ -282,6 +301,29 @@ describe("LayoutStore.openPartial (resumable downloads)", () => {
     for (const f of [hex, `${hex}_0123`, "ingest_abcd"]) fs.utimesSync(path.join(ing, f), old, old);
     expect(await s.pruneIngest()).toBe(2);
     expect(ls(ing)).toEqual([`${"b".repeat(64)}_new`, hex].sort());
+  });
+
+  test("what a killed process left is pruned before the next write: its temp files, locks, a stored blob's partial file", async () => {
+    const s = await LayoutStore.open(storage);
+    const ing = path.join(storage, "ingest");
+    fs.mkdirSync(ing, { recursive: true });
+    const dead = deadPid();
+    const deadName = (base: string) => ownedTempName(base).replace(`.kit-${process.pid}-`, `.kit-${dead}-`);
+    const deadLock = JSON.stringify({ pid: dead, host: os.hostname(), token: "gone" });
+    const g = sampleGraph();
+    const storedHex = g.configDesc.digest.slice(7);
+    fs.mkdirSync(path.join(storage, "blobs", "sha256"), { recursive: true });
+    fs.writeFileSync(s.blobPath(g.configDesc.digest), g.config);
+    const leftovers = [deadName("ingest"), deadName(hex), `${hex}.lock`, storedHex];
+    for (const f of leftovers) fs.writeFileSync(path.join(ing, f), f.endsWith(".lock") ? deadLock : "x");
+    fs.writeFileSync(path.join(storage, deadName("index.json")), "{");
+    fs.writeFileSync(s.lockPath, deadLock);
+    const live = [ownedTempName("ingest"), hex]; // a running process's file; a resumable partial download
+    for (const f of live) fs.writeFileSync(path.join(ing, f), "x");
+    // The next write (here a pack's ingest) prunes first.
+    await s.ingest(chunked(new TextEncoder().encode("new layer")));
+    expect(ls(ing)).toEqual(live.sort());
+    expect(fs.readdirSync(storage).filter((f) => f.startsWith("."))).toEqual([]);
   });
 });
 

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CancelledError, KitError } from "../../src/util/errors.ts";
-import { acquireLock, atomicWriteFile, ensureDir, fileReadableStream, pathExists, readFileChunks, tryLock, withLock } from "../../src/util/fs.ts";
+import { acquireLock, atomicWriteFile, ensureDir, fileReadableStream, isAbandonedTemp, ownedTempName, pathExists, readFileChunks, removeAbandonedTemps, tryLock, withLock } from "../../src/util/fs.ts";
 import { deadPid } from "../helpers/kit.ts";
 
 let dir: string;
@@ -13,6 +13,31 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const fsModule = path.resolve(import.meta.dir, "../../src/util/fs.ts");
 
+
+describe("temporary files that name their owner", () => {
+  /** An ownedTempName as a process that has exited would have made it. */
+  const deadName = (base: string) => ownedTempName(base).replace(`.kit-${process.pid}-`, `.kit-${deadPid()}-`);
+
+  test("a name of a live process is kept, one of a dead process is abandoned; other names are never touched", async () => {
+    const mine = ownedTempName("m.bin");
+    expect(mine).toMatch(new RegExp(`^\\.m\\.bin\\.kit-${process.pid}-[0-9a-f]{8}-[0-9a-f]{8}\\.tmp$`));
+    expect(isAbandonedTemp(mine)).toBe(false);
+    expect(isAbandonedTemp(deadName("m.bin"))).toBe(true);
+    // another host's file: its pid means nothing here
+    expect(isAbandonedTemp(deadName("m.bin").replace(/-[0-9a-f]{8}-([0-9a-f]{8}\.tmp)$/, "-00000000-$1"))).toBe(false);
+    for (const n of ["m.bin", ".m.bin.tmp", "x.kit-1-abc.tmp"]) expect(isAbandonedTemp(n)).toBe(false);
+
+    fs.mkdirSync(path.join(dir, "a/b"), { recursive: true });
+    const dead = [deadName("top"), path.join("a/b", deadName("deep"))];
+    const kept = [mine, "data.csv", path.join("a", ".hidden.tmp")];
+    for (const f of [...dead, ...kept]) fs.writeFileSync(path.join(dir, f), "x");
+    fs.symlinkSync(path.join(dir, "a"), path.join(dir, "link"));
+    expect(await removeAbandonedTemps(dir)).toBe(1);
+    expect(await removeAbandonedTemps(dir, { recursive: true })).toBe(1);
+    for (const f of kept) expect(fs.existsSync(path.join(dir, f))).toBe(true);
+    for (const f of dead) expect(fs.existsSync(path.join(dir, f))).toBe(false);
+  });
+});
 
 describe("atomicWriteFile", () => {
   test("writes, replaces, applies the mode and leaves no temporary file", async () => {

@@ -1,6 +1,5 @@
 import { expect, test } from "bun:test";
 import { createLogger, formatBytes, terminalSafe, type Level } from "../../src/util/log.ts";
-import { terminalProgress } from "../../src/util/progress.ts";
 
 function capture(level: Level, colour = false) {
   const out: string[] = [];
@@ -61,15 +60,4 @@ test("log lines are made terminal-safe; print is exact unless stdout is a termin
   const tty: string[] = [];
   createLogger({ level: "info", colour: false, terminal: true, sink: { out: (s) => void tty.push(s), err() {} } }).print("raw\x1b[1m\n");
   expect(tty).toEqual(["raw\\u001b[1m\n"]);
-});
-
-test("progress titles are terminal-safe", () => {
-  let drawn = "";
-  const p = terminalProgress((s) => void (drawn += s), 120, "plain");
-  const t = p.task("U \x1b]0;x\x07", 10);
-  t.add(5);
-  p.suspend(() => {});
-  p.close();
-  expect(drawn).toContain("U \\u001b]0;x\\u0007");
-  expect(drawn).not.toContain("\x07");
 });

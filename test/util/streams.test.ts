@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { CancelledError, KitError } from "../../src/util/errors.ts";
-import { iterableStream, readAll } from "../../src/util/streams.ts";
+import { iterableStream, readAll, readPrefix } from "../../src/util/streams.ts";
 
 const enc = new TextEncoder();
 
@@ -61,4 +61,28 @@ test("readAll throws CancelledError when its signal aborts mid-read", async () =
   const p = readAll(never, 100, ctl.signal).catch((e) => e);
   ctl.abort();
   expect(await p).toBeInstanceOf(CancelledError);
+});
+
+test("readPrefix: the first bytes, the rest cancelled; a failing read is thrown", async () => {
+  let cancelled = false;
+  const s = () =>
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new Uint8Array([1, 2, 3]));
+        c.enqueue(new Uint8Array([4, 5, 6]));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+  expect(await readPrefix(s(), 4)).toEqual(new Uint8Array([1, 2, 3, 4]));
+  expect(cancelled).toBe(true);
+  const broken = () =>
+    new ReadableStream<Uint8Array>({
+      pull(c) {
+        c.enqueue(new Uint8Array([9]));
+        c.error(new Error("reset"));
+      },
+    });
+  await expect(readPrefix(broken(), 10)).rejects.toThrow("reset");
 });

@@ -1,26 +1,7 @@
-import { lstat, readdir, rm } from "node:fs/promises";
-import path from "node:path";
 import { defineCommand } from "../command.ts";
+import { cacheContents, clearCache } from "../../modelkit/cache.ts";
 import { homePaths } from "../../util/paths.ts";
 import { formatBytes } from "../../util/log.ts";
-
-/** Recursive size as kit counts it: files plus directory entry sizes (docs/format.md#cache). */
-async function sizeOf(p: string): Promise<number> {
-  const st = await lstat(p);
-  if (!st.isDirectory()) return st.size;
-  let total = st.size;
-  for (const e of await readdir(p)) total += await sizeOf(path.join(p, e));
-  return total;
-}
-
-async function entries(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir)).sort();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw e;
-  }
-}
 
 const info = defineCommand({
   name: "info",
@@ -30,9 +11,7 @@ const info = defineCommand({
   args: { min: 0, max: 0 },
   flags: {},
   async run(ctx) {
-    const dir = homePaths(ctx.home).cache;
-    const rows: Array<[string, number]> = [];
-    for (const name of await entries(dir)) rows.push([name, await sizeOf(path.join(dir, name))]);
+    const rows = await cacheContents(homePaths(ctx.home).cache);
     const total = rows.reduce((a, [, n]) => a + n, 0);
     if (total === 0) {
       ctx.log.info("Cache is currently empty");
@@ -54,12 +33,7 @@ const clear = defineCommand({
   args: { min: 0, max: 0 },
   flags: {},
   async run(ctx) {
-    const dir = homePaths(ctx.home).cache;
-    for (const name of await entries(dir)) {
-      await rm(path.join(dir, name), { recursive: true, force: true }).catch((e) => {
-        ctx.log.debug(`Could not remove ${name} from the cache: ${(e as Error).message}`);
-      });
-    }
+    await clearCache(homePaths(ctx.home).cache, ctx.log);
   },
 });
 

@@ -1,6 +1,5 @@
 import { defineCommand } from "../command.ts";
-import { networkFlags } from "../network-flags.ts";
-import { loadArg } from "./inspect.ts";
+import { loadArg, modelKitReadFlags } from "./inspect.ts";
 import { filterKitfile } from "../../kitfile/info-filter.ts";
 import { kitfileToYaml } from "../../kitfile/yaml.ts";
 
@@ -27,8 +26,7 @@ configuration for a modelkit stored on a remote registry, use the --remote flag.
   args: { min: 1, max: 1 },
   argCompletion: "modelkit",
   flags: {
-    ...networkFlags,
-    remote: { type: "bool", short: "r", help: "Check remote registry instead of local storage" },
+    ...modelKitReadFlags,
     filter: { type: "string", short: "f", help: "filter with node selectors" },
   },
   async run(ctx, args, flags) {

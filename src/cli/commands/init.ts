@@ -1,7 +1,10 @@
 import { stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { defineCommand } from "../command.ts";
+import { remoteContext } from "../network-flags.ts";
 import { generateKitfile } from "../../init/generate.ts";
+import { generateRemoteKitfile } from "../../init/hub.ts";
+import type { Kitfile } from "../../kitfile/schema.ts";
 import { kitfileToYaml } from "../../kitfile/yaml.ts";
 import { KitError } from "../../util/errors.ts";
 
@@ -13,8 +16,14 @@ export const initCommand = defineCommand({
 based on common file formats. Any files whose type (i.e. model, dataset, etc.)
 cannot be determined will be included in a code layer.
 
+With --remote, the files of a Hugging Face repository (org/name or its URL) are examined
+instead, at --ref, without downloading them; the Kitfile is printed unless -o (or PATH) says
+where to write it. HF_ENDPOINT sets another Hub address; --token (or HF_TOKEN) reads private
+repositories.
+
 By default the command will prompt for input for a name and description for the Kitfile
-when run on a terminal.`,
+when run on a terminal. Without a name (given, answered or found in a SKILL.md), the package
+is named after the directory.`,
   example: `  # Generate a Kitfile for the current directory:
   kit init .
 
@@ -22,41 +31,60 @@ when run on a terminal.`,
   kit init ./my-model --name "mymodel" --desc "This is my model's description"
 
   # Print the generated Kitfile instead of saving it:
-  kit init ./my-model -o -`,
-  args: { min: 1, max: 1 },
+  kit init ./my-model -o -
+
+  # The Kitfile kit import would generate for a Hugging Face repository:
+  kit init --remote myorg/myrepo --ref v1.0`,
+  args: { min: 0, max: 1 },
   argCompletion: "dirs",
+  validateArgs: (args, flags) => (flags.remote || args.length === 1 ? undefined : `accepts 1 arg(s), received ${args.length}`),
   flags: {
     name: { type: "string", help: "Name for the ModelKit" },
     desc: { type: "string", help: "Description for the ModelKit" },
     author: { type: "string", help: "Author for the ModelKit" },
     force: { type: "bool", short: "f", help: "Overwrite existing Kitfile if present" },
-    output: { type: "string", short: "o", help: "Where to write the Kitfile ('-' for standard output; default PATH/Kitfile)" },
+    output: { type: "string", short: "o", help: "Where to write the Kitfile ('-' for standard output; default PATH/Kitfile, standard output with --remote)" },
     depth: { type: "int", default: 0, help: "Levels of sub-directories to classify file by file (negative for all)" },
+    remote: { type: "string", help: "Hugging Face repository (org/name or URL) to generate the Kitfile for, without downloading it" },
+    ref: { type: "string", default: "main", help: "Branch, tag or commit of the --remote repository" },
+    token: { type: "string", help: "Token for the --remote repository (default: $HF_TOKEN)" },
   },
   async run(ctx, args, flags) {
-    const dir = path.resolve(ctx.cwd, args[0]!);
-    const st = await stat(dir).catch(() => undefined);
-    if (!st?.isDirectory()) throw new KitError(`Path ${args[0]} is not a directory`);
-    const toStdout = flags.output === "-";
-    const target = toStdout ? "" : flags.output ? path.resolve(ctx.cwd, flags.output) : path.join(dir, "Kitfile");
+    const remote = flags.remote;
+    const dir = args[0] === undefined ? undefined : path.resolve(ctx.cwd, args[0]);
+    if (dir !== undefined) {
+      const st = await stat(dir).catch(() => undefined);
+      if (!st?.isDirectory()) throw new KitError(`Path ${args[0]} is not a directory`);
+    }
+    const toStdout = flags.output === "-" || (remote !== "" && !flags.output && dir === undefined);
+    const target = toStdout ? "" : flags.output ? path.resolve(ctx.cwd, flags.output) : path.join(dir!, "Kitfile");
     if (!toStdout && !flags.force && (await stat(target).catch(() => undefined))) {
       throw new KitError(`Kitfile already exists at ${target}. Use '--force' to overwrite`);
     }
     let { name, desc, author } = flags;
     // Prompts only on a terminal: scripts and CI never block waiting for input.
-    if (ctx.stdin.isTTY && !toStdout) {
+    if (ctx.stdin.isTTY && !toStdout && !remote) {
       if (!flags.changed.has("name")) name = (await ctx.stdin.prompt("Enter a name for the ModelKit: ")).trim();
       if (!flags.changed.has("desc")) desc = (await ctx.stdin.prompt("Enter a short description for the ModelKit: ")).trim();
       if (!flags.changed.has("author")) author = (await ctx.stdin.prompt("Enter an author for the ModelKit: ")).trim();
     }
-    const kitfile = await generateKitfile(dir, {
+    const opts = {
       name: name || undefined,
+      // without a name (no terminal, or no answer), the directory's: kit list shows a name
+      defaultName: (dir && path.basename(dir)) || undefined,
       description: desc || undefined,
       author: author || undefined,
       depth: flags.depth,
       logger: ctx.log,
       signal: ctx.signal,
-    });
+    };
+    let kitfile: Kitfile;
+    if (remote) {
+      const remoteOpts = { ref: flags.ref, token: flags.token, env: ctx.env, version: ctx.version, httpLogger: remoteContext(ctx).httpLogger };
+      kitfile = await generateRemoteKitfile(remote, remoteOpts, opts);
+    } else {
+      kitfile = await generateKitfile(dir!, opts);
+    }
     const yaml = kitfileToYaml(kitfile);
     if (toStdout) {
       ctx.log.print(yaml);

@@ -8,6 +8,12 @@ import { LocalRepository } from "../../store/local.ts";
 import { KitError } from "../../util/errors.ts";
 import type { Logger } from "../../util/log.ts";
 
+/** The flags of `inspect` and `info`: the network flags and `--remote`. */
+export const modelKitReadFlags = {
+  ...networkFlags,
+  remote: { type: "bool", short: "r", help: "Check remote registry instead of local storage" },
+} as const;
+
 /** Parses the MODELKIT argument of `inspect`/`info` with kit's checks (`Invalid arguments: ...`). */
 export function parseModelKitArg(arg: string, remote: boolean): ModelRef {
   try {
@@ -51,10 +57,7 @@ modelkit stored on a remote registry, use the --remote flag.`,
   kit inspect --remote registry.example.com/my-model:1.0.0`,
   args: { min: 1, max: 1 },
   argCompletion: "modelkit",
-  flags: {
-    ...networkFlags,
-    remote: { type: "bool", short: "r", help: "Check remote registry instead of local storage" },
-  },
+  flags: modelKitReadFlags,
   async run(ctx, args, flags) {
     ctx.log.info(inspectJson(await loadArg(ctx, args, flags)));
   },

@@ -4,13 +4,10 @@
  * either tool work with both.
  * @module
  */
-import fsp from "node:fs/promises";
 import path from "node:path";
 import { defineCommand } from "../command.ts";
 import { readPassword } from "../signing.ts";
-import { generateKeyPair } from "../../sign/keys.ts";
-import { errnoCode, pathExists } from "../../util/fs.ts";
-import { KitError } from "../../util/errors.ts";
+import { writeKeyPair } from "../../sign/keys.ts";
 
 const generate = defineCommand({
   name: "generate",
@@ -33,23 +30,7 @@ cosign.pub to whoever verifies your ModelKits; keep cosign.key secret.`,
     overwrite: { type: "bool", help: "Replace existing key files" },
   },
   async run(ctx, _args, flags) {
-    const prefix = path.resolve(ctx.cwd, flags["output-key-prefix"] || "cosign");
-    const files = { key: `${prefix}.key`, pub: `${prefix}.pub` };
-    if (!flags.overwrite) {
-      for (const f of Object.values(files)) {
-        if (await pathExists(f)) throw new KitError(`key file ${path.relative(ctx.cwd, f) || f} already exists`, { hint: "Use --overwrite to replace it" });
-      }
-    }
-    const { privatePem, publicPem } = await generateKeyPair(await readPassword(ctx, true));
-    try {
-      // The private key is readable by its owner only.
-      await fsp.writeFile(files.key, privatePem, { mode: 0o600, flag: flags.overwrite ? "w" : "wx" });
-      await fsp.chmod(files.key, 0o600);
-      await fsp.writeFile(files.pub, publicPem, { mode: 0o644, flag: flags.overwrite ? "w" : "wx" });
-    } catch (e) {
-      if (errnoCode(e) === "EEXIST") throw new KitError(`key file ${(e as NodeJS.ErrnoException).path} already exists`, { hint: "Use --overwrite to replace it" });
-      throw e;
-    }
+    const files = await writeKeyPair(flags["output-key-prefix"] || "cosign", ctx.cwd, flags.overwrite, () => readPassword(ctx, true));
     ctx.log.info(`Private key written to ${path.relative(ctx.cwd, files.key) || files.key}`);
     ctx.log.info(`Public key written to ${path.relative(ctx.cwd, files.pub) || files.pub}`);
   },

@@ -1,41 +1,11 @@
-import { defineCommand, type Context } from "../command.ts";
-import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { openStorage, parseRefArg } from "../session.ts";
-import { LOCAL_REGISTRY, refToString, tagOrDigest, type ModelRef } from "../../oci/reference.ts";
+import { defineCommand } from "../command.ts";
+import { networkFlags, networkOptions } from "../network-flags.ts";
+import { openStorage, parseRefArg, remoteOpener } from "../session.ts";
+import { refToString } from "../../oci/reference.ts";
 import { parseFilter, type Filter } from "../../modelkit/layer-filter.ts";
 import { writeList } from "../../modelkit/list-format.ts";
-import { listLocalModelKits, listRemoteModelKits, type ModelKitInfo } from "../../modelkit/kit-listing.ts";
-import { openRemoteRepository } from "../../registry/remote.ts";
-import type { NetworkOptions } from "../../registry/network-options.ts";
-import { CancelledError, KitError, errorMessage, hintIn } from "../../util/errors.ts";
-
-/** True when the REPOSITORY argument names a tag or digest (kit's parser would add `latest` otherwise). */
-export function namesReference(arg: string): boolean {
-  const first = arg.split(",")[0]!;
-  return first.includes("@") || first.slice(first.lastIndexOf("/") + 1).includes(":");
-}
-
-/**
- * Lists the ModelKits of a remote repository: every tag, or only the one `ref` names when
- * `explicit` (the argument had a tag or digest). Rows as the local listing; `repo` is the
- * repository path without the registry.
- */
-export async function listRemote(ctx: Context, ref: ModelRef, filters: Filter[], net: NetworkOptions, explicit: boolean): Promise<ModelKitInfo[]> {
-  try {
-    const repo = await openRemoteRepository(ref, net, remoteContext(ctx));
-    return await listRemoteModelKits(repo, ref.repository, `${ref.registry}/${ref.repository}`, {
-      reference: explicit ? tagOrDigest(ref) : undefined,
-      filters,
-      concurrency: net.concurrency,
-      logger: ctx.log,
-      signal: ctx.signal,
-    });
-  } catch (e) {
-    if (e instanceof CancelledError || ctx.signal.aborted) throw e;
-    const hint = hintIn(e) ?? (ref.registry === LOCAL_REGISTRY ? "Run kit list without a REPOSITORY argument to list ModelKits in local storage" : undefined);
-    throw new KitError(errorMessage(e), { cause: e, hint });
-  }
-}
+import { listLocalModelKits, listRemoteReference } from "../../modelkit/kit-listing.ts";
+import { KitError } from "../../util/errors.ts";
 
 export const listCommand = defineCommand({
   name: "list",
@@ -87,31 +57,23 @@ plus json: {{ json . }} prints the modelkit as JSON.`,
     ...networkFlags,
   },
   async run(ctx, args, flags) {
-    let ref: ModelRef | undefined;
+    let arg: ReturnType<typeof parseRefArg> | undefined;
     let filters: Filter[];
     try {
       if (args.length > 0) {
-        let extraTags;
-        try {
-          ({ ref, extraTags } = parseRefArg(args[0]!));
-        } catch (e) {
-          throw new KitError(`invalid reference: ${(e as Error).message}`);
-        }
-        if (extraTags.length > 0) throw new KitError("repository cannot reference multiple tags");
-        ctx.log.debug(`Listing remote model kits in ${namesReference(args[0]!) ? refToString(ref) : `${ref.registry}/${ref.repository}`}`);
+        arg = parseRefArg(args[0]!, "invalid reference");
+        if (arg.extraTags.length > 0) throw new KitError("repository cannot reference multiple tags");
+        ctx.log.debug(`Listing remote model kits in ${arg.explicit ? refToString(arg.ref) : `${arg.ref.registry}/${arg.ref.repository}`}`);
       }
       filters = flags.filter.map(parseFilter);
     } catch (e) {
       throw new KitError(`Invalid arguments: ${(e as Error).message}`, { cause: e });
     }
     const net = networkOptions(flags, ctx.cwd);
-    let infos: ModelKitInfo[];
-    if (ref) {
-      infos = await listRemote(ctx, ref, filters, net, namesReference(args[0]!));
-    } else {
-      const storage = await openStorage(ctx);
-      infos = await listLocalModelKits(storage, { filters, logger: ctx.log, signal: ctx.signal });
-    }
+    const opts = { filters, concurrency: net.concurrency, logger: ctx.log, signal: ctx.signal };
+    const infos = arg
+      ? await listRemoteReference(remoteOpener(ctx, net), arg.ref, arg.explicit, opts)
+      : await listLocalModelKits(await openStorage(ctx), opts);
     writeList(infos, flags.format, (s) => ctx.log.print(s));
   },
 });

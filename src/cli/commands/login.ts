@@ -1,20 +1,6 @@
 import { defineCommand } from "../command.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { parseOrasReference } from "../../oci/reference.ts";
-import type { Credential } from "../../registry/auth.ts";
-import { credentialStore, pingRegistry, verifyCredential } from "../../registry/remote.ts";
-import { CancelledError, KitError, errorMessage, hintIn } from "../../util/errors.ts";
-
-/** Checks that `registry` is a bare `host[:port]` (oras `ValidateRegistry`). */
-export function validateRegistry(registry: string): void {
-  const invalid = () => new KitError(`invalid reference: invalid registry ${JSON.stringify(registry)}`);
-  if (registry === "" || registry.includes("/")) throw invalid();
-  try {
-    parseOrasReference(`${registry}/x`);
-  } catch {
-    throw invalid();
-  }
-}
+import { login } from "../../registry/login.ts";
 
 export const loginCommand = defineCommand({
   name: "login",
@@ -38,39 +24,15 @@ terminal. A password given without a username is stored as an identity (refresh)
     ...networkFlags,
   },
   async run(ctx, args, flags) {
-    const registry = args[0]!;
-    const net = networkOptions(flags, ctx.cwd);
-    validateRegistry(registry);
-    let username = flags.username;
-    let password = flags.password;
-    // kit's argument checks, reported as `Invalid arguments: …`
-    const invalid = (msg: string) => new KitError(`Invalid arguments: ${msg}`);
-    if (password && username) ctx.log.info("Warning: Using --password via CLI is insecure. Consider using --password-stdin instead");
-    if (flags["password-stdin"]) {
-      if (password) throw invalid("cannot use both --password and --password-stdin");
-      password = new TextDecoder().decode(await ctx.stdin.readAll()).trim();
-      if (!password) throw invalid("failed to read password from stdin: got empty string");
-    }
-    const failed = (e: unknown) =>
-      e instanceof CancelledError ? e : new KitError(`failed to validate the credentials for ${registry}: ${errorMessage(e)}`, { cause: e, hint: hintIn(e) });
-    if (!password) {
-      if (!ctx.stdin.isTTY) throw invalid("attempting to read input from non-terminal");
-      // A registry that cannot be reached (or needs --plain-http) is reported before any prompt.
-      await pingRegistry(registry, net, remoteContext(ctx)).catch((e) => {
-        throw failed(e);
-      });
-      if (!username) username = (await ctx.stdin.prompt("Username: ")).trim();
-      password = await ctx.stdin.prompt("Password: ", true);
-      if (!password) throw invalid("password is required");
-    }
-    if (username.includes(":")) throw new KitError("invalid username: it cannot contain ':'");
-    const cred: Credential = username ? { username, password } : { refreshToken: password };
-    try {
-      await verifyCredential(registry, cred, net, remoteContext(ctx));
-    } catch (e) {
-      throw failed(e);
-    }
-    await credentialStore(ctx).put(registry, cred);
-    ctx.log.info("Log in successful");
+    await login({
+      registry: args[0]!,
+      username: flags.username,
+      password: flags.password,
+      passwordStdin: flags["password-stdin"],
+      stdin: ctx.stdin,
+      net: networkOptions(flags, ctx.cwd),
+      remote: remoteContext(ctx),
+      logger: ctx.log,
+    });
   },
 });

@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { defineCommand } from "../command.ts";
-import { openStorage, parseRefArg, remoteOpener, startProgress } from "../session.ts";
+import { openStorage, parseRefArg, remoteOpener, s3Opener, startProgress } from "../session.ts";
 import { findKitfile } from "../../kitfile/parse.ts";
 import { parseCompression } from "../../oci/layer-type.ts";
 import { LOCAL_REGISTRY, UNNAMED_REPOSITORY, repoKey } from "../../oci/reference.ts";
@@ -28,6 +28,9 @@ untagged when no tag is given.`,
   # Use a Kitfile from elsewhere, compress layers with gzip
   kit pack ./project -f ./Kitfile.prod -t mymodel:prod --compression gzip
 
+  # Write the CNCF ModelPack format
+  kit pack . -t mymodel:v1 --use-model-pack
+
   # Write exactly what kit v1.7 writes (older readers, reproducible digests)
   kit pack . -t mymodel:v1 --compat v1.7`,
   args: { min: 1, max: 1 },
@@ -37,6 +40,7 @@ untagged when no tag is given.`,
     tag: { type: "string", short: "t", help: "Assign tag to the packed modelkit (e.g. registry/repo:tag1,tag2)" },
     compression: { type: "string", default: "none", values: ["none", "gzip", "gzip-fastest", "zstd"], help: "Compression format to use for layers. Valid options: 'none', 'gzip', 'gzip-fastest', 'zstd'" },
     "layer-format": { type: "string", default: "tar", values: ["tar", "raw"], help: "Format of layers: 'tar' (files and directories) or 'raw' (each layer is a single file)" },
+    "use-model-pack": { type: "bool", help: "Use the CNCF ModelPack format for the packed modelkit" },
     compat: { type: "string", values: ["v1.7"], help: "Write the manifest exactly as an older kit does (supported: v1.7)" },
   },
   async run(ctx, args, flags) {
@@ -51,13 +55,7 @@ untagged when no tag is given.`,
     try {
       if (!flags.file) found = await findKitfile(context);
       if (flags.tag) {
-        let parsed;
-        try {
-          parsed = parseRefArg(flags.tag);
-        } catch (e) {
-          throw new KitError(`failed to parse reference: ${(e as Error).message}`, { cause: e });
-        }
-        const { ref, extraTags } = parsed;
+        const { ref, extraTags } = parseRefArg(flags.tag, "failed to parse reference");
         if (ref.digest !== undefined) throw new KitError(`tag ${flags.tag} names a digest; use a tag such as ${ref.registry}/${ref.repository}:latest`);
         repo = repoKey(ref);
         tags = [ref.tag, ...extraTags.filter((t) => t !== "")];
@@ -75,7 +73,7 @@ untagged when no tag is given.`,
     ctx.log.debug(`Model file: ${found ?? flags.file}`);
     ctx.log.debug(`Packing ${repo}${tags[0] ? `:${tags[0]}` : ""}`);
     if (tags.length > 1) ctx.log.debug(`Additional tags: ${tags.slice(1).join(", ")}`);
-    const ui = startProgress(ctx);
+    const ui = startProgress(ctx, "Packed");
     try {
       const storage = await openStorage(ctx);
       const result = await packProject({
@@ -90,15 +88,17 @@ untagged when no tag is given.`,
         compression,
         layerFormat,
         v17: Boolean(flags.compat),
+        modelPack: flags["use-model-pack"],
         cliVersion: ctx.version,
         env: ctx.env,
         parents: localThenRemote(storage, remoteOpener(ctx, DEFAULT_NETWORK_OPTIONS)),
         layerCache: new LayerCache(path.join(homePaths(ctx.home).cache, "layers")),
+        s3: s3Opener(ctx, ui.log),
         logger: ui.log,
         progress: ui.progress,
         signal: ctx.signal,
       });
-      ui.close();
+      ui.finish();
       ctx.log.info(`Model saved: ${result.manifest.digest}`);
     } catch (e) {
       ui.close();

@@ -28,7 +28,7 @@ time. ModelKits that the model refers to (model.path naming another ModelKit) ar
     const ref = parseSingleRef(args[0]!, "reference");
     if (ref.registry === LOCAL_REGISTRY) throw new KitError("Invalid arguments: registry is required when pulling");
     const storage = await openStorage(ctx);
-    const ui = startProgress(ctx);
+    const ui = startProgress(ctx, "Pulled");
     try {
       const session = await openSession(net, remoteContext(ctx, ui.log));
       ui.log.info(`Pulling ${refToString(ref)}`);
@@ -36,7 +36,7 @@ time. ModelKits that the model refers to (model.path naming another ModelKit) ar
         storage, session, ref, concurrency: net.concurrency, logger: ui.log, progress: ui.progress, signal: ctx.signal,
         verify: (source, r, d) => requireSignature(ctx, flags["verify-key"], source, r, ui.log, d),
       });
-      ui.close();
+      ui.finish();
       ctx.log.info(`Pulled ${desc.digest}`);
     } finally {
       ui.close();

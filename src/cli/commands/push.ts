@@ -30,14 +30,18 @@ already has are not uploaded again; a failed upload is retried in a fresh upload
     const net = networkOptions(flags, ctx.cwd);
     const src = parseSingleRef(args[0]!, "reference");
     const dst = args.length > 1 ? parseSingleRef(args[1]!, "target reference") : src;
-    if (dst.registry === LOCAL_REGISTRY) throw new KitError("Invalid arguments: registry is required when pushing");
+    if (dst.registry === LOCAL_REGISTRY) {
+      throw new KitError("Invalid arguments: registry is required when pushing", {
+        hint: `Name the registry, e.g. kit push ${refToString(src).replace(/^localhost\//, "")} registry.example.com/myorg/${src.repository}:${src.tag ?? "latest"}`,
+      });
+    }
     const storage = await openStorage(ctx);
-    const ui = startProgress(ctx);
+    const ui = startProgress(ctx, "Pushed");
     try {
       const session = await openSession(net, remoteContext(ctx, ui.log));
       ui.log.info(args.length > 1 ? `Pushing ${refToString(src)} to ${refToString(dst)}` : `Pushing ${refToString(src)}`);
       const desc = await pushModelKit({ storage, session, src, dst, concurrency: net.concurrency, logger: ui.log, progress: ui.progress, signal: ctx.signal });
-      ui.close();
+      ui.finish();
       ctx.log.info(`Pushed ${desc.digest}`);
     } finally {
       ui.close();

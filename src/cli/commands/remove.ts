@@ -60,17 +60,13 @@ untagged. If the --force flag is used, the modelkit and all tags referring to it
   async run(ctx, args, flags) {
     let parsed;
     if (args.length > 0) {
-      try {
-        parsed = parseRefArg(args[0]!);
-      } catch (e) {
-        throw new KitError(`Invalid arguments: failed to parse reference: ${(e as Error).message}`, { cause: e });
-      }
+      parsed = parseRefArg(args[0]!, "Invalid arguments: failed to parse reference");
       ctx.log.debug(`Removing ${displayRef(refToString(parsed.ref))} and additional tags: [${parsed.extraTags.join(", ")}]`);
     }
     if (flags.remote && flags.all) throw new KitError("Invalid arguments: cannot use --all with --remote");
     const net = networkOptions(flags, ctx.cwd);
     if (flags.all) ctx.log.debug(flags.force ? "Removing all locally-stored modelkits" : "Removing all untagged modelkits");
-    const o = { force: flags.force, logger: ctx.log, signal: ctx.signal };
+    const o = { force: flags.force, concurrency: net.concurrency, logger: ctx.log, signal: ctx.signal };
     if (flags.remote) {
       const repo = await openRemoteRepository(parsed!.ref, net, remoteContext(ctx));
       await removeRemote(repo, parsed!.ref, parsed!.extraTags, o);

@@ -1,16 +1,9 @@
 import { defineCommand } from "../command.ts";
 import { openStorage, parseRefArg } from "../session.ts";
-import { refToString, type ModelRef } from "../../oci/reference.ts";
+import { refToString } from "../../oci/reference.ts";
 import { tagModelKit } from "../../modelkit/tag.ts";
-import { KitError } from "../../util/errors.ts";
 
-function parseArg(arg: string): ModelRef {
-  try {
-    return parseRefArg(arg).ref;
-  } catch (e) {
-    throw new KitError(`Invalid arguments: failed to parse reference: ${(e as Error).message}`, { cause: e });
-  }
-}
+const parseArg = (arg: string) => parseRefArg(arg, "Invalid arguments: failed to parse reference").ref;
 
 export const tagCommand = defineCommand({
   name: "tag",

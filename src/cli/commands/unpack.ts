@@ -1,12 +1,15 @@
 import path from "node:path";
 import { defineCommand } from "../command.ts";
-import { openStorage, parseRefArg, remoteOpener, startProgress } from "../session.ts";
+import { openStorage, parseRefArg, remoteOpener, s3Opener, startProgress } from "../session.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { requireSignature, verifyKeyFlags } from "../signing.ts";
 import { parseFilter, type Filter, type FilterType } from "../../modelkit/layer-filter.ts";
+import type { Descriptor } from "../../oci/descriptor.ts";
 import { refToString, type ModelRef } from "../../oci/reference.ts";
+import type { ReadOnlyTarget } from "../../store/target.ts";
 import { sourceFor } from "../../modelkit/locate.ts";
 import { unpackModelKit } from "../../modelkit/unpack.ts";
+import { AGENT_NAMES, resolveAgents, unpackRefAsSkills } from "../../modelkit/agent-skills.ts";
 import { asKitError, KitError, withContext } from "../../util/errors.ts";
 
 export const unpackCommand = defineCommand({
@@ -40,6 +43,8 @@ outside the target directory are refused.`,
     code: { type: "bool", help: "Unpack only code", deprecated: "use --filter=code instead" },
     datasets: { type: "bool", help: "Unpack only datasets", deprecated: "use --filter=datasets instead" },
     docs: { type: "bool", help: "Unpack only docs", deprecated: "use --filter=docs instead" },
+    "as-skill": { type: "string", optionalValue: "", values: AGENT_NAMES, help: "Install the ModelKit's SKILL.md prompt layers as skills for coding agents (optionally, comma-separated agents; by default the agents found on this machine). With -d, into that project directory; otherwise for your user" },
+    "include-remote": { type: "bool", help: "Include remote datasets (S3 objects, or the datasets of a referenced ModelKit) when unpacking" },
     ...networkFlags,
     ...verifyKeyFlags,
   },
@@ -47,12 +52,7 @@ outside the target directory are refused.`,
     let ref: ModelRef;
     let filters: Filter[];
     try {
-      let parsed;
-      try {
-        parsed = parseRefArg(args[0]!);
-      } catch (e) {
-        throw new KitError(`failed to parse reference: ${(e as Error).message}`, { cause: e });
-      }
+      const parsed = parseRefArg(args[0]!, "failed to parse reference");
       if (parsed.extraTags.length) throw new KitError("can not unpack multiple tags");
       ref = parsed.ref;
       filters = flags.filter.map(parseFilter);
@@ -67,21 +67,28 @@ outside the target directory are refused.`,
       if (types.length) filters = [{ types, names: [] }];
     }
     const dir = path.resolve(ctx.cwd, flags.dir || ".");
+    const asSkill = flags.changed.has("as-skill");
+    const agents = asSkill ? await resolveAgents(flags["as-skill"], ctx.env, ctx.log) : [];
     const storage = await openStorage(ctx);
-    ctx.log.info(`Unpacking to ${dir}`);
-    const ui = startProgress(ctx);
+    if (!asSkill) ctx.log.info(`Unpacking to ${dir}`);
+    const ui = startProgress(ctx, "Unpacked");
     const remote = remoteOpener(ctx, net, ui.log);
+    const locate = (r: ModelRef) => sourceFor(storage, r, remote);
+    const verify = (source: ReadOnlyTarget, r: ModelRef, d: Descriptor) => requireSignature(ctx, flags["verify-key"], source, r, ui.log, d);
+    const common = { filters, overwrite: flags.overwrite, ignoreExisting: flags["ignore-existing"], logger: ui.log, signal: ctx.signal, verify };
     try {
-      await unpackModelKit(ref, (r) => sourceFor(storage, r, remote), {
-        dir,
-        filters,
-        overwrite: flags.overwrite,
-        ignoreExisting: flags["ignore-existing"],
-        logger: ui.log,
-        progress: ui.progress,
-        signal: ctx.signal,
-        verify: (source, r, d) => requireSignature(ctx, flags["verify-key"], source, r, ui.log, d),
-      });
+      if (asSkill) {
+        // Only the SKILL.md prompt layers, into the agents' skill directories (a project's with -d).
+        await unpackRefAsSkills(ref, locate, { ...common, agents, projectDir: flags.changed.has("dir") ? dir : undefined, env: ctx.env });
+      } else {
+        await unpackModelKit(ref, locate, {
+          ...common,
+          dir,
+          progress: ui.progress,
+          remote: { include: flags["include-remote"], s3: s3Opener(ctx, ui.log), locate, verify },
+        });
+      }
+      ui.finish();
     } catch (e) {
       throw withContext("Failed to unpack", asKitError(e));
     } finally {
