@@ -8,7 +8,8 @@
  */
 import { open, readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { ZipReader, configure as configureZip } from "@zip.js/zip.js";
+// The reader part of zip.js only: pack lists a bundle's entries and reads no entry data.
+import { ZipReader } from "@zip.js/zip.js/lib/zip-core-reader.js";
 import type { Kitfile } from "../kitfile/schema.ts";
 import { kitfileToConfigJson } from "../kitfile/config.ts";
 import { modelPackConfigJson } from "../kitfile/modelpack.ts";
@@ -167,7 +168,6 @@ function compressionStage(c: Compression) {
 
 /** Checks an MCP bundle: a ZIP file with `manifest.json` at its root. */
 async function checkMcpBundle(file: string, name: string): Promise<void> {
-  configureZip({ useWebWorkers: false });
   const fh = await open(file);
   try {
     const size = (await fh.stat()).size;

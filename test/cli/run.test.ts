@@ -30,7 +30,7 @@ test("the command table names each command as its module does; a command is impo
     expect(rootCommand.subcommands).toContain(real);
   }
   const wrong = lazyCommand("pack", "Something else", async () => (await import("../../src/cli/commands/pack.ts")).packCommand);
-  expect(loaded(wrong)).rejects.toThrow(`The command table's entry "pack: Something else" does not match its module ("pack: Pack a ModelKit")`);
+  await expect(loaded(wrong)).rejects.toThrow(`The command table's entry "pack: Something else" does not match its module ("pack: Pack a ModelKit")`);
 });
 
 test("a command's help has its flags and the global flags", async () => {

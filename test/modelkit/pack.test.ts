@@ -10,6 +10,7 @@ import { LayoutStore } from "../../src/store/layout.ts";
 import { memoryLogger } from "../../src/util/log.ts";
 import { project } from "../helpers/files.ts";
 import { tempDir } from "../helpers/kit.ts";
+import { makeMcpBundle } from "../helpers/mcpb.ts";
 import { modelPackConfigErrors } from "../helpers/modelpack-schema.ts";
 
 const APPENDIX_KITFILE = "manifestVersion: 1.0.0\npackage:\n  name: example\nmodel:\n  path: model.bin\n";
@@ -351,4 +352,17 @@ describe("overlapped pack (pooled buffers, hashing on a worker thread)", () => {
       expect(readdirSync(path.join(storage.root, "ingest"))).toEqual([]);
     });
   }
+});
+
+describe("MCP bundles", () => {
+  const KF = "manifestVersion: 1.0.0\nmcpServers:\n  - name: tools\n    path: tools.mcpb\n";
+  test("a ZIP with manifest.json at its root is packed as a raw layer; anything else is refused", async () => {
+    const good = project({ Kitfile: KF, "tools.mcpb": await makeMcpBundle({ "manifest.json": '{"name":"tools"}', "server/index.js": "1" }) });
+    const { result } = await packDir(good, KF);
+    expect(result.layers.map((l) => l.mediaType)).toEqual(["application/vnd.kitops.modelkit.mcpb.v1.raw"]);
+    const notZip = project({ Kitfile: KF, "tools.mcpb": "not a zip" });
+    await expect(packDir(notZip, KF)).rejects.toThrow(/^error processing mcpserver: invalid MCP bundle for mcpServer tools: not a ZIP file/);
+    const noManifest = project({ Kitfile: KF, "tools.mcpb": await makeMcpBundle({ "server/manifest.json": "{}" }) });
+    await expect(packDir(noManifest, KF)).rejects.toThrow("error processing mcpserver: invalid MCP bundle for mcpServer tools: manifest.json not found at the root of the bundle");
+  });
 });

@@ -42,5 +42,5 @@ test("a closed state does not disturb the others; inline hashing gives the same 
   for (const c of data) await inline.update(c);
   expect(await kept.hex()).toBe(hex(data));
   expect(await inline.hex()).toBe(hex(data));
-  expect(kept.update(data[0]!)).rejects.toThrow("update after the digest");
+  await expect(kept.update(data[0]!)).rejects.toThrow("update after the digest");
 });
