@@ -18,6 +18,7 @@ import { ANNOTATION_FILE_METADATA, ANNOTATION_FILEPATH, ANNOTATION_KITFILE, ANNO
 import { LocalRepository } from "../store/local.ts";
 import { fetchBytes, type ReadOnlyTarget } from "../store/target.ts";
 import { gunzipStream, zstdDecompressStream } from "../util/compress.ts";
+import { ChunkPool } from "../util/chunk-pool.ts";
 import { CorruptDataError, IntegrityError, KitError } from "../util/errors.ts";
 import { atomicWriteFile, ownedTempName, removeAbandonedTemps, writeStreamToHandle } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
@@ -96,6 +97,10 @@ export function pairLayers(k: Kitfile, m: Manifest, logger?: Logger): Pair[] {
   return pairs;
 }
 
+/** Uncompressed layers from local storage are read in chunks of this size into this many reused buffers. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+const POOL_CHUNKS = 8;
+
 export interface UnpackOptions {
   /** Absolute target directory (created 0755). */
   dir: string;
@@ -155,7 +160,15 @@ function decompress(stream: ReadableStream<Uint8Array>, t: LayerType): ReadableS
  * Writes a raw layer to its file path (docs/format.md#raw-layers): inside `dir`, mode from the
  * metadata annotation; put in place once `before` settles (see {@link ExtractOptions.before}).
  */
-async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Uint8Array>, layer: Descriptor, o: UnpackOptions, before?: Promise<void>) {
+async function writeRawLayer(
+  dir: string,
+  rel: string,
+  stream: ReadableStream<Uint8Array>,
+  layer: Descriptor,
+  o: UnpackOptions,
+  before?: Promise<void>,
+  release?: (chunk: Uint8Array) => void,
+) {
   const target = await verifySubpath(dir, rel);
   let mode = 0o644;
   let size: number | undefined;
@@ -186,7 +199,7 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
     const fh = await open(tmp, "wx", mode);
     let n: number;
     try {
-      n = await writeStreamToHandle(stream, fh, o.signal);
+      n = await writeStreamToHandle(stream, fh, o.signal, undefined, release);
     } finally {
       await fh.close();
     }
@@ -308,11 +321,15 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
       const word = KIND_WORD[p.kind];
       logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`);
       const task = progress.task(layerTitle(p.kind, p.entry), p.layer.size);
+      // An uncompressed layer from local storage is read into a few reused buffers, each given
+      // back once written and hashed (a compressor keeps its input for a while: fresh buffers).
+      const pool = p.type.compression === "none" ? new ChunkPool(READ_CHUNK_BYTES, POOL_CHUNKS) : undefined;
+      const release = pool && ((c: Uint8Array) => pool.release(c));
       try {
-        const counted = tapStream(await source.fetch(p.layer, { signal }), { onChunk: (c) => task.add(c.byteLength) });
+        const counted = tapStream(await source.fetch(p.layer, { signal, pool }), { onChunk: (c) => task.add(c.byteLength) });
         const data = decompress(counted, p.type);
         if (rel !== undefined) {
-          await writeRawLayer(dir, rel, data, p.layer, { ...o, signal }, before);
+          await writeRawLayer(dir, rel, data, p.layer, { ...o, signal }, before, release);
         } else {
           if (legacy && subdir && subdir !== ".") await verifySubpath(dir, subdir);
           await extractTar(data, dir, {
@@ -322,6 +339,7 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
             signal,
             logger,
             before,
+            release,
           });
         }
       } catch (e) {

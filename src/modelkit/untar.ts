@@ -42,16 +42,22 @@ const BLOCK = 512;
 const MAX_SPECIAL_FILE = 1 << 20;
 const dec = new TextDecoder();
 
+/** Input chunks a {@link ByteSource} keeps before handing them to `release`: see {@link TarReadOptions.release}. */
+const KEPT_CHUNKS = 2;
+
 /** Pulls exact or bounded amounts of bytes from a stream, without copying when it can. */
 class ByteSource {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #buf: Uint8Array = new Uint8Array(0);
   #eof = false;
   #signal: AbortSignal | undefined;
+  #release: ((chunk: Uint8Array) => void) | undefined;
+  #kept: Uint8Array[] = [];
 
-  constructor(stream: ReadableStream<Uint8Array>, signal?: AbortSignal) {
+  constructor(stream: ReadableStream<Uint8Array>, signal?: AbortSignal, release?: (chunk: Uint8Array) => void) {
     this.#reader = stream.getReader();
     this.#signal = signal;
+    this.#release = release;
   }
 
   async #fill(): Promise<boolean> {
@@ -64,8 +70,17 @@ class ByteSource {
         return false;
       }
       this.#buf = r.value;
+      if (this.#release) {
+        this.#kept.push(r.value);
+        while (this.#kept.length > KEPT_CHUNKS) this.#release(this.#kept.shift()!);
+      }
     }
     return true;
+  }
+
+  /** Hands the chunks still kept to `release` (at the end, once nothing uses them). */
+  releaseKept(): void {
+    for (const c of this.#kept.splice(0)) this.#release?.(c);
   }
 
   /** Up to `max` bytes, or undefined at the end of the stream. */
@@ -222,11 +237,22 @@ function isHeaderOnly(flag: string): boolean {
  * Reads a tar stream entry by entry. After the end-of-archive marker the rest of the input is read and
  * discarded, so digest checks on the input stream complete. Cancelling (breaking out) cancels the input.
  */
+export interface TarReadOptions {
+  signal?: AbortSignal;
+  /**
+   * Called with each input chunk once the reader is two chunks past it (and with the last ones
+   * after the end of the archive): the chunk's buffer may then be reused. Only for a consumer
+   * that has finished with an entry's data pieces by the time it asks for the piece after the
+   * next, as extraction does (at most one write in flight). Not called after a failure.
+   */
+  release?: (chunk: Uint8Array) => void;
+}
+
 export async function* readTar(
   stream: ReadableStream<Uint8Array>,
-  opts: { signal?: AbortSignal } = {},
+  opts: TarReadOptions = {},
 ): AsyncGenerator<TarReadEntry> {
-  const src = new ByteSource(stream, opts.signal);
+  const src = new ByteSource(stream, opts.signal, opts.release);
   let finished = false;
   try {
     let pax = new Map<string, string>();
@@ -327,6 +353,7 @@ export async function* readTar(
       await src.skip((BLOCK - (dataSize % BLOCK)) % BLOCK);
     }
     await src.drain();
+    src.releaseKept();
     finished = true;
   } finally {
     if (!finished) await src.cancel();
@@ -353,6 +380,8 @@ export interface ExtractOptions {
   onFile?: (path: string) => void;
   signal?: AbortSignal;
   logger?: Logger;
+  /** See {@link TarReadOptions.release}: extraction keeps at most one write in flight. */
+  release?: (chunk: Uint8Array) => void;
   /**
    * Settles when the files of this archive may be put in place: once the layers before it, being
    * extracted at the same time, have put theirs (a rejection means one of them failed: nothing of
@@ -504,7 +533,7 @@ export async function extractTar(
   const pending: Array<{ tmp: string; dest: string; display: string; existed: boolean; bytes: number }> = [];
   let complete = false;
   try {
-  for await (const entry of readTar(stream, { signal: opts.signal })) {
+  for await (const entry of readTar(stream, { signal: opts.signal, release: opts.release })) {
     const rel = subdir === "" ? entry.name : joinPath(subdir, entry.name);
     const display = subdir === "" ? entry.name : rel;
     const dest = resolveEntryPath(rel, display, rootReal);

@@ -4,6 +4,7 @@
  */
 import { offloadedSha256 } from "../runtime/hash-worker.ts";
 import { sha256, type Sha256 } from "../runtime/runtime.ts";
+import type { ChunkPool } from "../util/chunk-pool.ts";
 import { IntegrityError } from "../util/errors.ts";
 import { watchStream, type StreamWatch } from "../util/streams.ts";
 
@@ -119,10 +120,10 @@ const verifiedStreams = new WeakMap<ReadableStream<Uint8Array>, string>();
 export function verified(
   s: ReadableStream<Uint8Array>,
   expected: { digest: string; size: number },
-  opts: { offload?: boolean } = {},
+  opts: { offload?: boolean; pool?: ChunkPool } = {},
 ): ReadableStream<Uint8Array> {
   if (verifiedStreams.get(s) === expected.digest) return s;
-  const out = opts.offload ? offloadedVerify(s, expected) : s.pipeThrough(new VerifyStream(expected));
+  const out = opts.offload ? offloadedVerify(s, expected, opts.pool) : s.pipeThrough(new VerifyStream(expected));
   verifiedStreams.set(out, expected.digest);
   return out;
 }
@@ -134,9 +135,10 @@ const VERIFY_IN_FLIGHT = 8;
  * {@link VerifyStream}'s checks with the hashing on a worker thread: each chunk is passed on at
  * once and hashed meanwhile, so the consumer (writing files) and the hashing overlap. The verdict
  * comes with the end of the stream, as with {@link VerifyStream}. Chunks must not be changed
- * after they were read (fresh buffers; SharedArrayBuffer views are hashed without a copy).
+ * while they are hashed: fresh buffers, or buffers of `pool`, each held (retained) until hashed.
+ * SharedArrayBuffer views are hashed without a copy.
  */
-function offloadedVerify(s: ReadableStream<Uint8Array>, expected: { digest: string; size: number }): ReadableStream<Uint8Array> {
+function offloadedVerify(s: ReadableStream<Uint8Array>, expected: { digest: string; size: number }, pool?: ChunkPool): ReadableStream<Uint8Array> {
   const what = expected.digest;
   const reader = s.getReader();
   const hasher = offloadedSha256(true);
@@ -161,7 +163,9 @@ function offloadedVerify(s: ReadableStream<Uint8Array>, expected: { digest: stri
       if (!r.done) {
         n += r.value.byteLength;
         if (n > expected.size) return fail(ctl, new IntegrityError(`Content of ${what} is larger than expected: more than ${expected.size} bytes`));
-        const p = hasher.update(r.value);
+        const chunk = r.value;
+        pool?.retain(chunk);
+        const p = hasher.update(chunk).finally(() => pool?.release(chunk));
         p.catch(() => {}); // awaited above or at the end
         pending.push(p);
         ctl.enqueue(r.value);

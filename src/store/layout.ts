@@ -212,14 +212,15 @@ export class LayoutStore implements Storage, Resumer {
     checkDescriptor(desc);
     throwIfAborted(opts.signal);
     const offload = desc.size >= OFFLOAD_MIN_BYTES;
+    const pool = offload ? opts.pool : undefined;
     let s: ReadableStream<Uint8Array>;
     try {
-      s = await fileReadableStream(this.blobPath(desc.digest), { signal: opts.signal, shared: offload });
+      s = await fileReadableStream(this.blobPath(desc.digest), { signal: opts.signal, shared: offload, pool });
     } catch (e) {
       if (errnoCode(e) === "ENOENT") throw notFound(desc);
       throw e;
     }
-    return tapStream(verified(s, desc, { offload }), { mapError: (e) => (e instanceof IntegrityError ? this.#removeIfDamaged(desc, e) : e) });
+    return tapStream(verified(s, desc, { offload, pool }), { mapError: (e) => (e instanceof IntegrityError ? this.#removeIfDamaged(desc, e) : e) });
   }
 
   /**

@@ -1,7 +1,9 @@
 /**
  * A bounded set of reusable chunk buffers. A reader takes a buffer, fills it and hands it on;
- * whoever consumes it last gives it back. Memory stays at `slots × chunkSize` however far the
- * reader gets ahead (it waits for a free buffer), and no fresh pages are touched per chunk.
+ * whoever consumes it last gives it back. A buffer used by several consumers at once (written
+ * and hashed) is counted: each {@link ChunkPool.retain} needs its {@link ChunkPool.release}.
+ * Memory stays at `slots × chunkSize` however far the reader gets ahead (it waits for a free
+ * buffer), and no fresh pages are touched per chunk.
  * Buffers are SharedArrayBuffers where the runtime has them, so a worker thread can hash a chunk
  * in place while the main thread writes it.
  * @module
@@ -12,7 +14,8 @@ export class ChunkPool {
   readonly chunkSize: number;
   readonly slots: number;
   #free: Uint8Array[] = [];
-  #inUse = new Set<ArrayBufferLike>();
+  /** Buffers in use and how many holders each has. */
+  #refs = new Map<ArrayBufferLike, number>();
   #created = 0;
   #waiters = new WaitQueue<Uint8Array>();
 
@@ -27,7 +30,7 @@ export class ChunkPool {
     throwIfAborted(signal);
     const b = this.#free.pop() ?? (this.#created < this.slots ? this.#create() : undefined);
     if (b) {
-      this.#inUse.add(b.buffer);
+      this.#refs.set(b.buffer, 1);
       return Promise.resolve(b);
     }
     return this.#waiters.wait(signal);
@@ -35,15 +38,26 @@ export class ChunkPool {
 
   /** True when `chunk` is (a view into) one of this pool's buffers that is in use. */
   owns(chunk: Uint8Array): boolean {
-    return this.#inUse.has(chunk.buffer);
+    return this.#refs.has(chunk.buffer);
   }
 
-  /** Gives back the buffer `chunk` views; chunks that are not the pool's are ignored. */
+  /** One more holder of the buffer `chunk` views (it then needs one more release). */
+  retain(chunk: Uint8Array): void {
+    const n = this.#refs.get(chunk.buffer);
+    if (n !== undefined) this.#refs.set(chunk.buffer, n + 1);
+  }
+
+  /**
+   * Gives back one holder's use of the buffer `chunk` views; the last one frees it. Chunks that
+   * are not the pool's are ignored.
+   */
   release(chunk: Uint8Array): void {
-    if (!this.#inUse.has(chunk.buffer)) return;
+    const n = this.#refs.get(chunk.buffer);
+    if (n === undefined) return;
+    if (n > 1) return void this.#refs.set(chunk.buffer, n - 1);
     const whole = new Uint8Array(chunk.buffer, 0, this.chunkSize);
-    if (this.#waiters.wake(whole)) return; // straight to the next reader, still in use
-    this.#inUse.delete(chunk.buffer);
+    if (this.#waiters.wake(whole)) return; // straight to the next reader, still in use (one holder)
+    this.#refs.delete(chunk.buffer);
     this.#free.push(whole);
   }
 

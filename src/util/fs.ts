@@ -161,13 +161,15 @@ export async function syncDir(dir: string): Promise<void> {
  * Copies a stream into an open file handle, chunk by chunk (memory stays bounded).
  * Returns the number of bytes written. An abort cancels the stream and throws CancelledError.
  * One write is in flight while the next chunk is read (and hashed by any stage before this one),
- * so the file-system thread and the JavaScript thread work at the same time.
+ * so the file-system thread and the JavaScript thread work at the same time. `release` gets each
+ * chunk once it is written (a pooled buffer can then be reused).
  */
 export async function writeStreamToHandle(
   stream: ReadableStream<Uint8Array>,
   fh: fsp.FileHandle,
   signal?: AbortSignal,
   onChunk?: (n: number) => void,
+  release?: (chunk: Uint8Array) => void,
 ): Promise<number> {
   const reader = stream.getReader();
   const onAbort = () => void reader.cancel(abortReason(signal!)).catch(() => {});
@@ -177,6 +179,7 @@ export async function writeStreamToHandle(
     await writeAllAt(fh, value, null);
     n += value.byteLength;
     onChunk?.(value.byteLength);
+    release?.(value);
   };
   try {
     throwIfAborted(signal);
@@ -302,7 +305,7 @@ export async function* readFileChunks(path: string, opts: ReadChunksOptions = {}
  */
 export async function fileReadableStream(
   file: string,
-  opts: { start?: number; signal?: AbortSignal; shared?: boolean } = {},
+  opts: { start?: number; signal?: AbortSignal; shared?: boolean; pool?: ChunkPool } = {},
 ): Promise<ReadableStream<Uint8Array>> {
   throwIfAborted(opts.signal);
   const fh = await fsp.open(file, "r");

@@ -336,3 +336,34 @@ describe("layers unpacked at once, put in place in order", () => {
     for (const dir of [a, b]) expect(listTree(dir)).toEqual(["Kitfile", "w.bin", "x.txt"]);
   });
 });
+
+describe("large layers read into reused buffers", () => {
+  const rnd = (n: number, seed: number) => {
+    const b = new Uint8Array(n);
+    let x = seed;
+    for (let i = 0; i < n; i++) b[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
+    return b;
+  };
+
+  test("tar and raw layers of many chunks come out byte for byte, two layers at a time", async () => {
+    const dir = project({
+      Kitfile: "manifestVersion: 1.0.0\nmodel:\n  path: m.bin\n  parts:\n    - path: p.bin\ndatasets:\n  - path: data\n",
+      "m.bin": rnd(9 * 1024 * 1024 + 333, 1),
+      "p.bin": rnd(10 * 1024 * 1024 + 1, 2),
+      "data/a.bin": rnd(12 * 1024 * 1024 - 7, 3),
+      "data/b.txt": "small",
+      "data/c.bin": rnd(2 * 1024 * 1024 + 513, 4),
+    });
+    for (const layerFormat of ["tar", "raw"] as const) {
+      const kitfile = layerFormat === "raw" ? "manifestVersion: 1.0.0\nmodel:\n  path: m.bin\n  parts:\n    - path: p.bin\n" : readFileSync(path.join(dir, "Kitfile"), "utf8");
+      const layout = await store();
+      const { kitfile: parsed } = parseKitfile(kitfile, "Kitfile");
+      await pack({ context: dir, kitfile: parsed, storage: layout, repo: "localhost/big", tags: ["t"], compression: "none", layerFormat, shape: "newest", cliVersion: "1.7.0", created: "2026-01-02T03:04:05Z", logger: memoryLogger() });
+      const repo = new LocalRepository(layout, "localhost/big");
+      const out = tempDir();
+      await unpackAll(repo, out);
+      const files = layerFormat === "raw" ? ["m.bin", "p.bin"] : ["m.bin", "p.bin", "data/a.bin", "data/b.txt", "data/c.bin"];
+      for (const f of files) expect(Buffer.compare(readFileSync(path.join(out, f)), readFileSync(path.join(dir, f)))).toBe(0);
+    }
+  });
+});

@@ -35,3 +35,20 @@ test("an abort while waiting rejects with CancelledError", async () => {
   ctl.abort();
   expect(await p).toBeInstanceOf(CancelledError);
 });
+
+test("a buffer with several holders is free only after the last release", async () => {
+  const pool = new ChunkPool(16, 1);
+  const a = await pool.acquire();
+  pool.retain(a);
+  pool.retain(a.subarray(4));
+  let next: Uint8Array | undefined;
+  const waiting = pool.acquire().then((c) => (next = c));
+  pool.release(a);
+  pool.release(a.subarray(2));
+  await Bun.sleep(5);
+  expect(next).toBeUndefined();
+  pool.release(a);
+  await waiting;
+  expect(next!.buffer).toBe(a.buffer);
+  pool.retain(new Uint8Array(4)); // not the pool's: ignored
+});
