@@ -275,8 +275,8 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
     makeSource = (pool) => {
       const task = progress.task(title, total);
       // Files smaller than the tar writer's pass-through size are copied into its staging buffer
-      // before the next read, so they can all be read into one scratch buffer. Larger ones are
-      // read into the pool's buffers, which go back to the pool once written and hashed.
+      // before the next read, so they can all be read into one scratch buffer. Larger ones, and
+      // the staging buffers, are the pool's, which get them back once written and hashed.
       const scratch = Buffer.allocUnsafeSlow(SMALL_FILE_BYTES);
       const tarEntries: TarEntry[] = walked.map((e) =>
         e.type === "dir"
@@ -296,7 +296,7 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
             },
       );
       return (async function* () {
-        yield* tarChunks(tarEntries, { signal, passThroughBytes: SMALL_FILE_BYTES + 1, stagingBytes: 256 * 1024, release: pool && ((c) => pool.release(c)) });
+        yield* tarChunks(tarEntries, { signal, passThroughBytes: SMALL_FILE_BYTES + 1, stagingBytes: 256 * 1024, pool });
         task.done();
       })();
     };

@@ -6,6 +6,7 @@
  * @module
  */
 import { KitError } from "../util/errors.ts";
+import type { ChunkPool } from "../util/chunk-pool.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { chunksOf, iterableStream } from "../util/streams.ts";
 import { joinPath } from "./ignore.ts";
@@ -47,11 +48,12 @@ export interface TarWriteOptions {
   /** Small pieces (headers, padding, small files) are gathered into chunks of about this size (default 1 MiB). */
   stagingBytes?: number;
   /**
-   * Called with each source chunk once it has been copied into the staging buffer and is no
-   * longer needed (a pooled buffer goes back to its pool). Chunks passed through are the
-   * consumer's to release.
+   * Buffers to stage into (taken when a staging buffer fits one) and to give source chunks back
+   * to once they have been copied into the staging buffer. Chunks handed on (full staging
+   * buffers, chunks passed through) are the consumer's to release; nothing is garbage then but
+   * small copied-out pieces.
    */
-  release?: (chunk: Uint8Array) => void;
+  pool?: ChunkPool;
 }
 
 const ENC = new TextEncoder();
@@ -249,7 +251,8 @@ export async function* tarChunks(
   // Small pieces are copied into one staging buffer as they come (so a source may reuse its own
   // buffers). A full buffer is handed on as it is; a nearly empty one (a header before a large
   // chunk) is copied out and kept, so a large file does not cost a whole staging buffer.
-  let buf = new Uint8Array(0);
+  const pool = opts.pool;
+  let buf: Uint8Array = new Uint8Array(0);
   let pendingLen = 0;
   const take = (): Uint8Array => {
     let out: Uint8Array;
@@ -262,10 +265,12 @@ export async function* tarChunks(
     pendingLen = 0;
     return out;
   };
-  const stage = (b: Uint8Array) => {
+  const stage = async (b: Uint8Array) => {
     if (pendingLen + b.length > buf.length) {
-      const grown = new Uint8Array(Math.max(staging + passThrough, pendingLen + b.length));
+      const size = Math.max(staging + passThrough, pendingLen + b.length);
+      const grown = pool && size <= pool.chunkSize ? await pool.acquire(opts.signal) : new Uint8Array(size);
       grown.set(buf.subarray(0, pendingLen));
+      pool?.release(buf);
       buf = grown;
     }
     buf.set(b, pendingLen);
@@ -275,9 +280,9 @@ export async function* tarChunks(
   for await (const entry of entries) {
     throwIfAborted(opts.signal);
     if (entry.type === "dir") {
-      stage(encodeHeader(entry.name, entry.mode, 0, "5"));
+      await stage(encodeHeader(entry.name, entry.mode, 0, "5"));
     } else {
-      stage(encodeHeader(entry.name, entry.mode, entry.size, "0"));
+      await stage(encodeHeader(entry.name, entry.mode, entry.size, "0"));
       let n = 0;
       for await (const chunk of chunksOf(await entry.open())) {
         throwIfAborted(opts.signal);
@@ -287,20 +292,21 @@ export async function* tarChunks(
           if (pendingLen > 0) yield take();
           yield chunk;
         } else {
-          if (chunk.length > 0) stage(chunk);
-          opts.release?.(chunk);
+          if (chunk.length > 0) await stage(chunk);
+          pool?.release(chunk);
           if (pendingLen >= staging) yield take();
         }
       }
       if (n !== entry.size) throw changedSize(entry, String(n));
       const pad = padLength(entry.size);
-      if (pad > 0) stage(ZERO_BLOCK.subarray(0, pad));
+      if (pad > 0) await stage(ZERO_BLOCK.subarray(0, pad));
     }
     if (pendingLen >= staging) yield take();
   }
   throwIfAborted(opts.signal);
-  stage(END_OF_ARCHIVE);
+  await stage(END_OF_ARCHIVE);
   yield take();
+  pool?.release(buf); // the staging buffer kept after the last copy-out, if any
 }
 
 /**

@@ -11,6 +11,7 @@
  * this module lives with the runtime adapter.
  * @module
  */
+import { ChunkPool } from "../util/chunk-pool.ts";
 import { runtimeName, sha256 } from "./runtime.ts";
 
 /** An incremental SHA-256 whose work may run on another thread. */
@@ -72,6 +73,10 @@ const threads: HashThread[] = [];
 let nextId = 1;
 let nextSeq = 1;
 let sourceUrl: string | undefined;
+
+/** Chunks that are not SharedArrayBuffer views are copied, in pieces of this size, into this many buffers per hasher. */
+const COPY_BYTES = 1024 * 1024;
+const COPY_BUFFERS = 4;
 
 /** Workers end this long after their last state is done (a pack's next layer reuses them). */
 const IDLE_MS = 250;
@@ -175,37 +180,65 @@ export function offloadedSha256(offload = true): OffloadedSha256 {
   const t = acquireThread();
   const id = nextId++;
   let open = true;
-  const done = () => {
-    if (!open) return;
-    open = false;
-    releaseThread(t);
+  let dropped = false;
+  /** Sends a view of a SharedArrayBuffer; resolves once the worker has hashed it. */
+  const send = (view: Uint8Array): Promise<void> => {
+    if (t.failed) return Promise.reject(t.failed);
+    if (dropped) return Promise.reject(new Error("SHA-256: closed"));
+    const seq = nextSeq++;
+    const p = new Promise<void>((resolve, reject) => t.acks.set(seq, { resolve, reject }));
+    t.worker.postMessage({ op: "update", id, seq, buf: view.buffer, off: view.byteOffset, len: view.byteLength });
+    return p;
+  };
+  // Other chunks are copied into a few shared buffers of this hasher's own, reused once hashed
+  // (transferring fresh copies would pile up garbage in the worker). Waiting for one must not
+  // let a later chunk overtake: chunks are sent strictly in order.
+  let copies: ChunkPool | undefined;
+  let sent: Promise<unknown> = Promise.resolve();
+  const sendCopies = async (chunk: Uint8Array): Promise<{ hashed: Promise<void> }> => {
+    copies ??= new ChunkPool(COPY_BYTES, COPY_BUFFERS);
+    const pool = copies;
+    const acks: Promise<void>[] = [];
+    for (let off = 0; off < chunk.byteLength || off === 0; off += COPY_BYTES) {
+      const piece = chunk.subarray(off, off + COPY_BYTES);
+      const view = (await pool.acquire()).subarray(0, piece.byteLength);
+      view.set(piece);
+      acks.push(send(view).finally(() => pool.release(view)));
+      if (chunk.byteLength === 0) break;
+    }
+    return { hashed: Promise.all(acks).then(() => {}) };
   };
   return {
     offloaded: true,
     update(chunk) {
       if (!open) return Promise.reject(new Error("SHA-256: update after the digest"));
       if (t.failed) return Promise.reject(t.failed);
-      const seq = nextSeq++;
-      const p = new Promise<void>((resolve, reject) => t.acks.set(seq, { resolve, reject }));
-      if (isShared(chunk)) {
-        t.worker.postMessage({ op: "update", id, seq, buf: chunk.buffer, off: chunk.byteOffset, len: chunk.byteLength });
-      } else {
-        const copy = chunk.slice();
-        t.worker.postMessage({ op: "update", id, seq, buf: copy.buffer, off: 0, len: copy.byteLength }, [copy.buffer]);
-      }
-      return p;
+      // `queued` settles once the chunk is sent, `hashed` (boxed, so not awaited here) once hashed.
+      const queued = sent.then(() => (isShared(chunk) ? { hashed: send(chunk) } : sendCopies(chunk)));
+      sent = queued.catch(() => {});
+      return queued.then((q) => q.hashed);
     },
     hex() {
       if (!open) return Promise.reject(new Error("SHA-256: digest taken twice"));
       if (t.failed) return Promise.reject(t.failed);
-      const p = new Promise<string>((resolve, reject) => t.digests.set(id, { resolve, reject }));
-      t.worker.postMessage({ op: "digest", id });
-      return p.finally(done);
+      // After every chunk has been sent.
+      const p = sent.then(() => {
+        if (t.failed) throw t.failed;
+        const digest = new Promise<string>((resolve, reject) => t.digests.set(id, { resolve, reject }));
+        t.worker.postMessage({ op: "digest", id });
+        return digest;
+      });
+      open = false;
+      return p.finally(() => releaseThread(t));
     },
     close() {
       if (!open) return;
-      if (!t.failed) t.worker.postMessage({ op: "drop", id });
-      done();
+      open = false;
+      dropped = true;
+      void sent.then(() => {
+        if (!t.failed) t.worker.postMessage({ op: "drop", id });
+        releaseThread(t);
+      });
     },
   };
 }

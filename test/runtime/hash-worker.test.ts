@@ -33,8 +33,9 @@ test("digests equal node:crypto's for shared and ordinary chunks, several states
 test("a closed state does not disturb the others; inline hashing gives the same digest", async () => {
   const data = chunks(9, [1000, 2000]);
   const dropped = offloadedSha256(true);
-  void dropped.update(data[0]!);
+  const abandoned = dropped.update(data[0]!).catch((e) => e);
   dropped.close();
+  expect(String(await abandoned)).toContain("SHA-256: closed"); // not sent once closed
   const kept = offloadedSha256(true);
   for (const c of data) await kept.update(c);
   const inline = offloadedSha256(false);
@@ -43,4 +44,15 @@ test("a closed state does not disturb the others; inline hashing gives the same 
   expect(await kept.hex()).toBe(hex(data));
   expect(await inline.hex()).toBe(hex(data));
   await expect(kept.update(data[0]!)).rejects.toThrow("update after the digest");
+});
+
+test("a large ordinary chunk (copied in pieces, waiting for the hasher's own buffers) is not overtaken by the shared chunks after it", async () => {
+  const [big] = chunks(11, [6 * 1024 * 1024 + 5]); // index 0: shared
+  const ordinary = new Uint8Array(big!); // a copy in an ordinary ArrayBuffer
+  const [a, , b] = chunks(12, [1000, 1, 2000]); // shared, ordinary, shared
+  const h = offloadedSha256(true);
+  const acks = [h.update(ordinary), h.update(a!), h.update(ordinary.subarray(7)), h.update(b!)];
+  const digest = h.hex();
+  await Promise.all(acks);
+  expect(await digest).toBe(hex([ordinary, a!, ordinary.subarray(7), b!]));
 });
