@@ -185,6 +185,28 @@ function largestBlob(home: string): string {
   return best;
 }
 
+/**
+ * `opts.runs` rounds of: a fresh kit home `home`, `kit pack ARGS` in it, then each reference in
+ * turn (`sync` before every timed run; a reference's `after` removes its output). Returns the
+ * best of our runs and of each reference's.
+ */
+function packRounds(home: string, packArgs: string[], refs: Array<{ argv: string[]; after?: () => void }>): { ours: Sample; refs: Sample[] } {
+  const ours: Sample[] = [];
+  const theirs: Sample[][] = refs.map(() => []);
+  for (let i = 0; i < opts.runs; i++) {
+    fresh(home);
+    syncDisks();
+    ours.push(measure({ argv: kitArgs("pack", ...packArgs), env: env(home) }));
+    removeTree(home);
+    refs.forEach((r, k) => {
+      syncDisks();
+      theirs[k]!.push(measure({ argv: r.argv }));
+      r.after?.();
+    });
+  }
+  return { ours: summarize(ours), refs: theirs.map(summarize) };
+}
+
 /** Runs `fn` `n` times, after `before` each time (untimed), and returns the samples. */
 function repeat(n: number, before: () => void, spec: () => RunSpec): Sample[] {
   const out: Sample[] = [];
@@ -350,25 +372,13 @@ try {
     };
     await section([vsTee, vsOpenssl], () => withWriteState([vsTee, vsOpenssl], () => {
       log(`pack ${fmtBytes(sizes.large)} file`);
-      const home = path.join(homes, "pack");
       const teeOut = path.join(outs, "tee.tar");
-      const ours: Sample[] = [];
-      const ssl: Sample[] = [];
-      const tee: Sample[] = [];
-      for (let i = 0; i < runs; i++) {
-        fresh(home);
-        syncDisks();
-        ours.push(measure({ argv: kitArgs("pack", large, "-t", "bench/large:v1"), env: env(home) }));
-        removeTree(home);
-        syncDisks();
-        tee.push(measure({ argv: pipeline(`tar cf - -C ${sh(large)} model.bin | tee ${sh(teeOut)} | openssl dgst -sha256`) }));
-        removeTree(teeOut);
-        syncDisks();
-        ssl.push(measure({ argv: ["openssl", "dgst", "-sha256", path.join(large, "model.bin")] }));
-      }
-      vsTee.ours = vsOpenssl.ours = summarize(ours);
-      vsTee.ref = summarize(tee);
-      vsOpenssl.ref = summarize(ssl);
+      const r = packRounds(path.join(homes, "pack"), [large, "-t", "bench/large:v1"], [
+        { argv: pipeline(`tar cf - -C ${sh(large)} model.bin | tee ${sh(teeOut)} | openssl dgst -sha256`), after: () => removeTree(teeOut) },
+        { argv: ["openssl", "dgst", "-sha256", path.join(large, "model.bin")] },
+      ]);
+      vsTee.ours = vsOpenssl.ours = r.ours;
+      [vsTee.ref, vsOpenssl.ref] = r.refs;
     }));
   }
 
@@ -382,22 +392,13 @@ try {
     };
     await section([row], () => withWriteState([row], () => {
       log(`pack 4 × ${fmtBytes(sizes.part)}`);
-      const home = path.join(homes, "parts");
-      const ours: Sample[] = [];
-      const ref: Sample[] = [];
       const layers = [0, 1, 2, 3].map((i) => path.join(outs, `part${i}.tar`));
       const scripts = [0, 1, 2, 3].map((i) => `tar cf - -C ${sh(parts)} part${i}.bin | tee ${sh(layers[i]!)} | openssl dgst -sha256 > /dev/null`);
-      for (let i = 0; i < runs; i++) {
-        fresh(home);
-        syncDisks();
-        ours.push(measure({ argv: kitArgs("pack", parts, "-t", "bench/parts:v1"), env: env(home) }));
-        removeTree(home);
-        syncDisks();
-        ref.push(measure({ argv: parallelScripts(scripts) }));
-        for (const l of layers) removeTree(l);
-      }
-      row.ours = summarize(ours);
-      row.ref = summarize(ref);
+      const r = packRounds(path.join(homes, "parts"), [parts, "-t", "bench/parts:v1"], [
+        { argv: parallelScripts(scripts), after: () => layers.forEach((l) => removeTree(l)) },
+      ]);
+      row.ours = r.ours;
+      row.ref = r.refs[0];
     }));
   }
 
@@ -439,19 +440,11 @@ try {
     const row: Row = { name: "pack small files", goal: SCALE("tar and openssl write nothing"), refLabel: "`tar cf - DIR | openssl dgst -sha256`" };
     await section([row], () => withWriteState([row], () => {
       log(`pack ${sizes.smallFiles} small files`);
-      const home = path.join(homes, "small");
-      const ours: Sample[] = [];
-      const ref: Sample[] = [];
-      for (let i = 0; i < runs; i++) {
-        fresh(home);
-        syncDisks();
-        ours.push(measure({ argv: kitArgs("pack", small, "-t", "bench/small:v1"), env: env(home) }));
-        removeTree(home);
-        syncDisks();
-        ref.push(measure({ argv: pipeline(`tar cf - -C ${sh(work)} small | openssl dgst -sha256`) }));
-      }
-      row.ours = summarize(ours);
-      row.ref = summarize(ref);
+      const r = packRounds(path.join(homes, "small"), [small, "-t", "bench/small:v1"], [
+        { argv: pipeline(`tar cf - -C ${sh(work)} small | openssl dgst -sha256`) },
+      ]);
+      row.ours = r.ours;
+      row.ref = r.refs[0];
     }));
   }
 
@@ -529,19 +522,11 @@ try {
       const row: Row = { name: `pack --compression ${flag} vs gzip -${level}`, goal: RSS_ONLY, bytes: sizes.gzip, refLabel: `\`tar cf - DIR | gzip -${level} | openssl dgst -sha256\`` };
       await section([row], () => withWriteState([row], () => {
         log(`pack --compression ${flag} of ${fmtBytes(sizes.gzip)}`);
-        const home = path.join(homes, "gz");
-        const ours: Sample[] = [];
-        const ref: Sample[] = [];
-        for (let i = 0; i < runs; i++) {
-          fresh(home);
-          syncDisks();
-          ours.push(measure({ argv: kitArgs("pack", gz, "-t", "bench/gz:v1", "--compression", flag), env: env(home) }));
-          removeTree(home);
-          syncDisks();
-          ref.push(measure({ argv: pipeline(`tar cf - -C ${sh(work)} gz | gzip -${level} | openssl dgst -sha256`) }));
-        }
-        row.ours = summarize(ours);
-        row.ref = summarize(ref);
+        const r = packRounds(path.join(homes, "gz"), [gz, "-t", "bench/gz:v1", "--compression", flag], [
+          { argv: pipeline(`tar cf - -C ${sh(work)} gz | gzip -${level} | openssl dgst -sha256`) },
+        ]);
+        row.ours = r.ours;
+        row.ref = r.refs[0];
       }));
     }
   }
