@@ -86,7 +86,8 @@ function maxThreads(): number {
   return Math.max(1, Math.min(n, 8));
 }
 
-function workersAvailable(): boolean {
+/** True when this runtime can start the hash workers (Web Workers from a `blob:` URL). */
+export function workersAvailable(): boolean {
   return typeof Worker === "function" && typeof Blob === "function" && typeof URL.createObjectURL === "function";
 }
 
