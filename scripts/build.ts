@@ -85,7 +85,9 @@ export async function buildBinary(target: BuildTarget): Promise<void> {
     const stageDir = path.join(root, ".tmp", "nlc-stage", target.bunTarget);
     const staged = stageNodeLlamaCpp({ root, stageDir, binsDirs: bins });
     await bundleNodeLlamaCpp(root, staged);
-    assets.push(packNodeLlamaCpp(staged, path.join(stageDir, "packed"), path.join(root, ".tmp", "nlc-cache")));
+    // The compressed stream is cached by content under node_modules/.cache (which clones made with
+    // the installed packages, like the release test's, share), as compressing takes seconds.
+    assets.push(packNodeLlamaCpp(staged, path.join(stageDir, "packed"), path.join(root, "node_modules", ".cache", "kit-nlc")));
   }
   const result = await Bun.build({
     entrypoints: [path.join(root, "src/main.ts")],
