@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: measures kit's pack, unpack, re-pack, start-up, binary size, list, compressed
- * pack, push, pull and import against the physical limits (openssl, tar, curl) and the peers (GNU
- * gzip, skopeo).
+ * pack, push, pull and import, and the air-gapped transfer through oci-archive:, against the
+ * physical limits (openssl, tar, curl) and the peers (GNU gzip, skopeo).
  *
  *   bun scripts/bench.ts                      full run (1 GiB file, 4 × 256 MiB parts, 20,000 small files, 500 kits, 5 runs)
  *   bun scripts/bench.ts --quick              small sizes, one run each (CI runs this so the code never rots)
  *   bun scripts/bench.ts --size 4GiB          size of the large file (the parts are a quarter each; the mixed project's weights)
+ *   bun scripts/bench.ts --airgap-size 2GiB   size of the ModelKit written to and pulled from oci-archive: (1 GiB)
  *   bun scripts/bench.ts --runs 7             runs per row and side (best of)
- *   bun scripts/bench.ts --only pack,unpack   only these groups: pack parts small unpack repack startup size list gzip registry import
+ *   bun scripts/bench.ts --only pack,unpack   only these groups: pack parts small unpack repack startup size list gzip registry throttled import airgap
  *   bun scripts/bench.ts --kit PATH           use this binary instead of building dist/kit
  *   bun scripts/bench.ts --write docs/benchmarks.md   also write the result between the file's markers
  *
@@ -56,18 +57,20 @@ import {
 } from "./bench/measure.ts";
 import { startHub } from "./bench/hub.ts";
 import { exportOciLayout, startRegistry } from "./bench/registry.ts";
+import { throttledPull } from "./bench/throttled.ts";
 import { fmtBytes, type Goal, MAX_RSS, type Row, table, verdict, writeBetweenMarkers } from "./bench/report.ts";
 
 const root = path.resolve(import.meta.dir, "..");
 
 // ----- options -------------------------------------------------------------------------------
 
-const GROUPS = ["pack", "parts", "small", "unpack", "repack", "startup", "size", "list", "gzip", "registry", "import"] as const;
+const GROUPS = ["pack", "parts", "small", "unpack", "repack", "startup", "size", "list", "gzip", "registry", "throttled", "import", "airgap"] as const;
 type Group = (typeof GROUPS)[number];
 
 interface Options {
   quick: boolean;
   size: number;
+  airgapSize?: number;
   runs: number;
   only: Set<Group>;
   kit?: string;
@@ -75,13 +78,14 @@ interface Options {
 }
 
 function usage(msg: string): never {
-  console.error(`bench: ${msg}\nusage: bun scripts/bench.ts [--quick] [--size SIZE] [--runs N] [--only ${GROUPS.join(",")}] [--kit PATH] [--write FILE]`);
+  console.error(`bench: ${msg}\nusage: bun scripts/bench.ts [--quick] [--size SIZE] [--airgap-size SIZE] [--runs N] [--only ${GROUPS.join(",")}] [--kit PATH] [--write FILE]`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
   let quick = false;
   let size: number | undefined;
+  let airgapSize: number | undefined;
   let runs: number | undefined;
   let only: Set<Group> = new Set(GROUPS);
   let kit: string | undefined;
@@ -93,6 +97,7 @@ function parseArgs(argv: string[]): Options {
     switch (flag) {
       case "--quick": quick = true; break;
       case "--size": size = parseSize(value()); break;
+      case "--airgap-size": airgapSize = parseSize(value()); break;
       case "--runs": {
         runs = Number(value());
         if (!Number.isInteger(runs) || runs < 1) usage("--runs must be a positive integer");
@@ -113,11 +118,11 @@ function parseArgs(argv: string[]): Options {
       default: usage(`unknown argument "${a}"`);
     }
   }
-  return { quick, size: size ?? (quick ? 64 * MiB : 1 * GiB), runs: runs ?? (quick ? 1 : 5), only, kit, write };
+  return { quick, size: size ?? (quick ? 64 * MiB : 1 * GiB), airgapSize, runs: runs ?? (quick ? 1 : 5), only, kit, write };
 }
 
 function readHelp(): string {
-  return "bun scripts/bench.ts [--quick] [--size SIZE] [--runs N] [--only GROUPS] [--kit PATH] [--write FILE]\n" +
+  return "bun scripts/bench.ts [--quick] [--size SIZE] [--airgap-size SIZE] [--runs N] [--only GROUPS] [--kit PATH] [--write FILE]\n" +
     `groups: ${GROUPS.join(" ")}`;
 }
 
@@ -132,8 +137,10 @@ const sizes = {
   weights: opts.size,
   dataset: opts.quick ? 4 * MiB : 64 * MiB,
   gzip: opts.quick ? 16 * MiB : 256 * MiB,
+  throttled: opts.quick ? 64 * MiB : 512 * MiB,
   hub: opts.quick ? 64 * MiB : GiB,
   startupRuns: opts.quick ? 5 : 50,
+  airgap: opts.airgapSize ?? (opts.quick ? 64 * MiB : GiB),
   listRuns: opts.quick ? 1 : 5,
 };
 
@@ -232,12 +239,20 @@ function checkSameBlob(file: string, expected: string) {
   }
 }
 
+/** A row's result: the best of our runs and of the reference runs. */
+function settle(row: Row, ours: Sample[], ref: Sample[]) {
+  row.ours = summarize(ours);
+  row.ref = summarize(ref);
+}
+
 function fresh(dir: string) {
   removeTree(dir);
   mkdirSync(dir, { recursive: true });
 }
 
 const RSS_ONLY: Goal = { text: `peak RSS < ${MAX_RSS / 1e6} MB` };
+/** ≥ 80% of the reference's throughput. */
+const PACK_GOAL: Goal = { text: "≥ 0.8× (80% of the reference throughput)", minRatio: 0.8 };
 const SCALE = (what: string): Goal => ({ text: `for scale (${what}); ${RSS_ONLY.text}` });
 
 /** The largest `n` blobs of a kit home's storage (the layers of a kit with `n` big layers). */
@@ -333,6 +348,7 @@ try {
   const small = path.join(work, "small");
   const mixed = path.join(work, "mixed");
   const gz = path.join(work, "gz");
+  const airgap = path.join(work, "airgap");
   const want = (g: Group) => opts.only.has(g);
   if (want("pack") || want("registry")) makeLargeFileProject(large, sizes.large, 1);
   if (want("parts") || want("unpack")) makePartsProject(parts, sizes.part, 5);
@@ -341,10 +357,13 @@ try {
   if (want("repack")) mixedBytes = makeMixedProject(mixed, { weights: sizes.weights, dataset: sizes.dataset }, 3);
   const mixedReady = Date.now();
   if (want("gzip")) makeLargeFileProject(gz, sizes.gzip, 4);
+  const thr = path.join(work, "throttled");
+  if (want("throttled")) makeLargeFileProject(thr, sizes.throttled, 7);
   const hubFile = path.join(work, "hub", "model.safetensors");
   if (want("import")) writeIncompressibleFile(hubFile, sizes.hub, 5);
+  if (want("airgap")) makeLargeFileProject(airgap, sizes.airgap, 6);
   log(`data ready in ${((Date.now() - dataStart) / 1000).toFixed(1)} s; warming the page cache`);
-  warmPageCache([large, parts, small, mixed, gz, hubFile].filter((p) => existsSync(p)));
+  warmPageCache([large, parts, small, mixed, gz, thr, hubFile, airgap].filter((p) => existsSync(p)));
   warmPageCache([kitBin]);
   const firstRate = probeWriteRate(work, sizes.probe);
   writeRates.push(firstRate);
@@ -596,12 +615,31 @@ try {
       }
       removeTree(src);
       removeTree(layout);
-      push.ours = summarize(s.push);
-      push.ref = summarize(r.push);
-      pull.ours = summarize(s.pull);
-      pull.ref = summarize(r.pull);
-      repush.ours = summarize(s.repush);
-      repush.ref = summarize(r.repush);
+      settle(push, s.push, r.push);
+      settle(pull, s.pull, r.pull);
+      settle(repush, s.repush, r.repush);
+    }));
+  }
+
+  // pull through connections capped in rate (a CDN or object store) vs skopeo through the same proxy.
+  if (want("throttled")) {
+    const rate = 16 * MiB;
+    const row: Row = {
+      name: `pull through connections capped at ${fmtBytes(rate)}/s vs skopeo copy`,
+      goal: { text: "≥ 3×", minRatio: 3 },
+      bytes: sizes.throttled,
+      refLabel: "`skopeo copy docker://PROXY oci:EMPTY_LAYOUT`",
+    };
+    await section([row], () => withWriteState([row], async () => {
+      const missing = ["docker-registry", "skopeo"].filter((c) => !have(c));
+      if (missing.length) {
+        row.skipped = `not available yet: ${missing.join(" and ")} not installed`;
+        return;
+      }
+      log(`pull of a ${fmtBytes(sizes.throttled)} ModelKit through connections capped at ${fmtBytes(rate)}/s`);
+      const r = await throttledPull({ kit: kitBin, project: thr, work, rate, runs, cleanups });
+      row.ours = summarize(r.ours);
+      row.ref = summarize(r.ref);
     }));
   }
 
@@ -649,6 +687,59 @@ try {
       }
     }));
   }
+
+  // The air-gapped transfer: a ModelKit written to oci-archive: and pulled back, vs tar of its blobs.
+  if (want("airgap")) {
+    const write: Row = { name: "push to oci-archive: vs tar cf", goal: PACK_GOAL, bytes: sizes.airgap, refLabel: "`tar cf FILE` of the ModelKit's blobs" };
+    const read: Row = { name: "pull from oci-archive: vs tar xf", goal: PACK_GOAL, bytes: sizes.airgap, refLabel: "`tar xf FILE -C EMPTY_DIR` of that archive" };
+    await section([write, read], () => withWriteState([write, read], () => {
+      if (!kitHas(kitBin, "push") || !run([kitBin, "push", "--help"]).includes("oci-archive:")) {
+        for (const r of [write, read]) r.skipped = "not available yet: this build has no `kit push … oci-archive:`";
+        return;
+      }
+      log(`push to and pull from oci-archive: of a ${fmtBytes(sizes.airgap)} ModelKit`);
+      const src = path.join(homes, "airgap-src");
+      fresh(src);
+      const packed = run(kitArgs("pack", airgap, "-t", "bench/airgap:v1"), { env: env(src) });
+      const digest = /Model saved: (sha256:[a-f0-9]{64})/.exec(packed)?.[1];
+      if (!digest) throw new Error(`kit pack printed no manifest digest:\n${packed}`);
+      const storage = path.join(src, "storage");
+      const blobs = readdirSync(path.join(storage, "blobs", "sha256")).map((n) => `blobs/sha256/${n}`);
+      const layer = largestBlob(src);
+      warmPageCache([path.join(storage, "blobs")]);
+      const archive = path.join(outs, "airgap.tar");
+      const refArchive = path.join(outs, "airgap-ref.tar");
+      const pullHome = path.join(homes, "airgap-pull");
+      const extracted = path.join(outs, "airgap-x");
+      const s = { write: [] as Sample[], read: [] as Sample[] };
+      const r = { write: [] as Sample[], read: [] as Sample[] };
+      for (let i = 0; i < runs; i++) {
+        removeTree(archive);
+        syncDisks();
+        s.write.push(measure({ argv: kitArgs("push", "bench/airgap:v1", `oci-archive:${archive}`), env: env(src) }));
+        removeTree(refArchive);
+        syncDisks();
+        r.write.push(measure({ argv: ["tar", "cf", refArchive, "-C", storage, ...blobs] }));
+        removeTree(refArchive);
+        fresh(pullHome);
+        warmPageCache([archive]);
+        syncDisks();
+        s.read.push(measure({ argv: kitArgs("pull", `oci-archive:${archive}`), env: env(pullHome) }));
+        checkSameBlob(largestBlob(pullHome), layer);
+        removeTree(pullHome);
+        fresh(extracted);
+        syncDisks();
+        r.read.push(measure({ argv: ["tar", "xf", archive, "-C", extracted] }));
+        removeTree(extracted);
+      }
+      removeTree(archive);
+      removeTree(src);
+      settle(write, s.write, r.write);
+      settle(read, s.read, r.read);
+    }));
+  }
+
+  // import of a single-file repository from the fake Hub (loopback) vs curl of the same file.
 } catch (e) {
   if (!(e instanceof Interrupted)) throw e;
   for (const c of cleanups.reverse()) await c();
@@ -666,7 +757,7 @@ const header = [
   `Date: ${started.toISOString().replace(/\.\d+Z$/, "Z")}. Machine: ${host.nproc} CPUs (\`nproc\`), ${host.cpu}, ${host.ram} RAM, ${host.kernel}; load average ${host.load} at start, ${os.loadavg().map((l) => l.toFixed(2)).join(", ")} at the end.`,
   `Write rate into the page cache (${fmtBytes(sizes.probe)} with dd, 1 GiB/s or more is the fast state): ${writeRates[0] ? fmtRate(writeRates[0]) : "not measured"} at start, ${lastRate ? fmtRate(lastRate) : "not measured"} at the end; the Writes column has the state before and after each row.`,
   `kit commit ${kitCommit(kitBin)}, Bun ${bunVersion}. Mode: ${opts.quick ? "quick" : "full"}, ${opts.runs} run${opts.runs > 1 ? "s" : ""} per row and side, alternating (best of; peak RSS is the largest of the runs).`,
-  `Sizes: large file ${fmtBytes(sizes.large)} of incompressible bytes; 4 parts of ${fmtBytes(sizes.part)}; ${sizes.smallFiles.toLocaleString("en-US")} small files of 1–64 KiB; mixed project with ${fmtBytes(sizes.weights)} of weights; ${sizes.kits} ModelKits for \`kit list\`; gzip rows on a ${fmtBytes(sizes.gzip)} incompressible file; start-up: median of ${sizes.startupRuns} runs; import of a ${fmtBytes(sizes.hub)} single-file repository.`,
+  `Sizes: large file ${fmtBytes(sizes.large)} of incompressible bytes; 4 parts of ${fmtBytes(sizes.part)}; ${sizes.smallFiles.toLocaleString("en-US")} small files of 1–64 KiB; mixed project with ${fmtBytes(sizes.weights)} of weights; ${sizes.kits} ModelKits for \`kit list\`; gzip rows on a ${fmtBytes(sizes.gzip)} incompressible file; throttled pull of a ${fmtBytes(sizes.throttled)} file; start-up: median of ${sizes.startupRuns} runs; import of a ${fmtBytes(sizes.hub)} single-file repository; a ${fmtBytes(sizes.airgap)} ModelKit for the oci-archive: rows.`,
   "Page cache warm: every input was read once before timing; `sync` before every timed run; output of each run is removed before the next. Ratio = reference time ÷ our time (above 1: kit is faster), from runs taken side by side.",
 ].join("\n");
 const result = `${header}\n\n${table(rows)}\n`;

@@ -4,7 +4,9 @@
  * session of a command.
  * @module
  */
-import { parseReference, type ModelRef } from "../oci/reference.ts";
+import path from "node:path";
+import { parseLayoutRef, type KitLocation, type LayoutRef } from "../oci/location.ts";
+import { namesTagOrDigest, parseReference, type ModelRef } from "../oci/reference.ts";
 import { lazyRemote, type RemoteOpener } from "../modelkit/locate.ts";
 import { openSession } from "../registry/remote.ts";
 import { createTransport, DEFAULT_NETWORK_OPTIONS, type NetworkOptions } from "../registry/network-options.ts";
@@ -123,8 +125,32 @@ export function parseRefArg(arg: string, failure?: string): { ref: ModelRef; ext
   }
   const [first = "", ...extraTags] = arg.split(",");
   // Whether the argument itself named a tag or digest (the parser fills in `latest` otherwise).
-  const explicit = first.includes("@") || first.slice(first.lastIndexOf("/") + 1).includes(":");
-  return { ref: parseReference(first), extraTags, explicit };
+  return { ref: parseReference(first), extraTags, explicit: namesTagOrDigest(first) };
+}
+
+/**
+ * An `oci:PATH[:TAG|@DIGEST]` or `oci-archive:PATH[:TAG|@DIGEST]` argument (docs/format.md#oci-layouts),
+ * PATH made absolute against the working directory; undefined for any other argument.
+ * `Invalid arguments: ...` when it does not parse.
+ */
+export function parseLayoutArg(ctx: Context, arg: string): LayoutRef | undefined {
+  let l: LayoutRef | undefined;
+  try {
+    l = parseLayoutRef(arg);
+  } catch (e) {
+    throw new KitError(`Invalid arguments: ${errorMessage(e)}`, { cause: e, hint: (e as KitError).hint });
+  }
+  return l && { ...l, path: path.resolve(ctx.cwd, l.path) };
+}
+
+/**
+ * A ModelKit argument of push and pull: a layout ({@link parseLayoutArg}) or one reference
+ * ({@link parseSingleRef}).
+ */
+export function parseLocationArg(ctx: Context, arg: string, what: string): KitLocation {
+  const layout = parseLayoutArg(ctx, arg);
+  if (layout) return layout;
+  return { kind: "reference", ref: parseSingleRef(arg, what), explicit: namesTagOrDigest(arg) };
 }
 
 /**

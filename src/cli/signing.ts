@@ -8,7 +8,11 @@ import path from "node:path";
 import type { Context } from "./command.ts";
 import type { FlagTable } from "./flags.ts";
 import { networkFlags, networkOptions, remoteContext, type NetworkFlagValues } from "./network-flags.ts";
-import { openStorage, parseSingleRef } from "./session.ts";
+import { openStorage, parseLayoutArg, parseSingleRef } from "./session.ts";
+import { openKit } from "../modelkit/locate.ts";
+import { layoutRefToString } from "../oci/location.ts";
+import { OciArchiveWriter } from "../store/oci-archive.ts";
+import { OciLayoutDir } from "../store/oci-layout.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { displayRef, LOCAL_REGISTRY, refToString, repoKey, tagOrDigest, type ModelRef } from "../oci/reference.ts";
 import { LocalRepository } from "../store/local.ts";
@@ -95,29 +99,47 @@ export async function readSigningKey(ctx: Context, file: string): Promise<Signin
 const shown = (r: ModelRef) => displayRef(refToString(r));
 
 /** A ModelKit found for signing or verifying: where it is, its manifest, the identity it is signed as. */
-export interface FoundModelKit {
+export interface FoundModelKit<T extends ReadOnlyTarget = Target> {
   ref: ModelRef;
   /** The reference as kit shows it (without `localhost/`). */
   name: string;
-  target: Target;
+  target: T;
   desc: Descriptor;
-  /** `local storage` or the registry's name, for messages. */
+  /** `local storage`, the registry's name, or the layout, for messages. */
   where: string;
   /** The repository name signatures bind to (see `dockerReference`). */
   identity: string;
+  /** Completes what was written into `target` (an oci-archive: is rewritten), or drops it when `ok` is false. */
+  finish(ok: boolean): Promise<void>;
 }
+
+const done = async () => {};
 
 /**
  * Finds `arg` in its local repository, else (for a reference naming a registry) in the registry —
- * the order unpack uses. `write` opens the registry repository for pushing too.
+ * the order unpack uses — or in the `oci:`/`oci-archive:` layout it names (the identity is the
+ * reference the layout's kit goes by). `write` opens the registry repository for pushing too, and
+ * a layout for writing.
  */
-export async function findModelKit(ctx: Context, arg: string, net: NetworkOptions, log: Logger, write: boolean): Promise<FoundModelKit> {
+export async function findModelKit(ctx: Context, arg: string, net: NetworkOptions, log: Logger, write: true): Promise<FoundModelKit<Target>>;
+export async function findModelKit(ctx: Context, arg: string, net: NetworkOptions, log: Logger, write: false): Promise<FoundModelKit<ReadOnlyTarget>>;
+export async function findModelKit(ctx: Context, arg: string, net: NetworkOptions, log: Logger, write: boolean): Promise<FoundModelKit<ReadOnlyTarget>> {
+  const layout = parseLayoutArg(ctx, arg);
+  if (layout) {
+    const kit = (await openKit(layout, { storage: () => openStorage(ctx), signal: ctx.signal })).layoutKit!;
+    const where = layoutRefToString({ ...layout, tag: undefined, digest: undefined });
+    const found = { ref: kit.name, name: shown(kit.name), desc: kit.desc, where, identity: dockerReference(kit.name.registry, kit.name.repository) };
+    if (!write) return { ...found, target: kit.layout, finish: done };
+    if (layout.format === "oci") return { ...found, target: await OciLayoutDir.create(layout.path, { signal: ctx.signal }), finish: done };
+    const w = await OciArchiveWriter.create(layout.path, { signal: ctx.signal });
+    return { ...found, target: w, finish: (ok) => (ok ? w.commit({ signal: ctx.signal }) : w.discard()) };
+  }
   const ref = parseSingleRef(arg, "reference");
   const name = shown(ref);
   const identity = dockerReference(ref.registry, ref.repository);
   const local = new LocalRepository(await openStorage(ctx), repoKey(ref));
   try {
-    return { ref, name, target: local, desc: await local.resolve(tagOrDigest(ref), { signal: ctx.signal }), where: "local storage", identity };
+    return { ref, name, target: local, desc: await local.resolve(tagOrDigest(ref), { signal: ctx.signal }), where: "local storage", identity, finish: done };
   } catch (e) {
     if (!(e instanceof NotFoundError)) throw e;
   }
@@ -125,11 +147,24 @@ export async function findModelKit(ctx: Context, arg: string, net: NetworkOption
   const session = await openSession(net, remoteContext(ctx, log));
   const repo = session.repository(ref.registry, ref.repository, write ? { actions: ["pull", "push"] } : {});
   try {
-    return { ref, name, target: repo, desc: await repo.resolve(tagOrDigest(ref), { signal: ctx.signal }), where: ref.registry, identity };
+    return { ref, name, target: repo, desc: await repo.resolve(tagOrDigest(ref), { signal: ctx.signal }), where: ref.registry, identity, finish: done };
   } catch (e) {
     if (e instanceof NotFoundError) throw new KitError(`ModelKit ${name} not found in local storage or in ${ref.registry}`, { cause: e });
     throw e;
   }
+}
+
+/** Runs `fn` on the kit's store for writing, then {@link FoundModelKit.finish}es it (dropping the writes after a failure). */
+export async function writeFound<R>(kit: FoundModelKit<Target>, fn: (target: Target) => Promise<R>): Promise<R> {
+  let r: R;
+  try {
+    r = await fn(kit.target);
+  } catch (e) {
+    await kit.finish(false).catch(() => {});
+    throw e;
+  }
+  await kit.finish(true);
+  return r;
 }
 
 // ----- --verify-key on pull, unpack and dev start ----------------------------------------------

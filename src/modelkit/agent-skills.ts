@@ -26,7 +26,7 @@ import { tagOrDigest, type ModelRef } from "../oci/reference.ts";
 import { readModelKit, type ModelKitContents } from "./contents.ts";
 import { matchesFilters, type Filter } from "./layer-filter.ts";
 import KIT_SKILL_MD from "./kit-skill.md" with { type: "text" };
-import { readTar } from "./untar.ts";
+import { readTar } from "../store/tar-reader.ts";
 
 type Env = Record<string, string | undefined>;
 

@@ -5,6 +5,7 @@
  */
 import type { Descriptor } from "../oci/descriptor.ts";
 import { parseLayerType } from "../oci/layer-type.ts";
+import { layoutRefToString, type LayoutRef } from "../oci/location.ts";
 import type { Manifest } from "../oci/manifest.ts";
 import { OCI_MANIFEST } from "../oci/media-types.ts";
 import { isModelRef, refToString, repoKey, tagOrDigest, type ModelRef, type RepositoryRef } from "../oci/reference.ts";
@@ -14,7 +15,7 @@ import { CancelledError, errorMessage, hintIn, KitError, NotFoundError } from ".
 import { compareGoStrings } from "../util/go-json.ts";
 import { formatBytes, type Logger } from "../util/log.ts";
 import { inspectModelKit } from "./inspect.ts";
-import type { RemoteOpener } from "./locate.ts";
+import { openKit, type RemoteOpener } from "./locate.ts";
 
 export interface DiffResult {
   sameConfig: boolean;
@@ -110,18 +111,27 @@ export function diffReport(refA: string, refB: string, a: Manifest, b: Manifest)
 }
 
 /** Where `kit diff` reads one side: `remote://` → its registry, `local://` → local storage, else local first. */
-export type DiffSide = { where: "remote" | "local" | "any"; ref: ModelRef | RepositoryRef };
+export type DiffSide = { where: "remote" | "local" | "any"; ref: ModelRef | RepositoryRef } | { where: "layout"; layout: LayoutRef };
+
+/** How a side is named in the report: its reference, or its layout location. */
+export function diffSideName(side: DiffSide): string {
+  return side.where === "layout" ? layoutRefToString(side.layout) : refToString(side.ref);
+}
 
 /**
- * kit's `getManifest` for one side of a diff: the manifest from local storage or the registry
- * (verified; nothing is stored). With `any`, local storage first and the registry after any
- * local failure; when both fail, the message says both.
+ * kit's `getManifest` for one side of a diff: the manifest from local storage, the registry, or
+ * an `oci:`/`oci-archive:` layout (verified; nothing is stored). With `any`, local storage first
+ * and the registry after any local failure; when both fail, the message says both.
  */
 export async function diffManifest(
   side: DiffSide,
   stores: { local: () => Promise<LayoutStore>; remote: RemoteOpener },
   opts: { logger: Logger; signal: AbortSignal },
 ): Promise<{ descriptor: Descriptor; manifest: Manifest }> {
+  if (side.where === "layout") {
+    const kit = await openKit(side.layout, { storage: stores.local, signal: opts.signal });
+    return inspectModelKit(await kit.locate(kit.ref), tagOrDigest(kit.ref), { signal: opts.signal });
+  }
   const r = isModelRef(side.ref) ? tagOrDigest(side.ref) : "";
   const fromRemote = async () => inspectModelKit(await stores.remote(side.ref), r, { signal: opts.signal });
   const fromLocal = async () => inspectModelKit(new LocalRepository(await stores.local(), repoKey(side.ref)), r, { signal: opts.signal });

@@ -29,7 +29,7 @@ import { resumingBody } from "../registry/blob-download.ts";
 import type { Transport } from "../registry/transport.ts";
 import { hashThread, type HashThread } from "../runtime/hash-thread.ts";
 import { sha256, type Sha256 } from "../runtime/runtime.ts";
-import { fileTarFrame } from "./tar.ts";
+import { fileTarFrame } from "../store/tar.ts";
 import type { PrebuiltLayer } from "./pack.ts";
 import { CancelledError, IntegrityError, KitError } from "../util/errors.ts";
 import { atomicWriteFile, errnoCode } from "../util/fs.ts";

@@ -7,14 +7,17 @@
  * @module
  */
 import type { Kitfile } from "../kitfile/schema.ts";
-import { displayRef, LOCAL_REGISTRY, tagOrDigest, type ModelRef } from "../oci/reference.ts";
+import { layoutKitName, type LayoutRef } from "../oci/location.ts";
+import { ANNOTATION_KIT_REFERENCE } from "../oci/media-types.ts";
+import { displayRef, LOCAL_REGISTRY, repoKey, tagOrDigest, type ModelRef } from "../oci/reference.ts";
+import { type LayoutSource, refNameOf } from "../store/oci-layout.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { digestProblem } from "../oci/digest.ts";
 import type { Manifest } from "../oci/manifest.ts";
 import { OCI_MANIFEST } from "../oci/media-types.ts";
 import type { LayoutStore } from "../store/layout.ts";
 import { listRepositories, LocalRepository } from "../store/local.ts";
-import type { Fetcher, ReadOnlyTarget, StoreOptions } from "../store/target.ts";
+import { type ReadOnlyTarget, type StoreOptions, withKnownManifests } from "../store/target.ts";
 import { CancelledError, errorMessage, hintIn, KitError, NotFoundError } from "../util/errors.ts";
 import { compareGoStrings } from "../util/go-json.ts";
 import { formatBytes, type Logger } from "../util/log.ts";
@@ -22,7 +25,7 @@ import { mapLimit, throwIfAborted } from "../util/pool.ts";
 import { matchesFilters, type Filter, type LayerKind } from "./layer-filter.ts";
 import { NotAModelKitError } from "./contents.ts";
 import { inspectModelKit } from "./inspect.ts";
-import type { RemoteOpener } from "./locate.ts";
+import { findLayoutKit, openLayout, type RemoteOpener } from "./locate.ts";
 
 /** One listed ModelKit; field names and order are kit's JSON (`modelInfo`). */
 export interface ModelKitInfo {
@@ -105,19 +108,6 @@ async function readEntry(repo: ReadOnlyTarget, desc: Descriptor, where: string, 
 }
 
 /**
- * `source` answering `resolve` for the digests of `manifests` without asking it; blobs are
- * fetched from `blobs` (default `source`).
- */
-function withKnownManifests(source: ReadOnlyTarget, manifests: Descriptor[], blobs: Fetcher = source): ReadOnlyTarget {
-  const byDigest = new Map<string, Descriptor>(manifests.map((d) => [d.digest, d]));
-  return {
-    resolve: async (ref, o) => byDigest.get(ref) ?? source.resolve(ref, o),
-    exists: (d, o) => source.exists(d, o),
-    fetch: (d, o) => blobs.fetch(d, o),
-  };
-}
-
-/**
  * A ModelKit that cannot be read (a damaged or missing blob, a config that does not parse) is
  * left out of the listing with a warning naming it and the command that removes it: one bad kit
  * never hides the others.
@@ -170,6 +160,57 @@ export async function listLocalModelKits(storage: LayoutStore, opts: ListOptions
     all.push(...infos);
   }
   return all;
+}
+
+/**
+ * The ModelKits of an OCI image layout (`kit list oci:DIR`, `kit list oci-archive:FILE`), shown
+ * like the local listing: one entry per manifest with its tags in the layout (sorted), `repo` the
+ * repository of the reference it goes by (docs/format.md#oci-layouts), entries by repository then
+ * digest. Manifests that are not ModelKits (signatures, container images) are skipped with a
+ * debug line. With `only`, just that manifest.
+ */
+export async function listLayoutModelKits(layout: LayoutSource, opts: ListOptions & { only?: string } = {}): Promise<ModelKitInfo[]> {
+  const filters = opts.filters ?? [];
+  const groups = new Map<string, { desc: Descriptor; tags: string[] }>();
+  for (const e of await layout.entries({ signal: opts.signal })) {
+    if (opts.only !== undefined && e.digest !== opts.only) continue;
+    let g = groups.get(e.digest);
+    if (!g) groups.set(e.digest, (g = { desc: e, tags: [] }));
+    const tag = refNameOf(e);
+    if (tag !== undefined) g.tags.push(tag);
+    // A recorded reference on any entry of the manifest names it.
+    if (!g.desc.annotations?.[ANNOTATION_KIT_REFERENCE] && e.annotations?.[ANNOTATION_KIT_REFERENCE]) g.desc = e;
+  }
+  const known = withKnownManifests(layout, [...groups.values()].map((g) => g.desc));
+  const infos: ModelKitInfo[] = [];
+  for (const { desc, tags } of groups.values()) {
+    throwIfAborted(opts.signal);
+    tags.sort(compareGoStrings);
+    let entry;
+    try {
+      entry = await readEntry(known, desc, layout.name, opts);
+    } catch (e) {
+      if (e instanceof CancelledError || opts.signal?.aborted) throw e;
+      // One damaged kit never hides the others (as in local storage); the layout cannot be repaired here.
+      opts.logger?.warn(`Skipping ModelKit ${desc.digest} in ${layout.name}, which cannot be read: ${errorMessage(e)}`);
+      continue;
+    }
+    if (!entry || !kitMatchesFilters(filters, entry.kitfile)) continue;
+    infos.push(modelKitInfo(displayRef(repoKey(layoutKitName(desc, layout.path))), desc.digest, tags, entry.manifest, entry.kitfile));
+  }
+  infos.sort((a, b) => compareGoStrings(a.repo, b.repo) || compareGoStrings(a.digest, b.digest));
+  return infos;
+}
+
+/**
+ * `kit list oci:DIR[:TAG|@DIGEST]`, `kit list oci-archive:FILE[:TAG|@DIGEST]`: every ModelKit of
+ * the layout, or only the one the location names ({@link listLayoutModelKits}).
+ */
+export async function listLayoutReference(l: LayoutRef, opts: ListOptions = {}): Promise<ModelKitInfo[]> {
+  const layout = await openLayout(l, { signal: opts.signal });
+  const named = l.tag !== undefined || l.digest !== undefined;
+  const only = named ? (await findLayoutKit(layout, l, { signal: opts.signal })).desc.digest : undefined;
+  return listLayoutModelKits(layout, { ...opts, only });
 }
 
 /** What a remote listing reads: a repository's tags, and its manifests and blobs. */

@@ -46,7 +46,7 @@ import { createIgnore, type KitIgnore } from "./ignore.ts";
 import type { LayerCache } from "./layer-cache.ts";
 import { layerTitle } from "./layer-title.ts";
 import { belongsToOtherLayer } from "./layers.ts";
-import { tarChunks, type TarEntry } from "./tar.ts";
+import { tarChunks, type TarEntry } from "../store/tar.ts";
 import { walkLayer, type WalkEntry } from "./walk.ts";
 
 /** One Kitfile entry that becomes one layer. */

@@ -15,11 +15,12 @@ import { displayRef, refToString, tagOrDigest, type ModelRef } from "../oci/refe
 import { parseLayerType, type LayerType } from "../oci/layer-type.ts";
 import { artifactKind, parseManifest, type Manifest } from "../oci/manifest.ts";
 import { ANNOTATION_FILE_METADATA, ANNOTATION_FILEPATH, ANNOTATION_KITFILE, ANNOTATION_LAYER_SUBTYPE } from "../oci/media-types.ts";
+import { DamagedBlobError, damagedBlobRemoved } from "../store/layout.ts";
 import { LocalRepository } from "../store/local.ts";
 import { fetchBytes, type ReadOnlyTarget } from "../store/target.ts";
 import { gunzipStream, zstdDecompressStream } from "../util/compress.ts";
 import { ChunkPool } from "../util/chunk-pool.ts";
-import { CorruptDataError, IntegrityError, KitError } from "../util/errors.ts";
+import { CorruptDataError, IntegrityError, KitError, NotFoundError } from "../util/errors.ts";
 import { atomicWriteFile, ownedTempName, removeAbandonedTemps, writeStreamToHandle } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import { limit, throwIfAborted } from "../util/pool.ts";
@@ -224,7 +225,9 @@ async function writeRawLayer(
  * the reason. Other errors are returned as they are.
  */
 async function layerFailure(source: ReadOnlyTarget, layer: Descriptor, what: string, e: unknown, signal?: AbortSignal): Promise<unknown> {
-  if (!(e instanceof CorruptDataError)) return e;
+  // Damage found while decompressing, or by the read's own check: which one a reader sees first
+  // depends on timing, so both are confirmed the same way.
+  if (!(e instanceof CorruptDataError || e instanceof IntegrityError)) return e;
   if (source instanceof LocalRepository) {
     try {
       const reader = (await source.fetch(layer, { signal })).getReader();
@@ -233,8 +236,14 @@ async function layerFailure(source: ReadOnlyTarget, layer: Descriptor, what: str
       }
     } catch (v) {
       if (v instanceof IntegrityError) return v;
+      // The first read's own check may have found the damage (and removed the blob) already.
+      if (v instanceof NotFoundError) {
+        if (e instanceof DamagedBlobError) return e;
+        return damagedBlobRemoved(e instanceof IntegrityError ? e.message : `Content of ${layer.digest} does not match its digest`, e);
+      }
     }
   }
+  if (e instanceof IntegrityError) return e;
   return new CorruptDataError(`${what} is corrupt: ${e.message}`, { cause: e, hint: "The ModelKit was written wrongly; ask its publisher to pack and push it again" });
 }
 

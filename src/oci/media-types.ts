@@ -18,6 +18,12 @@ export const MODELPACK_CONFIG = "application/vnd.cncf.model.config.v1+json";
 export const ANNOTATION_CLI_VERSION = "ml.kitops.modelkit.cli-version";
 export const ANNOTATION_CREATED = "org.opencontainers.image.created";
 export const ANNOTATION_KITFILE = "ml.kitops.modelkit.kitfile";
+/** Index entry annotation keys of OCI image layouts (docs/format.md#oci-layouts). */
+export const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
+/** kit's: the full reference a ModelKit had when it was written into a layout. */
+export const ANNOTATION_KIT_REFERENCE = "io.kitops.modelkit.reference";
+/** containerd's (nerdctl, BuildKit): an image's full name in an OCI archive. */
+export const ANNOTATION_CONTAINERD_NAME = "io.containerd.image.name";
 /** Layer annotation keys. */
 export const ANNOTATION_FILEPATH = "org.cncf.model.filepath";
 export const ANNOTATION_FILE_METADATA = "org.cncf.model.file.metadata+json";

@@ -164,6 +164,11 @@ export function parseOrasReference(s: string): ModelRef | RepositoryRef {
   return isTag ? { registry, repository, tag: reference } : { registry, repository, digest: reference };
 }
 
+/** True when the reference text names a tag or digest (otherwise {@link parseReference} adds `latest`). */
+export function namesTagOrDigest(s: string): boolean {
+  return s.includes("@") || s.slice(s.lastIndexOf("/") + 1).includes(":");
+}
+
 /** True for a reference that names a tag or a digest (not only a repository). */
 export function isModelRef(r: ModelRef | RepositoryRef): r is ModelRef {
   return (r as ModelRef).tag !== undefined || (r as ModelRef).digest !== undefined;

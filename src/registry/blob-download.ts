@@ -8,11 +8,14 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import { CancelledError, IntegrityError, KitError, NotFoundError, errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { abortReason } from "../util/pool.ts";
+import { skipBytes } from "../util/streams.ts";
 
 /** Opens the blob again from byte `offset`; returns the response body and the offset it really starts at. */
 export type ReopenAt = (offset: number, signal?: AbortSignal) => Promise<{ body: ReadableStream<Uint8Array>; offset: number }>;
 
 export interface ResumeOptions {
+  /** Where the body ends (exclusive; default the end of the blob). */
+  end?: number;
   /** Resumes allowed per blob (default 10). */
   maxResumes?: number;
   /** A read waiting longer than this for data counts as a broken connection (default 60 s; 0 = never). */
@@ -37,22 +40,6 @@ function resumable(e: unknown): boolean {
   return true;
 }
 
-/** Skips the first `n` bytes of a stream (a server that ignored our Range answered from 0). */
-export function skipBytes(s: ReadableStream<Uint8Array>, n: number): ReadableStream<Uint8Array> {
-  let left = n;
-  return s.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, ctl) {
-      if (left <= 0) return ctl.enqueue(chunk);
-      if (chunk.byteLength <= left) {
-        left -= chunk.byteLength;
-        return;
-      }
-      ctl.enqueue(chunk.subarray(left));
-      left = 0;
-    },
-  }));
-}
-
 async function readWithTimeout(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   ms: number,
@@ -70,10 +57,11 @@ async function readWithTimeout(
 }
 
 /**
- * The content of `desc` from byte `start` on, read from `first` and continued through `reopen`
- * after a failure. Bytes are not verified here (the caller hashes the whole content); the total
- * length is enforced. Gives up after `maxResumes` resumes with the last error. Only the size and
- * the digest of `desc` are used; the digest names the content in messages (any name will do).
+ * The content of `desc` from byte `start` on (to `opts.end`), read from `first` and continued
+ * through `reopen` after a failure. Bytes are not verified here (the caller hashes the whole
+ * content); the total length is enforced. Gives up after `maxResumes` resumes with the last error.
+ * Only the size and the digest of `desc` are used; the digest names the content in messages (any
+ * name will do).
  */
 export function resumingBody(
   desc: Pick<Descriptor, "size"> & { digest: string },
@@ -84,6 +72,7 @@ export function resumingBody(
 ): ReadableStream<Uint8Array> {
   const maxResumes = opts.maxResumes ?? 10;
   const idle = opts.idleTimeoutMs ?? 60_000;
+  const end = opts.end ?? desc.size;
   let reader = first.getReader();
   let pos = start;
   let resumes = 0;
@@ -125,16 +114,18 @@ export function resumingBody(
           continue;
         }
         if (r.done) {
-          if (pos >= desc.size) {
+          if (pos >= end) {
             ctl.close();
             return;
           }
-          await resume(new KitError(`connection closed after ${pos} of ${desc.size} bytes`));
+          await resume(new KitError(`connection closed after ${pos} of ${end} bytes`));
           continue;
         }
-        if (pos + r.value.byteLength > desc.size) {
+        if (pos + r.value.byteLength > end) {
           void reader.cancel().catch(() => {});
-          throw new IntegrityError(`Content of ${desc.digest} is larger than expected: more than ${desc.size} bytes`);
+          throw new IntegrityError(end === desc.size
+            ? `Content of ${desc.digest} is larger than expected: more than ${desc.size} bytes`
+            : `The registry sent more than bytes ${start}-${end - 1} of ${desc.digest}`);
         }
         pos += r.value.byteLength;
         ctl.enqueue(r.value);

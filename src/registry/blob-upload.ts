@@ -14,6 +14,19 @@ import { discardBody, expectStatus, RegistryError, redactUrl } from "./http.ts";
 
 /** kit's chunk size for chunked uploads, and the size from which they are used. */
 export const CHUNK_SIZE = 100 * 1024 * 1024;
+/** Smallest chunk of a chunked upload (below `chunkSize`). */
+export const MIN_CHUNK = 16 * 1024 * 1024;
+/** A chunked upload is acknowledged at least this many times, so an interruption loses little. */
+const CHECKPOINTS = 8;
+
+/**
+ * The chunk length for a blob of `size` bytes: an eighth of it, at least {@link MIN_CHUNK}, at
+ * most `chunkSize` — where a registry can only continue a session at an acknowledged chunk, an
+ * interrupted upload loses at most that much.
+ */
+export function chunkLength(size: number, chunkSize = CHUNK_SIZE): number {
+  return Math.min(chunkSize, Math.max(Math.ceil(size / CHECKPOINTS), MIN_CHUNK));
+}
 
 /**
  * True when kit uploads to `host` in one request whatever the size: GHCR (rejects PATCH bodies
@@ -134,14 +147,30 @@ function take(reader: ReadableStreamDefaultReader<Uint8Array>, n: number, carry:
   }, { highWaterMark: 0 });
 }
 
-/** `PATCH` chunks of `chunkSize` with `Content-Range: <start>-<end>`, then `PUT ?digest=` with no body. */
-export async function uploadChunked(ctx: UploadContext, first: URL, desc: Descriptor, body: ReadableStream<Uint8Array>): Promise<void> {
-  const chunkSize = ctx.chunkSize ?? CHUNK_SIZE;
+export interface ChunkedOptions {
+  /** Bytes the session already holds: `body` is the content from here on (default 0). */
+  start?: number;
+  /** After each acknowledged chunk: the session's next location and the bytes it holds. */
+  onChunk?: (location: URL, offset: number) => Promise<void> | void;
+}
+
+/**
+ * `PATCH` chunks ({@link chunkLength}) with `Content-Range: <start>-<end>`, then `PUT ?digest=`
+ * with no body. `body` is the content from `opts.start` on.
+ */
+export async function uploadChunked(
+  ctx: UploadContext,
+  first: URL,
+  desc: Descriptor,
+  body: ReadableStream<Uint8Array>,
+  opts: ChunkedOptions = {},
+): Promise<void> {
+  const chunkSize = chunkLength(desc.size, ctx.chunkSize ?? CHUNK_SIZE);
   const reader = body.getReader();
   const carry: { rest?: Uint8Array } = {};
   let location = first;
   try {
-    for (let offset = 0; offset < desc.size;) {
+    for (let offset = opts.start ?? 0; offset < desc.size;) {
       const n = Math.min(chunkSize, desc.size - offset);
       const end = offset + n - 1;
       const headers = new Headers({
@@ -163,6 +192,7 @@ export async function uploadChunked(ctx: UploadContext, first: URL, desc: Descri
       }
       location = resolveLocation(location, res.headers.get("location"));
       offset += n;
+      await opts.onChunk?.(location, offset);
     }
     // Reading the end lets the digest check of the source run before anything is committed.
     if (carry.rest?.byteLength) throw new KitError(`The blob ${desc.digest} is longer than ${desc.size} bytes`);
@@ -183,6 +213,25 @@ export async function uploadChunked(ctx: UploadContext, first: URL, desc: Descri
     signal: ctx.signal,
   }, ctx.scopes);
   await checkCommitted(res, "PUT", url, desc);
+}
+
+/**
+ * How far an upload session got (`GET <location>`: 204 with `Range: 0-<last byte>`): the offset to
+ * continue at and the session's next location; undefined when the registry no longer knows the
+ * session or cannot say (`0-0` means nothing or one byte with distribution; nothing is lost by
+ * starting again then).
+ */
+export async function uploadStatus(ctx: UploadContext, location: URL): Promise<{ location: URL; offset: number } | undefined> {
+  const res = await ctx.client.send({ method: "GET", url: location, signal: ctx.signal }, ctx.scopes);
+  await discardBody(res);
+  if (res.status !== 204 && res.status !== 202 && res.status !== 200) {
+    if (res.status === 404 || res.status === 400 || res.status === 416) return undefined;
+    await expectStatus(res, "GET", location, 204);
+  }
+  const m = /^(?:bytes=)?0-(\d+)$/.exec(res.headers.get("range") ?? "");
+  if (!m || m[1] === "0") return undefined;
+  const next = res.headers.get("location");
+  return { location: next ? resolveLocation(location, next) : location, offset: Number(m[1]) + 1 };
 }
 
 /** Best-effort `DELETE` of an abandoned upload session (errors ignored: it expires anyway). */

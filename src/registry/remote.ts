@@ -15,6 +15,7 @@ import { discardBody, expectStatus } from "./http.ts";
 import { apiHost, RemoteRepository, type RemoteRepositoryOptions } from "./repository.ts";
 import { createTransport, type NetworkOptions } from "./network-options.ts";
 import type { Transport, TransportOptions } from "./transport.ts";
+import { FileUploadSessions, type UploadSessionStore } from "./upload-sessions.ts";
 
 /** What opening a registry needs from the command. */
 export interface RemoteContext {
@@ -38,9 +39,19 @@ export class RegistrySession {
   readonly auth: AuthClient;
   readonly credentials: CredentialStore;
   readonly logger?: Logger;
+  /** Sessions of interrupted chunked uploads (the kit home's `uploads/`), continued by the next push. */
+  readonly uploadSessions?: UploadSessionStore;
 
-  constructor(net: NetworkOptions, transport: Transport, credentials: CredentialStore, logger?: Logger, auth: Partial<AuthClientOptions> = {}) {
+  constructor(
+    net: NetworkOptions,
+    transport: Transport,
+    credentials: CredentialStore,
+    logger?: Logger,
+    auth: Partial<AuthClientOptions> = {},
+    uploadSessions?: UploadSessionStore,
+  ) {
     this.net = net;
+    this.uploadSessions = uploadSessions;
     this.transport = transport;
     this.credentials = credentials;
     this.logger = logger;
@@ -60,6 +71,7 @@ export class RegistrySession {
       client: this.auth,
       plainHttp: this.net.plainHttp,
       logger: this.logger,
+      uploadSessions: this.uploadSessions,
       ...opts,
     });
   }
@@ -77,7 +89,8 @@ export function credentialStore(ctx: Pick<RemoteContext, "home" | "env">): Crede
 export async function openSession(net: NetworkOptions, ctx: RemoteContext, auth: Partial<AuthClientOptions> = {}): Promise<RegistrySession> {
   const transport = await createTransport(net, { version: ctx.version, env: ctx.env, logger: ctx.httpLogger }, ctx.transport);
   const options = { ...net, allowCrossSiteAuth: Boolean(net.allowCrossSiteAuth) || allowCrossSiteFromEnv(ctx.env) };
-  return new RegistrySession(options, transport, credentialStore(ctx), ctx.logger, auth);
+  const uploads = new FileUploadSessions(homePaths(ctx.home).uploads);
+  return new RegistrySession(options, transport, credentialStore(ctx), ctx.logger, auth, uploads);
 }
 
 /** The remote repository of a reference (`registry/repository`), for reading unless `actions` says otherwise. */

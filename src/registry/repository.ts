@@ -25,7 +25,7 @@ import {
   type Untagger,
 } from "../store/target.ts";
 import { CancelledError, IntegrityError, KitError, NotFoundError, TransientError, errorMessage } from "../util/errors.ts";
-import { readAll } from "../util/streams.ts";
+import { readAll, skipBytes } from "../util/streams.ts";
 import type { Logger } from "../util/log.ts";
 import { abortReason, throwIfAborted } from "../util/pool.ts";
 import { type AuthClient, repositoryScope } from "./auth.ts";
@@ -38,8 +38,10 @@ import {
   type UploadContext,
   uploadChunked,
   uploadMonolithic,
+  uploadStatus,
   useMonolithic,
 } from "./blob-upload.ts";
+import { MemoryUploadSessions, sessionKey, type UploadSessionStore } from "./upload-sessions.ts";
 import { discardBody, expectStatus, responseError } from "./http.ts";
 import { listTags } from "./tag-list.ts";
 
@@ -71,6 +73,8 @@ export interface RemoteRepositoryOptions {
   maxResumes?: number;
   /** Stalled download reads time out after this (default 60 s). */
   idleTimeoutMs?: number;
+  /** Where sessions of interrupted chunked uploads are kept to continue later (default: this process only). */
+  uploadSessions?: UploadSessionStore;
 }
 
 /**
@@ -140,6 +144,7 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
   readonly #uploadAttempts: number;
   readonly #maxResumes: number;
   readonly #idleTimeoutMs: number;
+  readonly #sessions: UploadSessionStore;
 
   constructor(opts: RemoteRepositoryOptions) {
     this.registry = opts.registry;
@@ -153,6 +158,7 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
     this.#uploadAttempts = opts.uploadAttempts ?? 5;
     this.#maxResumes = opts.maxResumes ?? 10;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
+    this.#sessions = opts.uploadSessions ?? new MemoryUploadSessions();
     this.client.alias(new URL(this.baseUrl), this.registry);
   }
 
@@ -215,15 +221,22 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
   }
 
   /**
-   * The blob from byte `offset` on (for resumable downloads into local storage): the body is NOT
-   * verified here — the caller hashes the whole content. `offset` in the result is where the body
-   * really starts (0 when the registry ignored the range).
+   * The blob from byte `offset` on, to `opts.end` (for resumable and parallel downloads into local
+   * storage): the body is NOT verified here — the caller hashes the whole content — and continues
+   * after a broken connection. `offset` in the result is where the body really starts (0 when the
+   * registry ignored the range); `ranged` is true when it answered 206 with the range asked for.
    */
-  async fetchFrom(desc: Descriptor, offset: number, opts: StoreOptions = {}): Promise<{ body: ReadableStream<Uint8Array>; offset: number }> {
+  async fetchFrom(
+    desc: Descriptor,
+    offset: number,
+    opts: StoreOptions & { end?: number } = {},
+  ): Promise<{ body: ReadableStream<Uint8Array>; offset: number; ranged: boolean }> {
     checkDescriptor(desc);
-    if (offset > 0) this.logger?.debug(`Resuming download of ${desc.digest} at byte ${offset} of ${desc.size}`);
-    const first = await this.#openBlob(desc, offset, opts.signal);
-    const body = resumingBody(desc, first.body, first.offset, (at, signal) => this.#openBlob(desc, at, signal), {
+    const end = Math.min(opts.end ?? desc.size, desc.size);
+    // A range is asked for whenever the caller may want parts: its answer says whether the registry has ranges.
+    const first = await this.#openBlob(desc, offset, end, offset > 0 || opts.end !== undefined, opts.signal);
+    const body = resumingBody(desc, first.body, first.offset, (at, signal) => this.#openBlob(desc, at, end, true, signal), {
+      end,
       maxResumes: this.#maxResumes,
       idleTimeoutMs: this.#idleTimeoutMs,
       signal: opts.signal,
@@ -231,14 +244,20 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
       backoff: (n) => this.client.transport.backoff(n - 1),
       sleep: (ms, signal) => this.client.transport.wait(ms, signal),
     });
-    return { body, offset: first.offset };
+    return { body, offset: first.offset, ranged: first.ranged };
   }
 
-  async #openBlob(desc: Descriptor, offset: number, signal?: AbortSignal): Promise<{ body: ReadableStream<Uint8Array>; offset: number }> {
+  async #openBlob(
+    desc: Descriptor,
+    offset: number,
+    end: number,
+    askRange: boolean,
+    signal?: AbortSignal,
+  ): Promise<{ body: ReadableStream<Uint8Array>; offset: number; ranged: boolean }> {
     throwIfAborted(signal);
     const url = this.#url(`blobs/${desc.digest}`);
     const headers: Record<string, string> = { "accept-encoding": "identity" };
-    if (offset > 0) headers.range = `bytes=${offset}-`;
+    if (askRange) headers.range = `bytes=${offset}-${end < desc.size ? end - 1 : ""}`;
     const res = await this.#send("GET", url, { headers, signal });
     if (res.status === 404) {
       await discardBody(res);
@@ -247,7 +266,7 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
     if (offset > 0 && res.status === 416) {
       // Our partial copy is no use to this server; start over.
       await discardBody(res);
-      return this.#openBlob(desc, 0, signal);
+      return this.#openBlob(desc, 0, desc.size, false, signal);
     }
     await expectStatus(res, "GET", url, 200, 206);
     const got = res.headers.get("docker-content-digest");
@@ -256,17 +275,19 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
       throw new IntegrityError(`The registry answered ${desc.digest} with content of ${got}`);
     }
     let start = 0;
+    let stop = desc.size;
     if (res.status === 206) {
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get("content-range") ?? "");
-      if (!m || Number(m[1]) !== offset) {
+      if (!m || Number(m[1]) !== offset || Number(m[2]) >= end) {
         await discardBody(res);
         throw new KitError(`The registry answered a range request for ${desc.digest} with range ${res.headers.get("content-range") ?? "(none)"}`);
       }
       start = offset;
+      stop = Number(m[2]) + 1; // a shorter part than asked for is continued by the resuming body
     }
-    this.#checkLength(res, desc.size - start, desc, url);
+    this.#checkLength(res, stop - start, desc, url);
     if (!res.body) throw new KitError(`The registry sent no content for ${desc.digest}`);
-    return { body: res.body, offset: start };
+    return { body: res.body, offset: start, ranged: res.status === 206 };
   }
 
   /**
@@ -402,6 +423,23 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
     };
   }
 
+  /**
+   * The session an earlier, interrupted upload of `desc` left, if the registry still has it: where
+   * to continue and from which byte. A session the registry forgot (or cannot report) is dropped.
+   */
+  async #savedSession(ctx: UploadContext, key: string, desc: Descriptor): Promise<{ location: URL; offset: number } | undefined> {
+    const saved = await this.#sessions.get(key);
+    if (!saved) return undefined;
+    const location = new URL(saved.location);
+    // Only ever where this registry's API is: a location elsewhere is not asked.
+    const status = location.origin === new URL(this.baseUrl).origin ? await uploadStatus(ctx, location) : undefined;
+    if (status && status.offset <= desc.size) return status;
+    await this.#sessions.delete(key);
+    if (location.origin === new URL(this.baseUrl).origin) await abandonUpload(ctx, location);
+    this.logger?.debug(`The registry no longer has the upload session of ${desc.digest}; starting again`);
+    return undefined;
+  }
+
   async #pushBlob(desc: Descriptor, body: ReadableStream<Uint8Array>, session: URL | undefined, signal?: AbortSignal): Promise<void> {
     const ctx = this.#uploadContext(signal);
     const uploads = this.#url("blobs/uploads/");
@@ -410,9 +448,13 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
     if (desc.size <= this.#bufferLimit) {
       data = await readAll(verified(body, desc), this.#bufferLimit, signal);
     }
+    // Chunked uploads are acknowledged chunk by chunk: their session is kept to continue later.
+    const chunked = !data && !useMonolithic(this.registry, desc.size, this.#chunkSize);
+    const key = sessionKey(this.registry, this.repository, desc.digest);
     for (let attempt = 1; ; attempt++) {
       let location: URL | undefined = session;
       session = undefined;
+      let start = 0;
       let sourceError: unknown;
       const abort = new AbortController();
       const guarded = data ? undefined : guardSource(verified(body, desc), desc.size, (e) => {
@@ -427,6 +469,10 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
       const attemptCtx: UploadContext = { ...ctx, signal: signal ? AbortSignal.any([signal, abort.signal]) : abort.signal };
       try {
         throwIfAborted(signal);
+        if (!location && chunked) {
+          const saved = await this.#savedSession(attemptCtx, key, desc);
+          if (saved) [location, start] = [saved.location, saved.offset];
+        }
         if (!location) {
           const r = await startUpload(attemptCtx, uploads, desc);
           if (r.mounted) return; // cannot happen without a mount request
@@ -434,19 +480,38 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
         }
         if (data) {
           await uploadMonolithic(attemptCtx, location, desc, data);
-        } else if (useMonolithic(this.registry, desc.size, this.#chunkSize)) {
+        } else if (!chunked) {
           await uploadMonolithic(attemptCtx, location, desc, guarded!.stream);
         } else {
-          await uploadChunked(attemptCtx, location, desc, guarded!.stream);
+          await this.#sessions.put(key, { location: location.href, offset: start });
+          if (start > 0) this.logger?.debug(`Resuming upload of ${desc.digest} at byte ${start} of ${desc.size}`);
+          // The bytes the registry has are still read, so the digest check covers the whole blob.
+          const rest = start > 0 ? skipBytes(guarded!.stream, start) : guarded!.stream;
+          await uploadChunked(attemptCtx, location, desc, rest, {
+            start,
+            onChunk: (next, offset) => {
+              location = next;
+              return this.#sessions.put(key, { location: next.href, offset });
+            },
+          });
+          await this.#sessions.delete(key);
         }
         return;
       } catch (e) {
         await guarded?.stop(e);
+        // Interrupted: the session stays for the next push.
         if (signal?.aborted) throw abortReason(signal);
+        const retry = sourceError === undefined && !(e instanceof CancelledError || e instanceof IntegrityError) && isRetryableUploadError(e);
+        if (chunked && retry) {
+          // The copy sends the content again; that attempt continues the session where the registry says it stopped.
+          const delay = this.client.transport.backoff(attempt - 1);
+          this.logger?.debug(`Upload of ${desc.digest} failed (${errorMessage(e)}); it continues in ${delay} ms`);
+          throw new TransientError(`Upload of ${desc.digest} failed: ${errorMessage(e)}`, { cause: e, retryAfterMs: delay });
+        }
+        if (chunked) await this.#sessions.delete(key);
         if (sourceError !== undefined) throw sourceError instanceof Error ? sourceError : new KitError(String(sourceError));
         if (e instanceof CancelledError || e instanceof IntegrityError) throw e;
         if (location) await abandonUpload(ctx, location);
-        const retry = isRetryableUploadError(e);
         const delay = this.client.transport.backoff(attempt - 1);
         if (retry && !data) {
           // The streamed body is spent: the caller (the copy) sends the content again.

@@ -7,7 +7,7 @@
  *
  * What a pair of stores can do beyond the core interfaces is found by type guard (store/target.ts),
  * never by flags: a {@link Resumer} destination with a {@link RangeFetcher} source continues a
- * partly received blob; a {@link Mounter} destination mounts blobs from the repositories
+ * partly received blob and fetches a large one over several connections; a {@link Mounter} destination mounts blobs from the repositories
  * `mountFrom` names; a {@link ReferencePusher} destination stores and tags the root in one request.
  * A push that fails with a {@link TransientError} is tried again with the content fetched anew.
  * @module
@@ -16,7 +16,9 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import { digestHex, tapStream, verified } from "../oci/digest.ts";
 import { AlreadyExistsError, CancelledError, IntegrityError, KitError, TransientError } from "../util/errors.ts";
 import { abortReason, Pool, type Slot, sleep, throwIfAborted } from "../util/pool.ts";
+import type { Logger } from "../util/log.ts";
 import { noProgress, noTask, type Progress, type ProgressTask } from "../util/progress.ts";
+import { fillPartial, type RangeOptions } from "./ranges.ts";
 import {
   bytesStream,
   DEFAULT_MAX_METADATA_BYTES,
@@ -70,6 +72,10 @@ export interface CopyGraphOptions {
   mountFrom?: string[];
   /** Attempts per blob when the destination fails transiently (default 5). */
   pushAttempts?: number;
+  /** Connections per blob and when to add them, for downloads a destination keeps partially (store/ranges.ts). */
+  parallelRanges?: RangeOptions;
+  /** Debug messages (resumed and parallel downloads). */
+  logger?: Logger;
   /** A bar per blob of at least 64 KiB. */
   progress?: Progress;
   /** A blob's bar title (what the blob is to the user); {@link copyTitle} when undefined. */
@@ -287,7 +293,10 @@ async function copyGraphInternal(
     return true;
   };
 
-  /** Continues what the destination holds of `desc` with the rest from the source. */
+  /**
+   * Continues what the destination holds of `desc` with the rest from the source, over several
+   * connections when the source serves ranges (store/ranges.ts).
+   */
   const resumeBlob = async (resumer: Resumer, ranged: RangeFetcher, desc: Descriptor, task: ProgressTask): Promise<void> => {
     let partial;
     try {
@@ -296,27 +305,33 @@ async function copyGraphInternal(
       if (e instanceof AlreadyExistsError) return opts.onSkipped?.(desc);
       return fail(wrap(e, "Push", "destination", desc, opts.signal));
     }
-    const guard: { error?: unknown } = {};
-    try {
-      task.already(partial.offset);
-      let body: ReadableStream<Uint8Array>;
-      try {
-        const r = await ranged.fetchFrom(desc, partial.offset, { signal });
-        body = r.body;
-        if (r.offset < partial.offset) {
-          task.already(r.offset - partial.offset);
-          await partial.restart();
+    // Errors of the source (refusals, broken connections) as opposed to the destination's (disk).
+    const fromSource = new WeakSet<object>();
+    const note = (e: unknown) => void (typeof e === "object" && e !== null && fromSource.add(e));
+    const source: RangeFetcher = {
+      fetchFrom: async (d, offset, o) => {
+        try {
+          const r = await ranged.fetchFrom(d, offset, o);
+          return { ...r, body: tapStream(r.body, { onError: note }) };
+        } catch (e) {
+          note(e);
+          throw e;
         }
-      } catch (e) {
-        guard.error = e;
-        throw e;
-      }
-      await partial.write(tapStream(body, { onError: (e) => (guard.error = e) }), { signal, onBytes: (n) => task.add(n) });
+      },
+    };
+    try {
+      task.already(partial.received);
+      await fillPartial(partial, source, desc, {
+        ...opts.parallelRanges,
+        signal,
+        logger: opts.logger,
+        onBytes: (n) => task.add(n),
+        onRestart: (dropped) => task.already(-dropped),
+      });
       opts.onCopied?.(desc);
     } catch (e) {
-      // The source's when reading failed or the content was wrong; the destination's otherwise (disk).
-      const fromSource = guard.error !== undefined || e instanceof IntegrityError;
-      return fail(wrap(guard.error ?? e, fromSource ? "Fetch" : "Push", fromSource ? "source" : "destination", desc, opts.signal));
+      const src = (typeof e === "object" && e !== null && fromSource.has(e)) || e instanceof IntegrityError;
+      return fail(wrap(e, src ? "Fetch" : "Push", src ? "source" : "destination", desc, opts.signal));
     } finally {
       await partial.close(); // after a failure: keeps the bytes for a later resume; after success: nothing to do
     }

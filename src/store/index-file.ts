@@ -6,6 +6,7 @@
  */
 import { type Descriptor, type DescriptorExtras, goDescriptorValue } from "../oci/descriptor.ts";
 import { isDigest } from "../oci/digest.ts";
+import { ANNOTATION_REF_NAME } from "../oci/media-types.ts";
 import { KitError } from "../util/errors.ts";
 import { compareGoStrings, goJson, GoMap } from "../util/go-json.ts";
 
@@ -22,8 +23,7 @@ export interface IndexFile {
   annotations?: Record<string, string>;
 }
 
-/** `org.opencontainers.image.ref.name`. */
-export const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
+export { ANNOTATION_REF_NAME };
 
 /** A descriptor as compact Go JSON. */
 export function encodeDescriptor(d: StoredDescriptor): string {

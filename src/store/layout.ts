@@ -45,6 +45,19 @@ import {
   type StoreOptions,
 } from "./target.ts";
 
+/** A blob that did not match its digest and was removed from local storage. */
+export class DamagedBlobError extends IntegrityError {
+  override name = "DamagedBlobError";
+}
+
+/** The error for a blob that did not match its digest and was removed from local storage. */
+export function damagedBlobRemoved(why: string, cause?: unknown): DamagedBlobError {
+  return new DamagedBlobError(`${why}; the damaged blob was removed from local storage`, {
+    cause,
+    hint: "Pull the ModelKit again to fetch the blob (or pack it again); kit fsck checks the rest of local storage",
+  });
+}
+
 /** Contents of `oci-layout` (Go `json.Marshal(ocispec.ImageLayout)`). */
 export const OCI_LAYOUT_JSON = '{"imageLayoutVersion":"1.0.0"}';
 /** Contents of a freshly created `index.json`. */
@@ -293,10 +306,7 @@ export class LayoutStore implements Storage, Resumer {
     } catch {
       return e;
     }
-    return new IntegrityError(`${e.message}; the damaged blob was removed from local storage`, {
-      cause: e,
-      hint: "Pull the ModelKit again to fetch the blob (or pack it again); kit fsck checks the rest of local storage",
-    });
+    return damagedBlobRemoved(e.message, e);
   }
 
   /** The size of a stored blob, or undefined when it is not stored. */

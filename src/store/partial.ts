@@ -1,41 +1,187 @@
 /**
  * Resumable downloads into `ingest/<hex>` (docs/format.md#pull): the partial file survives across
- * runs, is re-hashed on open, and is moved into `blobs/` once complete and verified.
+ * runs and may hold several filled regions (parts fetched in parallel), listed in the journal
+ * `ingest/<hex>.regions`. The content is hashed as one stream from byte 0 — bytes that arrive at
+ * the hash cursor from memory, bytes that arrived ahead of it read back from the file when the
+ * cursor reaches them — so the whole is verified once, also across runs, before it is moved into
+ * `blobs/`.
+ *
+ * Crash safety (kill -9 at any moment): the journal only ever lists bytes whose writes have
+ * completed — it is written (temporary file + rename) before the first write outside the
+ * contiguous prefix and then at most every {@link JOURNAL_INTERVAL_MS}, always listing regions
+ * filled before the write began. Without a journal the file is a plain prefix (the format of
+ * earlier versions). A journal that cannot be read counts as nothing received. Whatever the file
+ * holds is checked against the digest at the end, so a lost write (power failure) costs a
+ * download, never a wrong blob.
  * @module
  */
 import fsp from "node:fs/promises";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { sha256, type Sha256 } from "../runtime/runtime.ts";
 import { IntegrityError, KitError } from "../util/errors.ts";
-import type { LockHandle } from "../util/fs.ts";
-import { throwIfAborted } from "../util/pool.ts";
+import { errnoCode, type LockHandle, randomHex } from "../util/fs.ts";
+import { abortReason, throwIfAborted } from "../util/pool.ts";
+
+/** Bytes `[start, end)` of a blob. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface WriteOptions {
+  signal?: AbortSignal;
+  /** Called with the size of each chunk once it is on disk. */
+  onBytes?: (n: number) => void;
+}
 
 /** A resumable download into `ingest/<hex>` (see {@link LayoutStore.openPartial}). */
 export interface PartialDownload {
-  /** Bytes of the content already on disk (hashed again on open): ask the server for the rest. */
+  /** Bytes from 0 on already on disk (hashed again on open): where a single stream continues. */
   readonly offset: number;
+  /** Bytes on disk in all filled regions. */
+  readonly received: number;
   /** False when another process is downloading the same blob: this one writes a private temp file from 0. */
   readonly resumable: boolean;
+  /** The regions still missing, in order. */
+  missing(): ByteRange[];
   /**
-   * Appends `body`, which must be the content from {@link offset} on, verifies the whole file
-   * against the descriptor and moves it to `blobs/` (mode 0600). If `body` fails or is aborted the
-   * bytes received so far stay for a later resume. A digest mismatch deletes the partial file and
-   * throws IntegrityError `downloaded file hash does not match descriptor`.
+   * Writes `body` as the content from byte `start` on, until it ends, and returns the number of
+   * bytes written. Bytes past `end` (default: the blob's size) or over bytes already received
+   * or being written throw IntegrityError. Several writes may run at once on disjoint regions.
+   * A failing `body` leaves what arrived in place for a later resume.
    */
-  write(body: ReadableStream<Uint8Array>, opts?: { signal?: AbortSignal; onBytes?: (n: number) => void }): Promise<void>;
-  /** Drops what is on disk so the next {@link write} starts at 0 (a server that ignored Range). */
+  writeAt(start: number, body: ReadableStream<Uint8Array>, opts?: WriteOptions & { end?: number }): Promise<number>;
+  /**
+   * With nothing missing: verifies the whole content against the descriptor and moves it to
+   * `blobs/` (mode 0600). A mismatch deletes the partial file and throws IntegrityError
+   * `downloaded file hash does not match descriptor`.
+   */
+  commit(): Promise<void>;
+  /**
+   * Appends `body`, which must be the content from {@link offset} to the end, then commits. If
+   * `body` fails or is aborted the bytes received so far stay for a later resume; too many bytes
+   * delete the partial file as a digest mismatch does.
+   */
+  write(body: ReadableStream<Uint8Array>, opts?: WriteOptions): Promise<void>;
+  /** Drops what is on disk so the next write starts at 0 (a server that ignored Range). */
   restart(): Promise<void>;
-  /** Stops without committing, keeping the partial file for a later run. */
+  /** Stops without committing, keeping the partial file (and its journal) for a later run. */
   close(): Promise<void>;
   /** Stops and deletes the partial file. */
   discard(): Promise<void>;
 }
 
+/** Longest time the journal lags behind the bytes written. */
+export const JOURNAL_INTERVAL_MS = 500;
+const READ_BACK = 1 << 20;
+
+/** Sorted, disjoint, non-adjacent regions. */
+class RegionSet {
+  readonly list: ByteRange[] = [];
+
+  add(start: number, end: number): void {
+    if (end <= start) return;
+    const l = this.list;
+    let i = 0;
+    while (i < l.length && l[i]!.end < start) i++;
+    let j = i;
+    while (j < l.length && l[j]!.start <= end) {
+      start = Math.min(start, l[j]!.start);
+      end = Math.max(end, l[j]!.end);
+      j++;
+    }
+    l.splice(i, j - i, { start, end });
+  }
+
+  /** True when any byte of `[start, end)` is in the set. */
+  intersects(start: number, end: number): boolean {
+    return this.list.some((r) => r.start < end && start < r.end);
+  }
+
+  /** The end of the region containing `pos`, or `pos` when none does. */
+  endFrom(pos: number): number {
+    const r = this.list.find((x) => x.start <= pos && pos < x.end);
+    return r ? r.end : pos;
+  }
+
+  total(): number {
+    return this.list.reduce((n, r) => n + r.end - r.start, 0);
+  }
+
+  gaps(size: number): ByteRange[] {
+    const out: ByteRange[] = [];
+    let at = 0;
+    for (const r of this.list) {
+      if (r.start > at) out.push({ start: at, end: r.start });
+      at = r.end;
+    }
+    if (at < size) out.push({ start: at, end: size });
+    return out;
+  }
+
+  clear(): void {
+    this.list.length = 0;
+  }
+}
+
+/** Reads a journal: its regions (clamped to `fileSize`), or undefined when absent; [] when unreadable. */
+async function readJournal(file: string, size: number, fileSize: number): Promise<ByteRange[] | undefined> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, "utf8");
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") return undefined;
+    return [];
+  }
+  try {
+    const j = JSON.parse(text) as { size?: unknown; regions?: unknown };
+    if (j.size !== size || !Array.isArray(j.regions)) return [];
+    const out: ByteRange[] = [];
+    let last = -1;
+    for (const r of j.regions) {
+      if (!Array.isArray(r) || r.length !== 2 || !Number.isSafeInteger(r[0]) || !Number.isSafeInteger(r[1])) return [];
+      const [s, e] = r as [number, number];
+      if (s <= last || s < 0 || e <= s || e > size) return [];
+      last = e;
+      if (s < fileSize) out.push({ start: s, end: Math.min(e, fileSize) });
+    }
+    return out;
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Replaces the journal by rename. Not fsynced on purpose: forcing the file system to commit every
+ * half second would also flush the partial file's pages; the digest covers what a power loss breaks.
+ */
+async function writeJournal(file: string, text: string): Promise<void> {
+  const tmp = `${file}_${randomHex(4)}`; // a leftover is removed by LayoutStore.pruneIngest
+  try {
+    await fsp.writeFile(tmp, text, { mode: 0o644 });
+    await fsp.rename(tmp, file);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
 /** The resumable download behind `LayoutStore.openPartial`. */
 export class IngestDownload implements PartialDownload {
-  #offset: number;
-  #hash: Sha256;
+  readonly #filled = new RegionSet();
+  /** Ranges chunks are being written to right now (by concurrent writers). */
+  readonly #inflight = new Set<ByteRange>();
+  #hash: Sha256 = sha256();
+  /** Bytes hashed, from 0. */
+  #hashed = 0;
+  #catchUp: Promise<void> | undefined;
+  #hashError: unknown;
   #finished = false;
+  /** The journal: its path (resumable downloads only), whether one is on disk, when it was last written. */
+  readonly #journal: string | undefined;
+  #journaled = false;
+  #journalAt = 0;
+  #journalWrite: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly desc: Descriptor,
@@ -43,11 +189,8 @@ export class IngestDownload implements PartialDownload {
     private readonly fh: fsp.FileHandle,
     private readonly target: string,
     private readonly lock: LockHandle | undefined,
-    offset: number,
-    hash: Sha256,
   ) {
-    this.#offset = offset;
-    this.#hash = hash;
+    this.#journal = lock ? `${file}.regions` : undefined;
   }
 
   static async open(
@@ -58,22 +201,22 @@ export class IngestDownload implements PartialDownload {
     lock: LockHandle | undefined,
     signal?: AbortSignal,
   ): Promise<IngestDownload> {
+    const d = new IngestDownload(desc, file, fh, target, lock);
     try {
-      let size = (await fh.stat()).size;
-      if (size > desc.size) {
+      const size = (await fh.stat()).size;
+      const regions = d.#journal ? await readJournal(d.#journal, desc.size, size) : undefined;
+      if (regions) {
+        d.#journaled = true;
+        for (const r of regions) d.#filled.add(r.start, r.end);
+      } else if (size > desc.size) {
         await fh.truncate(0);
-        size = 0;
+      } else {
+        d.#filled.add(0, size);
       }
-      const hash = sha256();
-      const buf = new Uint8Array(Math.min(1 << 20, Math.max(size, 1)));
-      for (let pos = 0; pos < size;) {
-        throwIfAborted(signal);
-        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.byteLength, size - pos), pos);
-        if (bytesRead === 0) break;
-        hash.update(buf.subarray(0, bytesRead));
-        pos += bytesRead;
-      }
-      return new IngestDownload(desc, file, fh, target, lock, size, hash);
+      // Hash what is contiguous from 0 now; regions further on are hashed when the cursor gets there.
+      await d.#advance(signal);
+      if (d.#hashError !== undefined) throw d.#hashError;
+      return d;
     } catch (e) {
       await fh.close().catch(() => {});
       throw e;
@@ -81,72 +224,170 @@ export class IngestDownload implements PartialDownload {
   }
 
   get offset(): number {
-    return this.#offset;
+    return this.#filled.endFrom(0);
+  }
+  get received(): number {
+    return this.#filled.total();
   }
   get resumable(): boolean {
     return this.lock !== undefined;
   }
 
-  async restart(): Promise<void> {
-    this.#assertOpen();
-    await this.fh.truncate(0);
-    this.#offset = 0;
-    this.#hash = sha256();
+  missing(): ByteRange[] {
+    return this.#filled.gaps(this.desc.size);
   }
 
-  async write(
-    body: ReadableStream<Uint8Array>,
-    opts: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
-  ): Promise<void> {
+  async restart(): Promise<void> {
     this.#assertOpen();
+    await this.#catchUp;
+    // Truncate first: a crash in between leaves a journal that is clamped to an empty file.
+    await this.fh.truncate(0);
+    await this.#journalWrite;
+    if (this.#journal) await fsp.rm(this.#journal, { force: true });
+    this.#journaled = false;
+    this.#filled.clear();
+    this.#hash = sha256();
+    this.#hashed = 0;
+  }
+
+  async writeAt(start: number, body: ReadableStream<Uint8Array>, opts: WriteOptions & { end?: number } = {}): Promise<number> {
+    this.#assertOpen();
+    const end = Math.min(opts.end ?? this.desc.size, this.desc.size);
     const reader = body.getReader();
     const signal = opts.signal;
-    const onAbort = () => void reader.cancel().catch(() => {});
+    const onAbort = () => void reader.cancel(abortReason(signal!)).catch(() => {});
     signal?.addEventListener("abort", onAbort, { once: true });
-    let tooBig = false;
+    let pos = start;
+    // One write in flight while the next chunk is read.
+    let pending: Promise<void> | undefined;
     try {
       throwIfAborted(signal);
+      // Bytes outside the contiguous prefix need a journal on disk before they are written.
+      if (start !== this.offset) await this.#ensureJournal();
       for (;;) {
         const { done, value } = await reader.read();
+        if (pending) await pending;
+        pending = undefined;
         throwIfAborted(signal);
         if (done) break;
-        if (this.#offset + value.byteLength > this.desc.size) {
-          tooBig = true;
-          break;
+        if (value.byteLength === 0) continue;
+        const range = { start: pos, end: pos + value.byteLength };
+        if (range.end > end) throw new IntegrityError(`Content of ${this.desc.digest} is larger than expected: more than ${end - start} bytes from byte ${start}`);
+        if (this.#filled.intersects(range.start, range.end) || [...this.#inflight].some((r) => r.start < range.end && range.start < r.end)) {
+          throw new KitError(`Bytes ${range.start}-${range.end - 1} of ${this.desc.digest} were written twice`);
         }
-        let off = 0;
-        while (off < value.byteLength) {
-          const { bytesWritten } = await this.fh.write(value, off, value.byteLength - off, this.#offset + off);
-          off += bytesWritten;
-        }
-        this.#hash.update(value);
-        this.#offset += value.byteLength;
-        opts.onBytes?.(value.byteLength);
+        pos = range.end;
+        pending = this.#writeChunk(range, value, opts.onBytes);
+        pending.catch(() => {}); // awaited above or below
       }
+      return pos - start;
     } catch (e) {
+      if (pending) await pending.catch(() => {});
       await reader.cancel(e).catch(() => {});
-      await this.close(); // keep what arrived for a later resume
       throw e;
     } finally {
       signal?.removeEventListener("abort", onAbort);
       reader.releaseLock();
     }
-    if (tooBig) {
-      await body.cancel().catch(() => {});
-      await this.discard();
-      throw new IntegrityError("downloaded file hash does not match descriptor");
+  }
+
+  async #writeChunk(range: ByteRange, value: Uint8Array, onBytes?: (n: number) => void): Promise<void> {
+    this.#inflight.add(range);
+    try {
+      let off = 0;
+      while (off < value.byteLength) {
+        const { bytesWritten } = await this.fh.write(value, off, value.byteLength - off, range.start + off);
+        off += bytesWritten;
+      }
+    } finally {
+      this.#inflight.delete(range);
     }
-    if (this.#offset < this.desc.size) {
+    this.#filled.add(range.start, range.end);
+    if (!this.#catchUp && range.start === this.#hashed) {
+      this.#hash.update(value);
+      this.#hashed = range.end;
+    }
+    if (!this.#catchUp && this.#filled.endFrom(this.#hashed) > this.#hashed) {
+      this.#catchUp = this.#advance().finally(() => (this.#catchUp = undefined));
+    }
+    onBytes?.(value.byteLength);
+    this.#maybeJournal();
+  }
+
+  /** Hashes filled bytes from the cursor on, read back from the file (the cursor reached bytes that came early). */
+  async #advance(signal?: AbortSignal): Promise<void> {
+    if (this.#hashError !== undefined) return;
+    const buf = new Uint8Array(READ_BACK);
+    try {
+      for (;;) {
+        const end = this.#filled.endFrom(this.#hashed);
+        if (end <= this.#hashed) return;
+        throwIfAborted(signal);
+        const n = Math.min(buf.byteLength, end - this.#hashed);
+        const { bytesRead } = await this.fh.read(buf, 0, n, this.#hashed);
+        if (bytesRead === 0) throw new KitError(`The partial file of ${this.desc.digest} is shorter than its journal says`);
+        this.#hash.update(buf.subarray(0, bytesRead));
+        this.#hashed += bytesRead;
+      }
+    } catch (e) {
+      this.#hashError = e;
+    }
+  }
+
+  async #ensureJournal(): Promise<void> {
+    if (!this.#journal || this.#journaled) return;
+    this.#journaled = true;
+    await this.#persist();
+  }
+
+  #maybeJournal(): void {
+    if (!this.#journaled || Date.now() - this.#journalAt < JOURNAL_INTERVAL_MS) return;
+    this.#journalAt = Date.now();
+    void this.#persist().catch(() => {});
+  }
+
+  /** Writes the journal with the regions filled now (serialized: the last write wins). */
+  #persist(): Promise<void> {
+    const file = this.#journal;
+    if (!file) return Promise.resolve();
+    const regions = this.#filled.list.map((r) => [r.start, r.end]);
+    const text = JSON.stringify({ size: this.desc.size, regions });
+    this.#journalAt = Date.now();
+    this.#journalWrite = this.#journalWrite.catch(() => {}).then(() => writeJournal(file, text));
+    return this.#journalWrite;
+  }
+
+  async write(body: ReadableStream<Uint8Array>, opts: WriteOptions = {}): Promise<void> {
+    this.#assertOpen();
+    try {
+      await this.writeAt(this.offset, body, opts);
+    } catch (e) {
+      if (e instanceof IntegrityError) {
+        await this.discard();
+        throw new IntegrityError("downloaded file hash does not match descriptor");
+      }
+      await this.close(); // keep what arrived for a later resume
+      throw e;
+    }
+    if (this.received < this.desc.size) {
       await this.close();
       throw new IntegrityError(
-        `Content of ${this.desc.digest} is truncated: got ${this.#offset} of ${this.desc.size} bytes`,
+        `Content of ${this.desc.digest} is truncated: got ${this.received} of ${this.desc.size} bytes`,
         { hint: "Run the command again to resume the download" },
       );
     }
-    await this.#commit();
+    await this.commit();
   }
 
-  async #commit(): Promise<void> {
+  async commit(): Promise<void> {
+    this.#assertOpen();
+    if (this.received < this.desc.size) throw new KitError(`Download of ${this.desc.digest} is not complete`);
+    await this.#catchUp;
+    await this.#advance();
+    if (this.#hashError !== undefined) {
+      await this.close();
+      throw this.#hashError;
+    }
     const got = `sha256:${this.#hash.hex()}`;
     if (got !== this.desc.digest) {
       await this.discard();
@@ -161,6 +402,7 @@ export class IngestDownload implements PartialDownload {
       await fsp.rm(this.file, { force: true });
       throw e;
     } finally {
+      await this.#dropJournal();
       await this.lock?.release();
     }
   }
@@ -168,6 +410,8 @@ export class IngestDownload implements PartialDownload {
   async close(): Promise<void> {
     if (this.#finished) return;
     this.#finished = true;
+    await this.#catchUp;
+    if (this.#journaled) await this.#persist().catch(() => {});
     await this.fh.close().catch(() => {});
     if (!this.lock) await fsp.rm(this.file, { force: true }); // a private temp file cannot be resumed
     await this.lock?.release();
@@ -176,9 +420,16 @@ export class IngestDownload implements PartialDownload {
   async discard(): Promise<void> {
     if (this.#finished) return;
     this.#finished = true;
+    await this.#catchUp;
     await this.fh.close().catch(() => {});
     await fsp.rm(this.file, { force: true });
+    await this.#dropJournal();
     await this.lock?.release();
+  }
+
+  async #dropJournal(): Promise<void> {
+    await this.#journalWrite.catch(() => {});
+    if (this.#journal) await fsp.rm(this.#journal, { force: true });
   }
 
   #assertOpen(): void {

@@ -72,11 +72,17 @@ export interface Target extends Storage, Resolver, Tagger {}
 /** A source that can serve a blob from a byte offset (HTTP `Range`). */
 export interface RangeFetcher {
   /**
-   * The content of `desc` from byte `offset` on. NOT verified (a part cannot be): the receiver
-   * hashes the whole content. `offset` in the result is where the body really starts (0 when
-   * the source could not skip).
+   * The content of `desc` from byte `offset` on, up to `end` (exclusive; default the end of the
+   * blob). NOT verified (a part cannot be): the receiver hashes the whole content. In the result,
+   * `offset` is where the body really starts (0 when the source could not skip) and `ranged`
+   * says that the source answered with the range asked for, so other ranges of the blob can be
+   * fetched at the same time.
    */
-  fetchFrom(desc: Descriptor, offset: number, opts?: StoreOptions): Promise<{ body: ReadableStream<Uint8Array>; offset: number }>;
+  fetchFrom(
+    desc: Descriptor,
+    offset: number,
+    opts?: StoreOptions & { end?: number },
+  ): Promise<{ body: ReadableStream<Uint8Array>; offset: number; ranged: boolean }>;
 }
 
 /** A destination that keeps partly received blobs across runs and continues them. */
@@ -287,4 +293,18 @@ export function copyDescriptor(d: Descriptor): Descriptor {
   if (d.annotations && Object.keys(d.annotations).length > 0) out.annotations = { ...d.annotations };
   if (d.artifactType) out.artifactType = d.artifactType;
   return out;
+}
+
+/**
+ * `source` answering `resolve` for the digests (or other names) of `known` without asking it;
+ * blobs are fetched from `blobs` (default `source`). For a listing that just read the manifests,
+ * and for a ModelKit found under another name than the one it is resolved by.
+ */
+export function withKnownManifests(source: ReadOnlyTarget, known: Descriptor[] | Map<string, Descriptor>, blobs: Fetcher = source): ReadOnlyTarget {
+  const byName = known instanceof Map ? known : new Map<string, Descriptor>(known.map((d) => [d.digest, d]));
+  return {
+    resolve: async (ref, o) => byName.get(ref) ?? source.resolve(ref, o),
+    exists: (d, o) => source.exists(d, o),
+    fetch: (d, o) => blobs.fetch(d, o),
+  };
 }

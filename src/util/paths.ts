@@ -53,6 +53,7 @@ export function homePaths(home: string) {
     cache: path.join(home, "cache"),
     harness: path.join(home, "harness"),
     credentials: path.join(home, "credentials.json"),
+    uploads: path.join(home, "uploads"),
     disableUpdateNotifications: path.join(home, "disable-update-notifications"),
   };
 }

@@ -127,6 +127,22 @@ async function collect(
   return out;
 }
 
+/** The stream without its first `n` bytes (e.g. a server that ignored a Range request answered from 0). */
+export function skipBytes(s: ReadableStream<Uint8Array>, n: number): ReadableStream<Uint8Array> {
+  let left = n;
+  return s.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, ctl) {
+      if (left <= 0) return ctl.enqueue(chunk);
+      if (chunk.byteLength <= left) {
+        left -= chunk.byteLength;
+        return;
+      }
+      ctl.enqueue(chunk.subarray(left));
+      left = 0;
+    },
+  }));
+}
+
 /** What {@link watchStream} reports, and how it may replace a failure. */
 export interface StreamWatch<T> {
   onChunk?: (chunk: T) => void;

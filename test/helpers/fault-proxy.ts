@@ -3,7 +3,12 @@
  * answer a status (e.g. 503) without forwarding, cut the connection after N bytes, or delay.
  * Every forwarded request is forced to `Connection: close`, so each connection carries exactly one
  * request and rules apply per request. Byte counts per request let tests measure re-downloads.
- * A throttle rule makes a transfer take as long as a test needs (progress output).
+ * A throttle rule makes a transfer take as long as a test needs (progress output); one for every
+ * GET (`times: Infinity`) caps each connection, as CDNs and object stores do.
+ *
+ * `bufferRequests` reads a request's whole body before forwarding it (nginx's default
+ * `proxy_request_buffering on`), so an upload cut short never reaches the registry. Bytes that are
+ * not HTTP (a client trying TLS first) pass through untouched, so the registry answers them.
  */
 import net from "node:net";
 
@@ -12,7 +17,7 @@ export type FaultAction =
   /** Drops the connection after `afterBytes` bytes in `direction` (default down): with a reset (default) or a clean close. */
   | { kind: "cut"; afterBytes: number; direction?: "down" | "up"; mode?: "reset" | "close"; holdMs?: number }
   | { kind: "delay"; ms: number }
-  /** Forwards at most `bytesPerSecond` in `direction` (default down), in slices every 50 ms: a slow link. */
+  /** Forwards at most `bytesPerSecond` in `direction` (default down), checked every 50 ms: a slow link. */
   | { kind: "throttle"; bytesPerSecond: number; direction?: "down" | "up" };
 
 export interface FaultRule {
@@ -21,6 +26,8 @@ export interface FaultRule {
   action: FaultAction;
   /** How many matching requests get the fault. */
   times: number;
+  /** Matching requests let through unharmed before the fault applies (default 0). */
+  skip?: number;
 }
 
 export interface ProxiedRequest {
@@ -31,6 +38,11 @@ export interface ProxiedRequest {
   /** Bytes sent from the client to the registry (headers included). */
   bytesUp: number;
   fault?: FaultAction["kind"];
+}
+
+export interface FaultProxyOptions {
+  /** Forward a request with a `Content-Length` body only once all of it has arrived. */
+  bufferRequests?: boolean;
 }
 
 export interface FaultProxy {
@@ -52,7 +64,7 @@ function rewriteHead(head: string): string {
   return lines.join("\r\n");
 }
 
-export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
+export async function startFaultProxy(target: { host: string; port: number }, opts: FaultProxyOptions = {}): Promise<FaultProxy> {
   const rules: FaultRule[] = [];
   const requests: ProxiedRequest[] = [];
   const sockets = new Set<net.Socket>();
@@ -70,16 +82,33 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     let buf = Buffer.alloc(0);
     const onData = (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
+      if (!/^[A-Z]/.test(buf.toString("latin1", 0, 1))) {
+        // Not HTTP (a client trying TLS first): passed through untouched, so the registry answers it as it would.
+        client.off("data", onData);
+        const upstream = net.connect(target.port, target.host, () => {
+          upstream.write(buf);
+          client.pipe(upstream).pipe(client);
+        });
+        sockets.add(upstream);
+        upstream.on("error", () => kill(client));
+        upstream.on("close", () => client.destroy());
+        client.on("close", () => upstream.destroy());
+        return;
+      }
       const end = buf.indexOf("\r\n\r\n");
       if (end < 0) return;
       client.off("data", onData);
       client.pause();
       const head = buf.subarray(0, end).toString("latin1");
-      const rest = buf.subarray(end + 4);
+      let rest = buf.subarray(end + 4);
       const [method = "", p = ""] = head.split("\r\n")[0]!.split(" ");
       const req: ProxiedRequest = { method, path: p, bytesDown: 0, bytesUp: 0 };
       requests.push(req);
-      const rule = rules.find((r) => r.times > 0 && (!r.method || r.method === method) && (!r.path || r.path.test(p)));
+      let rule = rules.find((r) => r.times > 0 && (!r.method || r.method === method) && (!r.path || r.path.test(p)));
+      if (rule?.skip) {
+        rule.skip--;
+        rule = undefined;
+      }
       if (rule) rule.times--;
       const action = rule?.action;
       if (action) req.fault = action.kind;
@@ -99,7 +128,8 @@ export async function startFaultProxy(target: { host: string; port: number }): P
         });
         upstream.on("error", () => kill(client));
         client.on("close", () => upstream.destroy());
-        const cut = action?.kind === "cut" ? action : undefined;
+        // A buffered request's upload cut happened before anything was forwarded.
+        const cut = action?.kind === "cut" && !(opts.bufferRequests && action.direction === "up") ? action : undefined;
         let cutDone = false;
         const drop = () => {
           cutDone = true;
@@ -122,11 +152,11 @@ export async function startFaultProxy(target: { host: string; port: number }): P
             else later();
             return;
           }
-          add(d.byteLength);
           if (throttle && (throttle.direction ?? "down") === dir) {
-            slowly(dir, d, write, throttle.bytesPerSecond);
+            slowly(dir, d, write, throttle.bytesPerSecond, add);
             return;
           }
+          add(d.byteLength);
           if (!write(d)) {
             // Backpressure: hold the sending side until the receiving side drains.
             const [from, to] = dir === "down" ? [upstream, client] : [client, upstream];
@@ -137,21 +167,32 @@ export async function startFaultProxy(target: { host: string; port: number }): P
         const throttle = action?.kind === "throttle" ? action : undefined;
         const queued: Record<"down" | "up", Buffer[]> = { down: [], up: [] };
         const pumping = { down: false, up: false };
-        /** Queues `d` and writes the queue in slices of a 20th of the rate every 50 ms, holding the sending side meanwhile. */
-        const slowly = (dir: "down" | "up", d: Buffer, write: (b: Buffer) => boolean, bytesPerSecond: number) => {
+        /** Since when each direction is throttled, and what it passed on: the rate holds over the whole transfer. */
+        const paced = { down: { since: 0, sent: 0 }, up: { since: 0, sent: 0 } };
+        /**
+         * Queues `d` and passes the queue on at `bytesPerSecond` (checked every 50 ms, at most a 20th
+         * of a second's worth ahead), holding the sending side meanwhile. Bytes count when they are
+         * passed on (a client that hangs up early did not receive the rest).
+         */
+        const slowly = (dir: "down" | "up", d: Buffer, write: (b: Buffer) => boolean, bytesPerSecond: number, add: (n: number) => void) => {
           const from = dir === "down" ? upstream : client;
           const queue = queued[dir];
+          const pace = paced[dir];
+          if (pace.since === 0) pace.since = performance.now();
           queue.push(d);
           from.pause();
           if (pumping[dir]) return;
           pumping[dir] = true;
           const step = () => {
             if (client.destroyed || upstream.destroyed && dir === "up") return;
-            let budget = Math.max(1, Math.floor(bytesPerSecond / 20));
+            const earned = ((performance.now() - pace.since) / 1000 + 1 / 20) * bytesPerSecond;
+            let budget = Math.floor(earned - pace.sent);
             while (budget > 0 && queue.length) {
               const b = queue[0]!;
               const part = b.subarray(0, budget);
               write(part);
+              add(part.byteLength);
+              pace.sent += part.byteLength;
               budget -= part.byteLength;
               if (part.byteLength === b.byteLength) queue.shift();
               else queue[0] = b.subarray(part.byteLength);
@@ -169,8 +210,33 @@ export async function startFaultProxy(target: { host: string; port: number }): P
         });
         upstream.on("data", (d: Buffer) => pass("down", d, (b, cb) => client.write(b, cb)));
       };
-      if (action?.kind === "delay") setTimeout(forward, action.ms);
-      else forward();
+      const start = () => (action?.kind === "delay" ? void setTimeout(forward, action.ms) : forward());
+      const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+      if (!opts.bufferRequests || length === 0) return start();
+      // Buffering: nothing reaches the registry until the whole body is here; a cut drops it.
+      const upCut = action?.kind === "cut" && action.direction === "up" ? action.afterBytes : Infinity;
+      const parts: Buffer[] = [rest];
+      let got = rest.byteLength;
+      const collect = (d?: Buffer) => {
+        if (d) {
+          parts.push(d);
+          got += d.byteLength;
+        }
+        if (end + 4 + got >= upCut) {
+          client.off("data", collect);
+          req.bytesUp = upCut;
+          kill(client);
+          return;
+        }
+        if (got < length) return;
+        rest = Buffer.concat(parts);
+        client.off("data", collect);
+        client.pause();
+        start();
+      };
+      client.on("data", collect);
+      client.resume();
+      collect();
     };
     client.on("data", onData);
   });

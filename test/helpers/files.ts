@@ -3,7 +3,7 @@
  * tree, hash a tree's files.
  */
 import { createHash } from "node:crypto";
-import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, readSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, readSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
 import { tempDir } from "./kit.ts";
 
@@ -86,4 +86,23 @@ export function hashTree(dir: string, skip: Iterable<string> = []): Record<strin
   const out: Record<string, string> = {};
   for (const rel of listTree(dir, { dirs: false })) if (!leave.has(rel)) out[rel] = sha256File(path.join(dir, rel));
   return out;
+}
+
+/** Writes `mb` MiB of pseudo-random bytes (xorshift; incompressible enough, fast). */
+export function writeLargeFile(file: string, mb: number, seed = 1) {
+  const fd = openSync(file, "w");
+  const chunk = Buffer.alloc(1 << 20);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < mb; i++) {
+    for (let j = 0; j < chunk.length; j += 4) {
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      chunk.writeUInt32LE(x, j);
+    }
+    writeSync(fd, chunk);
+  }
+  closeSync(fd);
 }

@@ -117,3 +117,10 @@ export function removeTempDirs(): void {
 export function deadPid(): number {
   return spawnSync("true").pid!;
 }
+
+/** The digest kit printed after `word` (e.g. `Model saved:`). */
+export function digestFrom(out: string, word: string): string {
+  const m = new RegExp(`${word} (sha256:[0-9a-f]{64})`).exec(out);
+  if (!m) throw new Error(`no "${word} <digest>" in output:\n${out}`);
+  return m[1]!;
+}

@@ -27,7 +27,10 @@ const ROWS = [
   "push vs skopeo copy",
   "pull vs skopeo copy",
   "re-push unchanged vs skopeo copy",
+  "pull through connections capped at 16 MiB/s vs skopeo copy",
   "import 64 MiB from a fake Hub vs curl",
+  "push to oci-archive: vs tar cf",
+  "pull from oci-archive: vs tar xf",
 ];
 
 const esc = (s: string) => s.replaceAll("|", "\\|");

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { AGENT_NAMES, deriveSkillName, installSkill, readSkillLayer, resolveAgents, sanitizeSkillName } from "../../src/modelkit/agent-skills.ts";
-import { encodeHeader } from "../../src/modelkit/tar.ts";
+import { encodeHeader } from "../../src/store/tar.ts";
 import { memoryLogger } from "../../src/util/log.ts";
 import { listTree } from "../helpers/files.ts";
 import { tempDir } from "../helpers/kit.ts";

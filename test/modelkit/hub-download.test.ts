@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { HubClient, type HubRepo, type HubSnapshot } from "../../src/init/hub.ts";
 import { downloadSnapshot, WorkDir, type DownloadPlan } from "../../src/modelkit/hub-download.ts";
-import { fileTarFrame } from "../../src/modelkit/tar.ts";
+import { fileTarFrame } from "../../src/store/tar.ts";
 import { Transport } from "../../src/registry/transport.ts";
 import { CancelledError, IntegrityError } from "../../src/util/errors.ts";
 import { memoryLogger } from "../../src/util/log.ts";

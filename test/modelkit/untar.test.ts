@@ -3,11 +3,12 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { formatPaxRecord } from "../../src/modelkit/tar.ts";
-import { extractTar, readTar, type TarReadEntry } from "../../src/modelkit/untar.ts";
+import { formatPaxRecord } from "../../src/store/tar.ts";
+import { extractTar } from "../../src/modelkit/untar.ts";
+import { readTar, type TarReadEntry } from "../../src/store/tar-reader.ts";
 import { CancelledError, KitError } from "../../src/util/errors.ts";
 import { chunked, concat } from "../helpers/streams.ts";
-import { fileEntry, tarBytes } from "../helpers/tar.ts";
+import { fileEntry, padded, putStr, rawHeader, tarBytes } from "../helpers/tar.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -15,41 +16,6 @@ const dec = new TextDecoder();
 /** A stream delivering `bytes` in chunks of `chunk` bytes (to exercise block boundaries). */
 const streamOf = (bytes: Uint8Array, chunk = 100) => chunked(bytes, chunk);
 
-function putStr(b: Uint8Array, off: number, len: number, s: string) {
-  b.set(enc.encode(s).subarray(0, len), off);
-}
-function putOct(b: Uint8Array, off: number, len: number, n: number) {
-  putStr(b, off, len, n.toString(8).padStart(len - 1, "0") + "\0");
-}
-
-/** A raw header block for archives our writer would never produce. */
-function rawHeader(
-  name: string,
-  flag: string,
-  o: { size?: number; linkname?: string; mode?: number; gnu?: boolean; prefix?: string } = {},
-): Uint8Array {
-  const b = new Uint8Array(512);
-  putStr(b, 0, 100, name);
-  putOct(b, 100, 8, o.mode ?? 0o644);
-  putOct(b, 108, 8, 0);
-  putOct(b, 116, 8, 0);
-  putOct(b, 124, 12, o.size ?? 0);
-  putOct(b, 136, 12, 0);
-  b[156] = flag.charCodeAt(0);
-  putStr(b, 157, 100, o.linkname ?? "");
-  putStr(b, 257, 8, o.gnu ? "ustar  \0" : "ustar\u000000");
-  if (o.prefix) putStr(b, 345, 155, o.prefix);
-  b.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const x of b) sum += x;
-  putStr(b, 148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
-  return b;
-}
-function padded(data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(Math.ceil(data.length / 512) * 512);
-  out.set(data);
-  return out;
-}
 function fileBlocks(name: string, content: string, mode = 0o644): Uint8Array[] {
   const data = enc.encode(content);
   return [rawHeader(name, "0", { size: data.length, mode }), padded(data)];

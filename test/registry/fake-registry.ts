@@ -239,6 +239,13 @@ export class FakeRegistry {
       this.uploads.delete(id);
       return new Response(null, { status: 204 });
     }
+    if (req.method === "GET") {
+      // Upload status; like distribution, "0-0" for an empty session.
+      return new Response(null, {
+        status: 204,
+        headers: { location: `/v2/${repo}/blobs/uploads/${id}?_state=p${up.size}`, range: `0-${Math.max(0, up.size - 1)}` },
+      });
+    }
     if (req.method === "PATCH") {
       const cr = req.headers.get("content-range");
       const m = cr ? /^(\d+)-(\d+)$/.exec(cr) : null;

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, openAsBlob, openSync, writeSync } from "node:fs";
 import { BlobReader, ZipReader, configure as configureZip } from "@zip.js/zip.js";
-import { readTar } from "../../src/modelkit/untar.ts";
+import { readTar } from "../../src/store/tar-reader.ts";
 
 configureZip({ useWebWorkers: false });
 

@@ -74,10 +74,17 @@ describe("README", () => {
     for (const c of commands) expect({ c, documented: new RegExp(`\`[^\`]*kit ${c}\\b`).test(everyday) }).toEqual({ c, documented: true });
   });
 
-  test("places are kept for the Air-gapped servers and Signing ModelKits sections", () => {
-    expect(readme).toContain('SECTION PLACEHOLDER: "Air-gapped servers"');
-    expect(readme).toContain("<!-- BEGIN Air-gapped servers -->");
-    expect(readme).toContain("<!-- END Air-gapped servers -->");
+  test("the Air-gapped servers section (between its markers) walks through oci-archive:, and Signing ModelKits follows", () => {
+    const begin = readme.indexOf("<!-- BEGIN Air-gapped servers -->\n## Air-gapped servers\n");
+    const end = readme.indexOf("<!-- END Air-gapped servers -->");
+    expect(begin).toBeGreaterThan(0);
+    expect(end).toBeGreaterThan(begin);
+    const airgap = readme.slice(begin, end);
+    const commands = fenced(airgap, "sh").flatMap((b) => b.split("\n")).map((l) => l.trim()).filter((l) => l.startsWith("kit "));
+    for (const c of ["kit push ghcr.io/myorg/llm:q4 oci-archive:", "kit list oci-archive:", "kit pull oci-archive:", "kit unpack oci-archive:", "kit push oci-archive:"]) {
+      expect({ c, shown: commands.some((l) => l.startsWith(c)) }).toEqual({ c, shown: true });
+    }
+    expect(airgap).toContain("--verify-key");
     expect(readme).toContain("\n## Signing ModelKits\n");
     const headings = [...readme.matchAll(/^## (.+)$/gm)].map((m) => m[1]!);
     expect(headings.indexOf("CI pipelines")).toBeGreaterThan(headings.indexOf("Everyday commands"));

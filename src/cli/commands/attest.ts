@@ -4,7 +4,7 @@
  * @module
  */
 import { defineCommand } from "../command.ts";
-import { findModelKit, readSigningKey, readSmallFile, signingNetworkFlags, signingNetworkOptions } from "../signing.ts";
+import { findModelKit, readSigningKey, readSmallFile, signingNetworkFlags, signingNetworkOptions, writeFound } from "../signing.ts";
 import { MAX_ATTACHMENT_BYTES } from "../../sign/attachments.ts";
 import { PREDICATE_TYPES, predicateTypeFor } from "../../sign/dsse.ts";
 import { attestModelKit } from "../../sign/sign.ts";
@@ -37,7 +37,7 @@ Like kit sign, it writes to local storage when the ModelKit is there, else to it
     const predicate = await readSmallFile(ctx, flags.predicate, MAX_ATTACHMENT_BYTES / 2, "predicate");
     const key = await readSigningKey(ctx, flags.key);
     const kit = await findModelKit(ctx, args[0]!, net, ctx.log, true);
-    const r = await attestModelKit(kit.target, kit.desc, kit.identity, key, predicate, flags.type, { signal: ctx.signal });
+    const r = await writeFound(kit, (target) => attestModelKit(target, kit.desc, kit.identity, key, predicate, flags.type, { signal: ctx.signal }));
     ctx.log.info(`Attached ${r.predicateType} attestation to ${kit.name} (${kit.desc.digest}) in ${kit.where}, under ${r.tag}`);
   },
 });

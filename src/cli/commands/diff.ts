@@ -1,15 +1,17 @@
-import { defineCommand } from "../command.ts";
+import { defineCommand, type Context } from "../command.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
-import { openStorage, remoteOpener } from "../session.ts";
-import { parseOrasReference, refToString } from "../../oci/reference.ts";
-import { diffManifest, diffReport, type DiffSide } from "../../modelkit/diff.ts";
+import { openStorage, parseLayoutArg, remoteOpener } from "../session.ts";
+import { parseOrasReference } from "../../oci/reference.ts";
+import { diffManifest, diffReport, diffSideName, type DiffSide } from "../../modelkit/diff.ts";
 import type { LayoutStore } from "../../store/layout.ts";
 import { CancelledError, KitError, errorMessage, hintIn } from "../../util/errors.ts";
 
 const REMOTE_PREFIX = "remote://";
 const LOCAL_PREFIX = "local://";
 
-function parseArg(arg: string, n: 1 | 2): DiffSide {
+function parseArg(ctx: Context, arg: string, n: 1 | 2): DiffSide {
+  const layout = parseLayoutArg(ctx, arg);
+  if (layout) return { where: "layout", layout };
   const where = arg.startsWith(REMOTE_PREFIX) ? "remote" : arg.startsWith(LOCAL_PREFIX) ? "local" : "any";
   const name = arg.startsWith(REMOTE_PREFIX) ? arg.slice(REMOTE_PREFIX.length) : arg;
   const stripped = name.startsWith(LOCAL_PREFIX) ? name.slice(LOCAL_PREFIX.length) : name;
@@ -30,7 +32,8 @@ ModelKits can be specified from either a local or from a remote registry. Refere
 registry explicitly (e.g. localhost/mymodel:v1). To specify a local ModelKit, prefix the
 reference with 'local://', e.g. 'local://jozu.ml/foo/bar:v1'. To specify a remote ModelKit,
 prefix the reference with 'remote://', e.g. 'remote://jozu.ml/foo/bar:v1'. If no prefix is
-specified, the local storage is checked first.`,
+specified, the local storage is checked first. An OCI image layout is named
+oci:DIR[:TAG|@DIGEST] or oci-archive:FILE[:TAG|@DIGEST].`,
   example: `  # Compare two local ModelKits
   kit diff localhost/mymodel:v1 localhost/mymodel:v2
 
@@ -38,13 +41,16 @@ specified, the local storage is checked first.`,
   kit diff remote://jozu.ml/foo:champion remote://jozu.ml/bar:latest
 
   # Compare local ModelKit with a remote ModelKit
-  kit diff local://jozu.ml/foo:latest remote://jozu.ml/foo:latest`,
+  kit diff local://jozu.ml/foo:latest remote://jozu.ml/foo:latest
+
+  # Compare a local ModelKit with the one in a tar file
+  kit diff localhost/mymodel:v1 oci-archive:mymodel.tar`,
   args: { min: 2, max: 2 },
   argCompletion: "modelkit",
   flags: { ...networkFlags },
   async run(ctx, args, flags) {
-    const sideA = parseArg(args[0]!, 1);
-    const sideB = parseArg(args[1]!, 2);
+    const sideA = parseArg(ctx, args[0]!, 1);
+    const sideB = parseArg(ctx, args[1]!, 2);
     let storage: Promise<LayoutStore> | undefined;
     const stores = { local: () => (storage ??= openStorage(ctx)), remote: remoteOpener(ctx, networkOptions(flags, ctx.cwd)) };
     const opts = { logger: ctx.log, signal: ctx.signal };
@@ -59,6 +65,6 @@ specified, the local storage is checked first.`,
       ctx.log.info("ModelKits are identical");
       return;
     }
-    for (const line of diffReport(refToString(sideA.ref), refToString(sideB.ref), a.value.manifest, b.value.manifest)) ctx.log.info(line);
+    for (const line of diffReport(diffSideName(sideA), diffSideName(sideB), a.value.manifest, b.value.manifest)) ctx.log.info(line);
   },
 });

@@ -11,7 +11,8 @@ export const infoCommand = defineCommand({
 
 Prints the ModelKit's Kitfile as YAML. Use --filter with a dot path (.package.name, model.path,
 datasets, ...) to print a single value. By default, kit reads local storage; to see the
-configuration for a modelkit stored on a remote registry, use the --remote flag.`,
+configuration for a modelkit stored on a remote registry, use the --remote flag. MODELKIT may
+also be an OCI image layout: oci:DIR[:TAG|@DIGEST] or oci-archive:FILE[:TAG|@DIGEST].`,
   example: `  # See configuration for a local modelkit:
   kit info mymodel:mytag
 
@@ -22,7 +23,10 @@ configuration for a modelkit stored on a remote registry, use the --remote flag.
   kit info mymodel:mytag --filter .package.name
 
   # See configuration for a remote modelkit:
-  kit info --remote registry.example.com/my-model:1.0.0`,
+  kit info --remote registry.example.com/my-model:1.0.0
+
+  # See configuration for a modelkit in an OCI layout directory:
+  kit info oci:./models:v1`,
   args: { min: 1, max: 1 },
   argCompletion: "modelkit",
   flags: {

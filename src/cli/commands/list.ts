@@ -1,10 +1,11 @@
 import { defineCommand } from "../command.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
-import { openStorage, parseRefArg, remoteOpener } from "../session.ts";
+import { openStorage, parseLayoutArg, parseRefArg, remoteOpener } from "../session.ts";
 import { refToString } from "../../oci/reference.ts";
 import { parseFilter, type Filter } from "../../modelkit/layer-filter.ts";
 import { writeList } from "../../modelkit/list-format.ts";
-import { listLocalModelKits, listRemoteReference } from "../../modelkit/kit-listing.ts";
+import { listLayoutReference, listLocalModelKits, listRemoteReference } from "../../modelkit/kit-listing.ts";
+import type { LayoutRef } from "../../oci/location.ts";
 import { KitError } from "../../util/errors.ts";
 
 export const listCommand = defineCommand({
@@ -14,7 +15,9 @@ export const listCommand = defineCommand({
   long: `Displays a list of modelkits available in a repository.
 
 Without REPOSITORY, lists the ModelKits in local storage; with it, the ModelKits of that remote
-repository: every tag, or only the tag or digest the argument names. Artifacts in the repository
+repository: every tag, or only the tag or digest the argument names. An OCI image layout,
+oci:DIR[:TAG|@DIGEST] or oci-archive:FILE[:TAG|@DIGEST], lists the ModelKits inside it, each under
+the reference it was written from. Artifacts in the repository
 that are not ModelKits are skipped. Each ModelKit is shown once per tag with its repository,
 maintainer, name, the total size of its layers and its digest.
 
@@ -49,7 +52,10 @@ plus json: {{ json . }} prints the modelkit as JSON.`,
   kit list registry.example.com/my-namespace/my-model
 
   # List one tag of a remote repository
-  kit list registry.example.com/my-namespace/my-model:v1`,
+  kit list registry.example.com/my-namespace/my-model:v1
+
+  # List the modelkits in a tar file written by kit push
+  kit list oci-archive:models.tar`,
   args: { min: 0, max: 1 },
   flags: {
     format: { type: "string", default: "table", values: ["table", "json"], help: "Output format: table, json, or Go template string" },
@@ -58,9 +64,11 @@ plus json: {{ json . }} prints the modelkit as JSON.`,
   },
   async run(ctx, args, flags) {
     let arg: ReturnType<typeof parseRefArg> | undefined;
+    let layout: LayoutRef | undefined;
     let filters: Filter[];
     try {
-      if (args.length > 0) {
+      if (args.length > 0) layout = parseLayoutArg(ctx, args[0]!);
+      if (args.length > 0 && !layout) {
         arg = parseRefArg(args[0]!, "invalid reference");
         if (arg.extraTags.length > 0) throw new KitError("repository cannot reference multiple tags");
         ctx.log.debug(`Listing remote model kits in ${arg.explicit ? refToString(arg.ref) : `${arg.ref.registry}/${arg.ref.repository}`}`);
@@ -71,9 +79,11 @@ plus json: {{ json . }} prints the modelkit as JSON.`,
     }
     const net = networkOptions(flags, ctx.cwd);
     const opts = { filters, concurrency: net.concurrency, logger: ctx.log, signal: ctx.signal };
-    const infos = arg
-      ? await listRemoteReference(remoteOpener(ctx, net), arg.ref, arg.explicit, opts)
-      : await listLocalModelKits(await openStorage(ctx), opts);
+    const infos = layout
+      ? await listLayoutReference(layout, opts)
+      : arg
+        ? await listRemoteReference(remoteOpener(ctx, net), arg.ref, arg.explicit, opts)
+        : await listLocalModelKits(await openStorage(ctx), opts);
     writeList(infos, flags.format, (s) => ctx.log.print(s));
   },
 });

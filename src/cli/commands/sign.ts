@@ -4,7 +4,7 @@
  * @module
  */
 import { defineCommand } from "../command.ts";
-import { findModelKit, parseAnnotations, readSigningKey, signingNetworkFlags, signingNetworkOptions } from "../signing.ts";
+import { findModelKit, parseAnnotations, readSigningKey, signingNetworkFlags, signingNetworkOptions, writeFound } from "../signing.ts";
 import { signModelKit } from "../../sign/sign.ts";
 import { KitError } from "../../util/errors.ts";
 
@@ -17,7 +17,8 @@ export const signCommand = defineCommand({
 The signature is stored next to the ModelKit, under the tag sha256-<digest>.sig of its
 repository, where cosign and containers/image look for it; signing again with another key adds
 a signature. A ModelKit in local storage is signed there (kit push carries the signature to
-the registry with the kit); otherwise it is signed in its registry. No transparency log is
+the registry with the kit); otherwise it is signed in its registry. A ModelKit in an OCI layout
+(oci:DIR[:TAG], oci-archive:FILE[:TAG]) is signed in the layout. No transparency log is
 used, so signing works offline. The key's password is read from KIT_PASSWORD (or
 COSIGN_PASSWORD), otherwise asked on the terminal.`,
   example: `  # Sign a ModelKit in local storage
@@ -37,7 +38,7 @@ COSIGN_PASSWORD), otherwise asked on the terminal.`,
     const annotations = parseAnnotations(flags.annotations);
     const key = await readSigningKey(ctx, flags.key);
     const kit = await findModelKit(ctx, args[0]!, net, ctx.log, true);
-    const r = await signModelKit(kit.target, kit.desc, kit.identity, key, { annotations, signal: ctx.signal });
+    const r = await writeFound(kit, (target) => signModelKit(target, kit.desc, kit.identity, key, { annotations, signal: ctx.signal }));
     const what = `${kit.name} (${kit.desc.digest})`;
     if (r.added) ctx.log.info(`Signed ${what} in ${kit.where}: signature stored under ${r.tag}`);
     else ctx.log.info(`${what} is already signed with this key in ${kit.where} (${r.tag})`);

@@ -1,13 +1,14 @@
 import path from "node:path";
 import { defineCommand } from "../command.ts";
-import { openStorage, parseRefArg, remoteOpener, s3Opener, startProgress } from "../session.ts";
+import { openStorage, parseLayoutArg, parseRefArg, remoteOpener, s3Opener, startProgress } from "../session.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { requireSignature, verifyKeyFlags } from "../signing.ts";
 import { parseFilter, type Filter, type FilterType } from "../../modelkit/layer-filter.ts";
 import type { Descriptor } from "../../oci/descriptor.ts";
+import { layoutRefToString, type KitLocation } from "../../oci/location.ts";
 import { refToString, type ModelRef } from "../../oci/reference.ts";
 import type { ReadOnlyTarget } from "../../store/target.ts";
-import { sourceFor } from "../../modelkit/locate.ts";
+import { openKit } from "../../modelkit/locate.ts";
 import { unpackModelKit } from "../../modelkit/unpack.ts";
 import { AGENT_NAMES, resolveAgents, unpackRefAsSkills } from "../../modelkit/agent-skills.ts";
 import { asKitError, KitError, withContext } from "../../util/errors.ts";
@@ -22,7 +23,10 @@ Components (the Kitfile, model, datasets, code, docs, prompts and MCP servers) a
 the directory given with --dir, or the current directory. Select components with --filter
 TYPES[:NAMES], e.g. --filter model or --filter datasets:training,validation; names match an
 entry's name or path. Every byte is checked against its digest; archives that try to write
-outside the target directory are refused.`,
+outside the target directory are refused.
+
+MODELKIT may also be an OCI image layout: oci:DIR[:TAG|@DIGEST] or oci-archive:FILE[:TAG|@DIGEST]
+(read in place; nothing is stored).`,
   example: `  # Unpack everything into ./my-model
   kit unpack mymodel:latest -d ./my-model
 
@@ -30,7 +34,10 @@ outside the target directory are refused.`,
   kit unpack mymodel:latest --filter=model,kitfile -o
 
   # Unpack one dataset by name
-  kit unpack mymodel:latest --filter=datasets:validation`,
+  kit unpack mymodel:latest --filter=datasets:validation
+
+  # Unpack straight from a tar file written by kit push
+  kit unpack oci-archive:mymodel.tar -d ./my-model`,
   args: { min: 1, max: 1 },
   argCompletion: "modelkit",
   flags: {
@@ -49,19 +56,24 @@ outside the target directory are refused.`,
     ...verifyKeyFlags,
   },
   async run(ctx, args, flags) {
-    let ref: ModelRef;
+    let loc: KitLocation;
     let filters: Filter[];
+    const layout = parseLayoutArg(ctx, args[0]!);
     try {
-      const parsed = parseRefArg(args[0]!, "failed to parse reference");
-      if (parsed.extraTags.length) throw new KitError("can not unpack multiple tags");
-      ref = parsed.ref;
+      if (layout) {
+        loc = layout;
+      } else {
+        const parsed = parseRefArg(args[0]!, "failed to parse reference");
+        if (parsed.extraTags.length) throw new KitError("can not unpack multiple tags");
+        loc = { kind: "reference", ref: parsed.ref };
+      }
       filters = flags.filter.map(parseFilter);
     } catch (e) {
       throw withContext("Invalid arguments", asKitError(e));
     }
     const net = networkOptions(flags, ctx.cwd);
     ctx.log.debug(`Overwrite: ${flags.overwrite}`);
-    ctx.log.debug(`Unpacking ${refToString(ref)}`);
+    ctx.log.debug(`Unpacking ${loc.kind === "layout" ? layoutRefToString(loc) : refToString(loc.ref)}`);
     if (filters.length === 0) {
       const types = (["kitfile", "model", "code", "datasets", "docs"] as const).filter((t) => flags[t]) as FilterType[];
       if (types.length) filters = [{ types, names: [] }];
@@ -69,14 +81,14 @@ outside the target directory are refused.`,
     const dir = path.resolve(ctx.cwd, flags.dir || ".");
     const asSkill = flags.changed.has("as-skill");
     const agents = asSkill ? await resolveAgents(flags["as-skill"], ctx.env, ctx.log) : [];
-    const storage = await openStorage(ctx);
+    let storage: ReturnType<typeof openStorage> | undefined;
     if (!asSkill) ctx.log.info(`Unpacking to ${dir}`);
     const ui = startProgress(ctx, "Unpacked");
     const remote = remoteOpener(ctx, net, ui.log);
-    const locate = (r: ModelRef) => sourceFor(storage, r, remote);
     const verify = (source: ReadOnlyTarget, r: ModelRef, d: Descriptor) => requireSignature(ctx, flags["verify-key"], source, r, ui.log, d);
     const common = { filters, overwrite: flags.overwrite, ignoreExisting: flags["ignore-existing"], logger: ui.log, signal: ctx.signal, verify };
     try {
+      const { ref, locate } = await openKit(loc, { storage: () => (storage ??= openStorage(ctx)), remote, signal: ctx.signal });
       if (asSkill) {
         // Only the SKILL.md prompt layers, into the agents' skill directories (a project's with -d).
         await unpackRefAsSkills(ref, locate, { ...common, agents, projectDir: flags.changed.has("dir") ? dir : undefined, env: ctx.env });

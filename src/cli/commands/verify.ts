@@ -17,8 +17,9 @@ Every signature stored for the ModelKit's digest is checked: it must verify with
 keys, sign exactly this manifest digest, and name this repository. The command prints the
 signatures that verified, and fails with the reason when none does (unsigned, another key, a
 payload for another digest or repository, a changed payload or signature). The ModelKit is read
-from local storage when it is there, otherwise from its registry. No transparency log is
-consulted, so verification works offline.`,
+from local storage when it is there, otherwise from its registry, or from the OCI layout
+(oci:DIR[:TAG], oci-archive:FILE[:TAG]) the argument names, where the repository is the one the
+layout recorded for it. No transparency log is consulted, so verification works offline.`,
   example: `  kit verify registry.example.com/org/model:v1 --key cosign.pub
 
   # Require an annotation in the signed payload

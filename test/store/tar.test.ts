@@ -12,7 +12,7 @@ import {
   type TarEntry,
   tarChunks,
   tarStream,
-} from "../../src/modelkit/tar.ts";
+} from "../../src/store/tar.ts";
 import { KitError } from "../../src/util/errors.ts";
 import { readFileChunks } from "../../src/util/fs.ts";
 import { concat } from "../helpers/streams.ts";

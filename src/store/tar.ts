@@ -1,5 +1,5 @@
 /**
- * A streaming tar writer whose bytes equal Go `archive/tar` output as kit uses it (docs/format.md#tar):
+ * The project's tar writer (pack's layers, oci-archive files), whose bytes equal Go `archive/tar` output as kit uses it (docs/format.md#tar):
  * USTAR whenever possible, PAX records for long/non-ASCII names and sizes ≥ 8 GiB, uid 1000, gid 0,
  * mtime 0, data padded to 512 and two zero blocks at the end. File data is streamed through; at most
  * a bounded amount of small pieces is staged to make large output chunks.
@@ -9,7 +9,7 @@ import { KitError } from "../util/errors.ts";
 import type { ChunkPool } from "../util/chunk-pool.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { chunksOf, iterableStream } from "../util/streams.ts";
-import { joinPath } from "./ignore.ts";
+import { cleanPath } from "../kitfile/paths.ts";
 
 export const BLOCK_SIZE = 512;
 /** The uid kit writes into every header (`0001750`). */
@@ -211,7 +211,8 @@ export function encodeHeader(name: string, mode: number, size: number, typeflag:
       .join(""),
   );
   const slash = name.lastIndexOf("/");
-  let paxName = toAscii(joinPath(name.slice(0, slash + 1), "PaxHeaders.0", name.slice(slash + 1)));
+  const paxParts = [name.slice(0, slash + 1), "PaxHeaders.0", name.slice(slash + 1)].filter((p) => p !== "");
+  let paxName = toAscii(cleanPath(paxParts.join("/")));
   if (paxName.length > 100) paxName = paxName.slice(0, 100);
   paxName = paxName.replace(/\/+$/, "");
   const xhdr = new Uint8Array(BLOCK_SIZE);
@@ -307,6 +308,16 @@ export async function* tarChunks(
   await stage(END_OF_ARCHIVE);
   yield take();
   pool?.release(buf); // the staging buffer kept after the last copy-out, if any
+}
+
+/** The end-of-archive marker: two zero blocks. */
+export function endOfArchive(): Uint8Array {
+  return new Uint8Array(END_OF_ARCHIVE.length);
+}
+
+/** Bytes of padding after `size` bytes of entry data (to the next 512-byte block). */
+export function tarPadding(size: number): number {
+  return padLength(size);
 }
 
 /**

@@ -1,0 +1,136 @@
+/**
+ * Where a ModelKit argument points (docs/format.md#oci-layouts): kit's own reference (local storage
+ * or a registry), or an OCI image layout in skopeo's spelling, `oci:PATH[:TAG|@DIGEST]` (a
+ * directory) or `oci-archive:PATH[:TAG|@DIGEST]` (a tar file holding one). Parsed once, here; the
+ * name a layout's ModelKit goes by in local storage is derived here too.
+ * @module
+ */
+import { KitError } from "../util/errors.ts";
+import { digestProblem } from "./digest.ts";
+import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_KIT_REFERENCE, ANNOTATION_REF_NAME } from "./media-types.ts";
+import { isTag, LOCAL_REGISTRY, parseReference, type ModelRef } from "./reference.ts";
+
+export type LayoutFormat = "oci" | "oci-archive";
+
+/** An OCI image layout and, optionally, one manifest in it: by its tag (`ref.name`) or its digest. */
+export interface LayoutRef {
+  readonly kind: "layout";
+  readonly format: LayoutFormat;
+  /** The directory (`oci`) or tar file (`oci-archive`), as given or made absolute by the caller. */
+  readonly path: string;
+  /** The `org.opencontainers.image.ref.name` of the manifest, when given. */
+  readonly tag?: string;
+  /** The manifest digest, when given (never together with a tag). */
+  readonly digest?: string;
+}
+
+/** kit's reference: local storage, or the registry it names. */
+export interface StoreRef {
+  readonly kind: "reference";
+  readonly ref: ModelRef;
+  /** True when the argument named a tag or digest (otherwise `ref` has kit's default tag `latest`). */
+  readonly explicit?: boolean;
+}
+
+export type KitLocation = StoreRef | LayoutRef;
+
+/**
+ * The `org.opencontainers.image.ref.name` grammar of the image-layout spec: components of
+ * alphanumerics joined by one of `-._:@+` (or `--`), separated by `/`.
+ */
+const REF_NAME_RE = /^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:\/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$/;
+
+/** True when `s` may be an image layout's `ref.name` (a tag such as `v1`, or a name such as `library/busybox:1`). */
+export function isRefName(s: string): boolean {
+  return REF_NAME_RE.test(s);
+}
+
+/** A Windows drive at the start of a path: `C:\` or `C:/`. */
+const DRIVE_RE = /^[A-Za-z]:[\\/]/;
+
+/** The transport prefix of `arg` (`oci:` or `oci-archive:`), or undefined for kit's own references. */
+export function layoutFormatOf(arg: string): LayoutFormat | undefined {
+  if (arg.startsWith("oci-archive:")) return "oci-archive";
+  if (arg.startsWith("oci:")) return "oci";
+  return undefined;
+}
+
+/**
+ * Parses `oci:PATH[:TAG|@DIGEST]` or `oci-archive:PATH[:TAG|@DIGEST]` (undefined when `arg` has
+ * neither prefix). The rule for `:` is skopeo's: PATH ends at its first `:`, except for a Windows
+ * drive (`C:\`, `C:/`) at its start, and a trailing `@<digest>` ends it too. TAG follows the
+ * image-layout spec's `ref.name` grammar.
+ */
+export function parseLayoutRef(arg: string): LayoutRef | undefined {
+  const format = layoutFormatOf(arg);
+  if (!format) return undefined;
+  const rest = arg.slice(format.length + 1);
+  const bad = (why: string) => new KitError(`invalid ${format}: reference ${JSON.stringify(arg)}: ${why}`, {
+    hint: `Write ${format}:PATH, ${format}:PATH:TAG or ${format}:PATH@sha256:DIGEST; PATH ends at its first ':' (a Windows drive letter such as C:\\ excepted)`,
+  });
+  const drive = DRIVE_RE.exec(rest)?.[0].length ?? 0;
+  const at = rest.lastIndexOf("@");
+  if (at >= drive && !rest.slice(drive, at).includes(":") && digestProblem(rest.slice(at + 1)) === undefined) {
+    const path = rest.slice(0, at);
+    if (path === "") throw bad("the path is empty");
+    return { kind: "layout", format, path, digest: rest.slice(at + 1) };
+  }
+  const colon = rest.indexOf(":", drive);
+  const path = colon < 0 ? rest : rest.slice(0, colon);
+  if (path === "") throw bad("the path is empty");
+  if (colon < 0) return { kind: "layout", format, path };
+  const tag = rest.slice(colon + 1);
+  if (tag === "") throw bad("the tag after ':' is empty");
+  if (!isRefName(tag)) throw bad(`invalid tag ${JSON.stringify(tag)}`);
+  return { kind: "layout", format, path, tag };
+}
+
+/** The layout reference in its command-line form. */
+export function layoutRefToString(l: LayoutRef): string {
+  const base = `${l.format}:${l.path}`;
+  if (l.digest) return `${base}@${l.digest}`;
+  return l.tag ? `${base}:${l.tag}` : base;
+}
+
+/** `l` naming the manifest `digest` (its tag dropped). */
+export function layoutWithDigest(l: LayoutRef, digest: string): LayoutRef {
+  return { kind: "layout", format: l.format, path: l.path, digest };
+}
+
+function tryParse(s: string | undefined): ModelRef | undefined {
+  if (!s) return undefined;
+  try {
+    return parseReference(s);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A repository name from a layout's file name: its last path element without a `.tar` extension,
+ * lower-cased, each run of other characters than `a-z0-9` made one `-` (`modelkit` when nothing is left).
+ */
+export function repositoryFromPath(layoutPath: string): string {
+  const base = layoutPath.replace(/[\\/]+$/, "").split(/[\\/]/).pop() ?? "";
+  const name = base.replace(/\.tar$/i, "").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  return name === "" ? "modelkit" : name;
+}
+
+/**
+ * The reference a ModelKit in a layout goes by (docs/format.md#oci-layouts): the full reference
+ * kit recorded when writing it (`io.kitops.modelkit.reference`), else containerd's
+ * `io.containerd.image.name`, else its `ref.name` when that is a reference naming a registry;
+ * otherwise `<name from the layout's path>:<ref.name>` in local storage, or `@<digest>` when the
+ * manifest has no usable `ref.name`.
+ */
+export function layoutKitName(entry: { digest: string; annotations?: Record<string, string> }, layoutPath: string): ModelRef {
+  const a = entry.annotations ?? {};
+  const recorded = tryParse(a[ANNOTATION_KIT_REFERENCE]) ?? tryParse(a[ANNOTATION_CONTAINERD_NAME]);
+  if (recorded) return recorded;
+  const refName = a[ANNOTATION_REF_NAME];
+  const repository = repositoryFromPath(layoutPath);
+  if (refName && isTag(refName)) return { registry: LOCAL_REGISTRY, repository, tag: refName };
+  const full = refName && refName.includes("/") ? tryParse(refName) : undefined;
+  if (full) return full;
+  return { registry: LOCAL_REGISTRY, repository, digest: entry.digest };
+}

@@ -1,0 +1,232 @@
+/**
+ * Fills the missing regions of a {@link PartialDownload} from a {@link RangeFetcher}, over several
+ * connections when the source serves byte ranges (as Ollama and the Hugging Face clients download
+ * large files): where a CDN or an object store caps each connection, the parts add up.
+ *
+ * One connection starts at the first missing byte. When its answer shows that the source honours
+ * ranges, a controller measures the throughput in short windows and doubles the connections as
+ * long as the last doubling paid for itself — at least 40% of the gain it would bring if every
+ * connection were capped — up to `maxParts`; connections that made things worse retire when their
+ * part ends. A new
+ * connection takes a region nobody fetches yet, or else the second half of the largest region a
+ * connection still has ahead of it (that one stops at the middle). Parts continue after a broken
+ * connection inside the source's `fetchFrom`; every part's bytes stay in the partial file for a
+ * later run; the digest is checked over the whole by the partial download.
+ * @module
+ */
+import type { Descriptor } from "../oci/descriptor.ts";
+import { IntegrityError } from "../util/errors.ts";
+import type { Logger } from "../util/log.ts";
+import { abortReason } from "../util/pool.ts";
+import { skipBytes } from "../util/streams.ts";
+import type { ByteRange, PartialDownload } from "./partial.ts";
+import type { RangeFetcher } from "./target.ts";
+
+export interface RangeOptions {
+  /** Most connections for one blob (default 8). */
+  maxParts?: number;
+  /** Smallest region a new connection takes over (default 8 MiB); smaller blobs use one connection. */
+  minPartBytes?: number;
+  /** Length of a throughput window (default 400 ms): one to settle after a change, one measured. */
+  windowMs?: number;
+}
+
+export interface FillOptions extends RangeOptions {
+  signal?: AbortSignal;
+  /** Bytes as they reach the disk. */
+  onBytes?: (n: number) => void;
+  /** What was received before is dropped (the source cannot serve ranges). */
+  onRestart?: (dropped: number) => void;
+  logger?: Logger;
+}
+
+/** A region one connection fetches: `pos` is the next byte it will deliver; `end` may move closer. */
+interface Part {
+  pos: number;
+  end: number;
+}
+
+const MiB = 1024 * 1024;
+/** Share of the ideal gain (every connection capped alike) more connections must bring to be kept growing. */
+const GAIN = 0.4;
+
+/**
+ * The body of `part` up to its (possibly reduced) end: `part.pos` advances as chunks are handed
+ * on, and the source is cancelled once the end is reached.
+ */
+function partBody(body: ReadableStream<Uint8Array>, part: Part): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  const stop = () => void reader.cancel().catch(() => {});
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      if (part.pos >= part.end) {
+        stop();
+        return ctl.close();
+      }
+      const r = await reader.read();
+      if (r.done) return ctl.close();
+      let v = r.value;
+      if (part.pos + v.byteLength > part.end) v = v.subarray(0, part.end - part.pos);
+      part.pos += v.byteLength;
+      ctl.enqueue(v);
+      if (part.pos >= part.end) {
+        stop();
+        ctl.close();
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * Downloads what `partial` is missing of `desc` from `source` and commits it. On failure the
+ * bytes received stay in the partial file (the caller closes it) and the first error is thrown.
+ */
+export async function fillPartial(partial: PartialDownload, source: RangeFetcher, desc: Descriptor, opts: FillOptions = {}): Promise<void> {
+  const maxParts = Math.max(1, opts.maxParts ?? 8);
+  const minPart = Math.max(1, opts.minPartBytes ?? 8 * MiB);
+  const windowMs = opts.windowMs ?? 400;
+  const queue: ByteRange[] = partial.missing();
+  if (queue.length === 0) return partial.commit();
+  if (partial.received > 0) {
+    opts.logger?.debug(queue.length === 1 && queue[0]!.end === desc.size
+      ? `Resuming download of ${desc.digest} at byte ${queue[0]!.start} of ${desc.size}`
+      : `Resuming download of ${desc.digest} with ${partial.received} of ${desc.size} bytes received in ${queue.length} missing parts`);
+  }
+
+  const ctl = new AbortController();
+  const onOuterAbort = () => ctl.abort(abortReason(opts.signal!));
+  if (opts.signal?.aborted) onOuterAbort();
+  opts.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  const signal = ctl.signal;
+  const active = new Set<Part>();
+  let firstError: unknown;
+  let ranged = false;
+  let received = 0;
+  let running = 0;
+  /** Connections wanted; a worker beyond it retires after its part. */
+  let target = maxParts;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const onBytes = (n: number) => {
+    received += n;
+    opts.onBytes?.(n);
+  };
+
+  /** Unfetched region first, else the back half of the largest region still ahead of a connection. */
+  const take = (): Part | undefined => {
+    const g = queue.shift();
+    if (g) return { pos: g.start, end: g.end };
+    if (!ranged) return undefined;
+    let victim: Part | undefined;
+    for (const p of active) if (!victim || p.end - p.pos > victim.end - victim.pos) victim = p;
+    if (!victim || victim.end - victim.pos < 2 * minPart) return undefined;
+    const mid = victim.pos + Math.floor((victim.end - victim.pos) / 2);
+    const part = { pos: mid, end: victim.end };
+    victim.end = mid;
+    return part;
+  };
+
+  const runPart = async (part: Part, first: boolean): Promise<void> => {
+    active.add(part);
+    try {
+      const r = await source.fetchFrom(desc, part.pos, { signal, end: part.end });
+      let body = r.body;
+      if (first) {
+        ranged = r.ranged;
+        if (!r.ranged && !(part.pos === 0 && part.end === desc.size)) {
+          // A source without ranges sends everything from 0: keep nothing, take it all from this answer.
+          queue.length = 0;
+          const dropped = partial.received;
+          await partial.restart();
+          if (dropped > 0) opts.onRestart?.(dropped);
+          part.pos = 0;
+          part.end = desc.size;
+        }
+      } else if (r.offset < part.pos) {
+        ranged = false;
+        body = skipBytes(body, part.pos - r.offset);
+      }
+      const start = part.pos;
+      await partial.writeAt(start, partBody(body, part), { signal, onBytes, end: part.end });
+    } finally {
+      active.delete(part);
+    }
+  };
+
+  const worker = async (part: Part | undefined, first: boolean): Promise<void> => {
+    while (part && !signal.aborted) {
+      await runPart(part, first);
+      first = false;
+      if (running > target) return;
+      part = take();
+    }
+  };
+
+  const spawn = (part: Part, first: boolean) => {
+    running++;
+    worker(part, first)
+      .catch((e) => {
+        if (firstError === undefined) firstError = signal.aborted && opts.signal?.aborted ? abortReason(opts.signal) : e;
+        ctl.abort(e);
+      })
+      .finally(() => {
+        if (--running === 0) resolveDone();
+      });
+  };
+
+  // The controller: one window to settle after each change, then one measured window. Like TCP's
+  // slow start, the count doubles while doubling brings at least GAIN of what it could.
+  let before: { n: number; rate: number } | undefined;
+  let settled = false;
+  let warm = false;
+  let last = { at: performance.now(), bytes: 0 };
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const rate = (received - last.bytes) / Math.max(1, now - last.at);
+    last = { at: now, bytes: received };
+    if (!ranged || settled || running === 0 || signal.aborted) return;
+    if (!warm) {
+      warm = true;
+      return;
+    }
+    const n = running;
+    if (before && rate < before.rate * (1 + GAIN * (n / before.n - 1))) {
+      settled = true;
+      if (rate < before.rate * 0.9) target = before.n;
+      return;
+    }
+    if (n >= maxParts) return void (settled = true);
+    before = { n, rate };
+    const want = Math.min(n, maxParts - n);
+    let added = 0;
+    while (added < want) {
+      const part = take();
+      if (!part) break;
+      spawn(part, false);
+      added++;
+    }
+    if (added === 0) return void (settled = true);
+    warm = false;
+    opts.logger?.debug(`Downloading ${desc.digest} over ${n + added} connections`);
+  }, windowMs);
+
+  try {
+    const firstGap = queue.shift()!;
+    spawn({ pos: firstGap.start, end: firstGap.end }, true);
+    await done;
+  } finally {
+    clearInterval(timer);
+    opts.signal?.removeEventListener("abort", onOuterAbort);
+  }
+  if (firstError !== undefined) throw firstError;
+  const left = partial.missing();
+  if (left.length > 0) {
+    throw new IntegrityError(`Content of ${desc.digest} is truncated: got ${partial.received} of ${desc.size} bytes`, {
+      hint: "Run the command again to resume the download",
+    });
+  }
+  await partial.commit();
+}
