@@ -21,7 +21,7 @@ import { execFileSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { formatBytes } from "../src/util/log.ts";
-import { installedBinsDir, nodeLlamaCppPlugin, prebuiltFolderFor, stageNodeLlamaCpp } from "./nlc-plugin.ts";
+import { bundleNodeLlamaCpp, installedBinsDir, packNodeLlamaCpp, prebuiltFolderFor, stageNodeLlamaCpp } from "./nlc-plugin.ts";
 
 const root = path.resolve(import.meta.dir, "..");
 const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as {
@@ -80,15 +80,26 @@ export async function buildBinary(target: BuildTarget): Promise<void> {
   rmSync(target.bunTarget.includes("windows") && !target.outfile.endsWith(".exe") ? target.outfile + ".exe" : target.outfile, { force: true });
   const assets: string[] = [];
   if (bins.length) {
+    // node-llama-cpp (its JavaScript and the target's llama.cpp files) goes in compressed, once
+    // (scripts/nlc-plugin.ts); kit's own bundle leaves it out.
     const stageDir = path.join(root, ".tmp", "nlc-stage", target.bunTarget);
-    assets.push(stageNodeLlamaCpp({ root, stageDir, binsDirs: bins }));
+    const staged = stageNodeLlamaCpp({ root, stageDir, binsDirs: bins });
+    await bundleNodeLlamaCpp(root, staged);
+    // The compressed stream is cached by content under node_modules/.cache (which clones made with
+    // the installed packages, like the release test's, share), as compressing takes seconds.
+    assets.push(packNodeLlamaCpp(staged, path.join(stageDir, "packed"), path.join(root, "node_modules", ".cache", "kit-nlc")));
   }
   const result = await Bun.build({
     entrypoints: [path.join(root, "src/main.ts")],
-    plugins: [nodeLlamaCppPlugin(root)],
+    // Only `kit dev` imports node-llama-cpp, from the embedded bundle once extracted; when kit
+    // runs from source it comes from node_modules.
+    external: ["node-llama-cpp"],
     minify: true,
     bytecode: true,
     format: "esm",
+    // Each dynamically imported module (a command, the dev server, the registry client) is a
+    // chunk of its own, loaded only when used: start-up reads only what `kit version` needs.
+    splitting: true,
     sourcemap: "none",
     define,
     compile: {

@@ -1,27 +1,37 @@
 /**
- * node-llama-cpp inside the one `bun build --compile` binary.
+ * node-llama-cpp inside the one `bun build --compile` binary, compressed.
  *
- * Two problems, two parts:
+ * Three parts:
  * 1. **Native files.** The llama.cpp addon (`llama-addon.node`) must be loaded from a real file
  *    next to its shared libraries (RUNPATH `$ORIGIN`; ggml also dlopens the best
  *    `libggml-cpu-*.so` from that folder). {@link stageNodeLlamaCpp} copies the prebuilt
  *    binaries for the target, node-llama-cpp's package.json, the two JSON files it reads at
- *    start and its grammars into `<stage>/nlc/`; the build embeds that folder
- *    (`compile.assets`), and src/runtime/native-assets.ts extracts it at first use.
- * 2. **Paths.** node-llama-cpp finds its own folder through `import.meta.url`, which inside the
- *    binary points into the virtual `/$bunfs`. {@link nodeLlamaCppPlugin} patches the few modules
- *    that do so to use `globalThis.__KIT_NLC_ROOT` (set by the extraction) when it is set, maps
- *    every `@node-llama-cpp/<platform>` package to a module whose bins are in that folder, and
- *    skips the binding self-test (it forks a child running node-llama-cpp's own .js file, which a
- *    compiled binary does not have).
+ *    start and its grammars into `<stage>/nlc/`.
+ * 2. **Its JavaScript.** node-llama-cpp and its dependencies are bundled on their own
+ *    ({@link bundleNodeLlamaCpp}) into `<stage>/nlc/dist/kit-nlc.js`, next to the native files,
+ *    not into kit's bundle: only `kit dev` needs them, and as plain JavaScript they compress
+ *    where kit's bytecode would not.
+ * 3. **Compression.** {@link packNodeLlamaCpp} joins the staged files into one zstd stream (level
+ *    19 with long-distance matching: the fifteen `libggml-cpu-*` variants share most of their
+ *    bytes) plus an index of names, sizes, modes and SHA-256 digests. The build embeds those two
+ *    files (`compile.assets`); src/runtime/native-assets.ts decompresses them once, on the first
+ *    `kit dev`, checking every file's digest, and imports the bundle from there.
+ *
+ * **Paths.** node-llama-cpp finds its own folder through `import.meta.url`.
+ * {@link nodeLlamaCppPlugin} patches the few modules that do so to use `globalThis.__KIT_NLC_ROOT`
+ * (set by the extraction) when it is set, maps every `@node-llama-cpp/<platform>` package to a
+ * module whose bins are in that folder, and skips the binding self-test (it forks a child running
+ * node-llama-cpp's own .js file, which a compiled binary does not have).
  *
  * Every patch is checked: a node-llama-cpp upgrade that changes the patched lines fails the
  * build instead of producing a binary that breaks at run time. The version is pinned in
  * package.json; update the patterns here together with it.
  * @module
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import zlib from "node:zlib";
 import type { BunPlugin } from "bun";
 
 /** Must match NLC_ROOT_GLOBAL in src/runtime/native-assets.ts. */
@@ -69,6 +79,89 @@ export function stageNodeLlamaCpp(o: NlcStageOptions): string {
     cpSync(dir, path.join(out, "bins", path.basename(dir)), { recursive: true, filter: (src) => !src.endsWith(".lib") });
   }
   return out;
+}
+
+/** Where the bundled JavaScript goes inside the staged folder (see src/runtime/native-assets.ts). */
+export const NLC_BUNDLE = "dist/kit-nlc.js";
+
+/**
+ * Bundles node-llama-cpp and its dependencies into `<stage>/nlc/dist/kit-nlc.js` (minified ESM
+ * for Bun). `@reflink/reflink` (a native module of a downloader kit never runs) stays out.
+ */
+export async function bundleNodeLlamaCpp(root: string, stage: string): Promise<string> {
+  const out = path.join(stage, NLC_BUNDLE);
+  const r = await Bun.build({
+    entrypoints: [path.join(root, "node_modules", "node-llama-cpp", "dist", "index.js")],
+    plugins: [nodeLlamaCppPlugin(root)],
+    minify: true,
+    format: "esm",
+    target: "bun",
+    external: ["@reflink/reflink"],
+    outdir: path.dirname(out),
+    naming: path.basename(out),
+  });
+  if (!r.success) {
+    for (const l of r.logs) console.error(l);
+    throw new Error("bundling node-llama-cpp failed");
+  }
+  const extra = r.outputs.filter((o) => path.resolve(o.path) !== out);
+  if (extra.length) throw new Error(`bundling node-llama-cpp produced more than one file: ${extra.map((o) => o.path).join(", ")}`);
+  return out;
+}
+
+/** One file of the compressed set, in the order of the stream. */
+export interface PackedFile {
+  /** Asset-style name: `nlc/` and the path in node-llama-cpp's folder. */
+  name: string;
+  size: number;
+  mode: number;
+  sha256: string;
+}
+
+/** `nlc/index.json`: what `nlc/files.zst` holds. */
+export interface PackedIndex {
+  version: string;
+  /** SHA-256 over the file list (names, sizes, modes, digests): names the extraction directory. */
+  digest: string;
+  files: PackedFile[];
+}
+
+function filesUnder(dir: string, rel = ""): string[] {
+  return readdirSync(path.join(dir, rel), { withFileTypes: true })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .flatMap((e) => (e.isDirectory() ? filesUnder(dir, path.posix.join(rel, e.name)) : [path.posix.join(rel, e.name)]));
+}
+
+/**
+ * Packs the staged `<stage>/nlc` folder into `<out>/nlc/index.json` and `<out>/nlc/files.zst`
+ * (the folder to embed, returned). The compressed stream is cached under `cacheDir` by the
+ * index digest: compressing takes some seconds and the files change only with node-llama-cpp.
+ */
+export function packNodeLlamaCpp(stage: string, out: string, cacheDir: string): string {
+  const version = (JSON.parse(readFileSync(path.join(stage, "package.json"), "utf8")) as { version: string }).version;
+  const names = filesUnder(stage);
+  const files: PackedFile[] = names.map((rel) => {
+    const abs = path.join(stage, rel);
+    return { name: `nlc/${rel}`, size: statSync(abs).size, mode: statSync(abs).mode & 0o777, sha256: createHash("sha256").update(readFileSync(abs)).digest("hex") };
+  });
+  const digest = createHash("sha256").update(JSON.stringify(files)).digest("hex");
+  const index: PackedIndex = { version, digest, files };
+  const dest = path.join(out, "nlc");
+  rmSync(dest, { recursive: true, force: true });
+  mkdirSync(dest, { recursive: true });
+  writeFileSync(path.join(dest, "index.json"), JSON.stringify(index));
+  const cached = path.join(cacheDir, `${digest}.zst`);
+  if (!existsSync(cached)) {
+    mkdirSync(cacheDir, { recursive: true });
+    const C = zlib.constants as unknown as Record<string, number>;
+    const data = zlib.zstdCompressSync(Buffer.concat(names.map((rel) => readFileSync(path.join(stage, rel)))), {
+      params: { [C.ZSTD_c_compressionLevel!]: 19, [C.ZSTD_c_windowLog!]: 27, [C.ZSTD_c_enableLongDistanceMatching!]: 1 },
+    });
+    writeFileSync(`${cached}.tmp`, data);
+    renameSync(`${cached}.tmp`, cached);
+  }
+  cpSync(cached, path.join(dest, "files.zst"));
+  return dest;
 }
 
 /** The host's prebuilt folder from node_modules, e.g. `node_modules/@node-llama-cpp/linux-x64/bins/linux-x64`. */

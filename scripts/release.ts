@@ -265,8 +265,9 @@ export function startupMedianMs(binary: string, runs = 20): number {
 
 /**
  * The release artifacts as Markdown: per target the binary's size split into the Bun runtime it
- * was built on, the embedded llama.cpp files (scripts/build.ts stages them under
- * .tmp/nlc-stage/<bun target>) and the rest (bundled JS as bytecode, kit's own assets); the
+ * was built on, the embedded llama.cpp files (node-llama-cpp's JavaScript and native files, as
+ * compressed by scripts/build.ts under .tmp/nlc-stage/<bun target>/packed) and the rest (kit's
+ * bundled JS as bytecode, kit's own assets); the
  * archive sizes; and, for the host's binary, the `kit version` start-up time.
  */
 export function releaseReport(distDir = path.join(root, "dist")): string {
@@ -280,7 +281,7 @@ export function releaseReport(distDir = path.join(root, "dist")): string {
     if (!existsSync(bin)) throw new Error(`${bin} is missing: run bun scripts/build.ts --all`);
     const size = statSync(bin).size;
     const runtime = statSync(targetRuntime(t) ?? process.execPath).size;
-    const llama = treeSize(path.join(root, ".tmp", "nlc-stage", t.bunTarget, "nlc"));
+    const llama = treeSize(path.join(root, ".tmp", "nlc-stage", t.bunTarget, "packed", "nlc"));
     const archive = (kind: string) => {
       const f = path.join(distDir, "release", `kitops-${t.name}.${kind}`);
       return existsSync(f) ? `${mib(statSync(f).size)} MiB` : "—";

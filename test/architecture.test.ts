@@ -38,3 +38,31 @@ test("Bun-only APIs are used only in src/runtime", () => {
   const offenders = files(src).filter((f) => layerOf(f) !== "runtime" && BUN_ONLY.test(readFileSync(f, "utf8").replace(/^\s*(\/\/|\*).*$/gm, "")));
   expect(offenders.map((f) => path.relative(src, f))).toEqual([]);
 });
+
+/** Every module `entry` imports statically (type-only imports excluded), and the bare specifiers it names. */
+function staticImports(entry: string): { modules: string[]; packages: string[] } {
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(/^(?:import|export)\s+(type\s)?[^;]*?\bfrom\s+["']([^"']+)["']|^import\s+["']([^"']+)["']/gms)) {
+      if (m[1]) continue;
+      const spec = (m[2] ?? m[3])!;
+      if (spec.startsWith(".")) visit(path.resolve(path.dirname(file), spec));
+      else packages.add(spec);
+    }
+  };
+  visit(entry);
+  return { modules: [...seen].map((f) => path.relative(src, f)).sort(), packages: [...packages].sort() };
+}
+
+test("kit version and kit --help start without the commands: main.ts reaches no other command, no registry, store, dev server or template code", () => {
+  const { modules, packages } = staticImports(path.join(src, "main.ts"));
+  const heavy = modules.filter((m) => !/^(main\.ts|\.\.\/package\.json|util\/.*|cli\/(run|root|command|flags|globals)\.ts|cli\/commands\/help\.ts)$/.test(m));
+  expect(heavy).toEqual([]);
+  expect(modules).not.toContain("util/go-template.ts");
+  // Bun's node:stream, node:tty, node:net, node:readline, node:crypto and node:zlib cost milliseconds to load.
+  expect(packages.filter((p) => !["node:fs", "node:path", "node:os"].includes(p) && !p.endsWith("package.json"))).toEqual([]);
+});

@@ -5,6 +5,7 @@
  * - {@link writeIncompressibleFile}: a large file of PRNG bytes, written in 4 MiB blocks with a
  *   bounded buffer. Every block is fresh PRNG output, so no compressor (gzip's 32 KiB window, zstd's
  *   long-range matcher) finds repeats.
+ * - {@link makePartsProject}: four large files, packed as four layers.
  * - {@link makeSmallFiles}: many small files (1–64 KiB) in nested directories.
  * - {@link makeMixedProject}: a model project — a weight file, tokenizer JSONs, a CSV dataset,
  *   code and docs — with its Kitfile.
@@ -134,6 +135,16 @@ export function makeLargeFileProject(dir: string, size: number, seed: number): s
   writeIncompressibleFile(file, size, seed);
   writeKitfile(dir, "manifestVersion: 1.0.0\npackage:\n  name: bench-large\nmodel:\n  name: large\n  path: model.bin\n");
   return file;
+}
+
+/**
+ * A project of four incompressible files `part0.bin`…`part3.bin` of `size` bytes each: the model
+ * and three model parts, so four layers.
+ */
+export function makePartsProject(dir: string, size: number, seed: number): void {
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < 4; i++) writeIncompressibleFile(path.join(dir, `part${i}.bin`), size, seed + i);
+  writeKitfile(dir, "manifestVersion: 1.0.0\npackage:\n  name: bench-parts\nmodel:\n  path: part0.bin\n  parts:\n    - path: part1.bin\n    - path: part2.bin\n    - path: part3.bin\n");
 }
 
 /**

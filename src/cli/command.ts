@@ -32,8 +32,14 @@ export interface Context {
     /** Prompts on the terminal; `secret` hides the typed text. */
     prompt(question: string, secret?: boolean): Promise<string>;
   };
-  /** `colour`: escape colours are allowed (a terminal, no `NO_COLOR`, not Windows). */
-  stdout: { isTTY: boolean; columns: number; colour: boolean };
+  stdout: {
+    isTTY: boolean;
+    columns: number;
+    /** Escape colours are allowed (a terminal, no `NO_COLOR`, not Windows). */
+    colour: boolean;
+    /** Raw text to stdout (progress bars' escape sequences): nothing is made safe here. */
+    write(s: string): void;
+  };
   /** Aborted on Ctrl-C. */
   signal: AbortSignal;
   /** The kit binary's own version (goes into manifests). */
@@ -75,6 +81,8 @@ export interface CommandSpec<F extends FlagTable> {
 
 export interface Command extends CommandSpec<FlagTable> {
   parent?: Command;
+  /** Set on a placeholder from {@link lazyCommand}: imports the real command. */
+  load?: () => Promise<Command>;
 }
 
 export function defineCommand<F extends FlagTable>(spec: CommandSpec<F>): Command {
@@ -84,14 +92,51 @@ export function defineCommand<F extends FlagTable>(spec: CommandSpec<F>): Comman
 }
 
 /**
+ * A command known to the command table by name and one-line description only: its module (flags,
+ * help texts, and everything it runs) is imported when it is used ({@link loaded}), so that
+ * `kit version` or `kit --help` does not load the registry client, the dev server or the template
+ * engine. `short` must be the command's own (checked when it is loaded).
+ */
+export function lazyCommand(name: string, short: string, load: () => Promise<Command>): Command {
+  return { name, use: name, short, flags: {}, load };
+}
+
+/** The real command behind a {@link lazyCommand} placeholder, which it replaces in its parent. */
+export async function loaded(cmd: Command): Promise<Command> {
+  if (!cmd.load) return cmd;
+  const real = await cmd.load();
+  if (real.name !== cmd.name || real.short !== cmd.short) {
+    throw new Error(`The command table's entry "${cmd.name}: ${cmd.short}" does not match its module ("${real.name}: ${real.short}")`);
+  }
+  const siblings = cmd.parent?.subcommands;
+  const i = siblings?.indexOf(cmd) ?? -1;
+  if (siblings && i >= 0) siblings[i] = real;
+  real.parent = cmd.parent;
+  return real;
+}
+
+/** `cmd` with every placeholder below it loaded (for what walks the whole tree: completion). */
+export async function loadAll(cmd: Command): Promise<Command> {
+  const real = await loaded(cmd);
+  for (const s of [...(real.subcommands ?? [])]) await loadAll(s);
+  return real;
+}
+
+/** The sub-command of `cmd` named `name` (aliases count), loaded. */
+export async function subcommand(cmd: Command, name: string): Promise<Command | undefined> {
+  const sub = cmd.subcommands?.find((s) => s.name === name || s.aliases?.includes(name));
+  return sub && loaded(sub);
+}
+
+/**
  * The deepest sub-command of `root` that the leading words of `names` name (aliases count);
  * `rest` is what is left.
  */
-export function findSubcommand(root: Command, names: readonly string[]): { cmd: Command; rest: string[] } {
+export async function findSubcommand(root: Command, names: readonly string[]): Promise<{ cmd: Command; rest: string[] }> {
   let cmd = root;
   let i = 0;
   for (; i < names.length; i++) {
-    const sub = cmd.subcommands?.find((s) => s.name === names[i] || s.aliases?.includes(names[i]!));
+    const sub = await subcommand(cmd, names[i]!);
     if (!sub) break;
     cmd = sub;
   }

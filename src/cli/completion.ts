@@ -11,7 +11,7 @@
 import { displayRef } from "../oci/reference.ts";
 import { readLocalReferences } from "../store/local.ts";
 import { defaultHomeSources, homePaths, resolveHome } from "../util/paths.ts";
-import type { Command } from "./command.ts";
+import { loadAll, type Command } from "./command.ts";
 import type { FlagSpec, FlagTable } from "./flags.ts";
 
 /** Cobra's `ShellCompDirective` bits. */
@@ -39,6 +39,7 @@ const repeatable = (f: FlagSpec) => f.type === "stringArray" || f.type === "stri
  * word under the cursor, possibly empty).
  */
 export async function completeWords(root: Command, globals: FlagTable, words: string[], where: CompletionEnv): Promise<Completion> {
+  root = await loadAll(root); // the whole tree: flags and sub-commands of every command
   const toComplete = words.length ? words[words.length - 1]! : "";
   const before = words.slice(0, -1);
   let cmd = root;

@@ -1,34 +1,11 @@
 /**
- * The `kit` command tree. Each command lives in its own file under `commands/`.
+ * The `kit` command tree. Each command lives in its own file under `commands/`, imported when it
+ * is used: the table knows each command's name and one-line description only (see
+ * {@link lazyCommand}), so `kit version` and `kit --help` load no other command.
  * @module
  */
-import { defineCommand, type Command } from "./command.ts";
-import { cacheCommand } from "./commands/cache.ts";
-import { completionCommand } from "./commands/completion.ts";
-import { versionCommand } from "./commands/version.ts";
-import { devCommand } from "./commands/dev.ts";
-import { initCommand } from "./commands/init.ts";
-import { packCommand } from "./commands/pack.ts";
-import { unpackCommand } from "./commands/unpack.ts";
-import { pushCommand } from "./commands/push.ts";
-import { pullCommand } from "./commands/pull.ts";
-import { loginCommand } from "./commands/login.ts";
-import { logoutCommand } from "./commands/logout.ts";
-import { tagCommand } from "./commands/tag.ts";
-import { listCommand } from "./commands/list.ts";
-import { inspectCommand } from "./commands/inspect.ts";
-import { infoCommand } from "./commands/info.ts";
-import { removeCommand } from "./commands/remove.ts";
-import { diffCommand } from "./commands/diff.ts";
-import { importCommand } from "./commands/import.ts";
-import { fsckCommand } from "./commands/fsck.ts";
-import { keyCommand } from "./commands/key.ts";
-import { signCommand } from "./commands/sign.ts";
-import { verifyCommand } from "./commands/verify.ts";
-import { attestCommand } from "./commands/attest.ts";
-import { verifyAttestationCommand } from "./commands/verify-attestation.ts";
+import { defineCommand, lazyCommand, type Command } from "./command.ts";
 import { helpCommand } from "./commands/help.ts";
-import { skillCommand } from "./commands/skill.ts";
 
 export const rootCommand: Command = defineCommand({
   name: "kit",
@@ -43,31 +20,31 @@ Find more information at: https://kitops.org`,
     version: { type: "bool", help: "version for kit" },
   },
   subcommands: [
-    packCommand,
-    unpackCommand,
-    pushCommand,
-    pullCommand,
-    tagCommand,
-    listCommand,
-    inspectCommand,
-    infoCommand,
-    removeCommand,
-    loginCommand,
-    logoutCommand,
-    diffCommand,
-    fsckCommand,
-    signCommand,
-    verifyCommand,
-    attestCommand,
-    verifyAttestationCommand,
-    keyCommand,
-    initCommand,
-    skillCommand,
-    importCommand,
-    versionCommand,
-    devCommand,
-    cacheCommand,
+    lazyCommand("pack", "Pack a ModelKit", async () => (await import("./commands/pack.ts")).packCommand),
+    lazyCommand("unpack", "Produce the components from a ModelKit on the local filesystem", async () => (await import("./commands/unpack.ts")).unpackCommand),
+    lazyCommand("push", "Upload a modelkit to a specified registry", async () => (await import("./commands/push.ts")).pushCommand),
+    lazyCommand("pull", "Retrieve modelkits from a remote registry to your local environment", async () => (await import("./commands/pull.ts")).pullCommand),
+    lazyCommand("tag", "Create a tag that refers to a modelkit", async () => (await import("./commands/tag.ts")).tagCommand),
+    lazyCommand("list", "List modelkits in a repository", async () => (await import("./commands/list.ts")).listCommand),
+    lazyCommand("inspect", "Inspect a modelkit's manifest", async () => (await import("./commands/inspect.ts")).inspectCommand),
+    lazyCommand("info", "Show the configuration for a modelkit", async () => (await import("./commands/info.ts")).infoCommand),
+    lazyCommand("remove", "Remove a modelkit from local storage or remote registry", async () => (await import("./commands/remove.ts")).removeCommand),
+    lazyCommand("login", "Log in to an OCI registry", async () => (await import("./commands/login.ts")).loginCommand),
+    lazyCommand("logout", "Log out from an OCI registry", async () => (await import("./commands/logout.ts")).logoutCommand),
+    lazyCommand("diff", "Compare two ModelKits", async () => (await import("./commands/diff.ts")).diffCommand),
+    lazyCommand("fsck", "Check local storage for damaged and unused content", async () => (await import("./commands/fsck.ts")).fsckCommand),
+    lazyCommand("sign", "Sign a ModelKit with a private key", async () => (await import("./commands/sign.ts")).signCommand),
+    lazyCommand("verify", "Verify a ModelKit's signatures with a public key", async () => (await import("./commands/verify.ts")).verifyCommand),
+    lazyCommand("attest", "Attach a signed attestation to a ModelKit", async () => (await import("./commands/attest.ts")).attestCommand),
+    lazyCommand("verify-attestation", "Verify a ModelKit's attestations with a public key", async () => (await import("./commands/verify-attestation.ts")).verifyAttestationCommand),
+    lazyCommand("key", "Manage keys for signing ModelKits", async () => (await import("./commands/key.ts")).keyCommand),
+    lazyCommand("init", "Generate a Kitfile for the contents of a directory", async () => (await import("./commands/init.ts")).initCommand),
+    lazyCommand("skill", "Install the kit agent skill so AI agents can use the kit CLI", async () => (await import("./commands/skill.ts")).skillCommand),
+    lazyCommand("import", "Import a model from Hugging Face or a git repository", async () => (await import("./commands/import.ts")).importCommand),
+    lazyCommand("version", "Display the version information for the CLI", async () => (await import("./commands/version.ts")).versionCommand),
+    lazyCommand("dev", "Run models locally (experimental)", async () => (await import("./commands/dev.ts")).devCommand),
+    lazyCommand("cache", "Manage kit's temporary files", async () => (await import("./commands/cache.ts")).cacheCommand),
     helpCommand,
-    completionCommand(() => rootCommand),
+    lazyCommand("completion", "Generate the autocompletion script for the specified shell", async () => (await import("./commands/completion.ts")).completionCommand(() => rootCommand)),
   ],
 });

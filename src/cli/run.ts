@@ -8,15 +8,15 @@ import { createLogger, LEVELS, terminalSafe, type Level, type Logger, type Sink 
 import { CancelledError, KitError, UsageError, asKitError, errorMessage, isInternalError } from "../util/errors.ts";
 import { defaultHomeSources, resolveHome } from "../util/paths.ts";
 import { buildInfo } from "../util/build-info.ts";
-import { checkArgs, commandPath, findSubcommand, renderHelp, renderUsage, unknownCommandMessage, type Command, type Context } from "./command.ts";
-import { completeWords, formatCompletion } from "./completion.ts";
+import { checkArgs, commandPath, findSubcommand, renderHelp, renderUsage, subcommand, unknownCommandMessage, type Command, type Context } from "./command.ts";
 import { parseFlags, type FlagTable } from "./flags.ts";
 import { globalFlags } from "./globals.ts";
 import type { ProgressMode } from "../util/progress.ts";
 
 export interface Io extends Sink {
-  stdoutIsTTY: boolean;
-  columns: number;
+  /** May be a getter: answering it can cost milliseconds, so it is read only when needed. */
+  readonly stdoutIsTTY: boolean;
+  readonly columns: number;
   stdin: Context["stdin"];
   env: Record<string, string | undefined>;
   cwd: string;
@@ -24,8 +24,8 @@ export interface Io extends Sink {
   platform: NodeJS.Platform;
 }
 
-/** Finds the deepest sub-command named by the leading non-flag words of argv. */
-function findCommand(root: Command, argv: string[]): { cmd: Command; rest: string[] } {
+/** Finds (and loads) the deepest sub-command named by the leading non-flag words of argv. */
+async function findCommand(root: Command, argv: string[]): Promise<{ cmd: Command; rest: string[] }> {
   let cmd = root;
   const rest: string[] = [];
   let i = 0;
@@ -40,7 +40,7 @@ function findCommand(root: Command, argv: string[]): { cmd: Command; rest: strin
       if (spec && spec.type !== "bool" && spec.type !== "count" && i + 1 < argv.length) rest.push(argv[++i]!);
       continue;
     }
-    const sub = cmd.subcommands?.find((s) => s.name === a || s.aliases?.includes(a));
+    const sub = await subcommand(cmd, a);
     if (!sub) break;
     cmd = sub;
   }
@@ -50,11 +50,12 @@ function findCommand(root: Command, argv: string[]): { cmd: Command; rest: strin
 export async function execute(root: Command, argv: string[], io: Io): Promise<number> {
   // Cobra's hidden completion request: the words are not parsed as flags.
   if (argv[0] === "__complete" || argv[0] === "__completeNoDesc") {
+    const { completeWords, formatCompletion } = await import("./completion.ts");
     const c = await completeWords(root, globalFlags, argv.slice(1), { env: io.env, cwd: io.cwd, platform: io.platform });
     io.out(formatCompletion(c, argv[0] === "__complete"));
     return 0;
   }
-  const { cmd, rest } = findCommand(root, argv);
+  const { cmd, rest } = await findCommand(root, argv);
   const table: FlagTable = { ...globalFlags, ...cmd.flags, help: { type: "bool", short: "h", help: "" } };
   const usageFail = (msg: string) => {
     io.err(terminalSafe(`Error: ${msg}\n${renderUsage(cmd, globalFlags)}\n`));
@@ -78,7 +79,7 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
   }
   if (cmd.helpTopic) {
     // `kit help [command…]`: cobra's texts, always exit 0.
-    const found = findSubcommand(root, parsed.args);
+    const found = await findSubcommand(root, parsed.args);
     if (found.rest.length > 0 && found.cmd === root) {
       io.err(`Unknown help topic [${parsed.args.map((a) => "`" + a + "`").join(" ")}]\n${renderUsage(root, globalFlags)}`);
     } else {
@@ -99,8 +100,16 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
   if (argErr) return usageFail(argErr);
 
   // ---- pre-run hook (docs/format.md#global-flags) ----
-  const colour = io.stdoutIsTTY && !io.env.NO_COLOR && io.platform !== "win32";
-  const plainLog = createLogger({ level: "info", colour, sink: io, terminal: io.stdoutIsTTY });
+  // Whether stdout is a terminal is asked only when an answer is needed (see Io.stdoutIsTTY).
+  const tty = {
+    get colour() {
+      return !io.env.NO_COLOR && io.platform !== "win32" && io.stdoutIsTTY;
+    },
+    get terminal() {
+      return io.stdoutIsTTY;
+    },
+  };
+  const plainLog = createLogger({ level: "info", sink: io, get colour() { return tty.colour; }, get terminal() { return tty.terminal; } });
   const levelFlag = String(v["log-level"]);
   if (!LEVELS.includes(levelFlag as Level)) {
     plainLog.error(`Invalid log level '${levelFlag}'. Options are 'trace', 'debug', 'info', 'warn', 'error'`);
@@ -110,7 +119,7 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
   let level = levelFlag as Level;
   if (verbosity === 1) level = "debug";
   else if (verbosity >= 2) level = "trace";
-  const log: Logger = createLogger({ level, colour, sink: io, terminal: io.stdoutIsTTY });
+  const log: Logger = createLogger({ level, sink: io, get colour() { return tty.colour; }, get terminal() { return tty.terminal; } });
   for (const w of parsed.warnings) log.warn(w);
 
   let progressFlag = String(v.progress);
@@ -120,10 +129,7 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
     log.error(`Invalid progress '${progressFlag}'. Options are 'none', 'plain', 'fancy'`);
     return 1;
   }
-  let progress = progressFlag as ProgressMode;
-  // Without a terminal that can move the cursor (a pipe, a CI log, TERM=dumb): plain lines.
-  if (progress !== "none" && (!io.stdoutIsTTY || io.env.TERM === "dumb")) progress = "lines";
-  if (verbosity >= 3) progress = "none";
+  const progressWanted = progressFlag as ProgressMode;
 
   let home: string;
   try {
@@ -136,12 +142,27 @@ export async function execute(root: Command, argv: string[], io: Io): Promise<nu
   const ctx: Context = {
     log,
     home,
-    progress,
+    get progress(): ProgressMode {
+      if (verbosity >= 3 || progressWanted === "none") return "none";
+      // Without a terminal that can move the cursor (a pipe, a CI log, TERM=dumb): plain lines.
+      return !io.stdoutIsTTY || io.env.TERM === "dumb" ? "lines" : progressWanted;
+    },
     verbosity,
     env: io.env,
     cwd: io.cwd,
     stdin: io.stdin,
-    stdout: { isTTY: io.stdoutIsTTY, columns: io.columns, colour },
+    stdout: {
+      get isTTY() {
+        return io.stdoutIsTTY;
+      },
+      get columns() {
+        return io.columns;
+      },
+      get colour() {
+        return tty.colour;
+      },
+      write: (s) => io.out(s),
+    },
     signal: io.signal,
     version: buildInfo.version,
   };

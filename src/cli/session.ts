@@ -69,7 +69,7 @@ export function startProgress(ctx: Context, done?: string): ProgressUi {
   const display: Display = ctx.progress === "lines"
     ? lineProgress({ report: (line) => ctx.log.info(line), periodMs: linePeriod(ctx.env) })
     : terminalProgress({
-      write: (s) => void process.stdout.write(s),
+      write: (s) => ctx.stdout.write(s),
       columns: () => process.stdout.columns || ctx.stdout.columns,
       style: ctx.progress,
       colour: ctx.stdout.colour,

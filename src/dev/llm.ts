@@ -20,7 +20,7 @@ import type {
   LlamaModel,
   Token,
 } from "node-llama-cpp";
-import { needsEmbeddedLlama, prepareEmbeddedLlama } from "../runtime/native-assets.ts";
+import { importEmbeddedLlama, needsEmbeddedLlama, prepareEmbeddedLlama } from "../runtime/native-assets.ts";
 import { KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { checkGgufFile } from "./gguf.ts";
@@ -155,6 +155,7 @@ async function importNodeLlamaCpp(nativeCacheDir: string | undefined, logger: Lo
     }
     logger?.debug(`llama.cpp runtime ${r.version} (${r.binaryFolders.join(", ")}) in ${r.root}: ${r.written} files written in ${(performance.now() - t0).toFixed(0)} ms`);
     if (!r.binaryFolders.some((f) => /metal|cuda|vulkan/.test(f))) gpu = false;
+    return { nlc: await importEmbeddedLlama<Nlc>(r), gpu };
   }
   return { nlc: await import("node-llama-cpp"), gpu };
 }

@@ -8,7 +8,8 @@
  */
 import { open, readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { ZipReader, configure as configureZip } from "@zip.js/zip.js";
+// The reader part of zip.js only: pack lists a bundle's entries and reads no entry data.
+import { ZipReader } from "@zip.js/zip.js/lib/zip-core-reader.js";
 import type { Kitfile } from "../kitfile/schema.ts";
 import { kitfileToConfigJson } from "../kitfile/config.ts";
 import { modelPackConfigJson } from "../kitfile/modelpack.ts";
@@ -34,6 +35,7 @@ import { LocalRepository } from "../store/local.ts";
 import { bytesStream } from "../store/target.ts";
 import { gzipStream, zstdCompressStream } from "../util/compress.ts";
 import { AlreadyExistsError, KitError } from "../util/errors.ts";
+import { ChunkPool } from "../util/chunk-pool.ts";
 import { readFileChunks } from "../util/fs.ts";
 import { goJson, goRFC3339Nano } from "../util/go-json.ts";
 import type { Logger } from "../util/log.ts";
@@ -44,7 +46,7 @@ import { createIgnore, type KitIgnore } from "./ignore.ts";
 import type { LayerCache } from "./layer-cache.ts";
 import { layerTitle } from "./layer-title.ts";
 import { belongsToOtherLayer } from "./layers.ts";
-import { tarStream, type TarEntry } from "../store/tar.ts";
+import { tarChunks, type TarEntry } from "../store/tar.ts";
 import { walkLayer, type WalkEntry } from "./walk.ts";
 
 /** One Kitfile entry that becomes one layer. */
@@ -92,6 +94,11 @@ export interface PackOptions {
   concurrency?: number;
   /** Remembers layer digests so unchanged layers are not read again. */
   layerCache?: LayerCache;
+  /**
+   * Uncompressed layers from this size on are hashed on a worker thread while read and written
+   * (default 8 MiB; 0: always, Infinity: never). The bytes and digests are the same either way.
+   */
+  offloadHashBytes?: number;
   /**
    * Layers already built as files by the caller, by cleaned layer path: each is the uncompressed
    * tar pack would write for that path, with its digest (`kit import` builds single-file layers
@@ -161,7 +168,6 @@ function compressionStage(c: Compression) {
 
 /** Checks an MCP bundle: a ZIP file with `manifest.json` at its root. */
 async function checkMcpBundle(file: string, name: string): Promise<void> {
-  configureZip({ useWebWorkers: false });
   const fh = await open(file);
   try {
     const size = (await fh.stat()).size;
@@ -191,6 +197,11 @@ async function checkMcpBundle(file: string, name: string): Promise<void> {
 
 /** Files below this size share one read buffer (they are copied into the tar staging buffer). */
 const SMALL_FILE_BYTES = 64 * 1024;
+/** Larger files are read in chunks of this size into a pool of this many buffers per layer. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+const POOL_CHUNKS = 8;
+/** Layers from this size on are hashed on a worker thread. */
+const OFFLOAD_MIN_BYTES = 8 * 1024 * 1024;
 
 interface LayerOutcome {
   plan: LayerPlan;
@@ -216,7 +227,7 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
   const title = layerTitle(plan.section, { name: (plan.entry as { name?: string }).name, path: plan.path });
   let entries: WalkEntry[];
   let rawMeta: string | undefined;
-  let makeSource: () => ReadableStream<Uint8Array>;
+  let makeSource: (pool: ChunkPool | undefined) => AsyncIterable<Uint8Array>;
   let total = 0;
 
   if (plan.format === "raw") {
@@ -232,18 +243,18 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
       name: plan.path, type: "file", mode, size: total, source: abs,
       dev: Number(st.dev), ino: Number(st.ino), mtimeMs: Number(st.mtimeNs) / 1e6, ctimeMs: Number(st.ctimeNs) / 1e6,
     }];
-    makeSource = () => {
+    makeSource = (pool) => {
       const task = progress.task(title, total);
-      return iterableStream((async function* () {
+      return (async function* () {
         let n = 0;
-        for await (const c of readFileChunks(abs, { signal })) {
+        for await (const c of readFileChunks(abs, { signal, pool })) {
           n += c.byteLength;
           task.add(c.byteLength);
           yield c;
         }
         if (n !== total) throw new KitError(`File ${plan.path} changed size while it was being packed`);
         task.done();
-      })());
+      })();
     };
   } else {
     if (plan.path !== "." && ignore.matches(plan.path)) {
@@ -261,10 +272,11 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
     entries = walked;
     total = walked.reduce((a, e) => a + e.size, 0);
     if (total === 0) opts.logger.warn(`No files detected in ${plan.kind} layer with path ${plan.path}`);
-    makeSource = () => {
+    makeSource = (pool) => {
       const task = progress.task(title, total);
       // Files smaller than the tar writer's pass-through size are copied into its staging buffer
-      // before the next read, so they can all be read into one scratch buffer.
+      // before the next read, so they can all be read into one scratch buffer. Larger ones, and
+      // the staging buffers, are the pool's, which get them back once written and hashed.
       const scratch = Buffer.allocUnsafeSlow(SMALL_FILE_BYTES);
       const tarEntries: TarEntry[] = walked.map((e) =>
         e.type === "dir"
@@ -275,7 +287,7 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
               mode: e.mode,
               size: e.size,
               open: () => (async function* () {
-                const opts = e.size < SMALL_FILE_BYTES ? { signal, scratch } : { signal };
+                const opts = e.size < SMALL_FILE_BYTES ? { signal, scratch } : { signal, pool };
                 for await (const c of readFileChunks(e.source, opts)) {
                   task.add(c.byteLength);
                   yield c;
@@ -283,7 +295,10 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
               })(),
             },
       );
-      return tarStream(tarEntries, { signal, passThroughBytes: SMALL_FILE_BYTES + 1, stagingBytes: 256 * 1024 }).pipeThrough(new TransformStream({ flush: () => task.done() }));
+      return (async function* () {
+        yield* tarChunks(tarEntries, { signal, passThroughBytes: SMALL_FILE_BYTES + 1, stagingBytes: 256 * 1024, pool });
+        task.done();
+      })();
     };
   }
 
@@ -306,13 +321,22 @@ async function packLayer(plan: LayerPlan, opts: PackOptions, ignore: KitIgnore, 
   }
 
   const comp = compressionStage(compression);
+  // Uncompressed layers are read into a bounded pool of buffers, each given back once written
+  // and hashed; large ones are hashed on another core while this thread reads and the thread
+  // pool writes. The compressor keeps what it reads for a while, so it gets fresh buffers.
+  const pool = comp ? undefined : new ChunkPool(READ_CHUNK_BYTES, POOL_CHUNKS);
   let diffIdStream: DigestStream | undefined;
-  let stream = makeSource();
+  let source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> = makeSource(pool);
   if (comp) {
     diffIdStream = new DigestStream();
-    stream = stream.pipeThrough(diffIdStream).pipeThrough(comp);
+    source = iterableStream(source).pipeThrough(diffIdStream).pipeThrough(comp);
   }
-  const { digest, size, existed } = await storage.ingest(stream, { signal, mode: 0o600 });
+  const { digest, size, existed } = await storage.ingest(source, {
+    signal,
+    mode: 0o600,
+    offload: pool !== undefined && total >= (opts.offloadHashBytes ?? OFFLOAD_MIN_BYTES),
+    release: pool && ((c) => pool.release(c)),
+  });
   const diffId = diffIdStream ? diffIdStream.digest : digest;
   if (cache && key && !cache.racy(entries)) await cache.put(key, { digest, diffId, size });
   return outcome(digest, diffId, size, existed);

@@ -19,17 +19,18 @@ import { DamagedBlobError, damagedBlobRemoved } from "../store/layout.ts";
 import { LocalRepository } from "../store/local.ts";
 import { fetchBytes, type ReadOnlyTarget } from "../store/target.ts";
 import { gunzipStream, zstdDecompressStream } from "../util/compress.ts";
+import { ChunkPool } from "../util/chunk-pool.ts";
 import { CorruptDataError, IntegrityError, KitError, NotFoundError } from "../util/errors.ts";
 import { atomicWriteFile, ownedTempName, removeAbandonedTemps, writeStreamToHandle } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
-import { throwIfAborted } from "../util/pool.ts";
+import { limit, throwIfAborted } from "../util/pool.ts";
 import { noProgress, type Progress } from "../util/progress.ts";
 import { readModelKit, type ModelKitContents } from "./contents.ts";
 import { matchesFilters, parentFilters, selectsKitfile, type Filter, type LayerKind } from "./layer-filter.ts";
 import { KIND_WORD, layerTitle } from "./layer-title.ts";
 import { MAX_MODEL_REF_CHAIN } from "./modelref.ts";
 import { downloadS3Dataset, type S3Opener } from "./remote-datasets.ts";
-import { EXTRACT_MODE_MASK, extractTar, verifySubpath } from "./untar.ts";
+import { EXTRACT_MODE_MASK, extractTar, onExisting, verifySubpath } from "./untar.ts";
 
 /** One Kitfile entry paired with its manifest layer. */
 interface Pair {
@@ -97,6 +98,10 @@ export function pairLayers(k: Kitfile, m: Manifest, logger?: Logger): Pair[] {
   return pairs;
 }
 
+/** Uncompressed layers from local storage are read in chunks of this size into this many reused buffers. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+const POOL_CHUNKS = 8;
+
 export interface UnpackOptions {
   /** Absolute target directory (created 0755). */
   dir: string;
@@ -108,6 +113,8 @@ export interface UnpackOptions {
   signal?: AbortSignal;
   /** False for a parent of a model reference: its Kitfile is never written. */
   writeKitfile?: boolean;
+  /** Layers read, verified and written at once (default 2); they are put in place in order. */
+  concurrency?: number;
   /**
    * The kit's remote datasets (docs/format.md#remote-datasets): downloaded with `include`
    * (`--include-remote`), else skipped with kit's warning. Undefined: left alone (parents of
@@ -150,8 +157,19 @@ function decompress(stream: ReadableStream<Uint8Array>, t: LayerType): ReadableS
   return stream;
 }
 
-/** Writes a raw layer to its file path (docs/format.md#raw-layers): inside `dir`, mode from the metadata annotation. */
-async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Uint8Array>, layer: Descriptor, o: UnpackOptions) {
+/**
+ * Writes a raw layer to its file path (docs/format.md#raw-layers): inside `dir`, mode from the
+ * metadata annotation; put in place once `before` settles (see {@link ExtractOptions.before}).
+ */
+async function writeRawLayer(
+  dir: string,
+  rel: string,
+  stream: ReadableStream<Uint8Array>,
+  layer: Descriptor,
+  o: UnpackOptions,
+  before?: Promise<void>,
+  release?: (chunk: Uint8Array) => void,
+) {
   const target = await verifySubpath(dir, rel);
   let mode = 0o644;
   let size: number | undefined;
@@ -167,9 +185,14 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
   }
   const st = await lstat(target).catch(() => undefined);
   if (st) {
-    if (o.ignoreExisting) { await stream.cancel(); return; }
-    if (!o.overwrite) { await stream.cancel(); throw new KitError(`path '${rel}' already exists`); }
-    if (!st.isFile()) { await stream.cancel(); throw new KitError(`path '${rel}' already exists and is not a regular file`); }
+    let rule: "skip" | "replace";
+    try {
+      rule = onExisting(st, o, rel);
+    } catch (e) {
+      await stream.cancel();
+      throw e;
+    }
+    if (rule === "skip") return void (await stream.cancel());
   }
   await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
   const tmp = path.join(path.dirname(target), ownedTempName(path.basename(target)));
@@ -177,11 +200,17 @@ async function writeRawLayer(dir: string, rel: string, stream: ReadableStream<Ui
     const fh = await open(tmp, "wx", mode);
     let n: number;
     try {
-      n = await writeStreamToHandle(stream, fh, o.signal);
+      n = await writeStreamToHandle(stream, fh, o.signal, undefined, release);
     } finally {
       await fh.close();
     }
     if (size !== undefined && n !== size) throw new KitError(`Raw layer ${rel} has ${n} bytes but its metadata says ${size}`);
+    if (before) {
+      await before;
+      // Another layer may have put a file there meanwhile: the rules for an existing file.
+      const now = st ? undefined : await lstat(target).catch(() => undefined);
+      if (now && onExisting(now, o, rel) === "skip") return await rm(tmp, { force: true });
+    }
     await rename(tmp, target);
   } catch (e) {
     await rm(tmp, { force: true });
@@ -256,7 +285,7 @@ export async function unpackModelKit(
 
 /** Unpacks an already-read ModelKit from `source` into `o.dir`. Parents of model references are {@link unpackModelKit}'s job. */
 export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitContents, o: UnpackOptions): Promise<void> {
-  const { dir, logger, signal } = o;
+  const { dir, logger } = o;
   const progress = o.progress ?? noProgress;
   await mkdir(dir, { recursive: true, mode: 0o755 });
   // Temporary files an earlier unpack into this directory left when it was killed.
@@ -268,8 +297,8 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
   const counts: Record<string, number> = {};
   // One digest named by several entries is extracted once per place it lands, not once per mention.
   const extracted = new Set<string>();
+  const jobs: Array<{ p: Pair; rel?: string; subdir?: string }> = [];
   for (const p of pairs) {
-    throwIfAborted(signal);
     if (!matchesFilters(o.filters, p.kind, p.entry)) continue;
     const entryPath = p.entry.path ?? "";
     const raw = p.type.format === "raw";
@@ -281,30 +310,66 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
       continue;
     }
     extracted.add(key);
-    const word = KIND_WORD[p.kind];
-    logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`);
-    const task = progress.task(layerTitle(p.kind, p.entry), p.layer.size);
-    try {
-      const counted = tapStream(await source.fetch(p.layer, { signal }), { onChunk: (c) => task.add(c.byteLength) });
-      const data = decompress(counted, p.type);
-      if (rel !== undefined) {
-        await writeRawLayer(dir, rel, data, p.layer, o);
-      } else {
-        if (legacy && subdir && subdir !== ".") await verifySubpath(dir, subdir);
-        await extractTar(data, dir, {
-          overwrite: o.overwrite,
-          ignoreExisting: o.ignoreExisting,
-          subdir: subdir && subdir !== "." ? subdir : undefined,
-          signal,
-          logger,
-        });
-      }
-    } catch (e) {
-      throw await layerFailure(source, p.layer, `${word} layer ${p.layer.digest} (${entryPath || "."})`, e, signal);
-    }
-    task.done();
-    counts[p.kind] = (counts[p.kind] ?? 0) + 1;
+    jobs.push({ p, rel, subdir });
   }
+
+  // Layers are read, verified and written a few at a time (each verified on its own worker
+  // thread), but put in place in order: a layer's files go in only after those of the layers
+  // before it, which makes the result that of one layer after the other. The first failure stops
+  // the others; layers before it that were complete stay in place, as they would have.
+  const stop = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
+  const pool = limit(o.concurrency ?? 2);
+  let previous: Promise<void> = Promise.resolve();
+  let failure: unknown;
+  const runs = jobs.map(({ p, rel, subdir }) => {
+    const before = previous;
+    const mine = pool.run(async () => {
+      throwIfAborted(signal);
+      const entryPath = p.entry.path ?? "";
+      const word = KIND_WORD[p.kind];
+      logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`);
+      const task = progress.task(layerTitle(p.kind, p.entry), p.layer.size);
+      // An uncompressed layer from local storage is read into a few reused buffers, each given
+      // back once written and hashed (a compressor keeps its input for a while: fresh buffers).
+      const pool = p.type.compression === "none" ? new ChunkPool(READ_CHUNK_BYTES, POOL_CHUNKS) : undefined;
+      const release = pool && ((c: Uint8Array) => pool.release(c));
+      try {
+        const counted = tapStream(await source.fetch(p.layer, { signal, pool }), { onChunk: (c) => task.add(c.byteLength) });
+        const data = decompress(counted, p.type);
+        if (rel !== undefined) {
+          await writeRawLayer(dir, rel, data, p.layer, { ...o, signal }, before, release);
+        } else {
+          if (legacy && subdir && subdir !== ".") await verifySubpath(dir, subdir);
+          await extractTar(data, dir, {
+            overwrite: o.overwrite,
+            ignoreExisting: o.ignoreExisting,
+            subdir: subdir && subdir !== "." ? subdir : undefined,
+            signal,
+            logger,
+            before,
+            release,
+          });
+        }
+      } catch (e) {
+        throw await layerFailure(source, p.layer, `${word} layer ${p.layer.digest} (${entryPath || "."})`, e, o.signal);
+      }
+      task.done();
+      counts[p.kind] = (counts[p.kind] ?? 0) + 1;
+    }, signal).catch((e) => {
+      if (failure === undefined) {
+        failure = e;
+        stop.abort();
+      }
+      throw e;
+    });
+    // The next layer waits for this one to be in place (or failed), never for it to start.
+    previous = Promise.all([before, mine]).then(() => {});
+    previous.catch(() => {}); // the failure itself is reported once, below
+    return mine;
+  });
+  await Promise.allSettled(runs);
+  if (failure !== undefined) throw failure;
   for (const [k, n] of Object.entries(counts)) logger.debug(`Unpacked ${n} ${KIND_WORD[k as LayerKind]} layer(s)`);
   if (o.remote) await unpackRemoteDatasets(kit, o, o.remote);
 }

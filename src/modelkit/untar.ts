@@ -32,6 +32,15 @@ export interface ExtractOptions {
   onFile?: (path: string) => void;
   signal?: AbortSignal;
   logger?: Logger;
+  /** See TarReadOptions.release (store/tar-reader.ts): extraction keeps at most one write in flight. */
+  release?: (chunk: Uint8Array) => void;
+  /**
+   * Settles when the files of this archive may be put in place: once the layers before it, being
+   * extracted at the same time, have put theirs (a rejection means one of them failed: nothing of
+   * this archive is put in place). Files that appeared meanwhile are then what they would have
+   * been for a layer extracted after the others: existing files.
+   */
+  before?: Promise<void>;
 }
 
 export interface ExtractResult {
@@ -141,6 +150,21 @@ async function writeChunks(fd: number, chunks: AsyncIterable<Uint8Array>): Promi
 }
 
 /**
+ * kit's rules for a file to unpack whose path exists: leave it (`ignoreExisting`), replace a
+ * regular file (`overwrite`), or fail.
+ */
+export function onExisting(st: Stats, o: { overwrite: boolean; ignoreExisting: boolean }, display: string): "skip" | "replace" {
+  if (o.ignoreExisting) return "skip";
+  if (!o.overwrite) {
+    throw new KitError(`path '${display}' already exists`, {
+      hint: "Use --overwrite to replace existing files, or --ignore-existing to keep them",
+    });
+  }
+  if (!st.isFile()) throw new KitError(`path '${display}' already exists and is not a regular file`);
+  return "replace";
+}
+
+/**
  * Extracts a tar stream into `targetDir` with kit's rules (docs/format.md#extraction): names must
  * stay inside the target (also through existing symlinks), only directories and regular files are
  * accepted, directories and new files get the header's permission bits (umask applies; existing
@@ -158,10 +182,10 @@ export async function extractTar(
   const subdir = opts.subdir ?? "";
   // Files are written under temporary names and only renamed into place once the whole stream has
   // been read, and so digest-verified: a corrupted or truncated layer leaves no file behind.
-  const pending: Array<{ tmp: string; dest: string; display: string }> = [];
+  const pending: Array<{ tmp: string; dest: string; display: string; existed: boolean; bytes: number }> = [];
   let complete = false;
   try {
-  for await (const entry of readTar(stream, { signal: opts.signal })) {
+  for await (const entry of readTar(stream, { signal: opts.signal, release: opts.release })) {
     const rel = subdir === "" ? entry.name : joinPath(subdir, entry.name);
     const display = subdir === "" ? entry.name : rel;
     const dest = resolveEntryPath(rel, display, rootReal);
@@ -179,18 +203,10 @@ export async function extractTar(
     if (entry.type !== "file") throw new KitError(`unrecognized type in archive: ${entry.name}`);
 
     const existing = statOrUndefined(dest);
-    if (existing) {
-      if (opts.ignoreExisting) {
-        opts.logger?.debug(`Skipping existing file ${display}`);
-        result.skipped++;
-        continue; // the reader skips the data
-      }
-      if (!opts.overwrite) {
-        throw new KitError(`path '${display}' already exists`, {
-          hint: "Use --overwrite to replace existing files, or --ignore-existing to keep them",
-        });
-      }
-      if (!existing.isFile()) throw new KitError(`path '${display}' already exists and is not a regular file`);
+    if (existing && onExisting(existing, opts, display) === "skip") {
+      opts.logger?.debug(`Skipping existing file ${display}`);
+      result.skipped++;
+      continue; // the reader skips the data
     }
     opts.logger?.debug(`Unpacking file ${display}`);
     const dir = nodePath.dirname(dest);
@@ -214,7 +230,7 @@ export async function extractTar(
       if (existing) fchmodSync(fd, existing.mode & EXTRACT_MODE_MASK);
       closed = true;
       closeSync(fd);
-      pending.push({ tmp, dest, display });
+      pending.push({ tmp, dest, display, existed: existing !== undefined, bytes: written });
       committed = true;
       result.files++;
       result.bytes += written;
@@ -232,6 +248,24 @@ export async function extractTar(
         } catch {
           // best effort: the temporary file may not exist
         }
+      }
+    }
+  }
+  if (opts.before) {
+    await opts.before;
+    // Files another layer put in place meanwhile: the same rules as for files found at the start,
+    // all checked before any file of this archive is put in place.
+    for (let i = 0; i < pending.length; i++) {
+      const p = pending[i]!;
+      if (p.existed) continue;
+      const st = statOrUndefined(p.dest);
+      if (st && onExisting(st, opts, p.display) === "skip") {
+        opts.logger?.debug(`Skipping existing file ${p.display}`);
+        unlinkSync(p.tmp);
+        pending.splice(i--, 1);
+        result.files--;
+        result.bytes -= p.bytes;
+        result.skipped++;
       }
     }
   }

@@ -2,7 +2,9 @@
  * Content digests (`sha256:<hex>`) and a stream stage that hashes while bytes flow through.
  * @module
  */
+import { offloadedSha256 } from "../runtime/hash-worker.ts";
 import { sha256, type Sha256 } from "../runtime/runtime.ts";
+import type { ChunkPool } from "../util/chunk-pool.ts";
 import { IntegrityError } from "../util/errors.ts";
 import { watchStream, type StreamWatch } from "../util/streams.ts";
 
@@ -115,11 +117,78 @@ const verifiedStreams = new WeakMap<ReadableStream<Uint8Array>, string>();
  * same bytes again. Every store's `fetch` returns such a stream and every `push` passes its body
  * through here, so content is hashed once per transfer whatever the pair of stores.
  */
-export function verified(s: ReadableStream<Uint8Array>, expected: { digest: string; size: number }): ReadableStream<Uint8Array> {
+export function verified(
+  s: ReadableStream<Uint8Array>,
+  expected: { digest: string; size: number },
+  opts: { offload?: boolean; pool?: ChunkPool } = {},
+): ReadableStream<Uint8Array> {
   if (verifiedStreams.get(s) === expected.digest) return s;
-  const out = s.pipeThrough(new VerifyStream(expected));
+  const out = opts.offload ? offloadedVerify(s, expected, opts.pool) : s.pipeThrough(new VerifyStream(expected));
   verifiedStreams.set(out, expected.digest);
   return out;
+}
+
+/** Hashes not yet done before the next chunk is read (the chunks stay referenced until then). */
+const VERIFY_IN_FLIGHT = 8;
+
+/**
+ * {@link VerifyStream}'s checks with the hashing on a worker thread: each chunk is passed on at
+ * once and hashed meanwhile, so the consumer (writing files) and the hashing overlap. The verdict
+ * comes with the end of the stream, as with {@link VerifyStream}. Chunks must not be changed
+ * while they are hashed: fresh buffers, or buffers of `pool`, each held (retained) until hashed.
+ * SharedArrayBuffer views are hashed without a copy.
+ */
+function offloadedVerify(s: ReadableStream<Uint8Array>, expected: { digest: string; size: number }, pool?: ChunkPool): ReadableStream<Uint8Array> {
+  const what = expected.digest;
+  const reader = s.getReader();
+  const hasher = offloadedSha256(true);
+  const pending: Promise<void>[] = [];
+  let n = 0;
+  const fail = (ctl: ReadableStreamDefaultController<Uint8Array>, e: unknown) => {
+    hasher.close();
+    void reader.cancel(e).catch(() => {});
+    ctl.error(e);
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      let r: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        while (pending.length >= VERIFY_IN_FLIGHT) await pending.shift();
+        r = await reader.read();
+      } catch (e) {
+        hasher.close();
+        ctl.error(e);
+        return;
+      }
+      if (!r.done) {
+        n += r.value.byteLength;
+        if (n > expected.size) return fail(ctl, new IntegrityError(`Content of ${what} is larger than expected: more than ${expected.size} bytes`));
+        const chunk = r.value;
+        pool?.retain(chunk);
+        const p = hasher.update(chunk).finally(() => pool?.release(chunk));
+        p.catch(() => {}); // awaited above or at the end
+        pending.push(p);
+        ctl.enqueue(r.value);
+        return;
+      }
+      if (n !== expected.size) return fail(ctl, new IntegrityError(`Content of ${what} is truncated: got ${n} of ${expected.size} bytes`));
+      let got: string;
+      try {
+        await Promise.all(pending);
+        got = `sha256:${await hasher.hex()}`;
+      } catch (e) {
+        return fail(ctl, e);
+      }
+      if (got !== expected.digest) {
+        return fail(ctl, new IntegrityError(`Content of ${what} does not match its digest: got ${got}`, { hint: "The data is corrupted; fetch it again" }));
+      }
+      ctl.close();
+    },
+    cancel(reason) {
+      hasher.close();
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
 }
 
 /** What {@link tapStream} reports (and how it may replace a failure). */

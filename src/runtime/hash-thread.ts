@@ -3,33 +3,17 @@
  * beside the receiving and writing instead of after them (a 1 GiB import hashes its bytes twice:
  * once for the check against the listing, once for the layer digest — 1.6 s of one core here).
  *
- * Bytes are copied into 1 MiB buffers handed to the worker (transferred, not copied again) and
- * handed back once hashed, to be filled again; at most {@link MAX_IN_FLIGHT} buffers wait for the
- * worker, so memory stays bounded and a slower worker slows the feeder down. Each byte goes to the hashes named by a mask, so one worker keeps
- * several digests of overlapping data (a file's content, and the tar layer around it).
- *
- * Web `Worker` with a module from a `blob:` URL and `node:crypto` inside: the same under Bun
- * (also in a compiled binary) and Deno. Where workers are missing, {@link hashThread} returns
- * undefined and the caller hashes on its own thread.
+ * Bytes are copied once into 1 MiB shared buffers, each handed (without a further copy) to every
+ * hash its mask names, and reused once all of them have hashed it; at most {@link MAX_IN_FLIGHT}
+ * buffers wait for the worker, so memory stays bounded and a slower worker slows the feeder
+ * down. Each byte goes to the hashes named by a mask, so one stream keeps several digests of
+ * overlapping data (a file's content, and the tar layer around it). The hashing itself is
+ * {@link offloadedSha256}'s (the process's hash workers). Where workers are missing,
+ * {@link hashThread} returns undefined and the caller hashes on its own thread.
  * @module
  */
-
-const WORKER_SOURCE = `
-import { createHash } from "node:crypto";
-let hashes = [];
-self.onmessage = (e) => {
-  const m = e.data;
-  if (m.op === "init") {
-    hashes = Array.from({ length: m.count }, () => createHash("sha256"));
-  } else if (m.op === "data") {
-    const b = new Uint8Array(m.buf, 0, m.len);
-    for (let i = 0; i < hashes.length; i++) if (m.mask & (1 << i)) hashes[i].update(b);
-    self.postMessage({ op: "ack", buf: m.buf }, [m.buf]);
-  } else if (m.op === "end") {
-    self.postMessage({ op: "done", hex: hashes.map((h) => h.digest("hex")) });
-  }
-};
-`;
+import { ChunkPool } from "../util/chunk-pool.ts";
+import { offloadedSha256, workersAvailable, type OffloadedSha256 } from "./hash-worker.ts";
 
 const BUFFER_BYTES = 1 << 20;
 /** Buffers handed to the worker and not yet hashed. */
@@ -47,93 +31,61 @@ export interface HashThread {
   readonly queued: number;
 }
 
-let workerUrl: string | undefined;
-
 /** A hash thread with `count` digests, or undefined when this runtime cannot start a worker. */
 export function hashThread(count: number): HashThread | undefined {
-  const W = (globalThis as { Worker?: typeof Worker }).Worker;
-  if (!W || typeof URL.createObjectURL !== "function") return undefined;
-  let worker: Worker;
-  try {
-    workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" }));
-    worker = new W(workerUrl, { type: "module" });
-  } catch {
-    return undefined;
-  }
-  worker.postMessage({ op: "init", count });
-  let inFlight = 0;
-  let waiting: (() => void) | undefined;
-  let failed: Error | undefined;
-  let done: ((hex: string[]) => void) | undefined;
-  let fail: ((e: Error) => void) | undefined;
-  const free: ArrayBuffer[] = [];
-  worker.onmessage = (e: MessageEvent) => {
-    const m = e.data as { op: string; hex?: string[]; buf?: ArrayBuffer };
-    if (m.op === "ack") {
-      inFlight--;
-      if (m.buf) free.push(m.buf);
-      const w = waiting;
-      waiting = undefined;
-      w?.();
-    } else if (m.op === "done") {
-      done?.(m.hex!);
-    }
-  };
-  worker.onerror = (e: ErrorEvent) => {
-    e.preventDefault?.();
-    failed = new Error(`Hashing thread failed: ${e.message}`);
-    const w = waiting;
-    waiting = undefined;
-    w?.();
-    fail?.(failed);
-  };
-
-  let buf = new Uint8Array(BUFFER_BYTES);
+  if (!workersAvailable()) return undefined;
+  const hashes: OffloadedSha256[] = Array.from({ length: count }, () => offloadedSha256(true));
+  const pool = new ChunkPool(BUFFER_BYTES, MAX_IN_FLIGHT);
+  let queued = 0;
+  let failed: unknown;
+  let buf: Uint8Array | undefined;
   let fill = 0;
   let bufMask = 0;
-  const flush = async () => {
-    if (fill === 0) return;
-    while (inFlight >= MAX_IN_FLIGHT && !failed) await new Promise<void>((r) => (waiting = r));
-    if (failed) throw failed;
-    inFlight++;
-    worker.postMessage({ op: "data", buf: buf.buffer, len: fill, mask: bufMask }, [buf.buffer]);
-    const again = free.pop();
-    buf = again ? new Uint8Array(again) : new Uint8Array(BUFFER_BYTES);
+
+  // Hands the filled buffer to the hashes of its mask; it goes back to the pool once all have hashed it.
+  const flush = () => {
+    if (!buf || fill === 0) return;
+    const view = buf.subarray(0, fill);
+    buf = undefined;
     fill = 0;
+    queued++;
+    const acks = hashes.filter((_, i) => bufMask & (1 << i)).map((h) => h.update(view));
+    void Promise.all(acks)
+      .catch((e) => void (failed ??= e))
+      .finally(() => {
+        queued--;
+        pool.release(view);
+      });
   };
 
   return {
     async update(data, mask) {
       if (failed) throw failed;
-      if (fill > 0 && mask !== bufMask) await flush();
+      if (fill > 0 && mask !== bufMask) flush();
       bufMask = mask;
       let off = 0;
       while (off < data.length) {
+        buf ??= await pool.acquire();
+        if (failed) throw failed;
         const take = Math.min(data.length - off, BUFFER_BYTES - fill);
         buf.set(data.subarray(off, off + take), fill);
         fill += take;
         off += take;
-        if (fill === BUFFER_BYTES) await flush();
+        if (fill === BUFFER_BYTES) flush();
       }
     },
     async digests() {
-      await flush();
-      const result = new Promise<string[]>((resolve, reject) => {
-        done = resolve;
-        fail = reject;
-      });
-      worker.postMessage({ op: "end" });
-      try {
-        return await result;
-      } finally {
-        worker.terminate();
-      }
+      flush();
+      if (buf) pool.release(buf);
+      const hex = await Promise.all(hashes.map((h) => h.hex()));
+      if (failed) throw failed;
+      return hex;
     },
     close() {
-      worker.terminate();
+      for (const h of hashes) h.close();
     },
     get queued() {
-      return inFlight;
+      return queued;
     },
   };
 }

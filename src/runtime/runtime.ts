@@ -3,8 +3,6 @@
  * Everything else uses web standards and `node:` APIs, so `deno run -A src/main.ts` works.
  * @module
  */
-import { createHash } from "node:crypto";
-
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
 const bun = g.Bun as undefined | {
@@ -39,6 +37,8 @@ export function sha256(): Sha256 {
     const h = new bun.CryptoHasher("sha256");
     return { update: (d) => void h.update(d), hex: () => h.digest("hex") };
   }
+  // Loaded here, not at start-up: node:crypto is not needed by every command.
+  const { createHash } = g.process.getBuiltinModule("node:crypto") as typeof import("node:crypto");
   const h = createHash("sha256");
   return { update: (d) => void h.update(d), hex: () => h.digest("hex") };
 }

@@ -11,6 +11,7 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import { type Descriptor, plainDescriptor } from "../oci/descriptor.ts";
 import { type Digest, DigestStream, digestHex, tapStream, verified } from "../oci/digest.ts";
+import { offloadedSha256 } from "../runtime/hash-worker.ts";
 import { OCI_INDEX } from "../oci/media-types.ts";
 import { AlreadyExistsError, IntegrityError, KitError } from "../util/errors.ts";
 import {
@@ -26,8 +27,10 @@ import {
   removeStaleLock,
   tryLock,
   withLock,
+  writeAllAt,
   writeStreamToHandle,
 } from "../util/fs.ts";
+import { chunksOf } from "../util/streams.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { GraphReader } from "./graph.ts";
 import { encodeIndex, type IndexFile, parseIndex, type StoredDescriptor } from "./index-file.ts";
@@ -70,8 +73,70 @@ export interface LayoutOptions {
 export interface IngestOptions extends StoreOptions {
   /** Mode of the stored blob: 0600 by default, as kit's pack layers (pushed blobs get 0444). */
   mode?: number;
-  /** Called with the size of each chunk as it is written. */
+  /** Called with the size of each chunk once it is written and hashed. */
   onBytes?: (n: number) => void;
+  /** Hash on a worker thread (worth it for large content; SharedArrayBuffer chunks, as a chunk pool's, are not copied). */
+  offload?: boolean;
+  /** Called with each chunk once it is written and hashed: the chunk's buffer may be reused. */
+  release?: (chunk: Uint8Array) => void;
+}
+
+/** Blobs from this size on are hashed on a worker thread when read (a thread is not worth it below). */
+const OFFLOAD_MIN_BYTES = 8 * 1024 * 1024;
+
+/** Most bytes written or hashed but not yet done: the reader waits beyond this. */
+const INGEST_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
+const INGEST_IN_FLIGHT_CHUNKS = 16;
+
+/**
+ * Writes `chunks` to `fh` one after another (on the thread pool) while hashing them (inline or
+ * on a worker), a bounded number of chunks ahead; returns the digest and size.
+ */
+async function writeHashed(chunks: AsyncIterable<Uint8Array>, fh: fsp.FileHandle, opts: IngestOptions): Promise<{ digest: Digest; size: number }> {
+  const hasher = offloadedSha256(opts.offload === true);
+  const inFlight: Array<{ done: Promise<void>; bytes: number }> = [];
+  let inFlightBytes = 0;
+  let writes: Promise<void> = Promise.resolve();
+  let size = 0;
+  let failure: { error: unknown } | undefined;
+  let ok = false;
+  const settle = async () => {
+    const f = inFlight.shift()!;
+    inFlightBytes -= f.bytes;
+    await f.done;
+  };
+  try {
+    for await (const chunk of chunks) {
+      if (failure) throw failure.error;
+      throwIfAborted(opts.signal);
+      const at = size;
+      size += chunk.byteLength;
+      const hashed = hasher.update(chunk);
+      writes = writes.then(() => writeAllAt(fh, chunk, at));
+      // The buffer goes back once both are over, also after a failure (the reader may be waiting
+      // for it); the first failure ends the loop at the next chunk.
+      const done = Promise.allSettled([hashed, writes]).then(([h, w]) => {
+        opts.release?.(chunk);
+        if (w.status === "rejected") throw w.reason;
+        if (h.status === "rejected") throw h.reason;
+        opts.onBytes?.(chunk.byteLength);
+      });
+      done.catch((error) => void (failure ??= { error }));
+      inFlight.push({ done, bytes: chunk.byteLength });
+      inFlightBytes += chunk.byteLength;
+      while (inFlight.length > INGEST_IN_FLIGHT_CHUNKS || inFlightBytes > INGEST_IN_FLIGHT_BYTES) await settle();
+    }
+    while (inFlight.length > 0) await settle();
+    const digest: Digest = `sha256:${await hasher.hex()}`;
+    ok = true;
+    return { digest, size };
+  } finally {
+    if (!ok) {
+      hasher.close();
+      // Never let the caller close the file while a write is still running.
+      await Promise.allSettled([writes, ...inFlight.map((f) => f.done)]);
+    }
+  }
 }
 
 export interface DeleteResult {
@@ -153,19 +218,22 @@ export class LayoutStore implements Storage, Resumer {
   /**
    * The blob's bytes, verified against `desc` as they stream. A damaged blob (its bytes no longer
    * hash to its name) errors the stream with IntegrityError and is removed from the store, so
-   * fetching it again from a registry can replace it.
+   * fetching it again from a registry can replace it. A large blob is hashed on a worker thread
+   * while the consumer works on the chunks.
    */
   async fetch(desc: Descriptor, opts: StoreOptions = {}): Promise<ReadableStream<Uint8Array>> {
     checkDescriptor(desc);
     throwIfAborted(opts.signal);
+    const offload = desc.size >= OFFLOAD_MIN_BYTES;
+    const pool = offload ? opts.pool : undefined;
     let s: ReadableStream<Uint8Array>;
     try {
-      s = await fileReadableStream(this.blobPath(desc.digest), { signal: opts.signal });
+      s = await fileReadableStream(this.blobPath(desc.digest), { signal: opts.signal, shared: offload, pool });
     } catch (e) {
       if (errnoCode(e) === "ENOENT") throw notFound(desc);
       throw e;
     }
-    return tapStream(verified(s, desc), { mapError: (e) => (e instanceof IntegrityError ? this.#removeIfDamaged(desc, e) : e) });
+    return tapStream(verified(s, desc, { offload, pool }), { mapError: (e) => (e instanceof IntegrityError ? this.#removeIfDamaged(desc, e) : e) });
   }
 
   /**
@@ -301,33 +369,41 @@ export class LayoutStore implements Storage, Resumer {
   }
 
   /**
-   * Stores content whose digest is known only at the end (pack's layers): the stream is hashed
+   * Stores content whose digest is known only at the end (pack's layers): the chunks are hashed
    * while written straight into `ingest/`, then renamed into `blobs/` — no second copy. If the
    * blob already exists the temporary file is dropped. Returns the digest, the size, and whether
    * the blob was already stored (`existed`).
+   *
+   * With `offload` the hashing runs on a worker thread while this thread goes on reading and
+   * the thread pool writes: each chunk is written and hashed at the same time and handed to
+   * `release` once both are done (at most a few MiB are in flight).
    */
-  async ingest(stream: ReadableStream<Uint8Array>, opts: IngestOptions = {}): Promise<{ digest: Digest; size: number; existed: boolean }> {
+  async ingest(
+    source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+    opts: IngestOptions = {},
+  ): Promise<{ digest: Digest; size: number; existed: boolean }> {
     try {
       throwIfAborted(opts.signal);
       await ensureDir(path.join(this.root, "blobs", "sha256"));
       await ensureDir(this.ingestDir);
     } catch (e) {
-      await stream.cancel(e).catch(() => {});
+      if (source instanceof ReadableStream) await source.cancel(e).catch(() => {});
+      else await (source as AsyncGenerator<Uint8Array>).return?.(undefined).catch(() => {});
       throw e;
     }
     await this.#pruneOnce();
     const tmp = path.join(this.ingestDir, ownedTempName("ingest"));
-    const ds = new DigestStream();
     let done = false;
     try {
       const fh = await fsp.open(tmp, "wx", 0o644);
+      let written: { digest: Digest; size: number };
       try {
-        await writeStreamToHandle(stream.pipeThrough(ds), fh, opts.signal, opts.onBytes);
+        written = await writeHashed(chunksOf(source, opts.signal), fh, opts);
       } finally {
         await fh.close();
       }
       throwIfAborted(opts.signal);
-      const digest = ds.digest;
+      const { digest, size } = written;
       const target = this.blobPath(digest);
       const existed = await pathExists(target);
       if (!existed) {
@@ -335,7 +411,7 @@ export class LayoutStore implements Storage, Resumer {
         await fsp.rename(tmp, target);
         done = true;
       }
-      return { digest, size: ds.size, existed };
+      return { digest, size, existed };
     } finally {
       if (!done) await fsp.rm(tmp, { force: true });
     }

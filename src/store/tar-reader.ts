@@ -71,6 +71,20 @@ async function readExactFrom(input: TarInput, n: number): Promise<Uint8Array | u
   return out;
 }
 
+/** Input chunks a {@link ByteSource} keeps before handing them to `release`: see {@link TarReadOptions.release}. */
+const KEPT_CHUNKS = 2;
+
+export interface TarReadOptions {
+  signal?: AbortSignal;
+  /**
+   * Called with each input chunk once the reader is two chunks past it (and with the last ones
+   * after the end of the archive): the chunk's buffer may then be reused. Only for a consumer
+   * that has finished with an entry's data pieces by the time it asks for the piece after the
+   * next, as extraction does (at most one write in flight). Not called after a failure.
+   */
+  release?: (chunk: Uint8Array) => void;
+}
+
 /** Pulls exact or bounded amounts of bytes from a stream, without copying when it can. */
 class ByteSource implements TarInput {
   position = 0;
@@ -78,10 +92,13 @@ class ByteSource implements TarInput {
   #buf: Uint8Array = new Uint8Array(0);
   #eof = false;
   #signal: AbortSignal | undefined;
+  #release: ((chunk: Uint8Array) => void) | undefined;
+  #kept: Uint8Array[] = [];
 
-  constructor(stream: ReadableStream<Uint8Array>, signal?: AbortSignal) {
+  constructor(stream: ReadableStream<Uint8Array>, opts: TarReadOptions = {}) {
     this.#reader = stream.getReader();
-    this.#signal = signal;
+    this.#signal = opts.signal;
+    this.#release = opts.release;
   }
 
   async #fill(): Promise<boolean> {
@@ -94,6 +111,10 @@ class ByteSource implements TarInput {
         return false;
       }
       this.#buf = r.value;
+      if (this.#release) {
+        this.#kept.push(r.value);
+        while (this.#kept.length > KEPT_CHUNKS) this.#release(this.#kept.shift()!);
+      }
     }
     return true;
   }
@@ -120,11 +141,15 @@ class ByteSource implements TarInput {
     }
   }
 
-  /** Reads and discards everything left (so a digest check upstream sees the whole blob). */
+  /**
+   * Reads and discards everything left (so a digest check upstream sees the whole blob); then
+   * nothing uses the chunks still kept, and they are released.
+   */
   async drain(): Promise<void> {
     while (await this.readSome(Number.MAX_SAFE_INTEGER)) {
       /* discard */
     }
+    for (const c of this.#kept.splice(0)) this.#release?.(c);
   }
 
   async cancel(reason?: unknown): Promise<void> {
@@ -285,8 +310,8 @@ function isHeaderOnly(flag: string): boolean {
  * Reads a tar stream entry by entry. After the end-of-archive marker the rest of the input is read and
  * discarded, so digest checks on the input stream complete. Cancelling (breaking out) cancels the input.
  */
-export function readTar(stream: ReadableStream<Uint8Array>, opts: { signal?: AbortSignal } = {}): AsyncGenerator<TarReadEntry> {
-  return readEntries(new ByteSource(stream, opts.signal), false);
+export function readTar(stream: ReadableStream<Uint8Array>, opts: TarReadOptions = {}): AsyncGenerator<TarReadEntry> {
+  return readEntries(new ByteSource(stream, opts), false);
 }
 
 /**

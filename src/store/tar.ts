@@ -6,8 +6,9 @@
  * @module
  */
 import { KitError } from "../util/errors.ts";
+import type { ChunkPool } from "../util/chunk-pool.ts";
 import { throwIfAborted } from "../util/pool.ts";
-import { iterableStream } from "../util/streams.ts";
+import { chunksOf, iterableStream } from "../util/streams.ts";
 import { cleanPath } from "../kitfile/paths.ts";
 
 export const BLOCK_SIZE = 512;
@@ -46,6 +47,13 @@ export interface TarWriteOptions {
   passThroughBytes?: number;
   /** Small pieces (headers, padding, small files) are gathered into chunks of about this size (default 1 MiB). */
   stagingBytes?: number;
+  /**
+   * Buffers to stage into (taken when a staging buffer fits one) and to give source chunks back
+   * to once they have been copied into the staging buffer. Chunks handed on (full staging
+   * buffers, chunks passed through) are the consumer's to release; nothing is garbage then but
+   * small copied-out pieces.
+   */
+  pool?: ChunkPool;
 }
 
 const ENC = new TextEncoder();
@@ -225,28 +233,6 @@ export function encodeHeader(name: string, mode: number, size: number, typeflag:
   return out;
 }
 
-async function* iterateSource(src: TarSource): AsyncGenerator<Uint8Array> {
-  if (src instanceof ReadableStream) {
-    const reader = src.getReader();
-    let done = false;
-    try {
-      for (;;) {
-        const r = await reader.read();
-        if (r.done) {
-          done = true;
-          return;
-        }
-        yield r.value;
-      }
-    } finally {
-      if (!done) await reader.cancel().catch(() => {});
-      reader.releaseLock();
-    }
-  } else {
-    yield* src;
-  }
-}
-
 function changedSize(entry: TarFileEntry, read: string): KitError {
   return new KitError(`File ${entry.name} changed size while it was being packed: expected ${entry.size} bytes, read ${read}`, {
     hint: "Make sure no other program writes to the files being packed",
@@ -266,7 +252,8 @@ export async function* tarChunks(
   // Small pieces are copied into one staging buffer as they come (so a source may reuse its own
   // buffers). A full buffer is handed on as it is; a nearly empty one (a header before a large
   // chunk) is copied out and kept, so a large file does not cost a whole staging buffer.
-  let buf = new Uint8Array(0);
+  const pool = opts.pool;
+  let buf: Uint8Array = new Uint8Array(0);
   let pendingLen = 0;
   const take = (): Uint8Array => {
     let out: Uint8Array;
@@ -279,10 +266,12 @@ export async function* tarChunks(
     pendingLen = 0;
     return out;
   };
-  const stage = (b: Uint8Array) => {
+  const stage = async (b: Uint8Array) => {
     if (pendingLen + b.length > buf.length) {
-      const grown = new Uint8Array(Math.max(staging + passThrough, pendingLen + b.length));
+      const size = Math.max(staging + passThrough, pendingLen + b.length);
+      const grown = pool && size <= pool.chunkSize ? await pool.acquire(opts.signal) : new Uint8Array(size);
       grown.set(buf.subarray(0, pendingLen));
+      pool?.release(buf);
       buf = grown;
     }
     buf.set(b, pendingLen);
@@ -292,31 +281,33 @@ export async function* tarChunks(
   for await (const entry of entries) {
     throwIfAborted(opts.signal);
     if (entry.type === "dir") {
-      stage(encodeHeader(entry.name, entry.mode, 0, "5"));
+      await stage(encodeHeader(entry.name, entry.mode, 0, "5"));
     } else {
-      stage(encodeHeader(entry.name, entry.mode, entry.size, "0"));
+      await stage(encodeHeader(entry.name, entry.mode, entry.size, "0"));
       let n = 0;
-      for await (const chunk of iterateSource(await entry.open())) {
+      for await (const chunk of chunksOf(await entry.open())) {
         throwIfAborted(opts.signal);
         n += chunk.length;
         if (n > entry.size) throw changedSize(entry, "more");
         if (chunk.length >= passThrough) {
           if (pendingLen > 0) yield take();
           yield chunk;
-        } else if (chunk.length > 0) {
-          stage(chunk);
+        } else {
+          if (chunk.length > 0) await stage(chunk);
+          pool?.release(chunk);
           if (pendingLen >= staging) yield take();
         }
       }
       if (n !== entry.size) throw changedSize(entry, String(n));
       const pad = padLength(entry.size);
-      if (pad > 0) stage(ZERO_BLOCK.subarray(0, pad));
+      if (pad > 0) await stage(ZERO_BLOCK.subarray(0, pad));
     }
     if (pendingLen >= staging) yield take();
   }
   throwIfAborted(opts.signal);
-  stage(END_OF_ARCHIVE);
+  await stage(END_OF_ARCHIVE);
   yield take();
+  pool?.release(buf); // the staging buffer kept after the last copy-out, if any
 }
 
 /** The end-of-archive marker: two zero blocks. */

@@ -3,6 +3,7 @@
  * small helpers every store and the copy share: verified byte reads, byte pushes, successors.
  * @module
  */
+import type { ChunkPool } from "../util/chunk-pool.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { descriptorFromBytes, plainDescriptor } from "../oci/descriptor.ts";
 import { digestProblem, isDigest, verified } from "../oci/digest.ts";
@@ -20,6 +21,11 @@ import type { PartialDownload } from "./partial.ts";
 /** Options every store operation accepts. */
 export interface StoreOptions {
   signal?: AbortSignal;
+  /**
+   * For `fetch`: read into this pool's buffers where the store reads files (local storage); the
+   * consumer then releases each chunk once done with it (`pool.release`). Other stores ignore it.
+   */
+  pool?: ChunkPool;
 }
 
 export interface Fetcher {

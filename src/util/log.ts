@@ -77,8 +77,9 @@ export interface LoggerOptions {
   terminal?: boolean;
 }
 
+/** `colour` and `terminal` are read when a line needs them (they may be getters that are costly to answer). */
 export function createLogger(opts: LoggerOptions): Logger {
-  const { level, colour, sink, terminal } = opts;
+  const { level, sink } = opts;
   const enabled = (l: Level) => RANK[l] >= RANK[level];
   const write = (l: Level, msg: string) => {
     if (!enabled(l)) return;
@@ -88,7 +89,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     const prefixed = level !== "info" || l === "warn" || l === "error";
     if (prefixed) {
       const p = PREFIX[l];
-      text = (colour && COLOUR[l] ? COLOUR[l] + p + "\x1b[0m" : p) + text;
+      text = (COLOUR[l] && opts.colour ? COLOUR[l] + p + "\x1b[0m" : p) + text;
     }
     if (l === "warn" || l === "error") sink.err(text);
     else sink.out(text);
@@ -101,7 +102,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     info: (m) => write("info", m),
     warn: (m) => write("warn", m),
     error: (m) => write("error", m),
-    print: (t) => sink.out(terminal ? terminalSafe(t) : t),
+    print: (t) => sink.out(opts.terminal ? terminalSafe(t) : t),
   };
 }
 

@@ -26,18 +26,53 @@ export interface Slot {
   waitFor<T>(work: Promise<T>): Promise<T>;
 }
 
-interface Waiter {
-  resolve(): void;
-  reject(e: Error): void;
+interface Waiter<T> {
+  resolve(v: T): void;
   signal?: AbortSignal;
   onAbort?: () => void;
+}
+
+/** Callers waiting for a value, first come first served; an abort of a caller's signal takes it out of the line. */
+export class WaitQueue<T> {
+  #queue: Waiter<T>[] = [];
+
+  get length(): number {
+    return this.#queue.length;
+  }
+
+  /** Waits for {@link wake}; `urgent` goes to the front of the line. Rejects with CancelledError on abort. */
+  wait(signal?: AbortSignal, urgent = false): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const w: Waiter<T> = { resolve };
+      if (signal) {
+        w.signal = signal;
+        w.onAbort = () => {
+          const i = this.#queue.indexOf(w);
+          if (i >= 0) this.#queue.splice(i, 1);
+          reject(abortReason(signal));
+        };
+        signal.addEventListener("abort", w.onAbort, { once: true });
+      }
+      if (urgent) this.#queue.unshift(w);
+      else this.#queue.push(w);
+    });
+  }
+
+  /** Hands `v` to the first waiter; false when nobody waits. */
+  wake(v: T): boolean {
+    const next = this.#queue.shift();
+    if (!next) return false;
+    if (next.onAbort) next.signal!.removeEventListener("abort", next.onAbort);
+    next.resolve(v);
+    return true;
+  }
 }
 
 /** Runs at most `limit` tasks at a time, first come first served. */
 export class Pool {
   readonly limit: number;
   #active = 0;
-  #queue: Waiter[] = [];
+  #queue = new WaitQueue<void>();
 
   constructor(limit: number) {
     if (!Number.isInteger(limit) || limit < 1) {
@@ -94,31 +129,12 @@ export class Pool {
       this.#active++;
       return Promise.resolve();
     }
-    return new Promise<void>((resolve, reject) => {
-      const w: Waiter = { resolve, reject };
-      if (signal) {
-        w.signal = signal;
-        w.onAbort = () => {
-          const i = this.#queue.indexOf(w);
-          if (i >= 0) this.#queue.splice(i, 1);
-          reject(abortReason(signal));
-        };
-        signal.addEventListener("abort", w.onAbort, { once: true });
-      }
-      if (urgent) this.#queue.unshift(w);
-      else this.#queue.push(w);
-    });
+    return this.#queue.wait(signal, urgent);
   }
 
   #release(): void {
-    const next = this.#queue.shift();
-    if (next) {
-      // The slot passes straight to the next waiter: #active stays the same.
-      if (next.onAbort) next.signal!.removeEventListener("abort", next.onAbort);
-      next.resolve();
-    } else {
-      this.#active--;
-    }
+    // The slot passes straight to the next waiter: #active stays the same.
+    if (!this.#queue.wake()) this.#active--;
   }
 }
 

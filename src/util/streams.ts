@@ -25,6 +25,41 @@ export function iterableStream<T>(it: AsyncIterable<T>, strategy?: QueuingStrate
 }
 
 /**
+ * The chunks of a Web stream or of any async iterable, as an async iterable. Stopping early
+ * cancels the stream (or returns the iterator). An abort of `signal` cancels a stream even while
+ * a read is pending, and throws CancelledError.
+ */
+export async function* chunksOf<T>(src: ReadableStream<T> | AsyncIterable<T>, signal?: AbortSignal): AsyncGenerator<T> {
+  if (!(src instanceof ReadableStream)) {
+    for await (const c of src) {
+      throwIfAborted(signal);
+      yield c;
+    }
+    return;
+  }
+  const reader = src.getReader();
+  const onAbort = () => void reader.cancel(abortReason(signal!)).catch(() => {});
+  let done = false;
+  try {
+    throwIfAborted(signal);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    for (;;) {
+      const r = await reader.read();
+      throwIfAborted(signal);
+      if (r.done) {
+        done = true;
+        return;
+      }
+      yield r.value;
+    }
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    if (!done) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}
+
+/**
  * Reads a whole stream into memory, failing once more than `limit` bytes arrive: with the error
  * `tooLarge` makes, by default `Content is larger than the <limit>-byte limit`. Chunks are
  * collected and joined at the end: nothing is allocated from an announced size. An abort of

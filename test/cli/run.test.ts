@@ -19,6 +19,20 @@ test("--help renders from the flag tables", async () => {
   expect(r.stdout).toContain(`Use "kit [command] --help" for more information about a command.`);
 });
 
+test("the command table names each command as its module does; a command is imported when first used", async () => {
+  const { rootCommand } = await import("../../src/cli/root.ts");
+  const { lazyCommand, loaded } = await import("../../src/cli/command.ts");
+  for (const entry of [...rootCommand.subcommands!]) {
+    const real = await loaded(entry);
+    expect([real.name, real.short]).toEqual([entry.name, entry.short]);
+    expect(real.load).toBeUndefined();
+    expect(real.parent).toBe(rootCommand);
+    expect(rootCommand.subcommands).toContain(real);
+  }
+  const wrong = lazyCommand("pack", "Something else", async () => (await import("../../src/cli/commands/pack.ts")).packCommand);
+  await expect(loaded(wrong)).rejects.toThrow(`The command table's entry "pack: Something else" does not match its module ("pack: Pack a ModelKit")`);
+});
+
 test("a command's help has its flags and the global flags", async () => {
   const r = await runInProcess(["version", "-h"]);
   expect(r.code).toBe(0);

@@ -93,7 +93,7 @@ describe("bun scripts/build.ts --all (one build for the test run)", () => {
     for (const t of RELEASE_TARGETS) expect(build.stdout).toContain(`(${t.bunTarget}, llama.cpp ${t.llamaFolder}, `);
   });
 
-  test("each binary has its platform's format and carries its platform's llama.cpp files", () => {
+  test("each binary has its platform's format and carries its platform's llama.cpp files (named in the index of the compressed set)", () => {
     for (const t of RELEASE_TARGETS) {
       const bin = path.join(clone, "dist", t.name, t.binaryName);
       expect(binaryFormatOf(bin)).toBe(t.format);

@@ -1,7 +1,7 @@
 /** pack() against kit's byte-level expectations (docs/format.md#worked-example, docs/format.md#manifest). */
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { readFileSync, readdirSync, writeFileSync, symlinkSync, utimesSync } from "node:fs";
+import { appendFileSync, readFileSync, readdirSync, writeFileSync, symlinkSync, truncateSync, utimesSync } from "node:fs";
 import path from "node:path";
 import { gunzipSync, zstdDecompressSync } from "node:zlib";
 import { parseKitfile } from "../../src/kitfile/parse.ts";
@@ -10,6 +10,7 @@ import { LayoutStore } from "../../src/store/layout.ts";
 import { memoryLogger } from "../../src/util/log.ts";
 import { project } from "../helpers/files.ts";
 import { tempDir } from "../helpers/kit.ts";
+import { makeMcpBundle } from "../helpers/mcpb.ts";
 import { modelPackConfigErrors } from "../helpers/modelpack-schema.ts";
 
 const APPENDIX_KITFILE = "manifestVersion: 1.0.0\npackage:\n  name: example\nmodel:\n  path: model.bin\n";
@@ -18,7 +19,7 @@ const CONFIG = "sha256:43c910ca179517c0d701b8489153e4e34b3a7d2475e0721a57b357bb8
 const MANIFEST_V17 = "sha256:59eac463c5fe6c728e544a6d3c303d025353271076e5b784684d824cd85ca648";
 
 async function packDir(dir: string, kitfileText: string, over: Partial<Parameters<typeof pack>[0]> = {}) {
-  const storage = await LayoutStore.open(path.join(tempDir("kit-store-"), "storage"));
+  const storage = over.storage ?? (await LayoutStore.open(path.join(tempDir("kit-store-"), "storage")));
   const logger = memoryLogger();
   const { kitfile } = parseKitfile(kitfileText, "Kitfile");
   const result = await pack({
@@ -278,5 +279,90 @@ prompts:
     const kf = "manifestVersion: 1.0.0\nmcpServers:\n  - name: s\n    path: s.mcpb\n";
     const dir = project({ Kitfile: kf, "s.mcpb": "x" });
     await expect(packDir(dir, kf, { modelPack: MP })).rejects.toThrow("mcpServers are not supported when packing in modelpack format");
+  });
+});
+
+describe("overlapped pack (pooled buffers, hashing on a worker thread)", () => {
+  // Several chunks per file, sizes off the 1 MiB chunk and 512-byte block boundaries, small files
+  // between the large ones (staged and passed through in turn), an empty file.
+  const KITFILE = "manifestVersion: 1.0.0\nmodel:\n  path: model.bin\ndatasets:\n  - path: data\ncode:\n  - path: src\n";
+  function files(): Record<string, Uint8Array | string> {
+    const rnd = (n: number, seed: number) => {
+      const b = new Uint8Array(n);
+      let x = seed;
+      for (let i = 0; i < n; i++) b[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
+      return b;
+    };
+    return {
+      Kitfile: KITFILE,
+      "model.bin": rnd(5 * 1024 * 1024 + 777, 1),
+      "data/a.bin": rnd(3 * 1024 * 1024 + 1, 2),
+      "data/b.txt": "b".repeat(70_000),
+      "data/c/d.bin": rnd(1024 * 1024, 3),
+      "data/c/e.txt": "",
+      "data/f.txt": "f".repeat(100),
+      "src/x.py": "print(1)\n",
+    };
+  }
+  const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+
+  for (const layerFormat of ["tar", "raw"] as const) {
+    test(`${layerFormat} layers: the same bytes and digests as the sequential path`, async () => {
+      const dir = project(files());
+      const kitfile = layerFormat === "raw" ? "manifestVersion: 1.0.0\nmodel:\n  path: model.bin\n" : KITFILE;
+      const seq = await packDir(dir, kitfile, { layerFormat, offloadHashBytes: Infinity });
+      const over = await packDir(dir, kitfile, { layerFormat, offloadHashBytes: 0 });
+      expect(over.result.manifest.digest).toBe(seq.result.manifest.digest);
+      expect(over.result.layers).toEqual(seq.result.layers);
+      for (const l of over.result.layers) {
+        const bytes = over.blob(l.digest);
+        expect(sha(bytes)).toBe(l.digest);
+        expect(bytes.byteLength).toBe(l.size);
+        expect(Buffer.compare(bytes, seq.blob(l.digest))).toBe(0);
+      }
+      if (layerFormat === "raw") expect(Buffer.compare(over.blob(over.result.layers[0]!.digest), readFileSync(path.join(dir, "model.bin")))).toBe(0);
+    });
+  }
+
+  for (const change of ["grows", "shrinks"] as const) {
+    test(`a file that ${change} while it is read fails the pack and stores no layer`, async () => {
+      const dir = project(files());
+      const big = path.join(dir, "data", "a.bin");
+      let changed = false;
+      // The first bytes counted for data/ are the first chunk of a.bin, read before the rest.
+      const progress = {
+        task: (title: string) => ({
+          add() {
+            if (changed || !title.includes("data")) return;
+            changed = true;
+            if (change === "grows") appendFileSync(big, new Uint8Array(4096));
+            else truncateSync(big, 2 * 1024 * 1024);
+          },
+          already() {},
+          done() {},
+        }),
+        suspend: <T>(fn: () => T) => fn(),
+        close() {},
+      };
+      const storage = await LayoutStore.open(path.join(tempDir("kit-store-"), "storage"));
+      const e = await packDir(dir, "manifestVersion: 1.0.0\ndatasets:\n  - path: data\n", { offloadHashBytes: 0, progress, storage }).catch((x) => x);
+      expect(changed).toBe(true);
+      expect(e.message).toMatch(/^error processing dataset: File data\/a\.bin changed size while it was being packed/);
+      expect(readdirSync(path.join(storage.root, "blobs", "sha256"))).toEqual([]);
+      expect(readdirSync(path.join(storage.root, "ingest"))).toEqual([]);
+    });
+  }
+});
+
+describe("MCP bundles", () => {
+  const KF = "manifestVersion: 1.0.0\nmcpServers:\n  - name: tools\n    path: tools.mcpb\n";
+  test("a ZIP with manifest.json at its root is packed as a raw layer; anything else is refused", async () => {
+    const good = project({ Kitfile: KF, "tools.mcpb": await makeMcpBundle({ "manifest.json": '{"name":"tools"}', "server/index.js": "1" }) });
+    const { result } = await packDir(good, KF);
+    expect(result.layers.map((l) => l.mediaType)).toEqual(["application/vnd.kitops.modelkit.mcpb.v1.raw"]);
+    const notZip = project({ Kitfile: KF, "tools.mcpb": "not a zip" });
+    await expect(packDir(notZip, KF)).rejects.toThrow(/^error processing mcpserver: invalid MCP bundle for mcpServer tools: not a ZIP file/);
+    const noManifest = project({ Kitfile: KF, "tools.mcpb": await makeMcpBundle({ "server/manifest.json": "{}" }) });
+    await expect(packDir(noManifest, KF)).rejects.toThrow("error processing mcpserver: invalid MCP bundle for mcpServer tools: manifest.json not found at the root of the bundle");
   });
 });

@@ -135,6 +135,28 @@ describe("integrity and safety", () => {
     expect(readdirSync(out)).toEqual([]);
   });
 
+  test("a corrupted large layer (hashed on a worker thread while files are written) is refused and leaves no file", async () => {
+    const layout = await store();
+    const big = "w".repeat(9 * 1024 * 1024 + 5);
+    const tar = tarOf([["m/a.bin", big], ["m/b.txt", "tail"]]);
+    const d = descriptorFromBytes("application/vnd.kitops.modelkit.model.v1.tar", tar);
+    const config = { manifestVersion: "1.0.0", model: { path: "m", digest: d.digest, diffId: d.digest } } as Kitfile;
+    const { repo } = await storeKit(layout, "localhost/badbig", [{ mediaType: d.mediaType, data: tar }], config);
+    const good = tempDir();
+    await unpackAll(repo, good, ["model"]);
+    expect(readFileSync(path.join(good, "m", "a.bin"), "utf8")).toBe(big);
+    const blob = layout.blobPath(d.digest);
+    chmodSync(blob, 0o644);
+    const bad = new Uint8Array(tar);
+    bad[1000] = "x".charCodeAt(0); // inside a.bin's data: the tar still parses
+    writeFileSync(blob, bad);
+    const out = tempDir();
+    const err = await unpackAll(repo, out, ["model"]).catch((e) => e);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect(err.message).toContain("does not match its digest");
+    expect(listTree(out)).toEqual(["m/"]);
+  });
+
   test("a Kitfile digest missing from the manifest is kit's error", async () => {
     const layout = await store();
     const tar = tarOf([["m.bin", "x"]]);
@@ -270,5 +292,78 @@ describe("integrity and safety", () => {
     expect(readFileSync(path.join(out, "Kitfile"), "utf8")).toBe("manifestVersion: 1.0.0\npackage:\n  name: x\n");
     const log = await unpackAll(repo, out);
     expect(log.text()).toBe(`Found existing Kitfile at ${out}/Kitfile\n`);
+  });
+});
+
+describe("layers unpacked at once, put in place in order", () => {
+  // The model layer is large (extracted last of the two), the dataset layer tiny: both write x.txt.
+  async function overlapping() {
+    const layout = await store();
+    const big = tarOf([["w.bin", "w".repeat(9 * 1024 * 1024)], ["x.txt", "from the model layer"]]);
+    const small = tarOf([["x.txt", "from the dataset layer"]]);
+    const m = descriptorFromBytes("application/vnd.kitops.modelkit.model.v1.tar", big);
+    const d = descriptorFromBytes("application/vnd.kitops.modelkit.dataset.v1.tar", small);
+    const config = {
+      manifestVersion: "1.0.0",
+      model: { path: "w.bin", digest: m.digest, diffId: m.digest },
+      datasets: [{ path: "x.txt", digest: d.digest, diffId: d.digest }],
+    } as Kitfile;
+    const { repo } = await storeKit(layout, "localhost/overlap", [{ mediaType: m.mediaType, data: big }, { mediaType: d.mediaType, data: small }], config);
+    return repo;
+  }
+  const unpack = async (repo: LocalRepository, dir: string, o: { overwrite?: boolean; ignoreExisting?: boolean }) => {
+    const kit = await readModelKit(repo, "t");
+    await unpackContents(repo, kit, { dir, filters: [], overwrite: o.overwrite ?? false, ignoreExisting: o.ignoreExisting ?? false, logger: memoryLogger() });
+  };
+
+  test("a file of a later layer meets the file an earlier one put there: an error, the earlier file stays", async () => {
+    const repo = await overlapping();
+    const out = tempDir();
+    const e = await unpack(repo, out, {}).catch((x) => x);
+    expect(e.message).toBe("path 'x.txt' already exists");
+    expect(readFileSync(path.join(out, "x.txt"), "utf8")).toBe("from the model layer");
+    expect(listTree(out)).toEqual(["Kitfile", "w.bin", "x.txt"]);
+  });
+
+  test("with --overwrite the later layer's file wins, with --ignore-existing the earlier one's, as one after the other", async () => {
+    const repo = await overlapping();
+    const a = tempDir();
+    await unpack(repo, a, { overwrite: true });
+    expect(readFileSync(path.join(a, "x.txt"), "utf8")).toBe("from the dataset layer");
+    const b = tempDir();
+    await unpack(repo, b, { ignoreExisting: true });
+    expect(readFileSync(path.join(b, "x.txt"), "utf8")).toBe("from the model layer");
+    for (const dir of [a, b]) expect(listTree(dir)).toEqual(["Kitfile", "w.bin", "x.txt"]);
+  });
+});
+
+describe("large layers read into reused buffers", () => {
+  const rnd = (n: number, seed: number) => {
+    const b = new Uint8Array(n);
+    let x = seed;
+    for (let i = 0; i < n; i++) b[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
+    return b;
+  };
+
+  test("tar and raw layers of many chunks come out byte for byte, two layers at a time", async () => {
+    const dir = project({
+      Kitfile: "manifestVersion: 1.0.0\nmodel:\n  path: m.bin\n  parts:\n    - path: p.bin\ndatasets:\n  - path: data\n",
+      "m.bin": rnd(9 * 1024 * 1024 + 333, 1),
+      "p.bin": rnd(10 * 1024 * 1024 + 1, 2),
+      "data/a.bin": rnd(12 * 1024 * 1024 - 7, 3),
+      "data/b.txt": "small",
+      "data/c.bin": rnd(2 * 1024 * 1024 + 513, 4),
+    });
+    for (const layerFormat of ["tar", "raw"] as const) {
+      const kitfile = layerFormat === "raw" ? "manifestVersion: 1.0.0\nmodel:\n  path: m.bin\n  parts:\n    - path: p.bin\n" : readFileSync(path.join(dir, "Kitfile"), "utf8");
+      const layout = await store();
+      const { kitfile: parsed } = parseKitfile(kitfile, "Kitfile");
+      await pack({ context: dir, kitfile: parsed, storage: layout, repo: "localhost/big", tags: ["t"], compression: "none", layerFormat, shape: "newest", cliVersion: "1.7.0", created: "2026-01-02T03:04:05Z", logger: memoryLogger() });
+      const repo = new LocalRepository(layout, "localhost/big");
+      const out = tempDir();
+      await unpackAll(repo, out);
+      const files = layerFormat === "raw" ? ["m.bin", "p.bin"] : ["m.bin", "p.bin", "data/a.bin", "data/b.txt", "data/c.bin"];
+      for (const f of files) expect(Buffer.compare(readFileSync(path.join(out, f)), readFileSync(path.join(dir, f)))).toBe(0);
+    }
   });
 });

@@ -39,6 +39,33 @@ async function entriesOf(bytes: Uint8Array, chunk?: number) {
 }
 
 describe("readTar", () => {
+  test("release: a chunk is handed back only once the reader is two chunks past it, the rest at the end, none after a failure", async () => {
+    const tar = await tarBytes([fileEntry("a.bin", new Uint8Array(5000).fill(1)), fileEntry("b.bin", new Uint8Array(3000).fill(2))]);
+    const pulled: Uint8Array[] = [];
+    const released: Array<{ chunk: Uint8Array; pulledSoFar: number }> = [];
+    const stream = () => {
+      let off = 0;
+      return new ReadableStream<Uint8Array>({
+        pull(ctl) {
+          if (off >= tar.length) return ctl.close();
+          const c = tar.slice(off, off + 1000);
+          off += 1000;
+          pulled.push(c);
+          ctl.enqueue(c);
+        },
+      }, { highWaterMark: 0 });
+    };
+    const release = (chunk: Uint8Array) => released.push({ chunk, pulledSoFar: pulled.length });
+    for await (const e of readTar(stream(), { release })) for await (const _ of e.chunks()) { /* consume */ }
+    expect(released.map((r) => pulled.indexOf(r.chunk))).toEqual(pulled.map((_, i) => i));
+    for (const r of released.slice(0, -2)) expect(r.pulledSoFar).toBeGreaterThanOrEqual(pulled.indexOf(r.chunk) + 3);
+    pulled.length = 0;
+    released.length = 0;
+    const broken = new ReadableStream<Uint8Array>({ start: (ctl) => ctl.enqueue(tar.slice(0, 1000)), pull: (ctl) => ctl.error(new Error("cut")) });
+    await expect((async () => { for await (const e of readTar(broken, { release })) for await (const _ of e.chunks()) { /* consume */ } })()).rejects.toThrow("cut");
+    expect(released).toEqual([]);
+  });
+
   test("round-trips our writer, including PAX and split names, across odd chunk sizes", async () => {
     const long = "d/" + "n".repeat(120);
     const split = "p".repeat(60) + "/" + "q".repeat(60);

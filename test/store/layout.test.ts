@@ -100,6 +100,31 @@ describe("LayoutStore blobs", () => {
     expect(await s.checkBlob(g.layer2Desc.digest, { size: 1 })).toEqual({ problem: "damaged", reason: `it has ${g.layer2.length} bytes, expected 1` });
   });
 
+  test("a large blob is hashed on a worker thread as it is read: damaged, short or long, it fails with IntegrityError", async () => {
+    const s = await LayoutStore.open(storage);
+    const data = new Uint8Array(9 * 1024 * 1024 + 3).map((_, i) => (i * 7) & 0xff);
+    const d = descriptorFromBytes("application/octet-stream", data);
+    await s.push(d, chunked(data, 1 << 20));
+    expect(Buffer.compare(await readStream(await s.fetch(d)), data)).toBe(0);
+    const p = s.blobPath(d.digest);
+    fs.chmodSync(p, 0o644);
+    const bad = new Uint8Array(data);
+    bad[bad.length - 1]! ^= 1;
+    fs.writeFileSync(p, bad);
+    let e = await s.fetch(d).then(readStream).catch((x) => x);
+    expect(e).toBeInstanceOf(IntegrityError);
+    // (the store then removes the damaged blob)
+    expect(e.message).toStartWith(`Content of ${d.digest} does not match its digest: got ${digestOf(bad)}`);
+    fs.writeFileSync(p, data.subarray(0, data.length - 1));
+    e = await s.fetch(d).then(readStream).catch((x) => x);
+    expect(e).toBeInstanceOf(IntegrityError);
+    expect(e.message).toStartWith(`Content of ${d.digest} is truncated: got ${data.length - 1} of ${data.length} bytes`);
+    fs.writeFileSync(p, Buffer.concat([data, new Uint8Array(1)]));
+    e = await s.fetch(d).then(readStream).catch((x) => x);
+    expect(e).toBeInstanceOf(IntegrityError);
+    expect(e.message).toStartWith(`Content of ${d.digest} is larger than expected: more than ${data.length} bytes`);
+  });
+
   test("descriptors with unusable digests are refused before touching the disk", async () => {
     const s = await LayoutStore.open(storage);
     const e = await s.push({ mediaType: "x", digest: "sha256:../../etc" as `sha256:${string}`, size: 1 }, chunked(new Uint8Array(1)))
