@@ -5,11 +5,13 @@
  *
  * One connection starts at the first missing byte. When its answer shows that the source honours
  * ranges, a controller measures the throughput in short windows and doubles the connections as
- * long as the last doubling paid for itself — at least 40% of the gain it would bring if every
- * connection were capped — up to `maxParts`; connections that made things worse retire when their
- * part ends. A new
- * connection takes a region nobody fetches yet, or else the second half of the largest region a
- * connection still has ahead of it (that one stops at the middle). Parts continue after a broken
+ * long as the network is what holds the download back (the connections spent at least half of the
+ * window waiting for data) and the last doubling paid for itself — at least 40% of the gain it
+ * would bring if every connection were capped — up to `maxParts`; connections that did not pay
+ * retire when their part ends. A new connection takes a region nobody fetches yet, or else the
+ * second half of the largest region a connection still has ahead of it (that one stops at the
+ * middle). When the network outruns the disk, nothing is split: a connection stopped at the
+ * middle wastes what the network had already buffered for it. Parts continue after a broken
  * connection inside the source's `fetchFrom`; every part's bytes stay in the partial file for a
  * later run; the digest is checked over the whole by the partial download.
  * @module
@@ -49,12 +51,14 @@ interface Part {
 const MiB = 1024 * 1024;
 /** Share of the ideal gain (every connection capped alike) more connections must bring to be kept growing. */
 const GAIN = 0.4;
+/** Share of a window the connections must spend waiting for data for the network to count as the bottleneck. */
+const NETWORK_BOUND = 0.5;
 
 /**
  * The body of `part` up to its (possibly reduced) end: `part.pos` advances as chunks are handed
  * on, and the source is cancelled once the end is reached.
  */
-function partBody(body: ReadableStream<Uint8Array>, part: Part): ReadableStream<Uint8Array> {
+function partBody(body: ReadableStream<Uint8Array>, part: Part, waits: { ms: number }): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   const stop = () => void reader.cancel().catch(() => {});
   return new ReadableStream<Uint8Array>({
@@ -63,7 +67,9 @@ function partBody(body: ReadableStream<Uint8Array>, part: Part): ReadableStream<
         stop();
         return ctl.close();
       }
+      const asked = performance.now();
       const r = await reader.read();
+      waits.ms += performance.now() - asked;
       if (r.done) return ctl.close();
       let v = r.value;
       if (part.pos + v.byteLength > part.end) v = v.subarray(0, part.end - part.pos);
@@ -105,6 +111,10 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
   let firstError: unknown;
   let ranged = false;
   let received = 0;
+  /** Time the connections spent waiting for data, summed. */
+  const waits = { ms: 0 };
+  /** The network held the download back in the last window: worth more connections, and worth splitting a part. */
+  let networkBound = false;
   let running = 0;
   /** Connections wanted; a worker beyond it retires after its part. */
   let target = maxParts;
@@ -119,7 +129,7 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
   const take = (): Part | undefined => {
     const g = queue.shift();
     if (g) return { pos: g.start, end: g.end };
-    if (!ranged) return undefined;
+    if (!ranged || !networkBound) return undefined;
     let victim: Part | undefined;
     for (const p of active) if (!victim || p.end - p.pos > victim.end - victim.pos) victim = p;
     if (!victim || victim.end - victim.pos < 2 * minPart) return undefined;
@@ -150,7 +160,7 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
         body = skipBytes(body, part.pos - r.offset);
       }
       const start = part.pos;
-      await partial.writeAt(start, partBody(body, part), { signal, onBytes, end: part.end });
+      await partial.writeAt(start, partBody(body, part, waits), { signal, onBytes, end: part.end });
     } finally {
       active.delete(part);
     }
@@ -182,20 +192,23 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
   let before: { n: number; rate: number } | undefined;
   let settled = false;
   let warm = false;
-  let last = { at: performance.now(), bytes: 0 };
+  let last = { at: performance.now(), bytes: 0, waited: 0 };
   const timer = setInterval(() => {
     const now = performance.now();
-    const rate = (received - last.bytes) / Math.max(1, now - last.at);
-    last = { at: now, bytes: received };
+    const elapsed = Math.max(1, now - last.at);
+    const rate = (received - last.bytes) / elapsed;
+    networkBound = (waits.ms - last.waited) / (elapsed * Math.max(1, running)) >= NETWORK_BOUND;
+    last = { at: now, bytes: received, waited: waits.ms };
     if (!ranged || settled || running === 0 || signal.aborted) return;
     if (!warm) {
       warm = true;
       return;
     }
+    if (!networkBound) return;
     const n = running;
     if (before && rate < before.rate * (1 + GAIN * (n / before.n - 1))) {
       settled = true;
-      if (rate < before.rate * 0.9) target = before.n;
+      target = before.n;
       return;
     }
     if (n >= maxParts) return void (settled = true);

@@ -14,10 +14,18 @@ import net from "node:net";
 
 export type FaultAction =
   | { kind: "status"; status: number; retryAfter?: number }
-  /** Drops the connection after `afterBytes` bytes in `direction` (default down): with a reset (default) or a clean close. */
+  /**
+   * Drops the connection after `afterBytes` bytes in `direction` (default down): with a reset
+   * (default) or a clean close. A download answer that ends (or is hung up on by the client)
+   * before that many bytes was not cut: the fault stays for the next matching request.
+   */
   | { kind: "cut"; afterBytes: number; direction?: "down" | "up"; mode?: "reset" | "close"; holdMs?: number }
   | { kind: "delay"; ms: number }
-  /** Forwards at most `bytesPerSecond` in `direction` (default down), checked every 50 ms: a slow link. */
+  /**
+   * Forwards at most `bytesPerSecond` in `direction` (default down), checked every 50 ms: a slow
+   * link. A token bucket holding at most a fifth of a second's worth: late timers are made up
+   * for, a stall upstream is not (no bursts above the cap).
+   */
   | { kind: "throttle"; bytesPerSecond: number; direction?: "down" | "up" };
 
 export interface FaultRule {
@@ -37,6 +45,7 @@ export interface ProxiedRequest {
   bytesDown: number;
   /** Bytes sent from the client to the registry (headers included). */
   bytesUp: number;
+  /** The fault applied to this request (a download cut only once it happened). */
   fault?: FaultAction["kind"];
 }
 
@@ -121,16 +130,27 @@ export async function startFaultProxy(target: { host: string; port: number }, op
         const upstream = net.connect(target.port, target.host);
         sockets.add(upstream);
         upstream.on("close", () => {
+          unspent();
           sockets.delete(upstream);
           // What a throttle still holds goes out first.
           const end = () => (queued.down.length && !client.destroyed ? void setTimeout(end, 50) : client.end());
           end();
         });
         upstream.on("error", () => kill(client));
-        client.on("close", () => upstream.destroy());
+        client.on("close", () => {
+          unspent();
+          upstream.destroy();
+        });
         // A buffered request's upload cut happened before anything was forwarded.
         const cut = action?.kind === "cut" && !(opts.bufferRequests && action.direction === "up") ? action : undefined;
         let cutDone = false;
+        /** A download that ended before its cut point was not cut: the rule gets the fault back. */
+        const unspent = () => {
+          if (!cut || cutDone || (cut.direction ?? "down") !== "down") return;
+          cutDone = true;
+          rule!.times++;
+          delete req.fault;
+        };
         const drop = () => {
           cutDone = true;
           upstream.destroy();
@@ -167,32 +187,37 @@ export async function startFaultProxy(target: { host: string; port: number }, op
         const throttle = action?.kind === "throttle" ? action : undefined;
         const queued: Record<"down" | "up", Buffer[]> = { down: [], up: [] };
         const pumping = { down: false, up: false };
-        /** Since when each direction is throttled, and what it passed on: the rate holds over the whole transfer. */
-        const paced = { down: { since: 0, sent: 0 }, up: { since: 0, sent: 0 } };
+        /** Each direction's token bucket: bytes it may pass on now, as of `at`. */
+        const paced = { down: { at: 0, tokens: 0 }, up: { at: 0, tokens: 0 } };
         /**
-         * Queues `d` and passes the queue on at `bytesPerSecond` (checked every 50 ms, at most a 20th
-         * of a second's worth ahead), holding the sending side meanwhile. Bytes count when they are
+         * Queues `d` and passes the queue on at `bytesPerSecond` (checked every 50 ms against the
+         * direction's token bucket), holding the sending side meanwhile. Bytes count when they are
          * passed on (a client that hangs up early did not receive the rest).
          */
         const slowly = (dir: "down" | "up", d: Buffer, write: (b: Buffer) => boolean, bytesPerSecond: number, add: (n: number) => void) => {
           const from = dir === "down" ? upstream : client;
           const queue = queued[dir];
           const pace = paced[dir];
-          if (pace.since === 0) pace.since = performance.now();
+          if (pace.at === 0) {
+            pace.at = performance.now();
+            pace.tokens = bytesPerSecond / 20;
+          }
           queue.push(d);
           from.pause();
           if (pumping[dir]) return;
           pumping[dir] = true;
           const step = () => {
             if (client.destroyed || upstream.destroyed && dir === "up") return;
-            const earned = ((performance.now() - pace.since) / 1000 + 1 / 20) * bytesPerSecond;
-            let budget = Math.floor(earned - pace.sent);
+            const now = performance.now();
+            pace.tokens = Math.min(bytesPerSecond / 5, pace.tokens + ((now - pace.at) / 1000) * bytesPerSecond);
+            pace.at = now;
+            let budget = Math.floor(pace.tokens);
             while (budget > 0 && queue.length) {
               const b = queue[0]!;
               const part = b.subarray(0, budget);
               write(part);
               add(part.byteLength);
-              pace.sent += part.byteLength;
+              pace.tokens -= part.byteLength;
               budget -= part.byteLength;
               if (part.byteLength === b.byteLength) queue.shift();
               else queue[0] = b.subarray(part.byteLength);

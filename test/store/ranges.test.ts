@@ -9,6 +9,7 @@ import path from "node:path";
 import { descriptorFromBytes, type Descriptor } from "../../src/oci/descriptor.ts";
 import { digestHex } from "../../src/oci/digest.ts";
 import { LayoutStore } from "../../src/store/layout.ts";
+import type { PartialDownload } from "../../src/store/partial.ts";
 import { fillPartial } from "../../src/store/ranges.ts";
 import type { RangeFetcher } from "../../src/store/target.ts";
 import { CancelledError, IntegrityError, KitError } from "../../src/util/errors.ts";
@@ -122,6 +123,28 @@ describe("fillPartial", () => {
     await fillPartial(await layout.openPartial(desc), src, desc, { ...tuning, maxParts: 6 });
     expect(stored(layout, desc)).toEqual(data);
     expect(src.maxActive).toBeLessThanOrEqual(2);
+  });
+
+  test("a network faster than the disk (reads never wait): one connection, no part is split", async () => {
+    const { layout, data, desc } = await setup(4 * MiB);
+    const src = new PacedSource(data, { chunk: 64 * KiB });
+    const p = await layout.openPartial(desc);
+    // The disk takes 2 ms per chunk; the source always has the next one ready.
+    const slowDisk: PartialDownload = new Proxy(p, {
+      get(target, key) {
+        if (key !== "writeAt") return Reflect.get(target, key).bind?.(target) ?? Reflect.get(target, key);
+        return (start: number, body: ReadableStream<Uint8Array>, o?: Parameters<PartialDownload["writeAt"]>[2]) =>
+          target.writeAt(start, body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+            async transform(c, ctl) {
+              await Bun.sleep(2);
+              ctl.enqueue(c);
+            },
+          })), o);
+      },
+    });
+    await fillPartial(slowDisk, src, desc, { ...tuning, windowMs: 10, maxParts: 6 });
+    expect(stored(layout, desc)).toEqual(data);
+    expect([src.maxActive, src.requests.length, src.served]).toEqual([1, 1, data.byteLength]);
   });
 
   test("a small blob, or maxParts 1, uses one connection", async () => {
