@@ -11,7 +11,8 @@
  * retire when their part ends. A new connection takes a region nobody fetches yet, or else the
  * second half of the largest region a connection still has ahead of it (that one stops at the
  * middle). When the network outruns the disk, nothing is split: a connection stopped at the
- * middle wastes what the network had already buffered for it. Parts continue after a broken
+ * middle wastes what the network had already buffered for it. A window with a stall in it (a
+ * read waiting half a window: a broken connection resuming) decides nothing. Parts continue after a broken
  * connection inside the source's `fetchFrom`; every part's bytes stay in the partial file for a
  * later run; the digest is checked over the whole by the partial download.
  * @module
@@ -54,11 +55,17 @@ const GAIN = 0.4;
 /** Share of a window the connections must spend waiting for data for the network to count as the bottleneck. */
 const NETWORK_BOUND = 0.5;
 
+/** Time the connections spent waiting for data: in all, and the longest single wait since the controller last looked. */
+interface Waits {
+  ms: number;
+  longest: number;
+}
+
 /**
  * The body of `part` up to its (possibly reduced) end: `part.pos` advances as chunks are handed
  * on, and the source is cancelled once the end is reached.
  */
-function partBody(body: ReadableStream<Uint8Array>, part: Part, waits: { ms: number }): ReadableStream<Uint8Array> {
+function partBody(body: ReadableStream<Uint8Array>, part: Part, waits: Waits): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   const stop = () => void reader.cancel().catch(() => {});
   return new ReadableStream<Uint8Array>({
@@ -69,7 +76,9 @@ function partBody(body: ReadableStream<Uint8Array>, part: Part, waits: { ms: num
       }
       const asked = performance.now();
       const r = await reader.read();
-      waits.ms += performance.now() - asked;
+      const waited = performance.now() - asked;
+      waits.ms += waited;
+      waits.longest = Math.max(waits.longest, waited);
       if (r.done) return ctl.close();
       let v = r.value;
       if (part.pos + v.byteLength > part.end) v = v.subarray(0, part.end - part.pos);
@@ -111,8 +120,7 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
   let firstError: unknown;
   let ranged = false;
   let received = 0;
-  /** Time the connections spent waiting for data, summed. */
-  const waits = { ms: 0 };
+    const waits: Waits = { ms: 0, longest: 0 };
   /** The network held the download back in the last window: worth more connections, and worth splitting a part. */
   let networkBound = false;
   let running = 0;
@@ -197,9 +205,13 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
     const now = performance.now();
     const elapsed = Math.max(1, now - last.at);
     const rate = (received - last.bytes) / elapsed;
-    networkBound = (waits.ms - last.waited) / (elapsed * Math.max(1, running)) >= NETWORK_BOUND;
+    // A read that waited half a window is a stall (a broken connection resuming, a server
+    // pausing): such a window says nothing about what more connections would bring.
+    const disturbed = waits.longest > windowMs / 2;
+    if (!disturbed) networkBound = (waits.ms - last.waited) / (elapsed * Math.max(1, running)) >= NETWORK_BOUND;
     last = { at: now, bytes: received, waited: waits.ms };
-    if (!ranged || settled || running === 0 || signal.aborted) return;
+    waits.longest = 0;
+    if (!ranged || settled || running === 0 || signal.aborted || disturbed) return;
     if (!warm) {
       warm = true;
       return;

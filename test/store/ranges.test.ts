@@ -29,6 +29,8 @@ interface SourceOptions {
   chunk?: number;
   /** Flip a byte of what is served at this offset. */
   corruptAt?: number;
+  /** Pause once for `ms` before serving the chunk at `offset` (a connection broken and resumed). */
+  stall?: { offset: number; ms: number };
 }
 
 /** An in-memory source that serves ranges at a capped rate and counts what it serves. */
@@ -74,6 +76,11 @@ class PacedSource implements RangeFetcher {
           return ctl.close();
         }
         const n = Math.min(chunk, end - pos);
+        const stall = this.opts.stall;
+        if (stall && pos <= stall.offset && stall.offset < pos + n) {
+          this.opts.stall = undefined;
+          await Bun.sleep(stall.ms);
+        }
         await this.#pace(state, n);
         if (o.signal?.aborted) {
           close();
@@ -120,6 +127,16 @@ describe("fillPartial", () => {
   test("one shared link: a second connection does not pay for itself, so no third is opened", async () => {
     const { layout, data, desc } = await setup(4 * MiB);
     const src = new PacedSource(data, { shared: 8 * MiB });
+    await fillPartial(await layout.openPartial(desc), src, desc, { ...tuning, maxParts: 6 });
+    expect(stored(layout, desc)).toEqual(data);
+    expect(src.maxActive).toBeLessThanOrEqual(2);
+  });
+
+  test("a window with a stall in it decides nothing: on a shared link, a second connection still does not pay", async () => {
+    const { layout, data, desc } = await setup(8 * MiB);
+    // The stall falls into the first measured window: counted, it would make one connection look
+    // slow and two look like a gain, so that a third and fourth would be opened.
+    const src = new PacedSource(data, { shared: 8 * MiB, stall: { offset: 900 * KiB, ms: 150 } });
     await fillPartial(await layout.openPartial(desc), src, desc, { ...tuning, maxParts: 6 });
     expect(stored(layout, desc)).toEqual(data);
     expect(src.maxActive).toBeLessThanOrEqual(2);
