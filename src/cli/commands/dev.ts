@@ -5,15 +5,12 @@
  * downloaded llamafile, so it works offline and from the one binary.
  * @module
  */
-import path from "node:path";
 import { defineCommand } from "../command.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { openStorage, remoteOpener, startProgress } from "../session.ts";
-import { requireSignature, verifyKeyFlags } from "../signing.ts";
+import { signatureCheck, verifyKeyFlags } from "../signing.ts";
 import { printDevLogs, startDevServer, stopDevServer } from "../../dev/control.ts";
-import { harnessPaths, removePidFileIfOwned } from "../../dev/harness.ts";
-import { runDevServer } from "../../dev/server.ts";
-import { KitError } from "../../util/errors.ts";
+import { serveModelFile } from "../../dev/server.ts";
 
 const start = defineCommand({
   name: "start",
@@ -58,20 +55,11 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
   async run(ctx, args, flags) {
     const net = networkOptions(flags, ctx.cwd);
     const address = await startDevServer({
-      home: ctx.home,
-      cwd: ctx.cwd,
-      arg: args[0],
-      file: flags.file,
-      host: flags.host || "127.0.0.1",
-      port: flags.port,
-      threads: flags.threads,
-      verbosity: ctx.verbosity,
-      env: ctx.env,
-      logger: ctx.log,
-      signal: ctx.signal,
+      home: ctx.home, cwd: ctx.cwd, verbosity: ctx.verbosity, env: ctx.env, logger: ctx.log, signal: ctx.signal,
+      arg: args[0], file: flags.file, host: flags.host, port: flags.port, threads: flags.threads,
       openStorage: () => openStorage(ctx),
       remote: remoteOpener(ctx, net),
-      verify: (source, ref, log, desc) => requireSignature(ctx, flags["verify-key"], source, ref, log, desc),
+      verify: (log) => signatureCheck(ctx, flags["verify-key"], log),
       ui: () => startProgress(ctx),
     });
     ctx.log.info(`Development server started at ${address}`);
@@ -126,24 +114,8 @@ this in the background; it can also be used directly (for example in a container
     "context-size": { type: "int", default: 0, help: "Context size in tokens (0: from the model)" },
   },
   async run(ctx, _args, flags) {
-    if (!flags.model) throw new KitError("--model is required: the .gguf file to serve");
-    const file = path.resolve(ctx.cwd, flags.model);
-    const paths = harnessPaths(ctx.home);
-    try {
-      await runDevServer({
-        modelFile: file,
-        modelId: flags.name || path.basename(file).replace(/\.gguf$/i, ""),
-        host: flags.host || "127.0.0.1",
-        port: flags.port,
-        threads: flags.threads,
-        contextSize: flags["context-size"] || undefined,
-        runtimeDir: paths.runtimeDir,
-        logger: ctx.log,
-        signal: ctx.signal,
-      });
-    } finally {
-      await removePidFileIfOwned(paths.pidFile, process.pid);
-    }
+    const { model, name, host, port, threads } = flags;
+    await serveModelFile({ model, name, host, port, threads, contextSize: flags["context-size"], cwd: ctx.cwd, home: ctx.home, logger: ctx.log, signal: ctx.signal });
   },
 });
 

@@ -1,11 +1,10 @@
 import { defineCommand } from "../command.ts";
-import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { openStorage, parseLocationArg, parseSingleRef, startProgress } from "../session.ts";
-import { requireSignature, verifyKeyFlags } from "../signing.ts";
-import { layoutRefToString } from "../../oci/location.ts";
+import { networkFlags, networkOptions } from "../network-flags.ts";
+import { openStorage, parseLocationArg, parseSingleRef, transferSession, withProgress } from "../session.ts";
+import { signatureCheck, verifyKeyFlags } from "../signing.ts";
+import { kitLocationToString } from "../../oci/location.ts";
 import { displayRef, LOCAL_REGISTRY, refToString } from "../../oci/reference.ts";
 import { pullModelKit } from "../../modelkit/transfer.ts";
-import { openSession } from "../../registry/remote.ts";
 import { KitError } from "../../util/errors.ts";
 
 export const pullCommand = defineCommand({
@@ -42,28 +41,14 @@ must hold exactly one ModelKit.`,
     if (src.kind === "reference" && src.ref.registry === LOCAL_REGISTRY) throw new KitError("Invalid arguments: registry is required when pulling");
     const dest = args.length > 1 ? parseSingleRef(args[1]!, "target reference") : undefined;
     const storage = await openStorage(ctx);
-    const ui = startProgress(ctx, "Pulled");
-    try {
-      // A registry session is opened up front for a registry (its settings checked before anything
-      // else), only when a parent needs it for a layout.
-      const session = src.kind === "reference" ? await openSession(net, remoteContext(ctx, ui.log)) : undefined;
-      ui.log.info(`Pulling ${src.kind === "layout" ? layoutRefToString(src) : refToString(src.ref)}`);
-      const pulled = await pullModelKit({
-        storage: async () => storage,
-        session: async () => session ?? openSession(net, remoteContext(ctx, ui.log)),
-        src,
-        dest,
-        concurrency: net.concurrency,
-        logger: ui.log,
-        progress: ui.progress,
-        signal: ctx.signal,
-        verify: (source, r, d) => requireSignature(ctx, flags["verify-key"], source, r, ui.log, d),
-      });
-      ui.finish();
-      if (src.kind === "layout" || dest) ctx.log.info(`Pulled ${pulled.desc.digest} as ${displayRef(refToString(pulled.ref))}`);
-      else ctx.log.info(`Pulled ${pulled.desc.digest}`);
-    } finally {
-      ui.close();
-    }
+    const pulled = await withProgress(ctx, "Pulled", undefined, async (ui) => {
+      // A registry's session is opened up front; for a layout, only when a parent needs it.
+      const session = await transferSession(ctx, net, ui.log, src.kind === "reference");
+      ui.log.info(`Pulling ${kitLocationToString(src)}`);
+      const verify = signatureCheck(ctx, flags["verify-key"], ui.log);
+      return pullModelKit({ storage: async () => storage, session, src, dest, concurrency: net.concurrency, logger: ui.log, progress: ui.progress, signal: ctx.signal, verify });
+    });
+    if (src.kind === "layout" || dest) ctx.log.info(`Pulled ${pulled.desc.digest} as ${displayRef(refToString(pulled.ref))}`);
+    else ctx.log.info(`Pulled ${pulled.desc.digest}`);
   },
 });

@@ -1,10 +1,9 @@
 import { defineCommand } from "../command.ts";
-import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { openStorage, parseLocationArg, startProgress } from "../session.ts";
-import { layoutRefToString, type KitLocation } from "../../oci/location.ts";
+import { networkFlags, networkOptions } from "../network-flags.ts";
+import { openStorage, parseLocationArg, transferSession, withProgress } from "../session.ts";
+import { kitLocationToString, layoutRefToString } from "../../oci/location.ts";
 import { LOCAL_REGISTRY, refToString } from "../../oci/reference.ts";
 import { pushModelKit } from "../../modelkit/transfer.ts";
-import { openSession } from "../../registry/remote.ts";
 import { KitError } from "../../util/errors.ts";
 
 export const pushCommand = defineCommand({
@@ -49,26 +48,12 @@ attestations travel with the ModelKit.`,
       throw new KitError("Invalid arguments: registry is required when pushing", { hint: `Name the registry, e.g. kit push ${example}` });
     }
     if (dst.kind === "layout" && dst.digest !== undefined) throw new KitError(`Invalid arguments: ${layoutRefToString(dst)}: a destination takes a :TAG, not a digest`);
-    const ui = startProgress(ctx, "Pushed");
-    try {
+    const desc = await withProgress(ctx, "Pushed", undefined, async (ui) => {
       // Only a registry destination needs a session (its settings checked before anything else).
-      const session = dst.kind === "reference" ? await openSession(net, remoteContext(ctx, ui.log)) : undefined;
-      const shown = (l: KitLocation) => (l.kind === "layout" ? layoutRefToString(l) : refToString(l.ref));
-      ui.log.info(args.length > 1 ? `Pushing ${shown(src)} to ${shown(dst)}` : `Pushing ${shown(src)}`);
-      const desc = await pushModelKit({
-        storage: () => openStorage(ctx),
-        session: async () => session ?? openSession(net, remoteContext(ctx, ui.log)),
-        src,
-        dst,
-        concurrency: net.concurrency,
-        logger: ui.log,
-        progress: ui.progress,
-        signal: ctx.signal,
-      });
-      ui.finish();
-      ctx.log.info(`Pushed ${desc.digest}`);
-    } finally {
-      ui.close();
-    }
+      const session = await transferSession(ctx, net, ui.log, dst.kind === "reference");
+      ui.log.info(args.length > 1 ? `Pushing ${kitLocationToString(src)} to ${kitLocationToString(dst)}` : `Pushing ${kitLocationToString(src)}`);
+      return pushModelKit({ storage: () => openStorage(ctx), session, src, dst, concurrency: net.concurrency, logger: ui.log, progress: ui.progress, signal: ctx.signal });
+    });
+    ctx.log.info(`Pushed ${desc.digest}`);
   },
 });
