@@ -1,5 +1,5 @@
 import { defineCommand } from "../command.ts";
-import { loadArg, modelKitReadFlags } from "./inspect.ts";
+import { loadModelKitArg, modelKitReadFlags } from "../session.ts";
 import { filterKitfile } from "../../kitfile/info-filter.ts";
 import { kitfileToYaml } from "../../kitfile/yaml.ts";
 
@@ -34,7 +34,7 @@ also be an OCI image layout: oci:DIR[:TAG|@DIGEST] or oci-archive:FILE[:TAG|@DIG
     filter: { type: "string", short: "f", help: "filter with node selectors" },
   },
   async run(ctx, args, flags) {
-    const kit = await loadArg(ctx, args, flags, ctx.log);
+    const kit = await loadModelKitArg(ctx, args[0]!, flags, ctx.log);
     ctx.log.print(flags.filter ? filterKitfile(kit.kitfile, flags.filter) : kitfileToYaml(kit.kitfile));
   },
 });

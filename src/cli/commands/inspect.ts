@@ -1,53 +1,6 @@
-import { defineCommand, type Context } from "../command.ts";
-import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { openStorage, parseLayoutArg, parseRefArg } from "../session.ts";
-import { layoutRefToString } from "../../oci/location.ts";
-import { displayRef, LOCAL_REGISTRY, refToString, repoKey, type ModelRef } from "../../oci/reference.ts";
-import { inspectJson, loadModelKit, type InspectedModelKit } from "../../modelkit/inspect.ts";
-import { openKit } from "../../modelkit/locate.ts";
-import { openRemoteRepository } from "../../registry/remote.ts";
-import { LocalRepository } from "../../store/local.ts";
-import { KitError } from "../../util/errors.ts";
-import type { Logger } from "../../util/log.ts";
-
-/** The flags of `inspect` and `info`: the network flags and `--remote`. */
-export const modelKitReadFlags = {
-  ...networkFlags,
-  remote: { type: "bool", short: "r", help: "Check remote registry instead of local storage" },
-} as const;
-
-/** Parses the MODELKIT argument of `inspect`/`info` with kit's checks (`Invalid arguments: ...`). */
-export function parseModelKitArg(arg: string, remote: boolean): ModelRef {
-  try {
-    const { ref, extraTags } = parseRefArg(arg);
-    if (extraTags.length > 0) throw new KitError(`invalid reference format: extra tags are not supported: ${extraTags.join(", ")}`);
-    if (remote && ref.registry === LOCAL_REGISTRY) {
-      throw new KitError(`can not check remote: ${displayRef(refToString(ref))} does not contain registry`);
-    }
-    return ref;
-  } catch (e) {
-    throw new KitError(`Invalid arguments: ${(e as Error).message}`, { cause: e });
-  }
-}
-
-/**
- * The ModelKit of `inspect`/`info`: from local storage, with `--remote` from its registry, or from
- * the `oci:`/`oci-archive:` layout the argument names (nothing stored).
- */
-export async function loadArg(ctx: Context, args: string[], flags: Parameters<typeof networkOptions>[0] & { remote: boolean }, logger?: Logger): Promise<InspectedModelKit> {
-  const layout = parseLayoutArg(ctx, args[0]!);
-  if (layout) {
-    if (flags.remote) throw new KitError(`Invalid arguments: --remote does not apply to ${layoutRefToString(layout)}`);
-    const kit = await openKit(layout, { storage: () => openStorage(ctx), signal: ctx.signal });
-    return loadModelKit(kit.ref, () => kit.locate(kit.ref), { signal: ctx.signal, logger });
-  }
-  const ref = parseModelKitArg(args[0]!, flags.remote);
-  const net = networkOptions(flags, ctx.cwd);
-  return loadModelKit(ref, async () => {
-    if (flags.remote) return openRemoteRepository(ref, net, remoteContext(ctx));
-    return new LocalRepository(await openStorage(ctx), repoKey(ref));
-  }, { signal: ctx.signal, logger });
-}
+import { defineCommand } from "../command.ts";
+import { loadModelKitArg, modelKitReadFlags } from "../session.ts";
+import { inspectJson } from "../../modelkit/inspect.ts";
 
 export const inspectCommand = defineCommand({
   name: "inspect",
@@ -74,6 +27,6 @@ layout: oci:DIR[:TAG|@DIGEST] or oci-archive:FILE[:TAG|@DIGEST].`,
   argCompletion: "modelkit",
   flags: modelKitReadFlags,
   async run(ctx, args, flags) {
-    ctx.log.info(inspectJson(await loadArg(ctx, args, flags)));
+    ctx.log.info(inspectJson(await loadModelKitArg(ctx, args[0]!, flags)));
   },
 });

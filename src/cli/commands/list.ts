@@ -2,10 +2,10 @@ import { defineCommand } from "../command.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { openStorage, parseLayoutArg, parseRefArg, remoteOpener } from "../session.ts";
 import { refToString } from "../../oci/reference.ts";
-import { parseFilter, type Filter } from "../../modelkit/layer-filter.ts";
+import { FILTER_TYPES, parseFilters, type Filter } from "../../modelkit/layer-filter.ts";
 import { writeList } from "../../modelkit/list-format.ts";
-import { listLayoutReference, listLocalModelKits, listRemoteReference } from "../../modelkit/kit-listing.ts";
-import type { LayoutRef } from "../../oci/location.ts";
+import { listModelKits } from "../../modelkit/kit-listing.ts";
+import type { KitLocation } from "../../oci/location.ts";
 import { KitError } from "../../util/errors.ts";
 
 export const listCommand = defineCommand({
@@ -59,31 +59,26 @@ plus json: {{ json . }} prints the modelkit as JSON.`,
   args: { min: 0, max: 1 },
   flags: {
     format: { type: "string", default: "table", values: ["table", "json"], help: "Output format: table, json, or Go template string" },
-    filter: { type: "stringArray", short: "f", values: ["kitfile", "model", "datasets", "code", "docs", "prompts", "mcpservers"], help: "Only list modelkits with a layer matching the filter (<type1>,<type2>[:<name1>,<name2>]); can be repeated" },
+    filter: { type: "stringArray", short: "f", values: FILTER_TYPES, help: "Only list modelkits with a layer matching the filter (<type1>,<type2>[:<name1>,<name2>]); can be repeated" },
     ...networkFlags,
   },
   async run(ctx, args, flags) {
-    let arg: ReturnType<typeof parseRefArg> | undefined;
-    let layout: LayoutRef | undefined;
+    let loc: KitLocation | undefined;
     let filters: Filter[];
     try {
-      if (args.length > 0) layout = parseLayoutArg(ctx, args[0]!);
-      if (args.length > 0 && !layout) {
-        arg = parseRefArg(args[0]!, "invalid reference");
-        if (arg.extraTags.length > 0) throw new KitError("repository cannot reference multiple tags");
-        ctx.log.debug(`Listing remote model kits in ${arg.explicit ? refToString(arg.ref) : `${arg.ref.registry}/${arg.ref.repository}`}`);
+      if (args.length > 0) loc = parseLayoutArg(ctx, args[0]!);
+      if (args.length > 0 && !loc) {
+        const { ref, extraTags, explicit } = parseRefArg(args[0]!, "invalid reference");
+        if (extraTags.length > 0) throw new KitError("repository cannot reference multiple tags");
+        loc = { kind: "reference", ref, explicit };
+        ctx.log.debug(`Listing remote model kits in ${explicit ? refToString(ref) : `${ref.registry}/${ref.repository}`}`);
       }
-      filters = flags.filter.map(parseFilter);
+      filters = parseFilters(flags.filter);
     } catch (e) {
       throw new KitError(`Invalid arguments: ${(e as Error).message}`, { cause: e });
     }
     const net = networkOptions(flags, ctx.cwd);
     const opts = { filters, concurrency: net.concurrency, logger: ctx.log, signal: ctx.signal };
-    const infos = layout
-      ? await listLayoutReference(layout, opts)
-      : arg
-        ? await listRemoteReference(remoteOpener(ctx, net), arg.ref, arg.explicit, opts)
-        : await listLocalModelKits(await openStorage(ctx), opts);
-    writeList(infos, flags.format, (s) => ctx.log.print(s));
+    writeList(await listModelKits(loc, { storage: () => openStorage(ctx), remote: remoteOpener(ctx, net) }, opts), flags.format, (s) => ctx.log.print(s));
   },
 });
