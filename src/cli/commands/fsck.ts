@@ -1,8 +1,7 @@
 import { defineCommand } from "../command.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { openStorage, parseSingleRef, remoteOpener } from "../session.ts";
-import { fsck } from "../../modelkit/fsck.ts";
-import { KitError } from "../../util/errors.ts";
+import { assertNoDamageLeft, fsck } from "../../modelkit/fsck.ts";
 
 export const fsckCommand = defineCommand({
   name: "fsck",
@@ -36,21 +35,7 @@ damage remains.`,
     const refs = args.map((a) => parseSingleRef(a, "each reference"));
     const net = networkOptions(flags, ctx.cwd);
     const storage = await openStorage(ctx);
-    const result = await fsck({
-      storage,
-      refs,
-      repair: flags.repair,
-      remote: remoteOpener(ctx, net),
-      logger: ctx.log,
-      signal: ctx.signal,
-      fetchConcurrency: net.concurrency,
-    });
-    if (result.remaining > 0) {
-      throw new KitError(`Local storage is damaged: ${result.remaining} problem${result.remaining === 1 ? "" : "s"} remain${result.remaining === 1 ? "s" : ""}`, {
-        hint: flags.repair
-          ? "Fix what stopped the repair and run it again, or pack the damaged ModelKits again, or remove them with kit remove"
-          : "Run kit fsck --repair to remove the damage and fetch damaged ModelKits again from their registry",
-      });
-    }
+    const o = { storage, refs, repair: flags.repair, remote: remoteOpener(ctx, net), logger: ctx.log, signal: ctx.signal, fetchConcurrency: net.concurrency };
+    assertNoDamageLeft(await fsck(o), flags.repair);
   },
 });

@@ -1,9 +1,8 @@
 import { defineCommand } from "../command.ts";
-import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { openStorage, parseRefArg } from "../session.ts";
+import { networkFlags, networkOptions } from "../network-flags.ts";
+import { openStorage, parseRefArg, remoteOpener } from "../session.ts";
 import { displayRef, refToString } from "../../oci/reference.ts";
-import { removeAllLocal, removeLocal, removeRemote } from "../../modelkit/remove.ts";
-import { openRemoteRepository } from "../../registry/remote.ts";
+import { removeModelKits } from "../../modelkit/remove.ts";
 import { KitError } from "../../util/errors.ts";
 
 export const removeCommand = defineCommand({
@@ -58,22 +57,11 @@ untagged. If the --force flag is used, the modelkit and all tags referring to it
     ...networkFlags,
   },
   async run(ctx, args, flags) {
-    let parsed;
-    if (args.length > 0) {
-      parsed = parseRefArg(args[0]!, "Invalid arguments: failed to parse reference");
-      ctx.log.debug(`Removing ${displayRef(refToString(parsed.ref))} and additional tags: [${parsed.extraTags.join(", ")}]`);
-    }
+    const what = args.length > 0 ? parseRefArg(args[0]!, "Invalid arguments: failed to parse reference") : undefined;
+    if (what) ctx.log.debug(`Removing ${displayRef(refToString(what.ref))} and additional tags: [${what.extraTags.join(", ")}]`);
     if (flags.remote && flags.all) throw new KitError("Invalid arguments: cannot use --all with --remote");
     const net = networkOptions(flags, ctx.cwd);
-    if (flags.all) ctx.log.debug(flags.force ? "Removing all locally-stored modelkits" : "Removing all untagged modelkits");
-    const o = { force: flags.force, concurrency: net.concurrency, logger: ctx.log, signal: ctx.signal };
-    if (flags.remote) {
-      const repo = await openRemoteRepository(parsed!.ref, net, remoteContext(ctx));
-      await removeRemote(repo, parsed!.ref, parsed!.extraTags, o);
-      return;
-    }
-    const storage = await openStorage(ctx);
-    if (flags.all) await removeAllLocal(storage, o);
-    else await removeLocal(storage, parsed!.ref, parsed!.extraTags, o);
+    const stores = { storage: () => openStorage(ctx), remote: flags.remote ? remoteOpener(ctx, net) : undefined };
+    await removeModelKits(what, stores, { force: flags.force, concurrency: net.concurrency, logger: ctx.log, signal: ctx.signal });
   },
 });
