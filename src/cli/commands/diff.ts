@@ -1,4 +1,5 @@
 import { defineCommand } from "../command.ts";
+import { HELP } from "../help-text.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { parseLayoutArg, remoteOpener, storageOpener } from "../session.ts";
 import { diffModelKits, diffSide, type DiffSide } from "../../modelkit/diff.ts";
@@ -7,25 +8,7 @@ export const diffCommand = defineCommand({
   name: "diff",
   use: "diff <ModelKit1> <ModelKit2>",
   short: "Compare two ModelKits",
-  long: `Compare two ModelKits to see the differences in their layers.
-
-ModelKits can be specified from either a local or from a remote registry. References name the
-registry explicitly (e.g. localhost/mymodel:v1). To specify a local ModelKit, prefix the
-reference with 'local://', e.g. 'local://jozu.ml/foo/bar:v1'. To specify a remote ModelKit,
-prefix the reference with 'remote://', e.g. 'remote://jozu.ml/foo/bar:v1'. If no prefix is
-specified, the local storage is checked first. An OCI image layout is named
-oci:DIR[:TAG|@DIGEST] or oci-archive:FILE[:TAG|@DIGEST].`,
-  example: `  # Compare two local ModelKits
-  kit diff localhost/mymodel:v1 localhost/mymodel:v2
-
-  # Compare two ModelKits from a remote registry
-  kit diff remote://jozu.ml/foo:champion remote://jozu.ml/bar:latest
-
-  # Compare local ModelKit with a remote ModelKit
-  kit diff local://jozu.ml/foo:latest remote://jozu.ml/foo:latest
-
-  # Compare a local ModelKit with the one in a tar file
-  kit diff localhost/mymodel:v1 oci-archive:mymodel.tar`,
+  ...HELP.diff,
   args: { min: 2, max: 2 },
   argCompletion: "modelkit",
   flags: { ...networkFlags },

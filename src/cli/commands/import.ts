@@ -1,4 +1,5 @@
 import { defineCommand } from "../command.ts";
+import { HELP } from "../help-text.ts";
 import { terminalReview } from "../editor.ts";
 import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
 import { openStorage, parseTagArg, withProgress } from "../session.ts";
@@ -10,43 +11,7 @@ export const importCommand = defineCommand({
   name: "import",
   use: "import [flags] REPOSITORY",
   short: "Import a model from Hugging Face or a git repository",
-  long: `Download a repository from Hugging Face (or any git repository) and package it as a
-ModelKit.
-
-The repository is given as org/name, as a URL (https://huggingface.co/org/name, also
-datasets/org/name), or as a git URL or path. A Kitfile is generated from the repository's
-files with the same rules as 'kit init' (or given with --file). On a terminal, kit offers to
-edit it before packing, using the editor in the EDITOR environment variable. Only the files
-the Kitfile packs are downloaded.
-
-Hugging Face downloads run in parallel (--concurrency), continue where they stopped after a
-broken connection or an interrupted run, and are checked against the sizes and sha256
-digests of the repository listing; a mismatch stops the import before anything is tagged.
-The token (--token, or the HF_TOKEN environment variable) is sent only to the Hub itself,
-never to the servers its downloads redirect to. HF_ENDPOINT sets another Hub address
-(a mirror or proxy), as for Hugging Face's own tools.
-
-The download tool is chosen with --tool:
-
-  --tool=hf  : the Hugging Face API. REPOSITORY must be a Hugging Face repository. The
-               default for Hugging Face repositories.
-  --tool=git : a shallow clone with git (and git-lfs when the repository uses it). Works
-               for any git repository; needs git installed.
-
---attestation-output writes an in-toto statement with SLSA provenance (source, ref,
-commit, every imported file's sha256; the ModelKit's digest as the subject).`,
-  example: `  # Import myorg/myrepo, tagged myorg/myrepo:latest
-  kit import myorg/myrepo
-
-  # Import another branch, tag or commit and choose the tag
-  kit import myorg/myrepo --ref v1.0.0 --tag myrepository:v1
-
-  # A private repository, with provenance written next to it
-  HF_TOKEN=hf_... kit import myorg/private --attestation-output provenance.json
-
-  # Pack with an existing Kitfile, or import any git repository
-  kit import myorg/myrepo --file ./path/to/Kitfile
-  kit import https://git.example.com/team/model.git --tag team/model:latest`,
+  ...HELP.import,
   args: { min: 1, max: 1 },
   flags: {
     ref: { type: "string", default: "main", help: "Branch, tag or commit of the repository to import" },

@@ -1,4 +1,5 @@
 import { defineCommand } from "../command.ts";
+import { HELP } from "../help-text.ts";
 import { remoteContext } from "../network-flags.ts";
 import { initKitfile } from "../../init/init.ts";
 
@@ -6,29 +7,7 @@ export const initCommand = defineCommand({
   name: "init",
   use: "init [flags] PATH",
   short: "Generate a Kitfile for the contents of a directory",
-  long: `Examine the contents of a directory and attempt to generate a basic Kitfile
-based on common file formats. Any files whose type (i.e. model, dataset, etc.)
-cannot be determined will be included in a code layer.
-
-With --remote, the files of a Hugging Face repository (org/name or its URL) are examined
-instead, at --ref, without downloading them; the Kitfile is printed unless -o (or PATH) says
-where to write it. HF_ENDPOINT sets another Hub address; --token (or HF_TOKEN) reads private
-repositories.
-
-By default the command will prompt for input for a name and description for the Kitfile
-when run on a terminal. Without a name (given, answered or found in a SKILL.md), the package
-is named after the directory.`,
-  example: `  # Generate a Kitfile for the current directory:
-  kit init .
-
-  # Generate a Kitfile for files in ./my-model, with name "mymodel" and a description:
-  kit init ./my-model --name "mymodel" --desc "This is my model's description"
-
-  # Print the generated Kitfile instead of saving it:
-  kit init ./my-model -o -
-
-  # The Kitfile kit import would generate for a Hugging Face repository:
-  kit init --remote myorg/myrepo --ref v1.0`,
+  ...HELP.init,
   args: { min: 0, max: 1 },
   argCompletion: "dirs",
   validateArgs: (args, flags) => (flags.remote || args.length === 1 ? undefined : `accepts 1 arg(s), received ${args.length}`),

@@ -1,4 +1,5 @@
 import { defineCommand } from "../command.ts";
+import { HELP } from "../help-text.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { openStorage, parseLayoutArg, parseRefArg, remoteOpener } from "../session.ts";
 import { refToString } from "../../oci/reference.ts";
@@ -12,50 +13,7 @@ export const listCommand = defineCommand({
   name: "list",
   use: "list [flags] [REPOSITORY]",
   short: "List modelkits in a repository",
-  long: `Displays a list of modelkits available in a repository.
-
-Without REPOSITORY, lists the ModelKits in local storage; with it, the ModelKits of that remote
-repository: every tag, or only the tag or digest the argument names. An OCI image layout,
-oci:DIR[:TAG|@DIGEST] or oci-archive:FILE[:TAG|@DIGEST], lists the ModelKits inside it, each under
-the reference it was written from. Artifacts in the repository
-that are not ModelKits are skipped. Each ModelKit is shown once per tag with its repository,
-maintainer, name, the total size of its layers and its digest.
-
-Use --filter TYPES[:NAMES] (repeatable) to show only ModelKits with at least one matching layer,
-e.g. --filter datasets or --filter model:my-model.
-
-Use the --format flag to change how results are printed. Valid values are "table", "json", or a
-Go template executed once per listed modelkit.
-
-Template placeholders:
-
-  {{ .Repo }} - repository name
-  {{ .Tags }} - slice of tags for the modelkit
-  {{ index .Tags 0 }} - the first tag (an error for untagged modelkits)
-  {{ .Digest }} - digest of the modelkit
-  {{ .ModelName }} - name defined in the Kitfile
-  {{ .Size }} - total size of the modelkit
-  {{ .Author }} - author from the Kitfile
-
-Go's template actions and functions work (range, if, with, printf, len, index, …),
-plus json: {{ json . }} prints the modelkit as JSON.`,
-  example: `  # List local modelkits
-  kit list
-
-  # List local modelkits that contain a dataset, as JSON
-  kit list --filter datasets --format json
-
-  # Print one line per modelkit with a template
-  kit list --format '{{ .Repo }} {{ .Digest }}'
-
-  # List every modelkit (all tags) of a remote repository
-  kit list registry.example.com/my-namespace/my-model
-
-  # List one tag of a remote repository
-  kit list registry.example.com/my-namespace/my-model:v1
-
-  # List the modelkits in a tar file written by kit push
-  kit list oci-archive:models.tar`,
+  ...HELP.list,
   args: { min: 0, max: 1 },
   flags: {
     format: { type: "string", default: "table", values: ["table", "json"], help: "Output format: table, json, or Go template string" },

@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { defineCommand } from "../command.ts";
+import { HELP } from "../help-text.ts";
 import { invalidArguments, openStorage, parseTagArg, remoteOpener, s3Opener, withProgress } from "../session.ts";
 import { findKitfile } from "../../kitfile/parse.ts";
 import { parseCompression, parseLayerFormat } from "../../oci/layer-type.ts";
@@ -16,23 +17,7 @@ export const packCommand = defineCommand({
   name: "pack",
   use: "pack [flags] DIRECTORY",
   short: "Pack a ModelKit",
-  long: `Pack a ModelKit from a directory and its Kitfile into local storage.
-
-The Kitfile (Kitfile, kitfile or .kitfile in DIRECTORY, or the file given with -f) lists the
-model, datasets, code, docs, prompts and MCP servers; each entry becomes one layer. Files matched
-by DIRECTORY/.kitignore are left out. The ModelKit is stored under the --tag reference, or
-untagged when no tag is given.`,
-  example: `  # Pack the current directory and tag it
-  kit pack . -t registry.example.com/myorg/mymodel:v1
-
-  # Use a Kitfile from elsewhere, compress layers with gzip
-  kit pack ./project -f ./Kitfile.prod -t mymodel:prod --compression gzip
-
-  # Write the CNCF ModelPack format
-  kit pack . -t mymodel:v1 --use-model-pack
-
-  # Write exactly what kit v1.7 writes (older readers, reproducible digests)
-  kit pack . -t mymodel:v1 --compat v1.7`,
+  ...HELP.pack,
   args: { min: 1, max: 1 },
   argCompletion: "dirs",
   flags: {

@@ -1,4 +1,5 @@
 import { defineCommand } from "../command.ts";
+import { HELP } from "../help-text.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { openStorage, parseLocationArg, parseSingleRef, transferSession, withProgress } from "../session.ts";
 import { signatureCheck, verifyKeyFlags } from "../signing.ts";
@@ -11,28 +12,7 @@ export const pullCommand = defineCommand({
   name: "pull",
   use: "pull [flags] SOURCE [DESTINATION]",
   short: "Retrieve modelkits from a remote registry to your local environment",
-  long: `Download a ModelKit from a registry into local storage.
-
-Blobs already in local storage are not downloaded again. A download that is interrupted — a
-dropped connection, or the command itself stopped — continues from where it stopped the next
-time. ModelKits that the model refers to (model.path naming another ModelKit) are pulled too.
-
-SOURCE is a registry reference REGISTRY/REPOSITORY[:TAG|@DIGEST], or an OCI image layout in
-skopeo's spelling: oci:DIR[:TAG|@DIGEST] or oci-archive:FILE[:TAG|@DIGEST] (no network is used).
-The ModelKit is stored under DESTINATION when given, otherwise under its own reference: for a
-layout written by kit push, the reference it had when it was written. Without a TAG, a layout
-must hold exactly one ModelKit.`,
-  example: `  # Pull a ModelKit by tag
-  kit pull registry.example.com/myorg/mymodel:v1
-
-  # Pull by digest from a registry on localhost over plain HTTP
-  kit pull localhost:5000/mymodel@sha256:<digest> --plain-http
-
-  # Bring a ModelKit in from a tar file written by kit push (air-gapped servers)
-  kit pull oci-archive:mymodel.tar
-
-  # ... under another name
-  kit pull oci-archive:mymodel.tar:v1 internal/mymodel:v1`,
+  ...HELP.pull,
   args: { min: 1, max: 2 },
   flags: { ...networkFlags, ...verifyKeyFlags },
   async run(ctx, args, flags) {

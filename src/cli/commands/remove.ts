@@ -1,4 +1,5 @@
 import { defineCommand } from "../command.ts";
+import { HELP } from "../help-text.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { openStorage, parseRefArg, remoteOpener } from "../session.ts";
 import { displayRef, refToString } from "../../oci/reference.ts";
@@ -9,40 +10,7 @@ export const removeCommand = defineCommand({
   name: "remove",
   use: "remove [flags] registry/repository[:tag|@digest]",
   short: "Remove a modelkit from local storage or remote registry",
-  long: `Removes a modelkit from storage on the local disk or from a remote registry.
-
-The model to be removed may be specifed either by a tag or by a digest. If specified by digest,
-that modelkit will be removed along with any tags that might refer to it. If specified by tag
-(and the --force flag is not used), the modelkit will only be removed if no other tags refer to
-it; otherwise it is only untagged. Blobs no remaining modelkit uses are deleted from storage.
-
-When removing modelkits in a remote registry, if the modelkit is specified by digest, the
-modelkit will be deleted on the remote (if supported), removing any tags that might refer to it.
-If the modelkit is specified with a tag (and the --force flag is not used), it will only be
-untagged. If the --force flag is used, the modelkit and all tags referring to it will be removed.`,
-  example: `  # Remove modelkit by tag
-  kit remove my-registry.com/my-org/my-repo:my-tag
-
-  # Remove modelkit by digest
-  kit remove my-registry.com/my-org/my-repo@sha256:<digest>
-
-  # Remove multiple tags for a modelkit
-  kit remove my-registry.com/my-org/my-repo:tag1,tag2,tag3
-
-  # Remove all untagged modelkits
-  kit remove --all
-
-  # Remove all locally stored modelkits
-  kit remove --all --force
-
-  # Untag a remote modelkit
-  kit remove --remote my-registry.com/my-org/my-repo:my-tag
-
-  # Delete a remote modelkit and all tags referring to it
-  kit remove --remote my-registry.com/my-org/my-repo@sha256:<digest>
-
-  # Delete a remote modelkit and all its tags without using a digest
-  kit remove --remote --force my-registry.com/my-org/my-repo:my-tag`,
+  ...HELP.remove,
   args: { min: 0, max: 1 },
   argCompletion: "modelkit",
   validateArgs(args, flags) {

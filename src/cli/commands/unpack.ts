@@ -1,5 +1,6 @@
 import path from "node:path";
 import { defineCommand } from "../command.ts";
+import { HELP } from "../help-text.ts";
 import { invalidArguments, parseKitArg, remoteOpener, s3Opener, storageOpener, withProgress } from "../session.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { signatureCheck, verifyKeyFlags } from "../signing.ts";
@@ -13,27 +14,7 @@ export const unpackCommand = defineCommand({
   name: "unpack",
   use: "unpack [flags] MODELKIT",
   short: "Produce the components from a ModelKit on the local filesystem",
-  long: `Produces all or selected components of a ModelKit on the local filesystem.
-
-Components (the Kitfile, model, datasets, code, docs, prompts and MCP servers) are restored to
-the directory given with --dir, or the current directory. Select components with --filter
-TYPES[:NAMES], e.g. --filter model or --filter datasets:training,validation; names match an
-entry's name or path. Every byte is checked against its digest; archives that try to write
-outside the target directory are refused.
-
-MODELKIT may also be an OCI image layout: oci:DIR[:TAG|@DIGEST] or oci-archive:FILE[:TAG|@DIGEST]
-(read in place; nothing is stored).`,
-  example: `  # Unpack everything into ./my-model
-  kit unpack mymodel:latest -d ./my-model
-
-  # Unpack only the model and the Kitfile, replacing existing files
-  kit unpack mymodel:latest --filter=model,kitfile -o
-
-  # Unpack one dataset by name
-  kit unpack mymodel:latest --filter=datasets:validation
-
-  # Unpack straight from a tar file written by kit push
-  kit unpack oci-archive:mymodel.tar -d ./my-model`,
+  ...HELP.unpack,
   args: { min: 1, max: 1 },
   argCompletion: "modelkit",
   flags: {
