@@ -31,7 +31,7 @@ export function parseFilter(s: string): Filter {
 }
 
 /** The types unpack's deprecated flags (`--kitfile`, `--model`, ...) select, one flag each. */
-export const SINGLE_TYPE_FLAGS = ["kitfile", "model", "code", "datasets", "docs"] as const;
+const SINGLE_TYPE_FLAGS = ["kitfile", "model", "code", "datasets", "docs"] as const;
 
 /**
  * The `--filter` values; without any, one filter of the types whose deprecated flag is set in
