@@ -1,13 +1,13 @@
 /**
  * Per-command helpers shared by the command files: opening local storage (with kit's legacy
- * migration), progress bars that keep log lines readable, reference arguments, and the registry
+ * migration), progress bars that keep log lines readable and the progress shell around an
+ * operation, ModelKit and tag arguments with kit's `Invalid arguments` errors, and the registry
  * session of a command.
  * @module
  */
 import path from "node:path";
-import { layoutRefToString, parseLayoutRef, type KitLocation, type LayoutRef } from "../oci/location.ts";
-import { displayRef, LOCAL_REGISTRY, namesTagOrDigest, parseReference, refToString, repoKey, type ModelRef } from "../oci/reference.ts";
-import { loadKitAt, type InspectedModelKit } from "../modelkit/inspect.ts";
+import { parseLayoutRef, type KitLocation, type LayoutRef } from "../oci/location.ts";
+import { namesTagOrDigest, parseReference, repoKey, type ModelRef } from "../oci/reference.ts";
 import { lazyRemote, type RemoteOpener } from "../modelkit/locate.ts";
 import { openSession, type RegistrySession } from "../registry/remote.ts";
 import { createTransport, DEFAULT_NETWORK_OPTIONS, type NetworkOptions } from "../registry/network-options.ts";
@@ -20,7 +20,7 @@ import type { Logger } from "../util/log.ts";
 import { homePaths } from "../util/paths.ts";
 import { lineProgress, noProgress, summaryLine, terminalProgress, type Display, type Progress } from "../util/progress.ts";
 import type { Context } from "./command.ts";
-import { networkFlags, networkOptions, remoteContext, type NetworkFlagValues } from "./network-flags.ts";
+import { remoteContext } from "./network-flags.ts";
 
 /** Opens `<home>/storage`, migrating a pre-v0.3.0 layout first as kit does. */
 export async function openStorage(ctx: Context): Promise<LayoutStore> {
@@ -226,35 +226,6 @@ export async function transferSession(ctx: Context, net: NetworkOptions, log: Lo
 export function storageOpener(ctx: Context): () => Promise<LayoutStore> {
   let storage: Promise<LayoutStore> | undefined;
   return () => (storage ??= openStorage(ctx));
-}
-
-/** The flags of `inspect` and `info`: the network flags and `--remote`. */
-export const modelKitReadFlags = {
-  ...networkFlags,
-  remote: { type: "bool", short: "r", help: "Check remote registry instead of local storage" },
-} as const;
-
-/**
- * The MODELKIT of `inspect` and `info`, with kit's checks (`Invalid arguments: ...`): from local
- * storage, with `--remote` from its registry, or from the `oci:`/`oci-archive:` layout it names.
- */
-export async function loadModelKitArg(ctx: Context, arg: string, flags: NetworkFlagValues & { remote: boolean }, logger?: Logger): Promise<InspectedModelKit> {
-  const layout = parseLayoutArg(ctx, arg);
-  if (layout && flags.remote) throw new KitError(`Invalid arguments: --remote does not apply to ${layoutRefToString(layout)}`);
-  if (layout) return loadKitAt(layout, { storage: () => openStorage(ctx), signal: ctx.signal, logger });
-  let ref: ModelRef;
-  try {
-    const parsed = parseRefArg(arg);
-    if (parsed.extraTags.length > 0) throw new KitError(`invalid reference format: extra tags are not supported: ${parsed.extraTags.join(", ")}`);
-    if (flags.remote && parsed.ref.registry === LOCAL_REGISTRY) {
-      throw new KitError(`can not check remote: ${displayRef(refToString(parsed.ref))} does not contain registry`);
-    }
-    ref = parsed.ref;
-  } catch (e) {
-    throw new KitError(`Invalid arguments: ${(e as Error).message}`, { cause: e });
-  }
-  const remote = remoteOpener(ctx, networkOptions(flags, ctx.cwd));
-  return loadKitAt({ kind: "reference", ref }, { storage: () => openStorage(ctx), remote: flags.remote ? remote : undefined, signal: ctx.signal, logger });
 }
 
 /**

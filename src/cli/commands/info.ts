@@ -1,6 +1,6 @@
 import { defineCommand } from "../command.ts";
 import { HELP } from "../help-text.ts";
-import { loadModelKitArg, modelKitReadFlags } from "../session.ts";
+import { loadModelKitArg, modelKitReadFlags } from "../read-modelkit.ts";
 import { filterKitfile } from "../../kitfile/info-filter.ts";
 import { kitfileToYaml } from "../../kitfile/yaml.ts";
 

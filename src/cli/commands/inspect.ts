@@ -1,6 +1,6 @@
 import { defineCommand } from "../command.ts";
 import { HELP } from "../help-text.ts";
-import { loadModelKitArg, modelKitReadFlags } from "../session.ts";
+import { loadModelKitArg, modelKitReadFlags } from "../read-modelkit.ts";
 import { inspectJson } from "../../modelkit/inspect.ts";
 
 export const inspectCommand = defineCommand({
