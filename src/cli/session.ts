@@ -1,20 +1,21 @@
 /**
  * Per-command helpers shared by the command files: opening local storage (with kit's legacy
- * migration), progress bars that keep log lines readable, reference arguments, and the registry
+ * migration), progress bars that keep log lines readable and the progress shell around an
+ * operation, ModelKit and tag arguments with kit's `Invalid arguments` errors, and the registry
  * session of a command.
  * @module
  */
 import path from "node:path";
 import { parseLayoutRef, type KitLocation, type LayoutRef } from "../oci/location.ts";
-import { namesTagOrDigest, parseReference, type ModelRef } from "../oci/reference.ts";
+import { namesTagOrDigest, parseReference, repoKey, type ModelRef } from "../oci/reference.ts";
 import { lazyRemote, type RemoteOpener } from "../modelkit/locate.ts";
-import { openSession } from "../registry/remote.ts";
+import { openSession, type RegistrySession } from "../registry/remote.ts";
 import { createTransport, DEFAULT_NETWORK_OPTIONS, type NetworkOptions } from "../registry/network-options.ts";
 import type { S3Opener } from "../modelkit/remote-datasets.ts";
 import { S3Client, s3SettingsFromEnv } from "../s3/client.ts";
 import { LayoutStore } from "../store/layout.ts";
 import { migrateLegacyStorage, needsMigration } from "../store/migrate.ts";
-import { errorMessage, KitError } from "../util/errors.ts";
+import { asKitError, errorMessage, KitError, withContext } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { homePaths } from "../util/paths.ts";
 import { lineProgress, noProgress, summaryLine, terminalProgress, type Display, type Progress } from "../util/progress.ts";
@@ -144,23 +145,87 @@ export function parseLayoutArg(ctx: Context, arg: string): LayoutRef | undefined
 }
 
 /**
- * A ModelKit argument of push and pull: a layout ({@link parseLayoutArg}) or one reference
- * ({@link parseSingleRef}).
+ * A ModelKit argument: an OCI layout ({@link parseLayoutArg}) or one reference. Errors read
+ * `Invalid arguments: <failure>: <why>` (with the form of a reference as the hint) and
+ * `Invalid arguments: <multiple>` for comma-separated extra tags: each command's words, as kit's.
  */
-export function parseLocationArg(ctx: Context, arg: string, what: string): KitLocation {
+export function parseKitArg(ctx: Context, arg: string, failure: string, multiple: string): KitLocation {
   const layout = parseLayoutArg(ctx, arg);
   if (layout) return layout;
-  return { kind: "reference", ref: parseSingleRef(arg, what), explicit: namesTagOrDigest(arg) };
+  const { ref, explicit } = singleRef(arg, failure, multiple);
+  return { kind: "reference", ref, explicit };
+}
+
+function singleRef(arg: string, failure: string, multiple: string): ReturnType<typeof parseRefArg> {
+  const parsed = parseRefArg(arg, `Invalid arguments: ${failure}`);
+  if (parsed.extraTags.length) throw new KitError(`Invalid arguments: ${multiple}`);
+  return parsed;
+}
+
+/** A ModelKit argument of push and pull ({@link parseKitArg}); `what` says which argument. */
+export function parseLocationArg(ctx: Context, arg: string, what: string): KitLocation {
+  return parseKitArg(ctx, arg, `failed to parse reference ${arg}`, `${what} cannot include multiple tags`);
+}
+
+/** A reference argument (no layout) with the words of {@link parseLocationArg}. */
+export function parseSingleRef(arg: string, what: string): ModelRef {
+  return singleRef(arg, `failed to parse reference ${arg}`, `${what} cannot include multiple tags`).ref;
 }
 
 /**
- * The reference argument of push and pull: kit's `Invalid arguments: ...` when it does not parse
- * or names several tags (`what` says which argument).
+ * A `--tag` argument to store a new ModelKit under: its repository and tags (kit's comma-separated
+ * extra tags, empty ones dropped). `failure` starts a parse error; a digest is refused, `named`
+ * starting that message.
  */
-export function parseSingleRef(arg: string, what: string): ModelRef {
-  const parsed = parseRefArg(arg, `Invalid arguments: failed to parse reference ${arg}`);
-  if (parsed.extraTags.length) throw new KitError(`Invalid arguments: ${what} cannot include multiple tags`);
-  return parsed.ref;
+export function parseTagArg(text: string, failure: string, named: string): { repo: string; tags: string[] } {
+  const { ref, extraTags } = parseRefArg(text, failure);
+  if (ref.digest !== undefined) throw new KitError(`${named} names a digest; use a tag such as ${ref.registry}/${ref.repository}:latest`);
+  return { repo: repoKey(ref), tags: [ref.tag, ...extraTags.filter((t) => t !== "")] };
+}
+
+/**
+ * Runs the parse of command-line arguments: its errors read `Invalid arguments: <message>` (the
+ * hint kept), as kit's.
+ */
+export async function invalidArguments<T>(parse: () => T | Promise<T>): Promise<T> {
+  try {
+    return await parse();
+  } catch (e) {
+    throw withContext("Invalid arguments", asKitError(e));
+  }
+}
+
+/**
+ * Runs `fn` with this command's progress display ({@link startProgress}, `done` its summary's
+ * verb): finished after success, closed in any case. With `failure`, an error reads
+ * `<failure>: <message>` (`Failed to unpack: ...`).
+ */
+export async function withProgress<R>(ctx: Context, done: string | undefined, failure: string | undefined, fn: (ui: ProgressUi) => Promise<R>): Promise<R> {
+  const ui = startProgress(ctx, done);
+  try {
+    const r = await fn(ui);
+    ui.finish();
+    return r;
+  } catch (e) {
+    throw failure ? withContext(failure, asKitError(e)) : e;
+  } finally {
+    ui.close();
+  }
+}
+
+/**
+ * The registry session of a transfer: opened at once when `now` (its settings checked before
+ * anything else), otherwise each time it is asked for.
+ */
+export async function transferSession(ctx: Context, net: NetworkOptions, log: Logger, now: boolean): Promise<() => Promise<RegistrySession>> {
+  const opened = now ? await openSession(net, remoteContext(ctx, log)) : undefined;
+  return async () => opened ?? openSession(net, remoteContext(ctx, log));
+}
+
+/** Local storage ({@link openStorage}), opened on first use. */
+export function storageOpener(ctx: Context): () => Promise<LayoutStore> {
+  let storage: Promise<LayoutStore> | undefined;
+  return () => (storage ??= openStorage(ctx));
 }
 
 /**

@@ -182,33 +182,31 @@ export function verifyKeyFiles(ctx: Context, flagValues: string[]): string[] {
   return (ctx.env.KIT_VERIFY_KEY ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 }
 
+/** Checks the signature of a ModelKit before anything of it is written (pull, unpack, dev start). */
+export type SignatureCheck = (source: ReadOnlyTarget, ref: ModelRef, desc?: Descriptor) => Promise<Descriptor | undefined>;
+
 /**
- * The `--verify-key` policy: when keys are given, the ModelKit `ref` (its manifest `desc`, or
- * what `ref` resolves to in `source`) must carry a signature by one of them for its repository,
- * or this throws before anything is written. Returns the verified manifest; nothing happens (and
- * undefined is returned) without keys.
+ * The `--verify-key` policy (`keyFiles`, else KIT_VERIFY_KEY): when keys are given, the ModelKit
+ * `ref` (its manifest `desc`, or what `ref` resolves to in `source`) must carry a signature by one
+ * of them for its repository, or the check throws before anything is written. It returns the
+ * verified manifest; without keys it does nothing and returns undefined. `log` hears of success.
  */
-export async function requireSignature(
-  ctx: Context,
-  keyFiles: string[],
-  source: ReadOnlyTarget,
-  ref: ModelRef,
-  log: Logger,
-  desc?: Descriptor,
-): Promise<Descriptor | undefined> {
-  const files = verifyKeyFiles(ctx, keyFiles);
-  if (files.length === 0) return undefined;
-  const keys = await readPublicKeys(ctx, files);
-  const manifest = desc ?? await source.resolve(tagOrDigest(ref), { signal: ctx.signal });
-  const identity = dockerReference(ref.registry, ref.repository);
-  try {
-    const verified = await verifyModelKit(source, manifest, keys, identity, { signal: ctx.signal });
-    log.info(`Verified signature of ${shown(ref)} (${manifest.digest}) with ${verified.map((v) => v.key.name).join(", ")}`);
-    return manifest;
-  } catch (e) {
-    if (e instanceof SignatureError) {
-      throw new KitError(`refusing ${shown(ref)}: ${e.message}`, { cause: e, hint: e.hint ?? "Check the key given with --verify-key (or KIT_VERIFY_KEY)" });
+export function signatureCheck(ctx: Context, keyFiles: string[], log: Logger): SignatureCheck {
+  return async (source, ref, desc) => {
+    const files = verifyKeyFiles(ctx, keyFiles);
+    if (files.length === 0) return undefined;
+    const keys = await readPublicKeys(ctx, files);
+    const manifest = desc ?? await source.resolve(tagOrDigest(ref), { signal: ctx.signal });
+    const identity = dockerReference(ref.registry, ref.repository);
+    try {
+      const verified = await verifyModelKit(source, manifest, keys, identity, { signal: ctx.signal });
+      log.info(`Verified signature of ${shown(ref)} (${manifest.digest}) with ${verified.map((v) => v.key.name).join(", ")}`);
+      return manifest;
+    } catch (e) {
+      if (e instanceof SignatureError) {
+        throw new KitError(`refusing ${shown(ref)}: ${e.message}`, { cause: e, hint: e.hint ?? "Check the key given with --verify-key (or KIT_VERIFY_KEY)" });
+      }
+      throw e;
     }
-    throw e;
-  }
+  };
 }

@@ -71,8 +71,11 @@ export interface StartOptions {
   openStorage: () => Promise<LayoutStore>;
   /** The registry, only when a ModelKit is not in local storage. */
   remote: RemoteOpener;
-  /** `--verify-key`: the signature check of a kit (the root's descriptor is resolved when `desc` is not given). */
-  verify: (source: ReadOnlyTarget, ref: ModelRef, log: Logger, desc?: Descriptor) => Promise<Descriptor | undefined>;
+  /**
+   * `--verify-key`: the signature check of a kit, reporting to `log` (the root's descriptor is
+   * resolved when `desc` is not given).
+   */
+  verify: (log: Logger) => (source: ReadOnlyTarget, ref: ModelRef, desc?: Descriptor) => Promise<Descriptor | undefined>;
   /** Progress bars for extracting a ModelKit, with a logger that keeps lines and bars apart. */
   ui: () => { progress: Progress; log: Logger; close(): void };
 }
@@ -117,14 +120,14 @@ export async function startDevServer(o: StartOptions): Promise<string> {
       const store = await getStorage();
       o.logger.info(`Extracting ModelKit ${refToString(ref)} to cache directory...`);
       // With --verify-key, the kit is pinned to the digest whose signature verified.
-      const verified = await o.verify(await sourceFor(store, ref, remote), ref, o.logger);
+      const verified = await o.verify(o.logger)(await sourceFor(store, ref, remote), ref);
       const ui = o.ui();
       let kit;
       try {
         kit = await extractModelKit({
           check: assertServableByName,
           ref: verified ? withDigest(ref, verified.digest) : ref,
-          verify: (source, r, d) => o.verify(source, r, ui.log, d),
+          verify: o.verify(ui.log),
           source: (r) => sourceFor(store, r, remote),
           cacheRoot: homePaths(o.home).cache,
           logger: ui.log,

@@ -3,9 +3,12 @@
  * the model in the background, serve the app at once, stop cleanly when `signal` aborts.
  * @module
  */
+import path from "node:path";
 import { serve } from "../runtime/runtime.ts";
+import { KitError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { createApp } from "./app.ts";
+import { harnessPaths, removePidFileIfOwned } from "./harness.ts";
 import { loadLlm, type Llm } from "./llm.ts";
 import { CHAT_PAGE } from "./page.ts";
 
@@ -50,4 +53,29 @@ export async function runDevServer(o: DevServerOptions): Promise<void> {
   o.logger.info("Stopping the development server");
   await server.stop();
   await llm.close();
+}
+
+/**
+ * `kit dev serve`: {@link runDevServer} on the .gguf file `model` (relative to `cwd`), reported
+ * as `name` or the file's name, with llama.cpp's runtime under the kit `home`; on the way out the
+ * PID file is removed when it names this process.
+ */
+export async function serveModelFile(
+  o: Omit<DevServerOptions, "modelFile" | "modelId" | "runtimeDir"> & { model: string; name: string; cwd: string; home: string },
+): Promise<void> {
+  if (!o.model) throw new KitError("--model is required: the .gguf file to serve");
+  const modelFile = path.resolve(o.cwd, o.model);
+  const paths = harnessPaths(o.home);
+  try {
+    await runDevServer({
+      ...o,
+      modelFile,
+      modelId: o.name || path.basename(modelFile).replace(/\.gguf$/i, ""),
+      host: o.host || "127.0.0.1",
+      contextSize: o.contextSize || undefined,
+      runtimeDir: paths.runtimeDir,
+    });
+  } finally {
+    await removePidFileIfOwned(paths.pidFile, process.pid);
+  }
 }

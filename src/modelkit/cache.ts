@@ -5,7 +5,7 @@
  */
 import { lstat, readdir, rm } from "node:fs/promises";
 import path from "node:path";
-import type { Logger } from "../util/log.ts";
+import { formatBytes, type Logger } from "../util/log.ts";
 
 /** Recursive size as kit counts it: files plus directory entry sizes (docs/format.md#cache). */
 async function sizeOf(p: string): Promise<number> {
@@ -30,6 +30,16 @@ export async function cacheContents(dir: string): Promise<Array<[string, number]
   const rows: Array<[string, number]> = [];
   for (const name of await entries(dir)) rows.push([name, await sizeOf(path.join(dir, name))]);
   return rows;
+}
+
+/** `kit cache info`'s lines: the total, then each entry with its size (docs/format.md#cache). */
+export async function cacheReport(dir: string): Promise<string[]> {
+  const rows = await cacheContents(dir);
+  const total = rows.reduce((a, [, n]) => a + n, 0);
+  if (total === 0) return ["Cache is currently empty"];
+  const cells = rows.map(([name]) => `  ./${name}`);
+  const width = Math.max(...cells.map((c) => c.length)) + 4;
+  return [`Total size of cache directory: ${formatBytes(total)}`, "Cache contents:", rows.map(([, n], i) => cells[i]!.padEnd(width) + formatBytes(n)).join("\n")];
 }
 
 /** Removes every entry of the cache directory; an entry that cannot be removed is logged at debug level. */

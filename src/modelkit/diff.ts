@@ -8,7 +8,7 @@ import { parseLayerType } from "../oci/layer-type.ts";
 import { layoutRefToString, type LayoutRef } from "../oci/location.ts";
 import type { Manifest } from "../oci/manifest.ts";
 import { OCI_MANIFEST } from "../oci/media-types.ts";
-import { isModelRef, refToString, repoKey, tagOrDigest, type ModelRef, type RepositoryRef } from "../oci/reference.ts";
+import { isModelRef, parseOrasReference, refToString, repoKey, tagOrDigest, type ModelRef, type RepositoryRef } from "../oci/reference.ts";
 import type { LayoutStore } from "../store/layout.ts";
 import { LocalRepository } from "../store/local.ts";
 import { CancelledError, errorMessage, hintIn, KitError, NotFoundError } from "../util/errors.ts";
@@ -112,6 +112,44 @@ export function diffReport(refA: string, refB: string, a: Manifest, b: Manifest)
 
 /** Where `kit diff` reads one side: `remote://` → its registry, `local://` → local storage, else local first. */
 export type DiffSide = { where: "remote" | "local" | "any"; ref: ModelRef | RepositoryRef } | { where: "layout"; layout: LayoutRef };
+
+const REMOTE_PREFIX = "remote://";
+const LOCAL_PREFIX = "local://";
+
+/**
+ * The side a reference argument names (the `n`th): `remote://REF` in its registry, `local://REF`
+ * in local storage, a plain reference in either. kit's `Invalid arguments: ...` when it does not parse.
+ */
+export function diffSide(arg: string, n: 1 | 2): DiffSide {
+  const where = arg.startsWith(REMOTE_PREFIX) ? "remote" : arg.startsWith(LOCAL_PREFIX) ? "local" : "any";
+  const name = arg.startsWith(REMOTE_PREFIX) ? arg.slice(REMOTE_PREFIX.length) : arg;
+  const stripped = name.startsWith(LOCAL_PREFIX) ? name.slice(LOCAL_PREFIX.length) : name;
+  try {
+    return { where, ref: parseOrasReference(stripped) };
+  } catch (e) {
+    throw new KitError(`Invalid arguments: failed to parse reference for ref${n}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * `kit diff`: both sides read at once ({@link diffManifest}), then `ModelKits are identical` or
+ * the report's lines. A side that cannot be read is kit's `Failed to get manifest for ModelKitN`.
+ */
+export async function diffModelKits(
+  sides: [DiffSide, DiffSide],
+  stores: Parameters<typeof diffManifest>[1],
+  opts: { logger: Logger; signal: AbortSignal },
+): Promise<string[]> {
+  const [a, b] = await Promise.allSettled([diffManifest(sides[0], stores, opts), diffManifest(sides[1], stores, opts)]);
+  const failed = (n: 1 | 2, reason: unknown) => {
+    if (reason instanceof CancelledError || opts.signal.aborted) return reason;
+    return new KitError(`Failed to get manifest for ModelKit${n}: ${errorMessage(reason)}`, { cause: reason, hint: hintIn(reason) });
+  };
+  if (a.status === "rejected") throw failed(1, a.reason);
+  if (b.status === "rejected") throw failed(2, b.reason);
+  if (a.value.descriptor.digest === b.value.descriptor.digest) return ["ModelKits are identical"];
+  return diffReport(diffSideName(sides[0]), diffSideName(sides[1]), a.value.manifest, b.value.manifest);
+}
 
 /** How a side is named in the report: its reference, or its layout location. */
 export function diffSideName(side: DiffSide): string {

@@ -68,6 +68,17 @@ export interface FsckResult {
 
 type BlobState = { problem: "missing" | "damaged"; reason: string } | undefined;
 
+/** Fails when damage remains after the run, saying what to do next (`repair`: whether it was tried). */
+export function assertNoDamageLeft(result: FsckResult, repair: boolean): void {
+  const n = result.remaining;
+  if (n === 0) return;
+  throw new KitError(`Local storage is damaged: ${n} problem${n === 1 ? "" : "s"} remain${n === 1 ? "s" : ""}`, {
+    hint: repair
+      ? "Fix what stopped the repair and run it again, or pack the damaged ModelKits again, or remove them with kit remove"
+      : "Run kit fsck --repair to remove the damage and fetch damaged ModelKits again from their registry",
+  });
+}
+
 /** How a ModelKit is named in messages: `repo:tag` (the first tag) or `repo@digest`. */
 export function kitLabel(k: { repository: string; manifest: Descriptor; tags: string[] }): string {
   return displayRef(k.tags.length > 0 ? `${k.repository}:${k.tags[0]}` : `${k.repository}@${k.manifest.digest}`);

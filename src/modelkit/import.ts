@@ -29,10 +29,10 @@ import { belongsToOtherLayer, isWithinPath } from "./layers.ts";
 import { pack, planLayers, type PackResult, type PrebuiltLayer } from "./pack.ts";
 import type { Transport } from "../registry/transport.ts";
 import type { LayoutStore } from "../store/layout.ts";
-import { sha256 } from "../runtime/runtime.ts";
+import { runtimeName, runtimeVersion, sha256 } from "../runtime/runtime.ts";
 import { errorMessage, KitError, NotFoundError } from "../util/errors.ts";
 import { compareGoStrings } from "../util/go-json.ts";
-import { ensureDir, randomHex, readFileChunks, tryLock } from "../util/fs.ts";
+import { atomicWriteFile, ensureDir, randomHex, readFileChunks, tryLock } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import type { Progress } from "../util/progress.ts";
 import { generateKitfile } from "../init/generate.ts";
@@ -50,6 +50,14 @@ export type KitfileChoice =
   | { kind: "generate" }
   | { kind: "file"; path: string }
   | { kind: "stdin"; stream: ReadableStream<Uint8Array> };
+
+/** The Kitfile `-f` names: standard input for `-` (not a terminal), a file, or none (generated). */
+export function kitfileChoice(file: string, cwd: string, stdin: { isTTY: boolean; stream(): ReadableStream<Uint8Array> }): KitfileChoice {
+  if (!file) return { kind: "generate" };
+  if (file !== "-") return { kind: "file", path: path.resolve(cwd, file) };
+  if (stdin.isTTY) throw new KitError("Cannot read the Kitfile from standard input: it is a terminal", { hint: "Pipe the Kitfile in, e.g. cat Kitfile | kit import org/name -f -" });
+  return { kind: "stdin", stream: stdin.stream() };
+}
 
 /** What the caller's review of a generated Kitfile sees. */
 export interface ReviewRequest {
@@ -82,8 +90,8 @@ export interface ImportOptions {
   tags: string[];
   /** The tag as the user sees it (messages, attestation subject). */
   tagText: string;
-  /** The Hub client (for `hf`). */
-  hub?: HubClient;
+  /** The Hub's address (for `hf`). */
+  endpoint: URL;
   transport: Transport;
   env: Record<string, string | undefined>;
   cwd: string;
@@ -207,8 +215,7 @@ function hubWorkName(hub: HubClient, repo: HubRepo, commit: string): string {
 }
 
 async function importFromHub(opts: ImportOptions, src: Extract<ImportSource, { tool: "hf" }>): Promise<ImportResult> {
-  const hub = opts.hub;
-  if (!hub) throw new Error("importFromHub: no Hub client");
+  const hub = new HubClient({ endpoint: opts.endpoint, token: opts.token, transport: opts.transport, logger: opts.logger });
   const snap = await hub.snapshot(src.repo, src.ref, opts.signal);
   const where = `${src.repo.id} at ${src.ref} (commit ${snap.commit})`;
   if (snap.gated) {
@@ -394,7 +401,22 @@ export function planImport(
   };
 }
 
-/** `--attestation-output`: the in-toto statement (SLSA provenance v1) of an import, as JSON text. */
+/**
+ * `--attestation-output`: the in-toto statement ({@link attestationJson}) written to `output`
+ * (relative to `cwd`, replaced atomically), or given to `print` for `-`.
+ */
+export async function writeAttestation(
+  result: ImportResult,
+  o: { output: string; tagText: string; cliVersion: string; started: Date; cwd: string; print: (s: string) => void; logger: Logger },
+): Promise<void> {
+  const json = attestationJson(result, o.tagText, { kit: o.cliVersion, runtime: `${runtimeName} ${runtimeVersion()}` }, o.started);
+  if (o.output === "-") return o.print(json);
+  const file = path.resolve(o.cwd, o.output);
+  await atomicWriteFile(file, json, 0o644);
+  o.logger.info(`Wrote attestation to ${file}`);
+}
+
+/** The in-toto statement (SLSA provenance v1) of an import, as JSON text. */
 export function attestationJson(result: ImportResult, tagText: string, builderVersion: { kit: string; runtime: string }, started: Date): string {
   const statement = provenanceStatement({
     subject: { name: tagText, digest: result.pack.manifest.digest },

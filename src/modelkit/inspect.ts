@@ -8,12 +8,16 @@ import type { Kitfile } from "../kitfile/schema.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { encodeManifest, InvalidManifestError, type Manifest } from "../oci/manifest.ts";
 import { ANNOTATION_CLI_VERSION, ANNOTATION_KITFILE, OCI_MANIFEST } from "../oci/media-types.ts";
-import { displayRef, refToString, tagOrDigest, type ModelRef } from "../oci/reference.ts";
+import type { KitLocation } from "../oci/location.ts";
+import { displayRef, refToString, repoKey, tagOrDigest, type ModelRef } from "../oci/reference.ts";
+import type { LayoutStore } from "../store/layout.ts";
+import { LocalRepository } from "../store/local.ts";
 import { fetchBytes, type ReadOnlyTarget } from "../store/target.ts";
 import { CancelledError, hintIn, KitError, NotFoundError } from "../util/errors.ts";
 import { goQuote, indentCompactJson } from "../util/go-json.ts";
 import type { Logger } from "../util/log.ts";
 import { modelKitFromManifest, NotAModelKitError } from "./contents.ts";
+import { openKit, type RemoteOpener } from "./locate.ts";
 
 export interface InspectedModelKit {
   descriptor: Descriptor;
@@ -64,6 +68,22 @@ export async function loadModelKit(
     if (e instanceof NotFoundError) throw new KitError(`Could not find modelkit ${displayRef(refToString(ref))}`, { cause: e });
     throw new KitError(`Error resolving modelkit: ${(e as Error).message}`, { cause: e, hint: hintIn(e) });
   }
+}
+
+/**
+ * The ModelKit at `loc` ({@link loadModelKit}): a layout's (nothing stored), or a reference's in
+ * local storage, or with `remote` in its registry (inspect and info).
+ */
+export async function loadKitAt(
+  loc: KitLocation,
+  o: { storage: () => Promise<LayoutStore>; remote?: RemoteOpener; signal?: AbortSignal; logger?: Logger },
+): Promise<InspectedModelKit> {
+  if (loc.kind === "layout") {
+    const kit = await openKit(loc, { storage: o.storage, signal: o.signal });
+    return loadModelKit(kit.ref, () => kit.locate(kit.ref), o);
+  }
+  const { ref } = loc;
+  return loadModelKit(ref, async () => (o.remote ? o.remote(ref) : new LocalRepository(await o.storage(), repoKey(ref))), o);
 }
 
 /** The CLI version that packed the kit (its manifest annotation) or `unknown`. */

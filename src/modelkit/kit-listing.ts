@@ -7,7 +7,7 @@
  * @module
  */
 import type { Kitfile } from "../kitfile/schema.ts";
-import { layoutKitName, type LayoutRef } from "../oci/location.ts";
+import { layoutKitName, type KitLocation, type LayoutRef } from "../oci/location.ts";
 import { ANNOTATION_KIT_REFERENCE } from "../oci/media-types.ts";
 import { displayRef, LOCAL_REGISTRY, repoKey, tagOrDigest, type ModelRef } from "../oci/reference.ts";
 import { type LayoutSource, refNameOf } from "../store/oci-layout.ts";
@@ -317,4 +317,18 @@ export async function listRemoteReference(
     const hint = hintIn(e) ?? (ref.registry === LOCAL_REGISTRY ? "Run kit list without a REPOSITORY argument to list ModelKits in local storage" : undefined);
     throw new KitError(errorMessage(e), { cause: e, hint });
   }
+}
+
+/**
+ * `kit list [REPOSITORY]`: local storage without a location; the ModelKits of a layout; or those
+ * of a remote repository ({@link listRemoteReference}, `explicit` from the argument).
+ */
+export async function listModelKits(
+  loc: KitLocation | undefined,
+  stores: { storage: () => Promise<LayoutStore>; remote: RemoteOpener },
+  opts: { filters: Filter[]; concurrency: number; logger: Logger; signal: AbortSignal },
+): Promise<ModelKitInfo[]> {
+  if (!loc) return listLocalModelKits(await stores.storage(), opts);
+  if (loc.kind === "layout") return listLayoutReference(loc, opts);
+  return listRemoteReference(stores.remote, loc.ref, loc.explicit ?? false, opts);
 }

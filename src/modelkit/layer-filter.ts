@@ -30,6 +30,19 @@ export function parseFilter(s: string): Filter {
   return { types, names };
 }
 
+/** The types unpack's deprecated flags (`--kitfile`, `--model`, ...) select, one flag each. */
+const SINGLE_TYPE_FLAGS = ["kitfile", "model", "code", "datasets", "docs"] as const;
+
+/**
+ * The `--filter` values; without any, one filter of the types whose deprecated flag is set in
+ * `flags` ({@link SINGLE_TYPE_FLAGS}); without those either, none (everything).
+ */
+export function parseFilters(values: string[], flags: Partial<Record<FilterType, unknown>> = {}): Filter[] {
+  if (values.length) return values.map(parseFilter);
+  const types: FilterType[] = SINGLE_TYPE_FLAGS.filter((t) => flags[t]);
+  return types.length ? [{ types, names: [] }] : [];
+}
+
 /** The filter type a layer kind answers to (`modelpart` counts as `model`). */
 export type LayerKind = "model" | "modelpart" | "code" | "dataset" | "docs" | "prompt" | "mcpserver";
 const KIND_TO_TYPE: Record<LayerKind, FilterType> = {

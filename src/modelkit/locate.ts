@@ -7,7 +7,7 @@
  * @module
  */
 import { type Descriptor, plainDescriptor } from "../oci/descriptor.ts";
-import { layoutKitName, layoutRefToString, layoutWithDigest, type KitLocation, type LayoutRef } from "../oci/location.ts";
+import { kitLocationToString, layoutKitName, layoutRefToString, layoutWithDigest, type KitLocation, type LayoutRef } from "../oci/location.ts";
 import { artifactKind, InvalidManifestError, parseManifest } from "../oci/manifest.ts";
 import { DOCKER_MANIFEST_LIST, OCI_INDEX } from "../oci/media-types.ts";
 import { displayRef, isTag, LOCAL_REGISTRY, refToString, repoKey, tagOrDigest, withDigest, type ModelRef, type RepositoryRef } from "../oci/reference.ts";
@@ -200,14 +200,14 @@ export async function openKit(
   o: { storage: () => Promise<LayoutStore>; remote?: RemoteOpener; signal?: AbortSignal },
 ): Promise<OpenedKit> {
   const fallback = async (r: ModelRef) => sourceFor(await o.storage(), r, o.remote);
-  if (loc.kind === "reference") return { ref: loc.ref, locate: fallback, display: refToString(loc.ref) };
+  if (loc.kind === "reference") return { ref: loc.ref, locate: fallback, display: kitLocationToString(loc) };
   const layout = await openLayout(loc, { signal: o.signal });
   const kit = await findLayoutKit(layout, loc, { signal: o.signal });
   const inLayout = layoutParentSource(layout);
   return {
     ref: withDigest(kit.name, kit.desc.digest),
     locate: async (r) => (await inLayout(r))?.source ?? fallback(r),
-    display: layoutRefToString(loc),
+    display: kitLocationToString(loc),
     layoutKit: kit,
   };
 }

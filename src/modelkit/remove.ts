@@ -230,3 +230,19 @@ export async function removeAllLocal(storage: LayoutStore, o: RemoveOptions): Pr
   throwIfSomeFailed(failed, "ModelKit or tag");
 }
 
+
+/**
+ * `kit remove`: `what` (a reference and kit's extra tags) from its registry when `remote` is
+ * given, else from local storage; without `what`, every untagged local ModelKit (every one with
+ * `force`).
+ */
+export async function removeModelKits(
+  what: { ref: ModelRef; extraTags: string[] } | undefined,
+  stores: { storage: () => Promise<LayoutStore>; remote?: (ref: ModelRef) => Promise<RemovableRepository> },
+  o: RemoveOptions,
+): Promise<void> {
+  if (stores.remote && what) return removeRemote(await stores.remote(what.ref), what.ref, what.extraTags, o);
+  if (what) return removeLocal(await stores.storage(), what.ref, what.extraTags, o);
+  o.logger.debug(o.force ? "Removing all locally-stored modelkits" : "Removing all untagged modelkits");
+  return removeAllLocal(await stores.storage(), o);
+}

@@ -85,3 +85,8 @@ export function parseCompression(s: string): Compression {
   if (s === "none" || s === "gzip" || s === "gzip-fastest" || s === "zstd") return s;
   throw new KitError(`Invalid compression type: must be one of 'none', 'gzip', 'gzip-fastest', or 'zstd'`);
 }
+
+export function parseLayerFormat(s: string): LayerFormat {
+  if (s === "tar" || s === "raw") return s;
+  throw new KitError("invalid layer format: must be either 'tar' or 'raw'");
+}

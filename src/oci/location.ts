@@ -8,7 +8,7 @@
 import { KitError } from "../util/errors.ts";
 import { digestProblem } from "./digest.ts";
 import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_KIT_REFERENCE, ANNOTATION_REF_NAME } from "./media-types.ts";
-import { isTag, LOCAL_REGISTRY, parseReference, type ModelRef } from "./reference.ts";
+import { isTag, LOCAL_REGISTRY, parseReference, refToString, type ModelRef } from "./reference.ts";
 
 export type LayoutFormat = "oci" | "oci-archive";
 
@@ -90,6 +90,11 @@ export function layoutRefToString(l: LayoutRef): string {
   const base = `${l.format}:${l.path}`;
   if (l.digest) return `${base}@${l.digest}`;
   return l.tag ? `${base}:${l.tag}` : base;
+}
+
+/** A location as messages show it: the layout as written, or the full reference. */
+export function kitLocationToString(l: KitLocation): string {
+  return l.kind === "layout" ? layoutRefToString(l) : refToString(l.ref);
 }
 
 /** `l` naming the manifest `digest` (its tag dropped). */

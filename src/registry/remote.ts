@@ -5,7 +5,6 @@
  * forms of `list`, `info`, `inspect`, `remove`, `diff`) build on.
  * @module
  */
-import type { ModelRef } from "../oci/reference.ts";
 import { CopyError } from "../store/copy.ts";
 import type { Logger } from "../util/log.ts";
 import { homePaths } from "../util/paths.ts";
@@ -91,16 +90,6 @@ export async function openSession(net: NetworkOptions, ctx: RemoteContext, auth:
   const options = { ...net, allowCrossSiteAuth: Boolean(net.allowCrossSiteAuth) || allowCrossSiteFromEnv(ctx.env) };
   const uploads = new FileUploadSessions(homePaths(ctx.home).uploads);
   return new RegistrySession(options, transport, credentialStore(ctx), ctx.logger, auth, uploads);
-}
-
-/** The remote repository of a reference (`registry/repository`), for reading unless `actions` says otherwise. */
-export async function openRemoteRepository(
-  ref: Pick<ModelRef, "registry" | "repository">,
-  net: NetworkOptions,
-  ctx: RemoteContext,
-  opts: Partial<RemoteRepositoryOptions> = {},
-): Promise<RemoteRepository> {
-  return (await openSession(net, ctx)).repository(ref.registry, ref.repository, opts);
 }
 
 /**

@@ -4,6 +4,7 @@
  * @module
  */
 import { defineCommand } from "../command.ts";
+import { HELP } from "../help-text.ts";
 import { findModelKit, readSigningKey, readSmallFile, signingNetworkFlags, signingNetworkOptions, writeFound } from "../signing.ts";
 import { MAX_ATTACHMENT_BYTES } from "../../sign/attachments.ts";
 import { PREDICATE_TYPES, predicateTypeFor } from "../../sign/dsse.ts";
@@ -14,14 +15,7 @@ export const attestCommand = defineCommand({
   name: "attest",
   use: "attest [flags] MODELKIT",
   short: "Attach a signed attestation to a ModelKit",
-  long: `Attach an in-toto attestation to a ModelKit, signed with a private key, in cosign's format.
-
-The predicate file (for example the SLSA provenance kit import --attestation-output writes) is
-wrapped in an in-toto statement about the ModelKit's digest, signed in a DSSE envelope and
-stored under the tag sha256-<digest>.att, where cosign verify-attestation finds it. --type
-names the predicate: ${Object.keys(PREDICATE_TYPES).join(", ")}, or a predicate type URI.
-Like kit sign, it writes to local storage when the ModelKit is there, else to its registry.`,
-  example: `  kit attest registry.example.com/org/model:v1 --predicate provenance.json --type slsaprovenance1 --key cosign.key`,
+  ...HELP.attest(Object.keys(PREDICATE_TYPES).join(", ")),
   args: { min: 1, max: 1 },
   flags: {
     key: { type: "string", help: "Path to the private key (cosign.key)" },

@@ -1,7 +1,6 @@
 import { defineCommand } from "../command.ts";
-import { cacheContents, clearCache } from "../../modelkit/cache.ts";
+import { cacheReport, clearCache } from "../../modelkit/cache.ts";
 import { homePaths } from "../../util/paths.ts";
-import { formatBytes } from "../../util/log.ts";
 
 const info = defineCommand({
   name: "info",
@@ -11,17 +10,7 @@ const info = defineCommand({
   args: { min: 0, max: 0 },
   flags: {},
   async run(ctx) {
-    const rows = await cacheContents(homePaths(ctx.home).cache);
-    const total = rows.reduce((a, [, n]) => a + n, 0);
-    if (total === 0) {
-      ctx.log.info("Cache is currently empty");
-      return;
-    }
-    ctx.log.info(`Total size of cache directory: ${formatBytes(total)}`);
-    ctx.log.info("Cache contents:");
-    const cells = rows.map(([name]) => `  ./${name}`);
-    const width = Math.max(...cells.map((c) => c.length)) + 4;
-    ctx.log.info(rows.map(([, n], i) => cells[i]!.padEnd(width) + formatBytes(n)).join("\n"));
+    for (const line of await cacheReport(homePaths(ctx.home).cache)) ctx.log.info(line);
   },
 });
 

@@ -5,46 +5,19 @@
  * downloaded llamafile, so it works offline and from the one binary.
  * @module
  */
-import path from "node:path";
 import { defineCommand } from "../command.ts";
+import { HELP } from "../help-text.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { openStorage, remoteOpener, startProgress } from "../session.ts";
-import { requireSignature, verifyKeyFlags } from "../signing.ts";
+import { signatureCheck, verifyKeyFlags } from "../signing.ts";
 import { printDevLogs, startDevServer, stopDevServer } from "../../dev/control.ts";
-import { harnessPaths, removePidFileIfOwned } from "../../dev/harness.ts";
-import { runDevServer } from "../../dev/server.ts";
-import { KitError } from "../../util/errors.ts";
+import { serveModelFile } from "../../dev/server.ts";
 
 const start = defineCommand({
   name: "start",
   use: "start [flags] [DIRECTORY | MODELKIT]",
   short: "Start development server (experimental)",
-  long: `Start development server (experimental) from a modelkit
-
-Start a development server for a modelkit. You can provide either:
-- A directory path containing an unpacked modelkit with a Kitfile
-- A ModelKit reference in the format registry/repository[:tag|@digest]
-  (e.g., myrepo/my-model:latest) which will be automatically extracted
-  to a cache directory
-
-When using a ModelKit reference, only the model components are extracted
-to optimize startup time.
-
-The model must be in GGUF format: model.path names a .gguf file, or a directory
-holding exactly one. The server runs llama.cpp in the background and serves a chat
-page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
-/v1/models) at the printed address. It needs no network access.`,
-  example: `  # Serve the model located in the current directory
-  kit dev start
-
-  # Serve the modelkit in ./my-model on port 8080
-  kit dev start ./my-model --port 8080
-
-  # Serve a ModelKit reference from local storage or registry
-  kit dev start myrepo/my-model:latest
-
-  # Serve a specific model with custom host and port
-  kit dev start registry.example.com/models/llama2:7b --host 0.0.0.0 --port 8080`,
+  ...HELP.devStart,
   args: { min: 0, max: 1 },
   argCompletion: "dirs",
   flags: {
@@ -58,20 +31,11 @@ page and an OpenAI-compatible API (/v1/chat/completions, /v1/completions,
   async run(ctx, args, flags) {
     const net = networkOptions(flags, ctx.cwd);
     const address = await startDevServer({
-      home: ctx.home,
-      cwd: ctx.cwd,
-      arg: args[0],
-      file: flags.file,
-      host: flags.host || "127.0.0.1",
-      port: flags.port,
-      threads: flags.threads,
-      verbosity: ctx.verbosity,
-      env: ctx.env,
-      logger: ctx.log,
-      signal: ctx.signal,
+      home: ctx.home, cwd: ctx.cwd, verbosity: ctx.verbosity, env: ctx.env, logger: ctx.log, signal: ctx.signal,
+      arg: args[0], file: flags.file, host: flags.host, port: flags.port, threads: flags.threads,
       openStorage: () => openStorage(ctx),
       remote: remoteOpener(ctx, net),
-      verify: (source, ref, log, desc) => requireSignature(ctx, flags["verify-key"], source, ref, log, desc),
+      verify: (log) => signatureCheck(ctx, flags["verify-key"], log),
       ui: () => startProgress(ctx),
     });
     ctx.log.info(`Development server started at ${address}`);
@@ -95,11 +59,7 @@ const logs = defineCommand({
   name: "logs",
   use: "logs",
   short: "View logs for development server",
-  long: `Print any logs output by the development server.
-
-If the development server is currently running, the logs for this server will
-be printed. If it is stopped, the logs for the previous run of the server, if
-available, will be printed instead.`,
+  ...HELP.devLogs,
   args: { min: 0, max: 0 },
   flags: {
     follow: { type: "bool", short: "f", help: "Stream the log file" },
@@ -113,8 +73,7 @@ const serveCmd = defineCommand({
   name: "serve",
   use: "serve --model FILE",
   short: "Run the development server in the foreground",
-  long: `Run the development server in the foreground until interrupted. "kit dev start" runs
-this in the background; it can also be used directly (for example in a container).`,
+  ...HELP.devServe,
   hidden: true,
   args: { min: 0, max: 0 },
   flags: {
@@ -126,24 +85,8 @@ this in the background; it can also be used directly (for example in a container
     "context-size": { type: "int", default: 0, help: "Context size in tokens (0: from the model)" },
   },
   async run(ctx, _args, flags) {
-    if (!flags.model) throw new KitError("--model is required: the .gguf file to serve");
-    const file = path.resolve(ctx.cwd, flags.model);
-    const paths = harnessPaths(ctx.home);
-    try {
-      await runDevServer({
-        modelFile: file,
-        modelId: flags.name || path.basename(file).replace(/\.gguf$/i, ""),
-        host: flags.host || "127.0.0.1",
-        port: flags.port,
-        threads: flags.threads,
-        contextSize: flags["context-size"] || undefined,
-        runtimeDir: paths.runtimeDir,
-        logger: ctx.log,
-        signal: ctx.signal,
-      });
-    } finally {
-      await removePidFileIfOwned(paths.pidFile, process.pid);
-    }
+    const { model, name, host, port, threads } = flags;
+    await serveModelFile({ model, name, host, port, threads, contextSize: flags["context-size"], cwd: ctx.cwd, home: ctx.home, logger: ctx.log, signal: ctx.signal });
   },
 });
 

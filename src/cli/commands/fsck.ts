@@ -1,32 +1,14 @@
 import { defineCommand } from "../command.ts";
+import { HELP } from "../help-text.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { openStorage, parseSingleRef, remoteOpener } from "../session.ts";
-import { fsck } from "../../modelkit/fsck.ts";
-import { KitError } from "../../util/errors.ts";
+import { assertNoDamageLeft, fsck } from "../../modelkit/fsck.ts";
 
 export const fsckCommand = defineCommand({
   name: "fsck",
   use: "fsck [flags] [MODELKIT...]",
   short: "Check local storage for damaged and unused content",
-  long: `Checks local storage against its own digests and sizes.
-
-Every blob is hashed (as it streams, so memory stays small), every ModelKit's manifest, config and
-layers are checked to be stored, sound and of the size the manifest says, tags and index entries
-to name stored manifests. Blobs that no ModelKit uses are reported as orphans. With MODELKIT
-arguments only those ModelKits are checked.
-
-With --repair, damaged blobs and orphans are removed, and a damaged ModelKit is fetched again
-from its registry (with the network flags, as kit pull). A ModelKit that was only packed
-locally cannot be fetched: pack it again, or remove it with kit remove. The command fails when
-damage remains.`,
-  example: `  # Check all of local storage
-  kit fsck
-
-  # Check one ModelKit
-  kit fsck registry.example.com/myorg/sentiment:v1
-
-  # Remove the damage and fetch damaged ModelKits again
-  kit fsck --repair`,
+  ...HELP.fsck,
   args: { min: 0, max: Infinity },
   flags: {
     repair: { type: "bool", help: "Remove damaged blobs and orphans, and fetch damaged ModelKits again from their registry" },
@@ -36,21 +18,7 @@ damage remains.`,
     const refs = args.map((a) => parseSingleRef(a, "each reference"));
     const net = networkOptions(flags, ctx.cwd);
     const storage = await openStorage(ctx);
-    const result = await fsck({
-      storage,
-      refs,
-      repair: flags.repair,
-      remote: remoteOpener(ctx, net),
-      logger: ctx.log,
-      signal: ctx.signal,
-      fetchConcurrency: net.concurrency,
-    });
-    if (result.remaining > 0) {
-      throw new KitError(`Local storage is damaged: ${result.remaining} problem${result.remaining === 1 ? "" : "s"} remain${result.remaining === 1 ? "s" : ""}`, {
-        hint: flags.repair
-          ? "Fix what stopped the repair and run it again, or pack the damaged ModelKits again, or remove them with kit remove"
-          : "Run kit fsck --repair to remove the damage and fetch damaged ModelKits again from their registry",
-      });
-    }
+    const o = { storage, refs, repair: flags.repair, remote: remoteOpener(ctx, net), logger: ctx.log, signal: ctx.signal, fetchConcurrency: net.concurrency };
+    assertNoDamageLeft(await fsck(o), flags.repair);
   },
 });

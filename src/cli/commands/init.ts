@@ -1,40 +1,13 @@
-import { stat, writeFile } from "node:fs/promises";
-import path from "node:path";
 import { defineCommand } from "../command.ts";
+import { HELP } from "../help-text.ts";
 import { remoteContext } from "../network-flags.ts";
-import { generateKitfile } from "../../init/generate.ts";
-import { generateRemoteKitfile } from "../../init/hub.ts";
-import type { Kitfile } from "../../kitfile/schema.ts";
-import { kitfileToYaml } from "../../kitfile/yaml.ts";
-import { KitError } from "../../util/errors.ts";
+import { initKitfile } from "../../init/init.ts";
 
 export const initCommand = defineCommand({
   name: "init",
   use: "init [flags] PATH",
   short: "Generate a Kitfile for the contents of a directory",
-  long: `Examine the contents of a directory and attempt to generate a basic Kitfile
-based on common file formats. Any files whose type (i.e. model, dataset, etc.)
-cannot be determined will be included in a code layer.
-
-With --remote, the files of a Hugging Face repository (org/name or its URL) are examined
-instead, at --ref, without downloading them; the Kitfile is printed unless -o (or PATH) says
-where to write it. HF_ENDPOINT sets another Hub address; --token (or HF_TOKEN) reads private
-repositories.
-
-By default the command will prompt for input for a name and description for the Kitfile
-when run on a terminal. Without a name (given, answered or found in a SKILL.md), the package
-is named after the directory.`,
-  example: `  # Generate a Kitfile for the current directory:
-  kit init .
-
-  # Generate a Kitfile for files in ./my-model, with name "mymodel" and a description:
-  kit init ./my-model --name "mymodel" --desc "This is my model's description"
-
-  # Print the generated Kitfile instead of saving it:
-  kit init ./my-model -o -
-
-  # The Kitfile kit import would generate for a Hugging Face repository:
-  kit init --remote myorg/myrepo --ref v1.0`,
+  ...HELP.init,
   args: { min: 0, max: 1 },
   argCompletion: "dirs",
   validateArgs: (args, flags) => (flags.remote || args.length === 1 ? undefined : `accepts 1 arg(s), received ${args.length}`),
@@ -50,47 +23,15 @@ is named after the directory.`,
     token: { type: "string", help: "Token for the --remote repository (default: $HF_TOKEN)" },
   },
   async run(ctx, args, flags) {
-    const remote = flags.remote;
-    const dir = args[0] === undefined ? undefined : path.resolve(ctx.cwd, args[0]);
-    if (dir !== undefined) {
-      const st = await stat(dir).catch(() => undefined);
-      if (!st?.isDirectory()) throw new KitError(`Path ${args[0]} is not a directory`);
-    }
-    const toStdout = flags.output === "-" || (remote !== "" && !flags.output && dir === undefined);
-    const target = toStdout ? "" : flags.output ? path.resolve(ctx.cwd, flags.output) : path.join(dir!, "Kitfile");
-    if (!toStdout && !flags.force && (await stat(target).catch(() => undefined))) {
-      throw new KitError(`Kitfile already exists at ${target}. Use '--force' to overwrite`);
-    }
-    let { name, desc, author } = flags;
-    // Prompts only on a terminal: scripts and CI never block waiting for input.
-    if (ctx.stdin.isTTY && !toStdout && !remote) {
-      if (!flags.changed.has("name")) name = (await ctx.stdin.prompt("Enter a name for the ModelKit: ")).trim();
-      if (!flags.changed.has("desc")) desc = (await ctx.stdin.prompt("Enter a short description for the ModelKit: ")).trim();
-      if (!flags.changed.has("author")) author = (await ctx.stdin.prompt("Enter an author for the ModelKit: ")).trim();
-    }
-    const opts = {
-      name: name || undefined,
-      // without a name (no terminal, or no answer), the directory's: kit list shows a name
-      defaultName: (dir && path.basename(dir)) || undefined,
-      description: desc || undefined,
-      author: author || undefined,
-      depth: flags.depth,
-      logger: ctx.log,
-      signal: ctx.signal,
-    };
-    let kitfile: Kitfile;
-    if (remote) {
-      const remoteOpts = { ref: flags.ref, token: flags.token, env: ctx.env, version: ctx.version, httpLogger: remoteContext(ctx).httpLogger };
-      kitfile = await generateRemoteKitfile(remote, remoteOpts, opts);
-    } else {
-      kitfile = await generateKitfile(dir!, opts);
-    }
-    const yaml = kitfileToYaml(kitfile);
-    if (toStdout) {
-      ctx.log.print(yaml);
-      return;
-    }
-    await writeFile(target, yaml, { mode: 0o644 });
+    const given = (k: "name" | "desc" | "author") => (flags.changed.has(k) ? flags[k] : undefined);
+    const { yaml, target } = await initKitfile({
+      cwd: ctx.cwd, dir: args[0], output: flags.output, force: flags.force, depth: flags.depth,
+      name: given("name"), description: given("desc"), author: given("author"),
+      ask: ctx.stdin.isTTY ? (q) => ctx.stdin.prompt(q) : undefined,
+      remote: flags.remote, ref: flags.ref, token: flags.token,
+      env: ctx.env, version: ctx.version, httpLogger: remoteContext(ctx).httpLogger, logger: ctx.log, signal: ctx.signal,
+    });
+    if (!target) return ctx.log.print(yaml);
     ctx.log.info(`Generated Kitfile:\n\n${yaml}`);
     ctx.log.info(`Saved to path '${target}'`);
   },

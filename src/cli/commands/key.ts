@@ -6,6 +6,7 @@
  */
 import path from "node:path";
 import { defineCommand } from "../command.ts";
+import { HELP } from "../help-text.ts";
 import { readPassword } from "../signing.ts";
 import { writeKeyPair } from "../../sign/keys.ts";
 
@@ -13,17 +14,7 @@ const generate = defineCommand({
   name: "generate",
   use: "generate [flags]",
   short: "Generate a key pair for signing ModelKits",
-  long: `Generate an ECDSA P-256 key pair for signing ModelKits, in cosign's format.
-
-The private key is written to cosign.key, encrypted with a password (scrypt and NaCl
-secretbox, as cosign generate-key-pair does); the public key to cosign.pub. The password is
-read from KIT_PASSWORD (or COSIGN_PASSWORD) when set, otherwise asked on the terminal. Give
-cosign.pub to whoever verifies your ModelKits; keep cosign.key secret.`,
-  example: `  # Generate cosign.key and cosign.pub in the current directory
-  kit key generate
-
-  # Non-interactively, as release/signing.key and release/signing.pub
-  KIT_PASSWORD=... kit key generate --output-key-prefix release/signing`,
+  ...HELP.keyGenerate,
   args: { min: 0, max: 0 },
   flags: {
     "output-key-prefix": { type: "string", default: "cosign", help: "Path prefix of the two files (<prefix>.key and <prefix>.pub)" },

@@ -1,38 +1,23 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { defineCommand } from "../command.ts";
-import { openStorage, parseRefArg, remoteOpener, s3Opener, startProgress } from "../session.ts";
+import { HELP } from "../help-text.ts";
+import { invalidArguments, openStorage, parseTagArg, remoteOpener, s3Opener, withProgress } from "../session.ts";
 import { findKitfile } from "../../kitfile/parse.ts";
-import { parseCompression } from "../../oci/layer-type.ts";
-import { LOCAL_REGISTRY, UNNAMED_REPOSITORY, repoKey } from "../../oci/reference.ts";
+import { parseCompression, parseLayerFormat } from "../../oci/layer-type.ts";
+import { LOCAL_REGISTRY, UNNAMED_REPOSITORY } from "../../oci/reference.ts";
 import { LayerCache } from "../../modelkit/layer-cache.ts";
 import { localThenRemote } from "../../modelkit/locate.ts";
 import { packProject } from "../../modelkit/pack-project.ts";
 import { DEFAULT_NETWORK_OPTIONS } from "../../registry/network-options.ts";
-import { asKitError, KitError, withContext } from "../../util/errors.ts";
+import { KitError } from "../../util/errors.ts";
 import { homePaths } from "../../util/paths.ts";
 
 export const packCommand = defineCommand({
   name: "pack",
   use: "pack [flags] DIRECTORY",
   short: "Pack a ModelKit",
-  long: `Pack a ModelKit from a directory and its Kitfile into local storage.
-
-The Kitfile (Kitfile, kitfile or .kitfile in DIRECTORY, or the file given with -f) lists the
-model, datasets, code, docs, prompts and MCP servers; each entry becomes one layer. Files matched
-by DIRECTORY/.kitignore are left out. The ModelKit is stored under the --tag reference, or
-untagged when no tag is given.`,
-  example: `  # Pack the current directory and tag it
-  kit pack . -t registry.example.com/myorg/mymodel:v1
-
-  # Use a Kitfile from elsewhere, compress layers with gzip
-  kit pack ./project -f ./Kitfile.prod -t mymodel:prod --compression gzip
-
-  # Write the CNCF ModelPack format
-  kit pack . -t mymodel:v1 --use-model-pack
-
-  # Write exactly what kit v1.7 writes (older readers, reproducible digests)
-  kit pack . -t mymodel:v1 --compat v1.7`,
+  ...HELP.pack,
   args: { min: 1, max: 1 },
   argCompletion: "dirs",
   flags: {
@@ -47,62 +32,30 @@ untagged when no tag is given.`,
     const context = path.resolve(ctx.cwd, args[0]!);
     if (!(await stat(context).catch(() => undefined))?.isDirectory()) throw new KitError(`Failed to use context path ${args[0]}: not a directory`);
     // kit's argument checks (`Invalid arguments: …`), in kit's order.
-    let repo = `${LOCAL_REGISTRY}/${UNNAMED_REPOSITORY}`;
-    let tags: string[] = [];
-    let compression: ReturnType<typeof parseCompression>;
-    const layerFormat = flags["layer-format"];
-    let found: string | undefined;
-    try {
-      if (!flags.file) found = await findKitfile(context);
-      if (flags.tag) {
-        const { ref, extraTags } = parseRefArg(flags.tag, "failed to parse reference");
-        if (ref.digest !== undefined) throw new KitError(`tag ${flags.tag} names a digest; use a tag such as ${ref.registry}/${ref.repository}:latest`);
-        repo = repoKey(ref);
-        tags = [ref.tag, ...extraTags.filter((t) => t !== "")];
-      }
-      compression = parseCompression(flags.compression);
-      if (layerFormat !== "tar" && layerFormat !== "raw") throw new KitError("invalid layer format: must be either 'tar' or 'raw'");
-    } catch (e) {
-      throw withContext("Invalid arguments", asKitError(e));
-    }
+    const { file, repo, tags, compression, layerFormat } = await invalidArguments(async () => ({
+      file: flags.file || await findKitfile(context),
+      ...(flags.tag ? parseTagArg(flags.tag, "failed to parse reference", `tag ${flags.tag}`) : { repo: `${LOCAL_REGISTRY}/${UNNAMED_REPOSITORY}`, tags: [] }),
+      compression: parseCompression(flags.compression),
+      layerFormat: parseLayerFormat(flags["layer-format"]),
+    }));
     if (flags.compat && flags.compat !== "v1.7" && flags.compat !== "1.7") {
       throw new KitError(`Unsupported --compat value '${flags.compat}': the only supported value is 'v1.7'`);
     }
     ctx.log.debug(`Using storage path: ${homePaths(ctx.home).storage}`);
     ctx.log.debug(`Context dir: ${context}`);
-    ctx.log.debug(`Model file: ${found ?? flags.file}`);
+    ctx.log.debug(`Model file: ${file}`);
     ctx.log.debug(`Packing ${repo}${tags[0] ? `:${tags[0]}` : ""}`);
     if (tags.length > 1) ctx.log.debug(`Additional tags: ${tags.slice(1).join(", ")}`);
-    const ui = startProgress(ctx, "Packed");
-    try {
+    const result = await withProgress(ctx, "Packed", "Failed to pack model kit", async (ui) => {
       const storage = await openStorage(ctx);
-      const result = await packProject({
-        context,
-        cwd: ctx.cwd,
-        file: found ?? flags.file,
-        stdin: ctx.stdin,
-        storage,
-        repo,
-        tags,
-        self: flags.tag,
-        compression,
-        layerFormat,
-        v17: Boolean(flags.compat),
-        modelPack: flags["use-model-pack"],
-        cliVersion: ctx.version,
-        env: ctx.env,
+      return packProject({
+        context, cwd: ctx.cwd, file, stdin: ctx.stdin, storage, repo, tags, self: flags.tag, compression, layerFormat,
+        v17: Boolean(flags.compat), modelPack: flags["use-model-pack"], cliVersion: ctx.version, env: ctx.env,
         parents: localThenRemote(storage, remoteOpener(ctx, DEFAULT_NETWORK_OPTIONS)),
         layerCache: new LayerCache(path.join(homePaths(ctx.home).cache, "layers")),
-        s3: s3Opener(ctx, ui.log),
-        logger: ui.log,
-        progress: ui.progress,
-        signal: ctx.signal,
+        s3: s3Opener(ctx, ui.log), logger: ui.log, progress: ui.progress, signal: ctx.signal,
       });
-      ui.finish();
-      ctx.log.info(`Model saved: ${result.manifest.digest}`);
-    } catch (e) {
-      ui.close();
-      throw withContext("Failed to pack model kit", asKitError(e));
-    }
+    });
+    ctx.log.info(`Model saved: ${result.manifest.digest}`);
   },
 });

@@ -1,41 +1,17 @@
 import { defineCommand } from "../command.ts";
-import { networkFlags, networkOptions, remoteContext } from "../network-flags.ts";
-import { openStorage, parseLocationArg, startProgress } from "../session.ts";
-import { layoutRefToString, type KitLocation } from "../../oci/location.ts";
+import { HELP } from "../help-text.ts";
+import { networkFlags, networkOptions } from "../network-flags.ts";
+import { openStorage, parseLocationArg, transferSession, withProgress } from "../session.ts";
+import { kitLocationToString, layoutRefToString } from "../../oci/location.ts";
 import { LOCAL_REGISTRY, refToString } from "../../oci/reference.ts";
 import { pushModelKit } from "../../modelkit/transfer.ts";
-import { openSession } from "../../registry/remote.ts";
 import { KitError } from "../../util/errors.ts";
 
 export const pushCommand = defineCommand({
   name: "push",
   use: "push [flags] SOURCE [DESTINATION]",
   short: "Upload a modelkit to a specified registry",
-  long: `Push a ModelKit from local storage to a registry, or to and from an OCI image layout.
-
-SOURCE names a ModelKit in local storage; it is uploaded to DESTINATION, or to the same
-reference when no destination is given (SOURCE must then name a registry). Blobs the registry
-already has are not uploaded again; a failed upload is retried in a fresh upload session.
-
-For transfers without a registry (air-gapped servers), SOURCE and DESTINATION may also be an
-OCI image layout in skopeo's spelling: oci:DIR[:TAG|@DIGEST] (a directory) or
-oci-archive:FILE[:TAG|@DIGEST] (a tar file). A layout holds any number of ModelKits; pushing into
-an existing one adds the ModelKit and keeps the others. Without a TAG the source's tag is used.
-The ModelKit's full reference is recorded in the layout, so kit pull restores it on the far
-side. PATH ends at its first ':' (a Windows drive letter such as C:\ excepted). Signatures and
-attestations travel with the ModelKit.`,
-  example: `  # Push a ModelKit packed as registry.example.com/myorg/mymodel:v1
-  kit push registry.example.com/myorg/mymodel:v1
-
-  # Push a local ModelKit to a registry under another name
-  kit push mymodel:v1 registry.example.com/myorg/mymodel:v1
-
-  # A registry on localhost over plain HTTP
-  kit push localhost:5000/mymodel:v1 --plain-http
-
-  # Write a ModelKit into a tar file to carry across an air gap, then push it on from there
-  kit push registry.example.com/myorg/mymodel:v1 oci-archive:mymodel.tar
-  kit push oci-archive:mymodel.tar registry.internal/myorg/mymodel:v1`,
+  ...HELP.push,
   args: { min: 1, max: 2 },
   argCompletion: "modelkit",
   flags: { ...networkFlags },
@@ -49,26 +25,12 @@ attestations travel with the ModelKit.`,
       throw new KitError("Invalid arguments: registry is required when pushing", { hint: `Name the registry, e.g. kit push ${example}` });
     }
     if (dst.kind === "layout" && dst.digest !== undefined) throw new KitError(`Invalid arguments: ${layoutRefToString(dst)}: a destination takes a :TAG, not a digest`);
-    const ui = startProgress(ctx, "Pushed");
-    try {
+    const desc = await withProgress(ctx, "Pushed", undefined, async (ui) => {
       // Only a registry destination needs a session (its settings checked before anything else).
-      const session = dst.kind === "reference" ? await openSession(net, remoteContext(ctx, ui.log)) : undefined;
-      const shown = (l: KitLocation) => (l.kind === "layout" ? layoutRefToString(l) : refToString(l.ref));
-      ui.log.info(args.length > 1 ? `Pushing ${shown(src)} to ${shown(dst)}` : `Pushing ${shown(src)}`);
-      const desc = await pushModelKit({
-        storage: () => openStorage(ctx),
-        session: async () => session ?? openSession(net, remoteContext(ctx, ui.log)),
-        src,
-        dst,
-        concurrency: net.concurrency,
-        logger: ui.log,
-        progress: ui.progress,
-        signal: ctx.signal,
-      });
-      ui.finish();
-      ctx.log.info(`Pushed ${desc.digest}`);
-    } finally {
-      ui.close();
-    }
+      const session = await transferSession(ctx, net, ui.log, dst.kind === "reference");
+      ui.log.info(args.length > 1 ? `Pushing ${kitLocationToString(src)} to ${kitLocationToString(dst)}` : `Pushing ${kitLocationToString(src)}`);
+      return pushModelKit({ storage: () => openStorage(ctx), session, src, dst, concurrency: net.concurrency, logger: ui.log, progress: ui.progress, signal: ctx.signal });
+    });
+    ctx.log.info(`Pushed ${desc.digest}`);
   },
 });

@@ -4,6 +4,7 @@
  * @module
  */
 import { defineCommand } from "../command.ts";
+import { HELP } from "../help-text.ts";
 import { findModelKit, parseAnnotations, readSigningKey, signingNetworkFlags, signingNetworkOptions, writeFound } from "../signing.ts";
 import { signModelKit } from "../../sign/sign.ts";
 import { KitError } from "../../util/errors.ts";
@@ -12,20 +13,7 @@ export const signCommand = defineCommand({
   name: "sign",
   use: "sign [flags] MODELKIT",
   short: "Sign a ModelKit with a private key",
-  long: `Sign a ModelKit's manifest digest with a private key, in cosign's format.
-
-The signature is stored next to the ModelKit, under the tag sha256-<digest>.sig of its
-repository, where cosign and containers/image look for it; signing again with another key adds
-a signature. A ModelKit in local storage is signed there (kit push carries the signature to
-the registry with the kit); otherwise it is signed in its registry. A ModelKit in an OCI layout
-(oci:DIR[:TAG], oci-archive:FILE[:TAG]) is signed in the layout. No transparency log is
-used, so signing works offline. The key's password is read from KIT_PASSWORD (or
-COSIGN_PASSWORD), otherwise asked on the terminal.`,
-  example: `  # Sign a ModelKit in local storage
-  kit sign registry.example.com/org/model:v1 --key cosign.key
-
-  # Sign in the registry, with annotations in the signed payload
-  kit sign registry.example.com/org/model:v1 --key cosign.key -a team=ml -a stage=prod`,
+  ...HELP.sign,
   args: { min: 1, max: 1 },
   flags: {
     key: { type: "string", help: "Path to the private key (cosign.key)" },

@@ -1,32 +1,13 @@
 import path from "node:path";
 import { defineCommand } from "../command.ts";
+import { HELP } from "../help-text.ts";
 import { AGENT_NAMES, installKitSkill, resolveAgents } from "../../modelkit/agent-skills.ts";
 
 export const skillCommand = defineCommand({
   name: "skill",
   use: "skill [flags]",
   short: "Install the kit agent skill so AI agents can use the kit CLI",
-  long: `Install a SKILL.md that teaches an AI coding agent how to use the kit CLI.
-
-The skill covers writing a Kitfile and the pack, tag, login, push, pull and unpack workflow. It
-is embedded in the kit binary, so it matches this kit and needs no network access.
-
-The skill is written into each agent's skills directory (for example '.claude/skills' or the
-shared '.agents/skills'), as the directory 'kitops'. Without --agents, the agents whose
-configuration directory exists in your home directory are used; --agents takes a
-comma-separated list (e.g. --agents=claude-code,cursor). The skill is installed for your user
-unless -d names a project directory to install it into.`,
-  example: `  # Install the kit skill for the agents found on this machine (user-wide)
-  kit skill
-
-  # Install for specific agents
-  kit skill --agents=claude-code,cursor
-
-  # Install into a project directory
-  kit skill -d /path/to/project
-
-  # Replace an existing installation
-  kit skill -o`,
+  ...HELP.skill,
   args: { min: 0, max: 0 },
   flags: {
     dir: { type: "string", short: "d", help: "Install the skill into this project directory instead of for your user" },

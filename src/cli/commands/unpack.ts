@@ -1,50 +1,27 @@
 import path from "node:path";
 import { defineCommand } from "../command.ts";
-import { openStorage, parseLayoutArg, parseRefArg, remoteOpener, s3Opener, startProgress } from "../session.ts";
+import { HELP } from "../help-text.ts";
+import { invalidArguments, parseKitArg, remoteOpener, s3Opener, storageOpener, withProgress } from "../session.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
-import { requireSignature, verifyKeyFlags } from "../signing.ts";
-import { parseFilter, type Filter, type FilterType } from "../../modelkit/layer-filter.ts";
-import type { Descriptor } from "../../oci/descriptor.ts";
-import { layoutRefToString, type KitLocation } from "../../oci/location.ts";
-import { refToString, type ModelRef } from "../../oci/reference.ts";
-import type { ReadOnlyTarget } from "../../store/target.ts";
+import { signatureCheck, verifyKeyFlags } from "../signing.ts";
+import { FILTER_TYPES, parseFilters } from "../../modelkit/layer-filter.ts";
+import { kitLocationToString } from "../../oci/location.ts";
 import { openKit } from "../../modelkit/locate.ts";
 import { unpackModelKit } from "../../modelkit/unpack.ts";
 import { AGENT_NAMES, resolveAgents, unpackRefAsSkills } from "../../modelkit/agent-skills.ts";
-import { asKitError, KitError, withContext } from "../../util/errors.ts";
 
 export const unpackCommand = defineCommand({
   name: "unpack",
   use: "unpack [flags] MODELKIT",
   short: "Produce the components from a ModelKit on the local filesystem",
-  long: `Produces all or selected components of a ModelKit on the local filesystem.
-
-Components (the Kitfile, model, datasets, code, docs, prompts and MCP servers) are restored to
-the directory given with --dir, or the current directory. Select components with --filter
-TYPES[:NAMES], e.g. --filter model or --filter datasets:training,validation; names match an
-entry's name or path. Every byte is checked against its digest; archives that try to write
-outside the target directory are refused.
-
-MODELKIT may also be an OCI image layout: oci:DIR[:TAG|@DIGEST] or oci-archive:FILE[:TAG|@DIGEST]
-(read in place; nothing is stored).`,
-  example: `  # Unpack everything into ./my-model
-  kit unpack mymodel:latest -d ./my-model
-
-  # Unpack only the model and the Kitfile, replacing existing files
-  kit unpack mymodel:latest --filter=model,kitfile -o
-
-  # Unpack one dataset by name
-  kit unpack mymodel:latest --filter=datasets:validation
-
-  # Unpack straight from a tar file written by kit push
-  kit unpack oci-archive:mymodel.tar -d ./my-model`,
+  ...HELP.unpack,
   args: { min: 1, max: 1 },
   argCompletion: "modelkit",
   flags: {
     dir: { type: "string", short: "d", help: "The target directory to unpack components into. This directory will be created if it does not exist" },
     overwrite: { type: "bool", short: "o", help: "Overwrites existing files and directories in the target unpack directory without prompting" },
     "ignore-existing": { type: "bool", short: "i", help: "Ignore existing files and directories in the target unpack directory without prompting" },
-    filter: { type: "stringArray", short: "f", values: ["kitfile", "model", "datasets", "code", "docs", "prompts", "mcpservers"], help: "Filter what is unpacked from the modelkit based on type and name. Can be specified multiple times" },
+    filter: { type: "stringArray", short: "f", values: FILTER_TYPES, help: "Filter what is unpacked from the modelkit based on type and name. Can be specified multiple times" },
     kitfile: { type: "bool", help: "Unpack only Kitfile", deprecated: "use --filter=kitfile instead" },
     model: { type: "bool", help: "Unpack only model", deprecated: "use --filter=model instead" },
     code: { type: "bool", help: "Unpack only code", deprecated: "use --filter=code instead" },
@@ -56,55 +33,26 @@ MODELKIT may also be an OCI image layout: oci:DIR[:TAG|@DIGEST] or oci-archive:F
     ...verifyKeyFlags,
   },
   async run(ctx, args, flags) {
-    let loc: KitLocation;
-    let filters: Filter[];
-    const layout = parseLayoutArg(ctx, args[0]!);
-    try {
-      if (layout) {
-        loc = layout;
-      } else {
-        const parsed = parseRefArg(args[0]!, "failed to parse reference");
-        if (parsed.extraTags.length) throw new KitError("can not unpack multiple tags");
-        loc = { kind: "reference", ref: parsed.ref };
-      }
-      filters = flags.filter.map(parseFilter);
-    } catch (e) {
-      throw withContext("Invalid arguments", asKitError(e));
-    }
+    const loc = parseKitArg(ctx, args[0]!, "failed to parse reference", "can not unpack multiple tags");
+    const filters = await invalidArguments(() => parseFilters(flags.filter, flags));
     const net = networkOptions(flags, ctx.cwd);
     ctx.log.debug(`Overwrite: ${flags.overwrite}`);
-    ctx.log.debug(`Unpacking ${loc.kind === "layout" ? layoutRefToString(loc) : refToString(loc.ref)}`);
-    if (filters.length === 0) {
-      const types = (["kitfile", "model", "code", "datasets", "docs"] as const).filter((t) => flags[t]) as FilterType[];
-      if (types.length) filters = [{ types, names: [] }];
-    }
+    ctx.log.debug(`Unpacking ${kitLocationToString(loc)}`);
     const dir = path.resolve(ctx.cwd, flags.dir || ".");
     const asSkill = flags.changed.has("as-skill");
     const agents = asSkill ? await resolveAgents(flags["as-skill"], ctx.env, ctx.log) : [];
-    let storage: ReturnType<typeof openStorage> | undefined;
     if (!asSkill) ctx.log.info(`Unpacking to ${dir}`);
-    const ui = startProgress(ctx, "Unpacked");
-    const remote = remoteOpener(ctx, net, ui.log);
-    const verify = (source: ReadOnlyTarget, r: ModelRef, d: Descriptor) => requireSignature(ctx, flags["verify-key"], source, r, ui.log, d);
-    const common = { filters, overwrite: flags.overwrite, ignoreExisting: flags["ignore-existing"], logger: ui.log, signal: ctx.signal, verify };
-    try {
-      const { ref, locate } = await openKit(loc, { storage: () => (storage ??= openStorage(ctx)), remote, signal: ctx.signal });
+    await withProgress(ctx, "Unpacked", "Failed to unpack", async (ui) => {
+      const verify = signatureCheck(ctx, flags["verify-key"], ui.log);
+      const { ref, locate } = await openKit(loc, { storage: storageOpener(ctx), remote: remoteOpener(ctx, net, ui.log), signal: ctx.signal });
+      const common = { filters, overwrite: flags.overwrite, ignoreExisting: flags["ignore-existing"], logger: ui.log, signal: ctx.signal, verify };
       if (asSkill) {
         // Only the SKILL.md prompt layers, into the agents' skill directories (a project's with -d).
         await unpackRefAsSkills(ref, locate, { ...common, agents, projectDir: flags.changed.has("dir") ? dir : undefined, env: ctx.env });
       } else {
-        await unpackModelKit(ref, locate, {
-          ...common,
-          dir,
-          progress: ui.progress,
-          remote: { include: flags["include-remote"], s3: s3Opener(ctx, ui.log), locate, verify },
-        });
+        const remote = { include: flags["include-remote"], s3: s3Opener(ctx, ui.log), locate, verify };
+        await unpackModelKit(ref, locate, { ...common, dir, progress: ui.progress, remote });
       }
-      ui.finish();
-    } catch (e) {
-      throw withContext("Failed to unpack", asKitError(e));
-    } finally {
-      ui.close();
-    }
+    });
   },
 });

@@ -3,6 +3,7 @@
  * @module
  */
 import { defineCommand } from "../command.ts";
+import { HELP } from "../help-text.ts";
 import { findModelKit, readPublicKeys, signingNetworkFlags, signingNetworkOptions } from "../signing.ts";
 import { predicateTypeFor } from "../../sign/dsse.ts";
 import { verifyAttestations } from "../../sign/verify.ts";
@@ -12,13 +13,7 @@ export const verifyAttestationCommand = defineCommand({
   name: "verify-attestation",
   use: "verify-attestation [flags] MODELKIT",
   short: "Verify a ModelKit's attestations with a public key",
-  long: `Verify the in-toto attestations attached to a ModelKit (kit attest, cosign attest).
-
-Each attestation must be a DSSE envelope signed by one of the keys, whose statement names this
-ModelKit's digest and repository as its subject, and, with --type, has that predicate type.
-The command prints the attestations that verified and fails with the reason when none does.
-With --output-predicates the verified statements are printed as JSON, one per line.`,
-  example: `  kit verify-attestation registry.example.com/org/model:v1 --key cosign.pub --type slsaprovenance1`,
+  ...HELP.verifyAttestation,
   args: { min: 1, max: 1 },
   flags: {
     key: { type: "stringArray", help: "Path to a public key (cosign.pub); repeatable, any one may verify" },

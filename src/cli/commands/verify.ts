@@ -3,6 +3,7 @@
  * @module
  */
 import { defineCommand } from "../command.ts";
+import { HELP } from "../help-text.ts";
 import { findModelKit, parseAnnotations, readPublicKeys, signingNetworkFlags, signingNetworkOptions } from "../signing.ts";
 import { verifyModelKit } from "../../sign/verify.ts";
 import { KitError } from "../../util/errors.ts";
@@ -11,19 +12,7 @@ export const verifyCommand = defineCommand({
   name: "verify",
   use: "verify [flags] MODELKIT",
   short: "Verify a ModelKit's signatures with a public key",
-  long: `Verify the signatures of a ModelKit (cosign's format) with one or more public keys.
-
-Every signature stored for the ModelKit's digest is checked: it must verify with one of the
-keys, sign exactly this manifest digest, and name this repository. The command prints the
-signatures that verified, and fails with the reason when none does (unsigned, another key, a
-payload for another digest or repository, a changed payload or signature). The ModelKit is read
-from local storage when it is there, otherwise from its registry, or from the OCI layout
-(oci:DIR[:TAG], oci-archive:FILE[:TAG]) the argument names, where the repository is the one the
-layout recorded for it. No transparency log is consulted, so verification works offline.`,
-  example: `  kit verify registry.example.com/org/model:v1 --key cosign.pub
-
-  # Require an annotation in the signed payload
-  kit verify registry.example.com/org/model:v1 --key cosign.pub -a stage=prod`,
+  ...HELP.verify,
   args: { min: 1, max: 1 },
   flags: {
     key: { type: "stringArray", help: "Path to a public key (cosign.pub); repeatable, any one may verify" },
