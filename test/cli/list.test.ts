@@ -208,6 +208,8 @@ test("REPOSITORY argument errors (listing a registry: test/cli/remote-commands.t
   expect((await list(home, "reg.io/a:x,y")).stderr).toBe("[ERROR] Invalid arguments: repository cannot reference multiple tags\n");
   expect((await list(home, "Bad")).stderr).toBe("[ERROR] Invalid arguments: invalid reference: repository (Bad) name must be lowercase\n");
   expect((await list(home, "a", "b")).stderr).toStartWith("Error: accepts at most 1 arg(s), received 2\n");
+  // A layout argument that does not parse is said once to be invalid.
+  expect((await list(home, "oci:")).stderr).toStartWith(`[ERROR] Invalid arguments: invalid oci: reference "oci:": the path is empty\n`);
 });
 
 test("tabwrite matches Go's text/tabwriter column blocks", () => {

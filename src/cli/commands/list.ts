@@ -21,10 +21,10 @@ export const listCommand = defineCommand({
     ...networkFlags,
   },
   async run(ctx, args, flags) {
-    let loc: KitLocation | undefined;
+    // A layout argument that does not parse says `Invalid arguments: ...` itself.
+    let loc: KitLocation | undefined = args.length > 0 ? parseLayoutArg(ctx, args[0]!) : undefined;
     let filters: Filter[];
     try {
-      if (args.length > 0) loc = parseLayoutArg(ctx, args[0]!);
       if (args.length > 0 && !loc) {
         const { ref, extraTags, explicit } = parseRefArg(args[0]!, "invalid reference");
         if (extraTags.length > 0) throw new KitError("repository cannot reference multiple tags");
