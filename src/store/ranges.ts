@@ -55,10 +55,14 @@ const GAIN = 0.4;
 /** Share of a window the connections must spend waiting for data for the network to count as the bottleneck. */
 const NETWORK_BOUND = 0.5;
 
-/** Time the connections spent waiting for data: in all, and the longest single wait since the controller last looked. */
+/**
+ * Time the connections spent waiting for data: in all, the longest single wait since the
+ * controller last looked, and when each read still waiting began.
+ */
 interface Waits {
   ms: number;
   longest: number;
+  pending: Set<{ asked: number }>;
 }
 
 /**
@@ -75,7 +79,14 @@ function partBody(body: ReadableStream<Uint8Array>, part: Part, waits: Waits): R
         return ctl.close();
       }
       const asked = performance.now();
-      const r = await reader.read();
+      const waiting = { asked };
+      waits.pending.add(waiting);
+      let r: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        r = await reader.read();
+      } finally {
+        waits.pending.delete(waiting);
+      }
       const waited = performance.now() - asked;
       waits.ms += waited;
       waits.longest = Math.max(waits.longest, waited);
@@ -120,7 +131,7 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
   let firstError: unknown;
   let ranged = false;
   let received = 0;
-    const waits: Waits = { ms: 0, longest: 0 };
+    const waits: Waits = { ms: 0, longest: 0, pending: new Set() };
   /** The network held the download back in the last window: worth more connections, and worth splitting a part. */
   let networkBound = false;
   let running = 0;
@@ -205,9 +216,11 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
     const now = performance.now();
     const elapsed = Math.max(1, now - last.at);
     const rate = (received - last.bytes) / elapsed;
-    // A read that waited half a window is a stall (a broken connection resuming, a server
-    // pausing): such a window says nothing about what more connections would bring.
-    const disturbed = waits.longest > windowMs / 2;
+    // A read that waited half a window, or one still waiting for a quarter of one, is a stall (a
+    // broken connection resuming, a server pausing): such a window says nothing about what more
+    // connections would bring.
+    let disturbed = waits.longest > windowMs / 2;
+    for (const w of waits.pending) if (now - w.asked > windowMs / 4) disturbed = true;
     if (!disturbed) networkBound = (waits.ms - last.waited) / (elapsed * Math.max(1, running)) >= NETWORK_BOUND;
     last = { at: now, bytes: received, waited: waits.ms };
     waits.longest = 0;

@@ -133,11 +133,12 @@ describe("fillPartial", () => {
   });
 
   test("a window with a stall in it decides nothing: on a shared link, a second connection still does not pay", async () => {
-    const { layout, data, desc } = await setup(8 * MiB);
-    // The stall falls into the first measured window: counted, it would make one connection look
-    // slow and two look like a gain, so that a third and fourth would be opened.
-    const src = new PacedSource(data, { shared: 8 * MiB, stall: { offset: 900 * KiB, ms: 150 } });
-    await fillPartial(await layout.openPartial(desc), src, desc, { ...tuning, maxParts: 6 });
+    const { layout, data, desc } = await setup(16 * MiB);
+    // The stall falls into the first measured window (200–400 ms): counted, it would make one
+    // connection look slow and two look like a gain, so that a third and fourth would be opened.
+    // Windows of 200 ms keep a busy machine's timer jitter small beside the rates compared.
+    const src = new PacedSource(data, { shared: 8 * MiB, stall: { offset: 2400 * KiB, ms: 300 } });
+    await fillPartial(await layout.openPartial(desc), src, desc, { ...tuning, windowMs: 200, maxParts: 6 });
     expect(stored(layout, desc)).toEqual(data);
     expect(src.maxActive).toBeLessThanOrEqual(2);
   });
