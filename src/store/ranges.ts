@@ -12,7 +12,8 @@
  * second half of the largest region a connection still has ahead of it (that one stops at the
  * middle). When the network outruns the disk, nothing is split: a connection stopped at the
  * middle wastes what the network had already buffered for it. A window with a stall in it (a
- * read waiting half a window: a broken connection resuming) decides nothing. Parts continue after a broken
+ * read that waited half a window, or still waits after a quarter of one: a broken connection
+ * resuming) decides nothing. Parts continue after a broken
  * connection inside the source's `fetchFrom`; every part's bytes stay in the partial file for a
  * later run; the digest is checked over the whole by the partial download.
  * @module
