@@ -21,7 +21,8 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import { sha256, type Sha256 } from "../runtime/runtime.ts";
 import { IntegrityError, KitError } from "../util/errors.ts";
 import { errnoCode, type LockHandle, randomHex } from "../util/fs.ts";
-import { abortReason, throwIfAborted } from "../util/pool.ts";
+import { eachChunk } from "../util/streams.ts";
+import { throwIfAborted } from "../util/pool.ts";
 
 /** Bytes `[start, end)` of a blob. */
 export interface ByteRange {
@@ -252,38 +253,29 @@ export class IngestDownload implements PartialDownload {
   async writeAt(start: number, body: ReadableStream<Uint8Array>, opts: WriteOptions & { end?: number } = {}): Promise<number> {
     this.#assertOpen();
     const end = Math.min(opts.end ?? this.desc.size, this.desc.size);
-    const reader = body.getReader();
-    const signal = opts.signal;
-    const onAbort = () => void reader.cancel(abortReason(signal!)).catch(() => {});
-    signal?.addEventListener("abort", onAbort, { once: true });
     let pos = start;
     try {
-      throwIfAborted(signal);
+      throwIfAborted(opts.signal);
       // Bytes outside the contiguous prefix need a journal on disk before they are written.
       if (start !== this.offset) await this.#ensureJournal();
-      for (;;) {
-        const { done, value } = await reader.read();
-        throwIfAborted(signal);
-        if (done) break;
-        if (value.byteLength === 0) continue;
-        const range = { start: pos, end: pos + value.byteLength };
-        if (range.end > end) throw new IntegrityError(`Content of ${this.desc.digest} is larger than expected: more than ${end - start} bytes from byte ${start}`);
-        if (this.#filled.intersects(range.start, range.end)) {
-          throw new KitError(`Bytes ${range.start}-${range.end - 1} of ${this.desc.digest} were written twice`);
-        }
-        this.#writeChunk(range, value);
-        pos = range.end;
-        opts.onBytes?.(value.byteLength);
-      }
-      return pos - start;
     } catch (e) {
-      await reader.cancel(e).catch(() => {});
+      await body.cancel(e).catch(() => {});
       throw e;
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-      reader.releaseLock();
     }
+    await eachChunk(body, opts.signal, (value) => {
+      if (value.byteLength === 0) return;
+      const range = { start: pos, end: pos + value.byteLength };
+      if (range.end > end) throw new IntegrityError(`Content of ${this.desc.digest} is larger than expected: more than ${end - start} bytes from byte ${start}`);
+      if (this.#filled.intersects(range.start, range.end)) {
+        throw new KitError(`Bytes ${range.start}-${range.end - 1} of ${this.desc.digest} were written twice`);
+      }
+      this.#writeChunk(range, value);
+      pos = range.end;
+      opts.onBytes?.(value.byteLength);
+    });
+    return pos - start;
   }
+
 
   /**
    * Writes a chunk at its place, synchronously on the thread that received it (for the reason

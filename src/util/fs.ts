@@ -11,7 +11,7 @@ import process from "node:process";
 import { KitError } from "./errors.ts";
 import type { ChunkPool } from "./chunk-pool.ts";
 import { abortReason, sleep, throwIfAborted } from "./pool.ts";
-import { iterableStream } from "./streams.ts";
+import { eachChunk, iterableStream } from "./streams.ts";
 
 /** The `code` of a Node system error, if any. */
 export function errnoCode(e: unknown): string | undefined {
@@ -177,30 +177,15 @@ export async function writeStreamToHandle(
   onChunk?: (n: number) => void,
   release?: (chunk: Uint8Array) => void,
 ): Promise<number> {
-  const reader = stream.getReader();
-  const onAbort = () => void reader.cancel(abortReason(signal!)).catch(() => {});
   let n = 0;
-  try {
-    throwIfAborted(signal);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    for (;;) {
-      const { done, value } = await reader.read();
-      throwIfAborted(signal);
-      if (done) break;
-      let off = 0;
-      while (off < value.byteLength) off += fs.writeSync(fh.fd, value, off, value.byteLength - off);
-      n += value.byteLength;
-      onChunk?.(value.byteLength);
-      release?.(value);
-    }
-    return n;
-  } catch (e) {
-    await reader.cancel(e).catch(() => {});
-    throw e;
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-    reader.releaseLock();
-  }
+  await eachChunk(stream, signal, (value) => {
+    let off = 0;
+    while (off < value.byteLength) off += fs.writeSync(fh.fd, value, off, value.byteLength - off);
+    n += value.byteLength;
+    onChunk?.(value.byteLength);
+    release?.(value);
+  });
+  return n;
 }
 
 /** Writes all of `data` at `position` (null: the file's current position), however many calls that takes. */

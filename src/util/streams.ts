@@ -82,33 +82,29 @@ export function readPrefix(stream: ReadableStream<Uint8Array>, limit: number, si
   return collect(stream, limit, signal, undefined);
 }
 
-/** The read loop of {@link readAll} and {@link readPrefix}: past `limit`, throw `tooLarge()` or (without it) stop. */
-async function collect(
+/**
+ * The one read loop over a byte stream: hands each chunk to `each` until the stream ends or
+ * `each` returns false (the rest is cancelled). Aborting `signal` cancels the stream; any failure
+ * (the stream's, `each`'s, the abort) cancels it and is thrown; the reader is released after.
+ */
+export async function eachChunk(
   stream: ReadableStream<Uint8Array>,
-  limit: number,
   signal: AbortSignal | undefined,
-  tooLarge: (() => Error) | undefined,
-): Promise<Uint8Array> {
+  each: (chunk: Uint8Array) => boolean | void | Promise<boolean | void>,
+): Promise<void> {
   const reader = stream.getReader();
   const onAbort = () => void reader.cancel(abortReason(signal!)).catch(() => {});
   signal?.addEventListener("abort", onAbort, { once: true });
-  const chunks: Uint8Array[] = [];
-  let n = 0;
   try {
     throwIfAborted(signal);
     for (;;) {
       const { done, value } = await reader.read();
       throwIfAborted(signal);
-      if (done) break;
-      if (n + value.byteLength > limit) {
-        if (tooLarge) throw tooLarge();
-        chunks.push(value.subarray(0, limit - n));
-        n = limit;
+      if (done) return;
+      if ((await each(value)) === false) {
         await reader.cancel().catch(() => {});
-        break;
+        return;
       }
-      n += value.byteLength;
-      chunks.push(value);
     }
   } catch (e) {
     await reader.cancel(e).catch(() => {});
@@ -117,6 +113,27 @@ async function collect(
     signal?.removeEventListener("abort", onAbort);
     reader.releaseLock();
   }
+}
+
+/** The read loop of {@link readAll} and {@link readPrefix}: past `limit`, throw `tooLarge()` or (without it) stop. */
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  signal: AbortSignal | undefined,
+  tooLarge: (() => Error) | undefined,
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  await eachChunk(stream, signal, (value) => {
+    if (n + value.byteLength > limit) {
+      if (tooLarge) throw tooLarge();
+      chunks.push(value.subarray(0, limit - n));
+      n = limit;
+      return false;
+    }
+    n += value.byteLength;
+    chunks.push(value);
+  });
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(n);
   let off = 0;
