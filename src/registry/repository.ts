@@ -8,7 +8,7 @@
  */
 import type { Descriptor } from "../oci/descriptor.ts";
 import { digestOf, isDigest, verified } from "../oci/digest.ts";
-import { MANIFEST_ACCEPT } from "../oci/media-types.ts";
+import { MANIFEST_ACCEPT, OCI_INDEX } from "../oci/media-types.ts";
 import {
   checkDescriptor,
   DEFAULT_MAX_METADATA_BYTES,
@@ -19,6 +19,7 @@ import {
   notFound,
   type RangeFetcher,
   type ReferencePusher,
+  type ReferrerLister,
   type StoreOptions,
   type TagLister,
   type Target,
@@ -43,6 +44,7 @@ import {
 } from "./blob-upload.ts";
 import { MemoryUploadSessions, sessionKey, type UploadSessionStore } from "./upload-sessions.ts";
 import { discardBody, expectStatus, responseError } from "./http.ts";
+import { listReferrers } from "./referrers.ts";
 import { listTags } from "./tag-list.ts";
 
 /** The API host of a registry: Docker Hub's API lives at `registry-1.docker.io`. */
@@ -130,9 +132,9 @@ function mediaTypeOf(res: Response): string {
 
 /**
  * A repository on a registry: a {@link Target} with the optional capabilities of a registry
- * (range reads, cross-repository mounts, push by reference, delete, untag, tag listing).
+ * (range reads, cross-repository mounts, push by reference, delete, untag, tag listing, referrers).
  */
-export class RemoteRepository implements Target, RangeFetcher, Mounter, ReferencePusher, Deleter, Untagger, TagLister {
+export class RemoteRepository implements Target, RangeFetcher, Mounter, ReferencePusher, Deleter, Untagger, TagLister, ReferrerLister {
   readonly registry: string;
   readonly repository: string;
   readonly client: AuthClient;
@@ -350,6 +352,26 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
       }
       return expectStatus(res, "GET", url, 200);
     }, { signal: opts.signal, logger: this.logger });
+  }
+
+  /**
+   * The manifests whose subject is `desc` (`GET referrers/<digest>`, OCI distribution 1.1), of
+   * `artifactType` when given, within the limits of `referrers.ts`; undefined when the registry
+   * answers 404 (it has no referrers API, as docker-registry 2.8).
+   */
+  async referrers(desc: Descriptor, artifactType?: string, opts: StoreOptions = {}): Promise<Descriptor[] | undefined> {
+    checkDescriptor(desc);
+    throwIfAborted(opts.signal);
+    const first = this.#url(`referrers/${desc.digest}`);
+    if (artifactType) first.searchParams.set("artifactType", artifactType);
+    return listReferrers(`${this.registry}/${this.repository}@${desc.digest}`, first, async (url) => {
+      const res = await this.#send("GET", url, { headers: { accept: OCI_INDEX }, signal: opts.signal });
+      if (res.status === 404) {
+        await discardBody(res);
+        return undefined;
+      }
+      return expectStatus(res, "GET", url, 200);
+    }, { artifactType, signal: opts.signal });
   }
 
   // ----- writes --------------------------------------------------------------------------------

@@ -120,6 +120,15 @@ export interface TagLister {
   tags(opts?: StoreOptions): Promise<string[]>;
 }
 
+/** A registry that lists the manifests referring to a subject (OCI 1.1 referrers API; oras `registry.ReferrerLister`). */
+export interface ReferrerLister {
+  /**
+   * The descriptors of the manifests whose `subject` is `desc`, only those of `artifactType` when
+   * given; undefined when the store does not offer the API after all (a registry answering 404).
+   */
+  referrers(desc: Descriptor, artifactType?: string, opts?: StoreOptions): Promise<Descriptor[] | undefined>;
+}
+
 const has = (s: object, method: string) => typeof (s as Record<string, unknown>)[method] === "function";
 export const isRangeFetcher = (s: object): s is RangeFetcher => has(s, "fetchFrom");
 export const isResumer = (s: object): s is Resumer => has(s, "openPartial");
@@ -128,6 +137,7 @@ export const isReferencePusher = (s: object): s is ReferencePusher => has(s, "pu
 export const isDeleter = (s: object): s is Deleter => has(s, "delete");
 export const isUntagger = (s: object): s is Untagger => has(s, "untag");
 export const isTagLister = (s: object): s is TagLister => has(s, "tags");
+export const isReferrerLister = (s: object): s is ReferrerLister => has(s, "referrers");
 
 /** Largest manifest read into memory (oras' default for non-leaf nodes). */
 export const DEFAULT_MAX_METADATA_BYTES = 4 * 1024 * 1024;
