@@ -3,7 +3,9 @@
  * (`.att` for attestations) in the signed manifest's own repository, one layer per signature, the
  * layer's annotations carrying the signature. Written exactly as cosign (go-containerregistry)
  * writes it, through the Target interfaces only, so it works for local storage, registries and
- * OCI layouts alike.
+ * OCI layouts alike. Where a registry offers the OCI 1.1 referrers API, the same layers are also
+ * pushed as a referrer manifest of the signed manifest, and read back from there
+ * (docs/format.md#signatures).
  * @module
  */
 import { type Descriptor, descriptorFromBytes } from "../oci/descriptor.ts";
@@ -11,7 +13,7 @@ import { type Digest, digestHex, isDigest } from "../oci/digest.ts";
 import { parseManifest } from "../oci/manifest.ts";
 import { DOCKER_MANIFEST, OCI_MANIFEST } from "../oci/media-types.ts";
 import { copy } from "../store/copy.ts";
-import { bytesStream, DEFAULT_MAX_METADATA_BYTES, fetchBytes, type ReadOnlyTarget, type StoreOptions, type Target } from "../store/target.ts";
+import { bytesStream, DEFAULT_MAX_METADATA_BYTES, fetchBytes, isReferrerLister, type ReadOnlyTarget, type StoreOptions, type Target } from "../store/target.ts";
 import { AlreadyExistsError, KitError, NotFoundError } from "../util/errors.ts";
 import { goJson, GoMap } from "../util/go-json.ts";
 
@@ -20,6 +22,14 @@ export const DSSE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json";
 export const SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature";
 export const PREDICATE_TYPE_ANNOTATION = "predicateType";
 const OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
+/** The OCI empty descriptor's media type: the config of a referrer manifest, content `{}`. */
+export const OCI_EMPTY = "application/vnd.oci.empty.v1+json";
+/** cosign's artifact type for signatures written as referrers (`ociexperimental.ArtifactType("sig")`). */
+export const SIGNATURE_ARTIFACT_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json";
+/** cosign's artifact type for attestations written as referrers (the in-toto payload type). */
+export const ATTESTATION_ARTIFACT_TYPE = "application/vnd.in-toto+json";
+/** Referrer manifests of one kind read at most for one subject. */
+export const MAX_REFERRER_MANIFESTS = 16;
 
 /** Largest signature or attestation layer read (cosign's default limit is larger; 16 MiB is plenty). */
 export const MAX_ATTACHMENT_BYTES = 16 * 1024 * 1024;
@@ -32,6 +42,11 @@ export const ATTACHMENT_KINDS: readonly AttachmentKind[] = ["sig", "att"];
 export function attachmentTag(digest: string, kind: AttachmentKind): string {
   if (!isDigest(digest)) throw new KitError(`cannot name the ${kind} tag of ${JSON.stringify(digest)}: not a sha256 digest`);
   return `sha256-${digestHex(digest as Digest)}.${kind}`;
+}
+
+/** The artifact type of `kind`'s referrer manifests. */
+export function referrerArtifactType(kind: AttachmentKind): string {
+  return kind === "sig" ? SIGNATURE_ARTIFACT_TYPE : ATTESTATION_ARTIFACT_TYPE;
 }
 
 /** `sha256-<hex>.sig`: where cosign (and kit) store the signatures of `digest`. */
@@ -109,12 +124,66 @@ export async function readAttachments(target: ReadOnlyTarget, tag: string, opts:
   }
   const m = parseManifest(await fetchBytes(target, desc, DEFAULT_MAX_METADATA_BYTES, opts));
   const layers = m.layers ?? [];
+  checkLayerAnnotations(tag, layers);
+  return { tag, manifest: desc, layers };
+}
+
+function checkLayerAnnotations(where: string, layers: Descriptor[]): void {
   for (const l of layers) {
     for (const v of Object.values(l.annotations ?? {})) {
-      if (typeof v !== "string") throw new KitError(`${tag}: layer ${l.digest} has an annotation that is not a string`);
+      if (typeof v !== "string") throw new KitError(`${where}: layer ${l.digest} has an annotation that is not a string`);
     }
   }
-  return { tag, manifest: desc, layers };
+}
+
+/**
+ * Every signature (or attestation) layer stored for `subject` in `target`: those of the
+ * `sha256-<hex>.<kind>` tag, then, where the target lists referrers, those of up to
+ * {@link MAX_REFERRER_MANIFESTS} referrer manifests of the kind's artifact type whose `subject`
+ * really is `subject`; a layer with the same digest and annotations counts once.
+ */
+export async function collectAttachments(target: ReadOnlyTarget, subject: Descriptor, kind: AttachmentKind, opts: StoreOptions = {}): Promise<{ tag: string; layers: Descriptor[] }> {
+  const tag = attachmentTag(subject.digest, kind);
+  const layers = [...((await readAttachments(target, tag, opts))?.layers ?? [])];
+  const add = (l: Descriptor) => {
+    if (!layers.some((x) => x.digest === l.digest && sameAnnotations(x.annotations, l.annotations))) layers.push(l);
+  };
+  if (!isReferrerLister(target)) return { tag, layers };
+  const referrers = (await target.referrers(subject, referrerArtifactType(kind), opts)) ?? [];
+  for (const r of referrers.filter((d) => d.mediaType === OCI_MANIFEST).slice(0, MAX_REFERRER_MANIFESTS)) {
+    const m = parseManifest(await fetchBytes(target, r, DEFAULT_MAX_METADATA_BYTES, opts));
+    if (m.subject?.digest !== subject.digest) continue; // a registry's listing is not trusted for this
+    checkLayerAnnotations(`referrer ${r.digest}`, m.layers ?? []);
+    for (const l of m.layers ?? []) add(l);
+  }
+  return { tag, layers };
+}
+
+/**
+ * Pushes `layers` (already in `target`) as a referrer manifest of `subject`, by digest, when
+ * `target` offers the referrers API for it (its referrers endpoint answers); returns the manifest,
+ * or undefined when the registry has no such API. The shape is cosign's `WriteReferrer`
+ * (pkg/oci/remote/write.go): an OCI image manifest with the kind's `artifactType`, the OCI empty
+ * descriptor as config, the layers as in the tag manifest and `subject` the signed manifest —
+ * without the creation-time annotation cosign adds, so that signing twice writes the same bytes.
+ */
+export async function writeReferrer(target: Target, subject: Descriptor, kind: AttachmentKind, layers: Descriptor[], opts: StoreOptions = {}): Promise<Descriptor | undefined> {
+  const artifactType = referrerArtifactType(kind);
+  if (!isReferrerLister(target) || (await target.referrers(subject, artifactType, opts)) === undefined) return undefined;
+  const empty = new TextEncoder().encode("{}");
+  const config = descriptorFromBytes(OCI_EMPTY, empty);
+  await pushIfMissing(target, config, empty, opts);
+  const manifest = new TextEncoder().encode(goJson({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: ggcrDescriptor(config),
+    layers: layers.map(ggcrDescriptor),
+    subject: { mediaType: subject.mediaType, size: subject.size, digest: subject.digest },
+    artifactType,
+  }));
+  const desc = descriptorFromBytes(OCI_MANIFEST, manifest);
+  await pushIfMissing(target, desc, manifest, opts);
+  return desc;
 }
 
 /** Fetches a layer of an attachment manifest (verified, bounded). */
@@ -164,17 +233,17 @@ export async function appendAttachment(
   tag: string,
   layer: NewLayer,
   opts: StoreOptions & { isDuplicate?: (existing: Descriptor) => Promise<boolean> } = {},
-): Promise<{ added: boolean; manifest: Descriptor }> {
+): Promise<{ added: boolean; manifest: Descriptor; layers: Descriptor[] }> {
   const existing = await readAttachments(target, tag, opts);
   const desc: Descriptor = { ...descriptorFromBytes(layer.mediaType, layer.data), annotations: { ...layer.annotations } };
   for (const l of existing?.layers ?? []) {
     if ((l.digest === desc.digest && sameAnnotations(l.annotations, desc.annotations)) || (await opts.isDuplicate?.(l))) {
-      return { added: false, manifest: existing!.manifest };
+      return { added: false, manifest: existing!.manifest, layers: existing!.layers };
     }
   }
   const layers = [...(existing?.layers ?? []), desc];
   const manifest = await writeAttachments(target, tag, layers, new Map([[desc.digest, layer.data]]), opts);
-  return { added: true, manifest };
+  return { added: true, manifest, layers };
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { Descriptor } from "../oci/descriptor.ts";
 import type { StoreOptions, Target } from "../store/target.ts";
-import { appendAttachment, attestationTagFor, DSSE_MEDIA_TYPE, fetchAttachmentLayer, PREDICATE_TYPE_ANNOTATION, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, signatureTagFor } from "./attachments.ts";
+import { appendAttachment, attestationTagFor, writeReferrer, DSSE_MEDIA_TYPE, fetchAttachmentLayer, PREDICATE_TYPE_ANNOTATION, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, signatureTagFor } from "./attachments.ts";
 import { encodeEnvelope, IN_TOTO_PAYLOAD_TYPE, inTotoStatement, preAuthEncoding, predicateTypeFor } from "./dsse.ts";
 import { encodeBase64 } from "../util/base64.ts";
 import { fromBase64, keyFingerprint, signBytes, type SigningKey, verifyBytes } from "./keys.ts";
@@ -18,13 +18,16 @@ export interface SignResult {
   manifest: Descriptor;
   /** False when an equal signature by the same key was already there (nothing was written). */
   added: boolean;
+  /** The referrer manifest pushed too, where the registry offers the referrers API. */
+  referrer?: Descriptor;
   payload: Uint8Array;
 }
 
 /**
  * Signs manifest `desc` as `identity` (the repository name, see `dockerReference`) and appends
  * the signature to `sha256-<hex>.sig` in `target`, as `cosign sign --key` does (without the
- * transparency log). `annotations` go into the payload's `optional` section.
+ * transparency log). `annotations` go into the payload's `optional` section. Where the target
+ * offers the referrers API, the signature manifest's layers are pushed as a referrer of `desc` too.
  */
 export async function signModelKit(
   target: Target,
@@ -37,7 +40,7 @@ export async function signModelKit(
   const signature = encodeBase64(signBytes(key, payload));
   const tag = signatureTagFor(desc.digest);
   const self = { name: "signing key", key: key.publicKey, fingerprint: keyFingerprint(key.publicKey) };
-  const { added, manifest } = await appendAttachment(target, tag, {
+  const { added, manifest, layers } = await appendAttachment(target, tag, {
     mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
     data: payload,
     annotations: { [SIGNATURE_ANNOTATION]: signature },
@@ -57,7 +60,8 @@ export async function signModelKit(
       }
     },
   });
-  return { tag, manifest, added, payload };
+  const referrer = await writeReferrer(target, desc, "sig", layers, opts);
+  return { tag, manifest, added, payload, referrer };
 }
 
 export interface AttestResult {
@@ -65,12 +69,14 @@ export interface AttestResult {
   manifest: Descriptor;
   predicateType: string;
   statement: Uint8Array;
+  /** The referrer manifest pushed too, where the registry offers the referrers API. */
+  referrer?: Descriptor;
 }
 
 /**
  * Attaches a signed in-toto statement (`predicate` of `type`, about `identity@desc.digest`) to
  * `sha256-<hex>.att` in `target`, as `cosign attest --key` does: a DSSE envelope layer with the
- * `predicateType` annotation.
+ * `predicateType` annotation; also as a referrer of `desc` where the target offers the referrers API.
  */
 export async function attestModelKit(
   target: Target,
@@ -86,11 +92,12 @@ export async function attestModelKit(
   const signature = signBytes(key, preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement));
   const envelope = encodeEnvelope(IN_TOTO_PAYLOAD_TYPE, statement, [signature]);
   const tag = attestationTagFor(desc.digest);
-  const { manifest } = await appendAttachment(target, tag, {
+  const { manifest, layers } = await appendAttachment(target, tag, {
     mediaType: DSSE_MEDIA_TYPE,
     data: envelope,
     // cosign stores an empty signature annotation on attestation layers (the signature is inside).
     annotations: { [SIGNATURE_ANNOTATION]: "", [PREDICATE_TYPE_ANNOTATION]: predicateType },
   }, { signal: opts.signal });
-  return { tag, manifest, predicateType, statement };
+  const referrer = await writeReferrer(target, desc, "att", layers, opts);
+  return { tag, manifest, predicateType, statement, referrer };
 }

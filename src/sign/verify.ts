@@ -8,14 +8,12 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import type { ReadOnlyTarget, StoreOptions } from "../store/target.ts";
 import { errorMessage, KitError } from "../util/errors.ts";
 import {
-  attestationTagFor,
+  collectAttachments,
   DSSE_MEDIA_TYPE,
   fetchAttachmentLayer,
   PREDICATE_TYPE_ANNOTATION,
-  readAttachments,
   SIGNATURE_ANNOTATION,
   SIMPLE_SIGNING_MEDIA_TYPE,
-  signatureTagFor,
 } from "./attachments.ts";
 import { IN_TOTO_PAYLOAD_TYPE, parseEnvelope, parseStatement, preAuthEncoding, predicateTypeFor, type Statement } from "./dsse.ts";
 import { fromBase64, type VerificationKey, verifyBytes } from "./keys.ts";
@@ -88,7 +86,8 @@ function summary(what: string, rejections: Rejection[]): string {
 }
 
 /**
- * Checks every signature stored for `desc` in `target` (tag `sha256-<hex>.sig`) against `keys`.
+ * Checks every signature stored for `desc` in `target` (tag `sha256-<hex>.sig`, and the referrers
+ * of cosign's signature artifact type where the registry lists them) against `keys`.
  * A signature counts when a key verifies it, it signs `desc.digest`, it names `identity` (when
  * given; e.g. `registry.example.com/org/model`) and carries the required annotations. Returns the
  * signatures that verified; throws {@link SignatureError} when none did.
@@ -101,10 +100,10 @@ export async function verifyModelKit(
   opts: VerifyOptions = {},
 ): Promise<VerifiedSignature[]> {
   if (keys.length === 0) throw new KitError("no public key to verify with");
-  const tag = signatureTagFor(desc.digest);
-  const found = await readAttachments(target, tag, opts);
+  const found = await collectAttachments(target, desc, "sig", opts);
+  const tag = found.tag;
   const subject = identity ? `${identity}@${desc.digest}` : desc.digest;
-  if (!found || found.layers.length === 0) {
+  if (found.layers.length === 0) {
     throw new SignatureError(`${subject} is not signed: no signatures (tag ${tag})`, "unsigned", [], "Sign it with: kit sign REFERENCE --key cosign.key");
   }
   const verified: VerifiedSignature[] = [];
@@ -169,7 +168,8 @@ export interface VerifiedAttestation {
 }
 
 /**
- * Checks the attestations stored for `desc` (tag `sha256-<hex>.att`): a DSSE envelope one of
+ * Checks the attestations stored for `desc` (tag `sha256-<hex>.att`, and in-toto referrers where
+ * the registry lists them): a DSSE envelope one of
  * `keys` signed, whose in-toto statement has `desc.digest` as a subject (named `identity` when
  * given) and, when `type` is given (a cosign type name or URI), that predicate type.
  */
@@ -182,10 +182,10 @@ export async function verifyAttestations(
 ): Promise<VerifiedAttestation[]> {
   if (keys.length === 0) throw new KitError("no public key to verify with");
   const wantType = opts.type ? predicateTypeFor(opts.type) : undefined;
-  const tag = attestationTagFor(desc.digest);
-  const found = await readAttachments(target, tag, opts);
+  const found = await collectAttachments(target, desc, "att", opts);
+  const tag = found.tag;
   const subject = identity ? `${identity}@${desc.digest}` : desc.digest;
-  if (!found || found.layers.length === 0) {
+  if (found.layers.length === 0) {
     throw new SignatureError(`${subject} has no attestations (tag ${tag})`, "unsigned", [], "Attach one with: kit attest REFERENCE --predicate FILE --type TYPE --key cosign.key");
   }
   const hex = desc.digest.replace(/^sha256:/, "");

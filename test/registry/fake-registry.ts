@@ -1,6 +1,7 @@
 /**
  * An in-process distribution-API registry for unit tests (the ggcr `registry.New()` idea): blobs,
- * manifests, tags with `Link` pagination, monolithic and chunked uploads, mounts, Range, and
+ * manifests, tags with `Link` pagination, monolithic and chunked uploads, mounts, Range, the OCI
+ * 1.1 referrers API (when `referrers` is set; 404 otherwise, as docker-registry 2.8), and
  * Basic or Bearer auth with its own token endpoint. One-shot `intercept` hooks answer instead of
  * the registry (errors, broken bodies); every request is logged. Use `fetch` as a transport's
  * fetch, or `handle` with `Bun.serve`.
@@ -35,6 +36,12 @@ export interface FakeOptions {
   headDigest?: boolean;
   /** Default page size of tags/list. */
   tagsPageSize?: number;
+  /** Serve `GET referrers/<digest>` (default false: 404, as a registry without the API). */
+  referrers?: boolean;
+  /** Referrers per page (pages are linked with `Link`; default all on one page). */
+  referrersPageSize?: number;
+  /** Ignore the `artifactType` filter (as a registry may) instead of applying it. */
+  referrersIgnoreFilter?: boolean;
 }
 
 type Interceptor = (req: Request, url: URL) => Response | undefined | Promise<Response | undefined>;
@@ -112,7 +119,7 @@ export class FakeRegistry {
     if (!url.pathname.startsWith("/v2/")) return new Response("not found", { status: 404 });
     const rest = url.pathname.slice(4);
     if (rest === "") return this.#authorized(req, url, undefined, "pull") ?? json(200, {});
-    const m = /^(.+?)\/(blobs\/uploads\/?(.*)|blobs\/([^/]+)|manifests\/([^/]+)|tags\/list)$/.exec(rest);
+    const m = /^(.+?)\/(blobs\/uploads\/?(.*)|blobs\/([^/]+)|manifests\/([^/]+)|tags\/list|referrers\/([^/]+))$/.exec(rest);
     if (!m) return distErr(404, "NAME_UNKNOWN", "repository name not known to registry");
     const repo = m[1]!;
     const action = req.method === "GET" || req.method === "HEAD" ? "pull" : req.method === "DELETE" ? "delete" : "push";
@@ -121,6 +128,7 @@ export class FakeRegistry {
     if (m[2]!.startsWith("blobs/uploads")) return this.#upload(req, url, repo, m[3] ?? "", body);
     if (m[4]) return this.#blob(req, repo, m[4]);
     if (m[5]) return this.#manifest(req, repo, m[5], body);
+    if (m[6]) return this.#referrers(url, repo, m[6]);
     return this.#tagsList(url, repo);
   };
 
@@ -310,6 +318,36 @@ export class FakeRegistry {
     }
     headers["docker-content-digest"] = digest!;
     return new Response(found.bytes.slice(), { status: 200, headers });
+  }
+
+  #referrers(url: URL, repo: string, digest: string): Response {
+    if (!this.opts.referrers) return new Response("404 page not found\n", { status: 404, headers: { "content-type": "text/plain" } });
+    const wanted = this.opts.referrersIgnoreFilter ? null : url.searchParams.get("artifactType");
+    const all: Array<Record<string, unknown>> = [];
+    for (const [d, { mediaType, bytes }] of this.manifests.get(repo) ?? []) {
+      let m: { subject?: { digest?: string }; artifactType?: string; config?: { mediaType?: string }; annotations?: Record<string, string> };
+      try {
+        m = JSON.parse(new TextDecoder().decode(bytes));
+      } catch {
+        continue;
+      }
+      if (m.subject?.digest !== digest) continue;
+      const artifactType = m.artifactType ?? m.config?.mediaType;
+      if (wanted && artifactType !== wanted) continue;
+      all.push({ mediaType, digest: d, size: bytes.byteLength, artifactType, ...(m.annotations ? { annotations: m.annotations } : {}) });
+    }
+    all.sort((a, b) => String(a.digest).localeCompare(String(b.digest)));
+    const n = this.opts.referrersPageSize ?? (all.length || 1);
+    const page = Number(url.searchParams.get("page") ?? 0);
+    const headers: Record<string, string> = { "content-type": "application/vnd.oci.image.index.v1+json" };
+    if (wanted) headers["oci-filters-applied"] = "artifactType";
+    if ((page + 1) * n < all.length) {
+      const next = new URL(url.pathname + url.search, url.origin);
+      next.searchParams.set("page", String(page + 1));
+      headers.link = `<${next.pathname}${next.search}>; rel="next"`;
+    }
+    const body = { schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: all.slice(page * n, (page + 1) * n) };
+    return new Response(JSON.stringify(body), { status: 200, headers });
   }
 
   #tagsList(url: URL, repo: string): Response {
