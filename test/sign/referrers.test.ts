@@ -81,14 +81,11 @@ async function pushReferrer(repo: RemoteRepository, desc: Descriptor, payload: U
   return md;
 }
 
+/** The SignatureError `p` rejects with (anything else fails the test). */
 async function rejection(p: Promise<unknown>): Promise<SignatureError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof SignatureError) return e;
-    throw e;
-  }
-  throw new Error("expected a SignatureError");
+  const e = await p.then(() => undefined, (x: unknown) => x);
+  expect(e).toBeInstanceOf(SignatureError);
+  return e as SignatureError;
 }
 
 describe("RemoteRepository.referrers", () => {
