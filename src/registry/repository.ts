@@ -134,6 +134,13 @@ function mediaTypeOf(res: Response): string {
  * A repository on a registry: a {@link Target} with the optional capabilities of a registry
  * (range reads, cross-repository mounts, push by reference, delete, untag, tag listing, referrers).
  */
+/**
+ * Statuses meaning "no referrers API here" rather than a failure: 404 (docker-registry 2.8), and
+ * what other registries and proxies answer for a path or method they do not serve (400, 405, 406,
+ * 501). Signatures are then read and written under their tags only.
+ */
+const NO_REFERRERS_API = new Set([400, 404, 405, 406, 501]);
+
 export class RemoteRepository implements Target, RangeFetcher, Mounter, ReferencePusher, Deleter, Untagger, TagLister, ReferrerLister {
   readonly registry: string;
   readonly repository: string;
@@ -357,7 +364,8 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
   /**
    * The manifests whose subject is `desc` (`GET referrers/<digest>`, OCI distribution 1.1), of
    * `artifactType` when given, within the limits of `referrers.ts`; undefined when the registry
-   * answers 404 (it has no referrers API, as docker-registry 2.8).
+   * has no referrers API: it answers 404 (docker-registry 2.8) or another status registries give
+   * an endpoint they do not know ({@link NO_REFERRERS_API}).
    */
   async referrers(desc: Descriptor, artifactType?: string, opts: StoreOptions = {}): Promise<Descriptor[] | undefined> {
     checkDescriptor(desc);
@@ -366,7 +374,7 @@ export class RemoteRepository implements Target, RangeFetcher, Mounter, Referenc
     if (artifactType) first.searchParams.set("artifactType", artifactType);
     return listReferrers(`${this.registry}/${this.repository}@${desc.digest}`, first, async (url) => {
       const res = await this.#send("GET", url, { headers: { accept: OCI_INDEX }, signal: opts.signal });
-      if (res.status === 404) {
+      if (NO_REFERRERS_API.has(res.status)) {
         await discardBody(res);
         return undefined;
       }

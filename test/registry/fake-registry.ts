@@ -38,6 +38,8 @@ export interface FakeOptions {
   tagsPageSize?: number;
   /** Serve `GET referrers/<digest>` (default false: 404, as a registry without the API). */
   referrers?: boolean;
+  /** Without `referrers`: the status answered instead of 404 (registries without the API differ). */
+  noReferrersStatus?: number;
   /** Referrers per page (pages are linked with `Link`; default all on one page). */
   referrersPageSize?: number;
   /** Ignore the `artifactType` filter (as a registry may) instead of applying it. */
@@ -321,7 +323,10 @@ export class FakeRegistry {
   }
 
   #referrers(url: URL, repo: string, digest: string): Response {
-    if (!this.opts.referrers) return new Response("404 page not found\n", { status: 404, headers: { "content-type": "text/plain" } });
+    if (!this.opts.referrers) {
+      const status = this.opts.noReferrersStatus ?? 404;
+      return new Response(`${status} not served\n`, { status, headers: { "content-type": "text/plain" } });
+    }
     const wanted = this.opts.referrersIgnoreFilter ? null : url.searchParams.get("artifactType");
     const all: Array<Record<string, unknown>> = [];
     for (const [d, { mediaType, bytes }] of this.manifests.get(repo) ?? []) {

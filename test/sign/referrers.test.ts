@@ -162,6 +162,19 @@ describe("signing with referrers", () => {
     expect(referrersIn(fake, desc.digest).length).toBe(1);
   });
 
+  test("400, 405 and 501 on /referrers also mean no referrers API; a 500 is a failure", async () => {
+    for (const status of [400, 405, 501]) {
+      const { fake, repo, desc } = await kitOn({ noReferrersStatus: status });
+      expect(await repo.referrers(desc)).toBeUndefined();
+      const r = await signModelKit(repo, desc, ID, key);
+      expect(r.referrer).toBeUndefined();
+      expect(referrersIn(fake, desc.digest)).toEqual([]);
+      expect(await verifyModelKit(repo, desc, [pub], ID)).toHaveLength(1);
+    }
+    const { repo, desc } = await kitOn({ noReferrersStatus: 500 });
+    expect(await repo.referrers(desc).then(() => "listed", () => "failed")).toBe("failed");
+  });
+
   test("a registry answering 404 on /referrers gets the tag form only", async () => {
     const { fake, repo, desc } = await kitOn({});
     const r = await signModelKit(repo, desc, ID, key);
