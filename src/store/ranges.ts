@@ -4,7 +4,8 @@
  * large files): where a CDN or an object store caps each connection, the parts add up.
  *
  * One connection starts at the first missing byte. When its answer shows that the source honours
- * ranges, a controller measures the throughput in short windows and doubles the connections as
+ * ranges, a controller measures the throughput in short windows (the better of two after each
+ * change) and doubles the connections as
  * long as the network is what holds the download back (the connections spent at least half of the
  * window waiting for data) and the last doubling paid for itself — at least 40% of the gain it
  * would bring if every connection were capped — up to `maxParts`; connections that did not pay
@@ -53,6 +54,8 @@ interface Part {
 const MiB = 1024 * 1024;
 /** Share of the ideal gain (every connection capped alike) more connections must bring to be kept growing. */
 const GAIN = 0.4;
+/** Clean windows measured at each connection count (the best one counts). */
+const MEASURED = 2;
 /** Share of a window the connections must spend waiting for data for the network to count as the bottleneck. */
 const NETWORK_BOUND = 0.5;
 
@@ -207,11 +210,15 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
       });
   };
 
-  // The controller: one window to settle after each change, then one measured window. Like TCP's
-  // slow start, the count doubles while doubling brings at least GAIN of what it could.
+  // The controller: one window to settle after each change, then MEASURED clean windows, of which
+  // the best rate counts (one window slowed by something else — the event loop, the disk — must
+  // not make the next doubling look like a gain). Like TCP's slow start, the count doubles while
+  // doubling brings at least GAIN of what it could.
   let before: { n: number; rate: number } | undefined;
   let settled = false;
   let warm = false;
+  let best = 0;
+  let measured = 0;
   let last = { at: performance.now(), bytes: 0, waited: 0 };
   const timer = setInterval(() => {
     const now = performance.now();
@@ -231,14 +238,19 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
       return;
     }
     if (!networkBound) return;
+    best = Math.max(best, rate);
+    if (++measured < MEASURED) return;
     const n = running;
-    if (before && rate < before.rate * (1 + GAIN * (n / before.n - 1))) {
+    const rateN = best;
+    best = 0;
+    measured = 0;
+    if (before && rateN < before.rate * (1 + GAIN * (n / before.n - 1))) {
       settled = true;
       target = before.n;
       return;
     }
     if (n >= maxParts) return void (settled = true);
-    before = { n, rate };
+    before = { n, rate: rateN };
     const want = Math.min(n, maxParts - n);
     let added = 0;
     while (added < want) {
