@@ -11,8 +11,9 @@
  * would bring if every connection were capped — up to `maxParts`; connections that did not pay
  * retire when their part ends. A new connection takes a region nobody fetches yet, or else the
  * second half of the largest region a connection still has ahead of it (that one stops at the
- * middle). When the network outruns the disk, nothing is split: a connection stopped at the
- * middle wastes what the network had already buffered for it. A window with a stall in it (a
+ * middle, or where its request in flight ends if that lies further: requests ask for bounded
+ * ranges, so nothing the server sent is cut off and sent again). When the network outruns the
+ * disk, nothing is split. A window with a stall in it (a
  * read that waited half a window, or still waits after a quarter of one: a broken connection
  * resuming) decides nothing. Parts continue after a broken
  * connection inside the source's `fetchFrom`; every part's bytes stay in the partial file for a
@@ -49,9 +50,18 @@ export interface FillOptions extends RangeOptions {
 interface Part {
   pos: number;
   end: number;
+  /** Where the request in flight ends: the server sends nothing past it, so a split never cuts below it. */
+  reqEnd: number;
 }
 
 const MiB = 1024 * 1024;
+/**
+ * Largest request of a part: each asks for about two seconds' worth at its connection's last rate
+ * (at least twice the smallest part), and while connections may still be added, at most half of
+ * what the part has left.
+ */
+const SLICE_MAX = 256 * MiB;
+const SLICE_SECONDS = 2;
 /** Share of the ideal gain (every connection capped alike) more connections must bring to be kept growing. */
 const GAIN = 0.4;
 /** Clean windows measured at each connection count (the best one counts). */
@@ -118,6 +128,10 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
   const maxParts = Math.max(1, opts.maxParts ?? 8);
   const minPart = Math.max(1, opts.minPartBytes ?? 8 * MiB);
   const windowMs = opts.windowMs ?? 400;
+  // Parts ask for slices (bounded ranges) when the blob can be split at all: a part that gives up
+  // its back half then stops where its request ends, and nothing the server sent is wasted.
+  const sliced = maxParts > 1 && desc.size >= 2 * minPart;
+  const sliceMin = 2 * minPart;
   const queue: ByteRange[] = partial.missing();
   if (queue.length === 0) return partial.commit();
   if (partial.received > 0) {
@@ -151,39 +165,57 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
   /** Unfetched region first, else the back half of the largest region still ahead of a connection. */
   const take = (): Part | undefined => {
     const g = queue.shift();
-    if (g) return { pos: g.start, end: g.end };
+    if (g) return { pos: g.start, end: g.end, reqEnd: g.start };
     if (!ranged || !networkBound) return undefined;
+    // The middle of a part, or the end of its request in flight if that lies further.
+    const splitAt = (p: Part) => Math.max(p.pos + Math.floor((p.end - p.pos) / 2), p.reqEnd);
     let victim: Part | undefined;
-    for (const p of active) if (!victim || p.end - p.pos > victim.end - victim.pos) victim = p;
-    if (!victim || victim.end - victim.pos < 2 * minPart) return undefined;
-    const mid = victim.pos + Math.floor((victim.end - victim.pos) / 2);
-    const part = { pos: mid, end: victim.end };
-    victim.end = mid;
+    for (const p of active) if (!victim || p.end - splitAt(p) > victim.end - splitAt(victim)) victim = p;
+    if (!victim || victim.pos >= victim.end || victim.end - splitAt(victim) < minPart) return undefined;
+    const at = splitAt(victim);
+    const part = { pos: at, end: victim.end, reqEnd: at };
+    victim.end = at;
     return part;
   };
 
   const runPart = async (part: Part, first: boolean): Promise<void> => {
     active.add(part);
+    let slice = sliceMin;
     try {
-      const r = await source.fetchFrom(desc, part.pos, { signal, end: part.end });
-      let body = r.body;
-      if (first) {
-        ranged = r.ranged;
-        if (!r.ranged && !(part.pos === 0 && part.end === desc.size)) {
-          // A source without ranges sends everything from 0: keep nothing, take it all from this answer.
-          queue.length = 0;
-          const dropped = partial.received;
-          await partial.restart();
-          if (dropped > 0) opts.onRestart?.(dropped);
-          part.pos = 0;
-          part.end = desc.size;
+      while (part.pos < part.end && !signal.aborted) {
+        // While connections may still be added: at most half of what is left, so that the back half
+        // can be given to another connection without waste.
+        const left = part.end - part.pos;
+        const cap = networkBound && !settled ? Math.ceil(left / 2) : SLICE_MAX;
+        part.reqEnd = sliced ? part.pos + Math.min(left, Math.max(sliceMin, Math.min(slice, cap))) : part.end;
+        const began = performance.now();
+        const r = await source.fetchFrom(desc, part.pos, { signal, end: part.reqEnd });
+        let body = r.body;
+        if (first) {
+          first = false;
+          ranged = r.ranged;
+          if (!r.ranged) {
+            // A source without ranges sends everything from 0: keep nothing, take it all from this answer.
+            if (!(part.pos === 0 && part.end === desc.size)) {
+              queue.length = 0;
+              const dropped = partial.received;
+              await partial.restart();
+              if (dropped > 0) opts.onRestart?.(dropped);
+            }
+            part.pos = 0;
+            part.end = desc.size;
+            part.reqEnd = desc.size;
+          }
+        } else if (r.offset < part.pos) {
+          ranged = false;
+          body = skipBytes(body, part.pos - r.offset);
+          part.reqEnd = part.end; // this answer runs to the end of the blob
         }
-      } else if (r.offset < part.pos) {
-        ranged = false;
-        body = skipBytes(body, part.pos - r.offset);
+        const start = part.pos;
+        await partial.writeAt(start, partBody(body, part, waits), { signal, onBytes, end: part.end });
+        const ms = performance.now() - began;
+        slice = Math.min(SLICE_MAX, Math.max(sliceMin, Math.round(((part.pos - start) / Math.max(1, ms)) * 1000 * SLICE_SECONDS)));
       }
-      const start = part.pos;
-      await partial.writeAt(start, partBody(body, part, waits), { signal, onBytes, end: part.end });
     } finally {
       active.delete(part);
     }
@@ -266,7 +298,7 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
 
   try {
     const firstGap = queue.shift()!;
-    spawn({ pos: firstGap.start, end: firstGap.end }, true);
+    spawn({ pos: firstGap.start, end: firstGap.end, reqEnd: firstGap.start }, true);
     await done;
   } finally {
     clearInterval(timer);

@@ -163,7 +163,8 @@ describe.skipIf(!ready)("resumable transfers through the fault proxy", () => {
     expect(n).toBeGreaterThanOrEqual(3);
     const gets = p.requests.filter((q) => q.method === "GET" && layerPath().test(q.path));
     expect(gets.length).toBeGreaterThanOrEqual(n);
-    expect(gets.reduce((t, q) => t + q.bytesDown, 0)).toBeLessThan(layerSize + n * 2 * MiB);
+    // Parts ask for bounded ranges and give up only what they have not asked for: nothing is sent twice (headers aside).
+    expect(gets.reduce((t, q) => t + q.bytesDown, 0)).toBeLessThan(layerSize + 256 * 1024);
     const out = path.join(root, "out-parallel");
     expect((await run(["unpack", `${p.host}/resume/big:v1`, "-d", out], h)).code).toBe(0);
     expect(sha256File(path.join(out, "model.bin"))).toBe(modelSha);
