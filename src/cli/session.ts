@@ -22,8 +22,23 @@ import { lineProgress, noProgress, summaryLine, terminalProgress, type Display, 
 import type { Context } from "./command.ts";
 import { remoteContext } from "./network-flags.ts";
 
-/** Opens `<home>/storage`, migrating a pre-v0.3.0 layout first as kit does. */
-export async function openStorage(ctx: Context): Promise<LayoutStore> {
+const openedStorage = new WeakMap<Context, Promise<LayoutStore>>();
+
+/**
+ * Opens `<home>/storage`, migrating a pre-v0.3.0 layout first as kit does; once per command (later
+ * calls with the same context share it; a failed open is tried again).
+ */
+export function openStorage(ctx: Context): Promise<LayoutStore> {
+  let opened = openedStorage.get(ctx);
+  if (!opened) {
+    opened = openStorageNow(ctx);
+    openedStorage.set(ctx, opened);
+    opened.catch(() => openedStorage.delete(ctx));
+  }
+  return opened;
+}
+
+async function openStorageNow(ctx: Context): Promise<LayoutStore> {
   const dir = homePaths(ctx.home).storage;
   if (await needsMigration(dir)) {
     ctx.log.info("Migrating local storage to new format");
@@ -215,17 +230,11 @@ export async function withProgress<R>(ctx: Context, done: string | undefined, fa
 
 /**
  * The registry session of a transfer: opened at once when `now` (its settings checked before
- * anything else), otherwise each time it is asked for.
+ * anything else), otherwise when first asked for.
  */
 export async function transferSession(ctx: Context, net: NetworkOptions, log: Logger, now: boolean): Promise<() => Promise<RegistrySession>> {
-  const opened = now ? await openSession(net, remoteContext(ctx, log)) : undefined;
-  return async () => opened ?? openSession(net, remoteContext(ctx, log));
-}
-
-/** Local storage ({@link openStorage}), opened on first use. */
-export function storageOpener(ctx: Context): () => Promise<LayoutStore> {
-  let storage: Promise<LayoutStore> | undefined;
-  return () => (storage ??= openStorage(ctx));
+  let opened: Promise<RegistrySession> | undefined = now ? Promise.resolve(await openSession(net, remoteContext(ctx, log))) : undefined;
+  return () => (opened ??= openSession(net, remoteContext(ctx, log)));
 }
 
 /**

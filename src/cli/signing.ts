@@ -192,14 +192,16 @@ export type SignatureCheck = (source: ReadOnlyTarget, ref: ModelRef, desc?: Desc
  * verified manifest; without keys it does nothing and returns undefined. `log` hears of success.
  */
 export function signatureCheck(ctx: Context, keyFiles: string[], log: Logger): SignatureCheck {
+  const files = verifyKeyFiles(ctx, keyFiles);
+  // Read once, for every ModelKit the command checks (a pull's referenced kits too).
+  let keys: Promise<VerificationKey[]> | undefined;
   return async (source, ref, desc) => {
-    const files = verifyKeyFiles(ctx, keyFiles);
     if (files.length === 0) return undefined;
-    const keys = await readPublicKeys(ctx, files);
+    keys ??= readPublicKeys(ctx, files);
     const manifest = desc ?? await source.resolve(tagOrDigest(ref), { signal: ctx.signal });
     const identity = dockerReference(ref.registry, ref.repository);
     try {
-      const verified = await verifyModelKit(source, manifest, keys, identity, { signal: ctx.signal });
+      const verified = await verifyModelKit(source, manifest, await keys, identity, { signal: ctx.signal });
       log.info(`Verified signature of ${shown(ref)} (${manifest.digest}) with ${verified.map((v) => v.key.name).join(", ")}`);
       return manifest;
     } catch (e) {

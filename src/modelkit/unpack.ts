@@ -24,6 +24,7 @@ import { CorruptDataError, IntegrityError, KitError, NotFoundError } from "../ut
 import { atomicWriteFile, ownedTempName, removeAbandonedTemps, writeStreamToHandle } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import { limit, throwIfAborted } from "../util/pool.ts";
+import { eachChunk } from "../util/streams.ts";
 import { noProgress, type Progress } from "../util/progress.ts";
 import { readModelKit, type ModelKitContents } from "./contents.ts";
 import { matchesFilters, parentFilters, selectsKitfile, type Filter, type LayerKind } from "./layer-filter.ts";
@@ -230,10 +231,7 @@ async function layerFailure(source: ReadOnlyTarget, layer: Descriptor, what: str
   if (!(e instanceof CorruptDataError || e instanceof IntegrityError)) return e;
   if (source instanceof LocalRepository) {
     try {
-      const reader = (await source.fetch(layer, { signal })).getReader();
-      while (!(await reader.read()).done) {
-        // verified as it streams
-      }
+      await eachChunk(await source.fetch(layer, { signal }), signal, () => {}); // verified as it streams
     } catch (v) {
       if (v instanceof IntegrityError) return v;
       // The first read's own check may have found the damage (and removed the blob) already.

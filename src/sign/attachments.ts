@@ -146,7 +146,7 @@ export async function collectAttachments(target: ReadOnlyTarget, subject: Descri
   const tag = attachmentTag(subject.digest, kind);
   const layers = [...((await readAttachments(target, tag, opts))?.layers ?? [])];
   const add = (l: Descriptor) => {
-    if (!layers.some((x) => x.digest === l.digest && sameAnnotations(x.annotations, l.annotations))) layers.push(l);
+    if (!layers.some((x) => sameLayer(x, l))) layers.push(l);
   };
   if (!isReferrerLister(target)) return { tag, layers };
   const referrers = (await target.referrers(subject, referrerArtifactType(kind), opts)) ?? [];
@@ -201,6 +201,11 @@ async function pushIfMissing(target: Target, desc: Descriptor, data: Uint8Array,
   }
 }
 
+/** The same signature layer: same bytes, same annotations (the signature lives in those). */
+function sameLayer(a: Descriptor, b: Descriptor): boolean {
+  return a.digest === b.digest && sameAnnotations(a.annotations, b.annotations);
+}
+
 function sameAnnotations(a: Record<string, string> = {}, b: Record<string, string> = {}): boolean {
   const ka = Object.keys(a);
   return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
@@ -237,7 +242,7 @@ export async function appendAttachment(
   const existing = await readAttachments(target, tag, opts);
   const desc: Descriptor = { ...descriptorFromBytes(layer.mediaType, layer.data), annotations: { ...layer.annotations } };
   for (const l of existing?.layers ?? []) {
-    if ((l.digest === desc.digest && sameAnnotations(l.annotations, desc.annotations)) || (await opts.isDuplicate?.(l))) {
+    if (sameLayer(l, desc) || (await opts.isDuplicate?.(l))) {
       return { added: false, manifest: existing!.manifest, layers: existing!.layers };
     }
   }
@@ -266,7 +271,7 @@ export async function copyAttachments(src: ReadOnlyTarget, dst: Target, digest: 
       continue;
     }
     if (to.manifest.digest === from.manifest.digest) continue;
-    const missing = from.layers.filter((l) => !to.layers.some((t) => t.digest === l.digest && sameAnnotations(t.annotations, l.annotations)));
+    const missing = from.layers.filter((l) => !to.layers.some((t) => sameLayer(t, l)));
     if (missing.length === 0) continue;
     const blobs = new Map<string, Uint8Array>();
     for (const l of missing) blobs.set(l.digest, await fetchAttachmentLayer(src, l, opts));

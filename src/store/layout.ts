@@ -30,7 +30,7 @@ import {
   writeAllAt,
   writeStreamToHandle,
 } from "../util/fs.ts";
-import { chunksOf } from "../util/streams.ts";
+import { chunksOf, eachChunk } from "../util/streams.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { GraphReader } from "./graph.ts";
 import { encodeIndex, type IndexFile, parseIndex, type StoredDescriptor } from "./index-file.ts";
@@ -250,14 +250,7 @@ export class LayoutStore implements Storage, Resumer {
       throw e;
     }
     const ds = new DigestStream();
-    const reader = s.pipeThrough(ds).getReader();
-    try {
-      while (!(await reader.read()).done) {
-        // hashing as it streams
-      }
-    } finally {
-      reader.releaseLock();
-    }
+    await eachChunk(s.pipeThrough(ds), opts.signal, () => {}); // hashing as it streams
     if (ds.digest !== digest) return { problem: "damaged", reason: `its content hashes to ${ds.digest}` };
     if (opts.size !== undefined && ds.size !== opts.size) return { problem: "damaged", reason: `it has ${ds.size} bytes, expected ${opts.size}` };
     return undefined;

@@ -149,9 +149,11 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
   let firstError: unknown;
   let ranged = false;
   let received = 0;
-    const waits: Waits = { ms: 0, longest: 0, pending: new Set() };
+  const waits: Waits = { ms: 0, longest: 0, pending: new Set() };
   /** The network held the download back in the last window: worth more connections, and worth splitting a part. */
   let networkBound = false;
+  /** The controller adds no more connections. */
+  let settled = false;
   let running = 0;
   /** Connections wanted; a worker beyond it retires after its part. */
   let target = maxParts;
@@ -247,7 +249,6 @@ export async function fillPartial(partial: PartialDownload, source: RangeFetcher
   // not make the next doubling look like a gain). Like TCP's slow start, the count doubles while
   // doubling brings at least GAIN of what it could.
   let before: { n: number; rate: number } | undefined;
-  let settled = false;
   let warm = false;
   let best = 0;
   let measured = 0;

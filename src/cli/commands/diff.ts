@@ -1,7 +1,7 @@
 import { defineCommand } from "../command.ts";
 import { HELP } from "../help-text.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
-import { parseLayoutArg, remoteOpener, storageOpener } from "../session.ts";
+import { openStorage, parseLayoutArg, remoteOpener } from "../session.ts";
 import { diffModelKits, diffSide, type DiffSide } from "../../modelkit/diff.ts";
 
 export const diffCommand = defineCommand({
@@ -18,7 +18,7 @@ export const diffCommand = defineCommand({
       return layout ? { where: "layout", layout } : diffSide(args[n - 1]!, n);
     };
     const sides: [DiffSide, DiffSide] = [side(1), side(2)];
-    const stores = { local: storageOpener(ctx), remote: remoteOpener(ctx, networkOptions(flags, ctx.cwd)) };
+    const stores = { local: () => openStorage(ctx), remote: remoteOpener(ctx, networkOptions(flags, ctx.cwd)) };
     for (const line of await diffModelKits(sides, stores, { logger: ctx.log, signal: ctx.signal })) ctx.log.info(line);
   },
 });

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { defineCommand } from "../command.ts";
 import { HELP } from "../help-text.ts";
-import { invalidArguments, parseKitArg, remoteOpener, s3Opener, storageOpener, withProgress } from "../session.ts";
+import { invalidArguments, openStorage, parseKitArg, remoteOpener, s3Opener, withProgress } from "../session.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { signatureCheck, verifyKeyFlags } from "../signing.ts";
 import { FILTER_TYPES, parseFilters } from "../../modelkit/layer-filter.ts";
@@ -44,7 +44,7 @@ export const unpackCommand = defineCommand({
     if (!asSkill) ctx.log.info(`Unpacking to ${dir}`);
     await withProgress(ctx, "Unpacked", "Failed to unpack", async (ui) => {
       const verify = signatureCheck(ctx, flags["verify-key"], ui.log);
-      const { ref, locate } = await openKit(loc, { storage: storageOpener(ctx), remote: remoteOpener(ctx, net, ui.log), signal: ctx.signal });
+      const { ref, locate } = await openKit(loc, { storage: () => openStorage(ctx), remote: remoteOpener(ctx, net, ui.log), signal: ctx.signal });
       const common = { filters, overwrite: flags.overwrite, ignoreExisting: flags["ignore-existing"], logger: ui.log, signal: ctx.signal, verify };
       if (asSkill) {
         // Only the SKILL.md prompt layers, into the agents' skill directories (a project's with -d).
