@@ -33,6 +33,7 @@ import {
 import type { LayoutStore } from "../store/layout.ts";
 import { LocalRepository } from "../store/local.ts";
 import { bytesStream } from "../store/target.ts";
+import { OFFLOAD_MIN_BYTES } from "../runtime/hash-worker.ts";
 import { gzipStream, zstdCompressStream } from "../util/compress.ts";
 import { AlreadyExistsError, KitError } from "../util/errors.ts";
 import { ChunkPool } from "../util/chunk-pool.ts";
@@ -200,8 +201,6 @@ const SMALL_FILE_BYTES = 64 * 1024;
 /** Larger files are read in chunks of this size into a pool of this many buffers per layer. */
 const READ_CHUNK_BYTES = 1024 * 1024;
 const POOL_CHUNKS = 8;
-/** Layers from this size on are hashed on a worker thread. */
-const OFFLOAD_MIN_BYTES = 8 * 1024 * 1024;
 
 interface LayerOutcome {
   plan: LayerPlan;

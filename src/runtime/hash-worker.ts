@@ -74,6 +74,9 @@ let nextId = 1;
 let nextSeq = 1;
 let sourceUrl: string | undefined;
 
+/** Content from this size on is worth hashing on a worker thread (a thread costs more below it). */
+export const OFFLOAD_MIN_BYTES = 8 * 1024 * 1024;
+
 /** Chunks that are not SharedArrayBuffer views are copied, in pieces of this size, into this many buffers per hasher. */
 const COPY_BYTES = 1024 * 1024;
 const COPY_BUFFERS = 4;

@@ -14,6 +14,8 @@
  */
 import type { Descriptor } from "../oci/descriptor.ts";
 import { digestHex, tapStream, verified } from "../oci/digest.ts";
+import { OFFLOAD_MIN_BYTES } from "../runtime/hash-worker.ts";
+import { ChunkPool } from "../util/chunk-pool.ts";
 import { AlreadyExistsError, CancelledError, IntegrityError, KitError, TransientError } from "../util/errors.ts";
 import { abortReason, Pool, type Slot, sleep, throwIfAborted } from "../util/pool.ts";
 import type { Logger } from "../util/log.ts";
@@ -25,6 +27,7 @@ import {
   fetchBytes,
   isManifestType,
   isMounter,
+  isPooledPusher,
   isRangeFetcher,
   isReferencePusher,
   isResumer,
@@ -103,6 +106,10 @@ const SKIP_MOUNT = new KitError("mount declined: trying the next repository");
 
 /** Bars are drawn for blobs of at least this size (manifests and configs would only flicker). */
 const BAR_MIN_BYTES = 64 * 1024;
+
+/** Buffers a pooled blob copy reads into: enough for the chunks being hashed, one being written and one read ahead. */
+const POOL_CHUNK_BYTES = 1024 * 1024;
+const POOL_CHUNKS = 10;
 
 /** kit's bar title for a blob: `Copying <first 8 hex of the digest>`. */
 export function copyTitle(desc: Descriptor): string {
@@ -242,11 +249,18 @@ async function copyGraphInternal(
   /** A blob: resumed, mounted, or fetched and pushed (again, after a transient failure). */
   const copyBlob = async (desc: Descriptor): Promise<void> => {
     const task: ProgressTask = desc.size >= BAR_MIN_BYTES ? progress.task(opts.describe?.(desc) ?? copyTitle(desc), desc.size) : noTask;
-    const open = async () => tapStream(await src.fetch(desc, { signal }), { onChunk: (c) => task.add(c.byteLength) });
+    const open = async (pool?: ChunkPool) => tapStream(await src.fetch(desc, { signal, pool }), { onChunk: (c) => task.add(c.byteLength) });
     try {
       if (isResumer(dst) && isRangeFetcher(src)) return await resumeBlob(dst, src, desc, task);
       if (isMounter(dst) && opts.mountFrom?.length && (await mountBlob(dst, desc, opts.mountFrom, open))) return;
-      await pushNode(desc, open);
+      if (isPooledPusher(dst) && desc.size >= OFFLOAD_MIN_BYTES) {
+        // The destination gives each chunk back once written: a source reading files fills a few
+        // reusable shared buffers, hashed in place on a worker thread while this one writes.
+        let pool: ChunkPool | undefined;
+        const openPooled = () => open((pool = new ChunkPool(POOL_CHUNK_BYTES, POOL_CHUNKS)));
+        return await pushNode(desc, openPooled, (d, body) => dst.pushPooled(d, body, pool!, { signal }));
+      }
+      await pushNode(desc, () => open());
     } finally {
       task.done();
     }

@@ -11,7 +11,7 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import { type Descriptor, plainDescriptor } from "../oci/descriptor.ts";
 import { type Digest, DigestStream, digestHex, tapStream, verified } from "../oci/digest.ts";
-import { offloadedSha256 } from "../runtime/hash-worker.ts";
+import { OFFLOAD_MIN_BYTES, offloadedSha256 } from "../runtime/hash-worker.ts";
 import { OCI_INDEX } from "../oci/media-types.ts";
 import { AlreadyExistsError, IntegrityError, KitError } from "../util/errors.ts";
 import {
@@ -30,6 +30,7 @@ import {
   writeAllAt,
   writeStreamToHandle,
 } from "../util/fs.ts";
+import type { ChunkPool } from "../util/chunk-pool.ts";
 import { chunksOf, eachChunk } from "../util/streams.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { GraphReader } from "./graph.ts";
@@ -40,6 +41,7 @@ import {
   checkDescriptor,
   isManifestType,
   notFound,
+  type PooledPusher,
   type Resumer,
   type Storage,
   type StoreOptions,
@@ -81,8 +83,6 @@ export interface IngestOptions extends StoreOptions {
   release?: (chunk: Uint8Array) => void;
 }
 
-/** Blobs from this size on are hashed on a worker thread when read (a thread is not worth it below). */
-const OFFLOAD_MIN_BYTES = 8 * 1024 * 1024;
 
 /** Most bytes written or hashed but not yet done: the reader waits beyond this. */
 const INGEST_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
@@ -150,7 +150,7 @@ export interface DeleteResult {
  * The shared OCI layout store. Implements {@link Storage} (no tags: kit keeps those per
  * repository) and {@link Resumer} (partial downloads continue across runs).
  */
-export class LayoutStore implements Storage, Resumer {
+export class LayoutStore implements Storage, Resumer, PooledPusher {
   readonly root: string;
   readonly #lockOpts: Omit<LockOptions, "signal">;
 
@@ -324,11 +324,17 @@ export class LayoutStore implements Storage, Resumer {
     if (isManifestType(desc.mediaType)) await this.addToIndex([desc], opts.signal);
   }
 
+  /** {@link push}, giving each chunk back to `pool` once written ({@link PooledPusher}). */
+  async pushPooled(desc: Descriptor, body: ReadableStream<Uint8Array>, pool: ChunkPool, opts: StoreOptions = {}): Promise<void> {
+    await this.pushBlob(desc, body, opts, (c) => pool.release(c));
+    if (isManifestType(desc.mediaType)) await this.addToIndex([desc], opts.signal);
+  }
+
   /**
    * Stores a blob without touching `index.json`: streamed into `ingest/<hex>_<random>` while
    * verified, made read-only (0444) and renamed into `blobs/sha256/<hex>`.
    */
-  async pushBlob(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: StoreOptions = {}): Promise<void> {
+  async pushBlob(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: StoreOptions = {}, release?: (chunk: Uint8Array) => void): Promise<void> {
     let target: string;
     try {
       checkDescriptor(desc);
@@ -347,7 +353,7 @@ export class LayoutStore implements Storage, Resumer {
     try {
       const fh = await fsp.open(tmp, "wx", 0o644);
       try {
-        await writeStreamToHandle(verified(body, desc), fh, opts.signal);
+        await writeStreamToHandle(verified(body, desc), fh, opts.signal, undefined, release);
       } finally {
         await fh.close();
       }

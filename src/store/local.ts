@@ -13,6 +13,7 @@ import { OCI_MANIFEST } from "../oci/media-types.ts";
 import { decodeBase64, encodeBase64 } from "../util/base64.ts";
 import { AlreadyExistsError, CancelledError, KitError, NotFoundError } from "../util/errors.ts";
 import { atomicWriteFile, errnoCode } from "../util/fs.ts";
+import type { ChunkPool } from "../util/chunk-pool.ts";
 import { compareGoStrings } from "../util/go-json.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import {
@@ -35,6 +36,7 @@ import {
   isManifestType,
   missingReference,
   notFound,
+  type PooledPusher,
   type Resumer,
   type StoreOptions,
   successorsOf,
@@ -136,7 +138,7 @@ function isRepoScoped(desc: Descriptor): boolean {
  * A repository `<registry>/<repository>` in kit's local storage: a {@link Target} that can also
  * resume partial blobs ({@link Resumer}), delete manifests ({@link Deleter}) and untag.
  */
-export class LocalRepository implements Target, Resumer, Deleter, Untagger {
+export class LocalRepository implements Target, Resumer, Deleter, Untagger, PooledPusher {
   readonly layout: LayoutStore;
   /** `<registry>/<repository>`, e.g. `localhost/example` or `localhost/_`. */
   readonly name: string;
@@ -251,6 +253,20 @@ export class LocalRepository implements Target, Resumer, Deleter, Untagger {
       await this.layout.push(desc, body, opts);
       return;
     }
+    await this.#pushScoped(desc, body, opts);
+  }
+
+  /** {@link push}, giving each chunk back to `pool` once written ({@link PooledPusher}). */
+  async pushPooled(desc: Descriptor, body: ReadableStream<Uint8Array>, pool: ChunkPool, opts: StoreOptions = {}): Promise<void> {
+    if (!isRepoScoped(desc)) {
+      await this.layout.pushPooled(desc, body, pool, opts);
+      return;
+    }
+    await this.#pushScoped(desc, body, opts);
+  }
+
+  /** A manifest: stored if missing, then recorded in both indexes. */
+  async #pushScoped(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: StoreOptions): Promise<void> {
     try {
       checkDescriptor(desc);
       if (await this.layout.exists(desc, opts)) {

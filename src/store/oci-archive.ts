@@ -21,7 +21,9 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { verified } from "../oci/digest.ts";
+import { OFFLOAD_MIN_BYTES } from "../runtime/hash-worker.ts";
 import { OCI_INDEX } from "../oci/media-types.ts";
+import type { ChunkPool } from "../util/chunk-pool.ts";
 import { CorruptDataError, IntegrityError, KitError, NotFoundError } from "../util/errors.ts";
 import { acquireLock, errnoCode, fileReadableStream, type LockHandle, ownedTempName, syncDir, writeStreamToHandle } from "../util/fs.ts";
 import { throwIfAborted } from "../util/pool.ts";
@@ -49,6 +51,7 @@ import {
   checkDescriptor,
   isManifestType,
   missingReference,
+  type PooledPusher,
   type StoreOptions,
   type Target,
 } from "./target.ts";
@@ -197,12 +200,14 @@ export class OciArchive implements LayoutSource {
     return this.#range(e, opts);
   }
 
-  #range(e: Extent, opts: StoreOptions): Promise<ReadableStream<Uint8Array>> {
+  #range(e: Extent, opts: StoreOptions, shared = false): Promise<ReadableStream<Uint8Array>> {
     const want = this.#identity;
     return fileReadableStream(this.path, {
       start: e.offset,
       length: e.size,
       signal: opts.signal,
+      shared,
+      pool: shared ? opts.pool : undefined,
       check: (st) => {
         const got = identityOf(st);
         if (got.dev !== want.dev || got.ino !== want.ino || got.size !== want.size || got.mtimeMs !== want.mtimeMs) {
@@ -222,7 +227,10 @@ export class OciArchive implements LayoutSource {
         hint: "The archive is damaged: write it again from the original",
       });
     }
-    return verified(await this.#range(e, opts), desc);
+    // A large blob is read into shared buffers (the caller's pool, when it gives one) and hashed
+    // on a worker thread while the consumer writes it.
+    const offload = desc.size >= OFFLOAD_MIN_BYTES;
+    return verified(await this.#range(e, opts, offload), desc, { offload, pool: offload ? opts.pool : undefined });
   }
 
   async exists(desc: Descriptor, opts: StoreOptions = {}): Promise<boolean> {
@@ -242,7 +250,7 @@ export class OciArchive implements LayoutSource {
  * which {@link commit} renames over it (keeping what an archive there held) and {@link discard}
  * removes. Not reusable after either.
  */
-export class OciArchiveWriter implements Target {
+export class OciArchiveWriter implements Target, PooledPusher {
   readonly path: string;
   readonly name: string;
   readonly #old: OciArchive | undefined;
@@ -309,7 +317,13 @@ export class OciArchiveWriter implements Target {
    * Appends a file entry with the content `open` gives (exactly `size` bytes) or, without
    * `open`, a directory entry; one append after another. Returns where the entry's data starts.
    */
-  #append(name: string, size: number, open: (() => Promise<ReadableStream<Uint8Array>>) | undefined, signal?: AbortSignal): Promise<number> {
+  #append(
+    name: string,
+    size: number,
+    open: (() => Promise<ReadableStream<Uint8Array>>) | undefined,
+    signal?: AbortSignal,
+    release?: (chunk: Uint8Array) => void,
+  ): Promise<number> {
     const run = async () => {
       if (this.#failed !== undefined) throw this.#failed;
       if (this.#closed) throw new KitError(`${this.name}: the archive is already written`);
@@ -319,7 +333,7 @@ export class OciArchiveWriter implements Target {
         const header = encodeHeader(name, open ? 0o644 : 0o755, size, open ? "0" : "5");
         await this.#fh.write(header, 0, header.length);
         let n = 0;
-        if (open) n = await writeStreamToHandle(await open(), this.#fh, signal);
+        if (open) n = await writeStreamToHandle(await open(), this.#fh, signal, undefined, release);
         if (n !== size) throw new KitError(`${this.name}: ${name} has ${n} bytes instead of ${size}`);
         const pad = tarPadding(size);
         if (pad > 0) await this.#fh.write(new Uint8Array(pad), 0, pad);
@@ -343,6 +357,15 @@ export class OciArchiveWriter implements Target {
   }
 
   async push(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: StoreOptions = {}): Promise<void> {
+    return this.#push(desc, body, opts);
+  }
+
+  /** {@link push}, giving each chunk back to `pool` once written ({@link PooledPusher}). */
+  async pushPooled(desc: Descriptor, body: ReadableStream<Uint8Array>, pool: ChunkPool, opts: StoreOptions = {}): Promise<void> {
+    return this.#push(desc, body, opts, (c) => pool.release(c));
+  }
+
+  async #push(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: StoreOptions, release?: (chunk: Uint8Array) => void): Promise<void> {
     try {
       checkDescriptor(desc);
       throwIfAborted(opts.signal);
@@ -353,7 +376,7 @@ export class OciArchiveWriter implements Target {
     }
     let offset: number;
     try {
-      offset = await this.#append(blobName(desc.digest), desc.size, async () => verified(body, desc), opts.signal);
+      offset = await this.#append(blobName(desc.digest), desc.size, async () => verified(body, desc), opts.signal, release);
     } catch (e) {
       await body.cancel(e).catch(() => {});
       throw e;

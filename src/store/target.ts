@@ -22,8 +22,9 @@ import type { PartialDownload } from "./partial.ts";
 export interface StoreOptions {
   signal?: AbortSignal;
   /**
-   * For `fetch`: read into this pool's buffers where the store reads files (local storage); the
-   * consumer then releases each chunk once done with it (`pool.release`). Other stores ignore it.
+   * For `fetch`: read into this pool's buffers where the store reads files (local storage, layouts,
+   * archives); the consumer then releases each chunk once done with it (`pool.release`). Other
+   * stores ignore it.
    */
   pool?: ChunkPool;
 }
@@ -91,6 +92,17 @@ export interface Resumer {
   openPartial(desc: Descriptor, opts?: StoreOptions): Promise<PartialDownload>;
 }
 
+/**
+ * A destination that hands each chunk of a pushed body back to `pool` (`pool.release`) once it has
+ * written it, so a copy can read the source into a few reusable shared buffers (hashed in place
+ * on a worker thread, never copied) instead of a fresh buffer per chunk. A destination that cannot
+ * say when it is done with a chunk (an HTTP upload) does not offer it.
+ */
+export interface PooledPusher {
+  /** {@link Pusher.push}, releasing every chunk of `body` to `pool` once written (chunks not of the pool are ignored). */
+  pushPooled(desc: Descriptor, body: ReadableStream<Uint8Array>, pool: ChunkPool, opts?: StoreOptions): Promise<void>;
+}
+
 /** A destination that can take a blob from another repository of the same registry without upload. */
 export interface Mounter {
   /**
@@ -132,6 +144,7 @@ export interface ReferrerLister {
 const has = (s: object, method: string) => typeof (s as Record<string, unknown>)[method] === "function";
 export const isRangeFetcher = (s: object): s is RangeFetcher => has(s, "fetchFrom");
 export const isResumer = (s: object): s is Resumer => has(s, "openPartial");
+export const isPooledPusher = (s: object): s is PooledPusher => has(s, "pushPooled");
 export const isMounter = (s: object): s is Mounter => has(s, "mount");
 export const isReferencePusher = (s: object): s is ReferencePusher => has(s, "pushReference");
 export const isDeleter = (s: object): s is Deleter => has(s, "delete");

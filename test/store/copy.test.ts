@@ -7,6 +7,8 @@ import { OCI_INDEX, OCI_MANIFEST } from "../../src/oci/media-types.ts";
 import { copy, CopyError, copyGraph } from "../../src/store/copy.ts";
 import { LocalRepository } from "../../src/store/local.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
+import { OciArchive, OciArchiveWriter } from "../../src/store/oci-archive.ts";
+import { ChunkPool } from "../../src/util/chunk-pool.ts";
 import { bytesStream, type StoreOptions, type Target } from "../../src/store/target.ts";
 import { CancelledError, IntegrityError, KitError, NotFoundError } from "../../src/util/errors.ts";
 import { chunked, readStream } from "../helpers/streams.ts";
@@ -305,5 +307,103 @@ describe("copy into kit's local storage", () => {
     const back = new MemoryStore();
     await copy(other, "v9", back, "v9");
     for (const [digest, data] of g.blobs) expect(back.get(digest)).toEqual(data);
+  });
+});
+
+/** A ModelKit-shaped graph whose layer is large enough for a pooled copy (over 8 MiB). */
+function largeGraph(size = 12 * 1024 * 1024 + 12345) {
+  const layer = new Uint8Array(size);
+  for (let off = 0; off < size; off += 65536) crypto.getRandomValues(layer.subarray(off, Math.min(size, off + 65536)));
+  const config = new TextEncoder().encode(`{"manifestVersion":"1.0.0","package":{"name":"large"}}`);
+  const configDesc = descriptorFromBytes("application/vnd.kitops.modelkit.config.v1+json", config);
+  const layerDesc = descriptorFromBytes("application/vnd.kitops.modelkit.model.v1.tar", layer);
+  const manifest = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, config: configDesc, layers: [layerDesc] }));
+  const manifestDesc = descriptorFromBytes(OCI_MANIFEST, manifest);
+  return { layer, config, configDesc, layerDesc, manifest, manifestDesc };
+}
+
+/** True when all `slots` buffers of `pool` can be taken at once, i.e. every chunk handed out came back. */
+async function allReleased(pool: ChunkPool): Promise<boolean> {
+  const taken: Uint8Array[] = [];
+  for (let i = 0; i < pool.slots; i++) {
+    const b = await Promise.race([pool.acquire(), Bun.sleep(200).then(() => undefined)]);
+    if (!b) return false;
+    taken.push(b);
+  }
+  for (const b of taken) pool.release(b);
+  return true;
+}
+
+describe("pooled blob copies (a destination that releases chunks: local storage, layouts, archives)", () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "kit-copy-pool-"))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  async function archiveOf(g: ReturnType<typeof largeGraph>, damage = false): Promise<string> {
+    const file = path.join(dir, "m.tar");
+    const w = await OciArchiveWriter.create(file);
+    await w.push(g.configDesc, bytesStream(g.config));
+    await w.push(g.layerDesc, chunked(g.layer, 1 << 20));
+    await w.push(g.manifestDesc, bytesStream(g.manifest));
+    await w.tag(g.manifestDesc, "v1");
+    await w.commit();
+    if (damage) {
+      const fd = fs.openSync(file, "r+");
+      const bytes = fs.readFileSync(file);
+      const at = bytes.indexOf(Buffer.from(g.layer.subarray(0, 64))) + 9 * 1024 * 1024;
+      fs.writeSync(fd, new Uint8Array([bytes[at]! ^ 1]), 0, 1, at);
+      fs.closeSync(fd);
+    }
+    return file;
+  }
+
+  test("oci-archive → local storage reads the large blob into the copy's shared buffers and gives every one back", async () => {
+    const g = largeGraph();
+    const archive = await OciArchive.open(await archiveOf(g));
+    const pools: ChunkPool[] = [];
+    let shared = 0;
+    const src = new Spy(archive as unknown as Target, {
+      fetch: async (d, s, o) => {
+        if (d.digest !== g.layerDesc.digest) return s;
+        if (o?.pool) pools.push(o.pool);
+        return s.pipeThrough(new TransformStream({ transform: (c, ctl) => void (o?.pool?.owns(c) && shared++, ctl.enqueue(c)) }));
+      },
+    });
+    const local = await LocalRepository.open(path.join(dir, "storage"), "localhost/large");
+    await copy(src, "v1", local, "v1");
+    expect(pools).toHaveLength(1);
+    expect(shared).toBe(Math.ceil(g.layer.length / (1 << 20))); // every chunk of the layer was one of the pool's buffers
+    expect(await allReleased(pools[0]!)).toBe(true);
+    const stored = fs.readFileSync(local.layout.blobPath(g.layerDesc.digest));
+    expect(Buffer.compare(stored, Buffer.from(g.layer))).toBe(0);
+    expect(fs.readdirSync(path.join(dir, "storage", "ingest"))).toEqual([]);
+  });
+
+  test("a damaged large blob read through the pool is refused and nothing of it is stored", async () => {
+    const g = largeGraph();
+    const archive = await OciArchive.open(await archiveOf(g, true));
+    const local = await LocalRepository.open(path.join(dir, "storage"), "localhost/large");
+    const e = await copy(archive, "v1", local, "v1").catch((x) => x);
+    expect(e).toBeInstanceOf(CopyError);
+    expect(e.cause).toBeInstanceOf(IntegrityError);
+    expect(fs.existsSync(local.layout.blobPath(g.layerDesc.digest))).toBe(false);
+    expect(fs.readdirSync(path.join(dir, "storage", "ingest"))).toEqual([]);
+    expect(await local.resolve("v1").catch((x) => x)).toBeInstanceOf(NotFoundError);
+  });
+
+  test("local storage → oci-archive writes the large blob byte for byte through the pool", async () => {
+    const g = largeGraph();
+    const local = await LocalRepository.open(path.join(dir, "storage"), "localhost/large");
+    await copy(await OciArchive.open(await archiveOf(g)), "v1", local, "v1");
+    const pools: ChunkPool[] = [];
+    const src = new Spy(local, { fetch: async (_d, s, o) => (o?.pool && pools.push(o.pool), s) });
+    const out = path.join(dir, "out.tar");
+    const w = await OciArchiveWriter.create(out);
+    await copy(src, "v1", w, "v2");
+    await w.commit();
+    expect(pools).toHaveLength(1);
+    expect(await allReleased(pools[0]!)).toBe(true);
+    const back = await OciArchive.open(out);
+    expect(Buffer.compare(Buffer.from(await readStream(await back.fetch(g.layerDesc))), Buffer.from(g.layer))).toBe(0);
   });
 });
