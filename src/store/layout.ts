@@ -11,7 +11,7 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import { type Descriptor, plainDescriptor } from "../oci/descriptor.ts";
 import { type Digest, DigestStream, digestHex, tapStream, verified } from "../oci/digest.ts";
-import { OFFLOAD_MIN_BYTES, offloadedSha256 } from "../runtime/hash-worker.ts";
+import { offloadedSha256 } from "../runtime/hash-worker.ts";
 import { OCI_INDEX } from "../oci/media-types.ts";
 import { AlreadyExistsError, IntegrityError, KitError } from "../util/errors.ts";
 import {
@@ -45,6 +45,7 @@ import {
   type Resumer,
   type Storage,
   type StoreOptions,
+  verifiedFileStream,
 } from "./target.ts";
 
 /** A blob that did not match its digest and was removed from local storage. */
@@ -224,16 +225,14 @@ export class LayoutStore implements Storage, Resumer, PooledPusher {
   async fetch(desc: Descriptor, opts: StoreOptions = {}): Promise<ReadableStream<Uint8Array>> {
     checkDescriptor(desc);
     throwIfAborted(opts.signal);
-    const offload = desc.size >= OFFLOAD_MIN_BYTES;
-    const pool = offload ? opts.pool : undefined;
     let s: ReadableStream<Uint8Array>;
     try {
-      s = await fileReadableStream(this.blobPath(desc.digest), { signal: opts.signal, shared: offload, pool });
+      s = await verifiedFileStream(this.blobPath(desc.digest), desc, opts);
     } catch (e) {
       if (errnoCode(e) === "ENOENT") throw notFound(desc);
       throw e;
     }
-    return tapStream(verified(s, desc, { offload, pool }), { mapError: (e) => (e instanceof IntegrityError ? this.#removeIfDamaged(desc, e) : e) });
+    return tapStream(s, { mapError: (e) => (e instanceof IntegrityError ? this.#removeIfDamaged(desc, e) : e) });
   }
 
   /**

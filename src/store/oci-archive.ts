@@ -21,7 +21,6 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { verified } from "../oci/digest.ts";
-import { OFFLOAD_MIN_BYTES } from "../runtime/hash-worker.ts";
 import { OCI_INDEX } from "../oci/media-types.ts";
 import type { ChunkPool } from "../util/chunk-pool.ts";
 import { CorruptDataError, IntegrityError, KitError, NotFoundError } from "../util/errors.ts";
@@ -54,6 +53,7 @@ import {
   type PooledPusher,
   type StoreOptions,
   type Target,
+  verifiedFileStream,
 } from "./target.ts";
 
 /** Where a blob's bytes are in the tar file. */
@@ -200,21 +200,17 @@ export class OciArchive implements LayoutSource {
     return this.#range(e, opts);
   }
 
-  #range(e: Extent, opts: StoreOptions, shared = false): Promise<ReadableStream<Uint8Array>> {
+  /** Refuses the archive file when it is not the one indexed (replaced or changed since). */
+  #check = (st: Stats): void => {
     const want = this.#identity;
-    return fileReadableStream(this.path, {
-      start: e.offset,
-      length: e.size,
-      signal: opts.signal,
-      shared,
-      pool: shared ? opts.pool : undefined,
-      check: (st) => {
-        const got = identityOf(st);
-        if (got.dev !== want.dev || got.ino !== want.ino || got.size !== want.size || got.mtimeMs !== want.mtimeMs) {
-          throw new LayoutError(`${this.name}: the archive changed while kit was reading it`, { hint: "Run the command again" });
-        }
-      },
-    });
+    const got = identityOf(st);
+    if (got.dev !== want.dev || got.ino !== want.ino || got.size !== want.size || got.mtimeMs !== want.mtimeMs) {
+      throw new LayoutError(`${this.name}: the archive changed while kit was reading it`, { hint: "Run the command again" });
+    }
+  };
+
+  #range(e: Extent, opts: StoreOptions): Promise<ReadableStream<Uint8Array>> {
+    return fileReadableStream(this.path, { start: e.offset, length: e.size, signal: opts.signal, check: this.#check });
   }
 
   async fetch(desc: Descriptor, opts: StoreOptions = {}): Promise<ReadableStream<Uint8Array>> {
@@ -227,10 +223,7 @@ export class OciArchive implements LayoutSource {
         hint: "The archive is damaged: write it again from the original",
       });
     }
-    // A large blob is read into shared buffers (the caller's pool, when it gives one) and hashed
-    // on a worker thread while the consumer writes it.
-    const offload = desc.size >= OFFLOAD_MIN_BYTES;
-    return verified(await this.#range(e, opts, offload), desc, { offload, pool: offload ? opts.pool : undefined });
+    return verifiedFileStream(this.path, desc, opts, { start: e.offset, length: e.size, check: this.#check });
   }
 
   async exists(desc: Descriptor, opts: StoreOptions = {}): Promise<boolean> {
@@ -388,7 +381,7 @@ export class OciArchiveWriter implements Target, PooledPusher {
   async fetch(desc: Descriptor, opts: StoreOptions = {}): Promise<ReadableStream<Uint8Array>> {
     checkDescriptor(desc);
     const e = this.#written.get(desc.digest);
-    if (e) return verified(await fileReadableStream(this.#tmp, { start: e.offset, length: e.size, signal: opts.signal }), desc);
+    if (e) return verifiedFileStream(this.#tmp, desc, opts, { start: e.offset, length: e.size });
     if (this.#old) return this.#old.fetch(desc, opts);
     throw missingBlob(this.name, desc);
   }

@@ -14,6 +14,7 @@ import path from "node:path";
 import { type Descriptor, plainDescriptor } from "../oci/descriptor.ts";
 import { isDigest, verified } from "../oci/digest.ts";
 import { ANNOTATION_REF_NAME, OCI_INDEX } from "../oci/media-types.ts";
+import type { ChunkPool } from "../util/chunk-pool.ts";
 import { KitError, NotFoundError } from "../util/errors.ts";
 import { atomicWriteFile, ensureDir, errnoCode, fileReadableStream, pathExists, withLock } from "../util/fs.ts";
 import { throwIfAborted } from "../util/pool.ts";
@@ -25,9 +26,11 @@ import {
   copyDescriptor,
   isManifestType,
   missingReference,
+  type PooledPusher,
   type ReadOnlyTarget,
   type StoreOptions,
   type Target,
+  verifiedFileStream,
 } from "./target.ts";
 
 /** Contents of `oci-layout`. */
@@ -164,7 +167,7 @@ const EMPTY_INDEX: IndexFile = { schemaVersion: 2, mediaType: OCI_INDEX, manifes
  * atomically under a lock file in the directory (`.kit.lock`, removed afterwards); blobs are
  * written to a temporary file beside their place, checked, synced and renamed into `blobs/`.
  */
-export class OciLayoutDir implements Target, LayoutSource {
+export class OciLayoutDir implements Target, LayoutSource, PooledPusher {
   readonly path: string;
   readonly name: string;
 
@@ -264,7 +267,7 @@ export class OciLayoutDir implements Target, LayoutSource {
     checkDescriptor(desc);
     throwIfAborted(opts.signal);
     try {
-      return verified(await fileReadableStream(this.#blobPath(desc.digest), { signal: opts.signal }), desc);
+      return await verifiedFileStream(this.#blobPath(desc.digest), desc, opts);
     } catch (e) {
       if (errnoCode(e) === "ENOENT") throw missingBlob(this.name, desc);
       throw e;
@@ -279,6 +282,15 @@ export class OciLayoutDir implements Target, LayoutSource {
 
   /** Stores a blob; a manifest is also listed in `index.json` (untagged until tagged). */
   async push(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: StoreOptions = {}): Promise<void> {
+    return this.#push(desc, body, opts);
+  }
+
+  /** {@link push}, giving each chunk back to `pool` once written ({@link PooledPusher}). */
+  async pushPooled(desc: Descriptor, body: ReadableStream<Uint8Array>, pool: ChunkPool, opts: StoreOptions = {}): Promise<void> {
+    return this.#push(desc, body, opts, (c) => pool.release(c));
+  }
+
+  async #push(desc: Descriptor, body: ReadableStream<Uint8Array>, opts: StoreOptions, release?: (chunk: Uint8Array) => void): Promise<void> {
     let target: string;
     try {
       checkDescriptor(desc);
@@ -290,7 +302,7 @@ export class OciLayoutDir implements Target, LayoutSource {
       throw e;
     }
     await ensureDir(path.dirname(target));
-    await atomicWriteFile(target, verified(body, desc), 0o644, { signal: opts.signal });
+    await atomicWriteFile(target, verified(body, desc), 0o644, { signal: opts.signal, release });
     if (isManifestType(desc.mediaType)) await this.#updateIndex((e) => withManifest(e, desc), opts.signal);
   }
 

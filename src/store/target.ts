@@ -3,6 +3,8 @@
  * small helpers every store and the copy share: verified byte reads, byte pushes, successors.
  * @module
  */
+import type { Stats } from "node:fs";
+import { OFFLOAD_MIN_BYTES } from "../runtime/hash-worker.ts";
 import type { ChunkPool } from "../util/chunk-pool.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { descriptorFromBytes, plainDescriptor } from "../oci/descriptor.ts";
@@ -15,6 +17,7 @@ import {
   OCI_MANIFEST,
 } from "../oci/media-types.ts";
 import { AlreadyExistsError, KitError, NotFoundError } from "../util/errors.ts";
+import { fileReadableStream } from "../util/fs.ts";
 import { readAll } from "../util/streams.ts";
 import type { PartialDownload } from "./partial.ts";
 
@@ -205,6 +208,25 @@ export async function fetchBytes(
   }
   const body = await fetcher.fetch(desc, opts);
   return readAll(verified(body, desc), limit, opts.signal);
+}
+
+/**
+ * The bytes of `desc` read from `file` (from `range.start`, `range.length` of them; `range.check`
+ * sees the opened file's stats) as a {@link verified} stream: what every store that keeps blobs
+ * in files returns from `fetch`. A large blob is read into shared buffers (the caller's
+ * `opts.pool` when it gives one) and hashed on a worker thread while the consumer works on the
+ * chunks. Opening errors (ENOENT) are thrown here.
+ */
+export async function verifiedFileStream(
+  file: string,
+  desc: Descriptor,
+  opts: StoreOptions = {},
+  range: { start?: number; length?: number; check?: (st: Stats) => void } = {},
+): Promise<ReadableStream<Uint8Array>> {
+  const offload = desc.size >= OFFLOAD_MIN_BYTES;
+  const pool = offload ? opts.pool : undefined;
+  const s = await fileReadableStream(file, { ...range, signal: opts.signal, shared: offload, pool });
+  return verified(s, desc, { offload, pool });
 }
 
 /** Pushes `data` as a blob of `mediaType`; returns its descriptor. */

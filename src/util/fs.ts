@@ -110,12 +110,13 @@ export type WriteData = Uint8Array | string | ReadableStream<Uint8Array>;
  * Writes `data` to `file` so that readers see either the old or the new content, never a mix:
  * a temporary file in the same directory is written, fsynced and renamed over `file`.
  * `mode` is the creation mode (umask applies), 0666 by default as Go's `os.WriteFile` callers use.
+ * `release` gets each chunk of a stream once it is written (see {@link writeStreamToHandle}).
  */
 export async function atomicWriteFile(
   file: string,
   data: WriteData,
   mode = 0o666,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; release?: (chunk: Uint8Array) => void } = {},
 ): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, ownedTempName(path.basename(file)));
@@ -124,7 +125,7 @@ export async function atomicWriteFile(
   try {
     try {
       if (data instanceof ReadableStream) {
-        await writeStreamToHandle(data, fh, opts.signal);
+        await writeStreamToHandle(data, fh, opts.signal, undefined, opts.release);
       } else {
         throwIfAborted(opts.signal);
         await fh.writeFile(typeof data === "string" ? new TextEncoder().encode(data) : data);

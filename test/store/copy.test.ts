@@ -8,6 +8,7 @@ import { copy, CopyError, copyGraph } from "../../src/store/copy.ts";
 import { LocalRepository } from "../../src/store/local.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { OciArchive, OciArchiveWriter } from "../../src/store/oci-archive.ts";
+import { OciLayoutDir } from "../../src/store/oci-layout.ts";
 import { ChunkPool } from "../../src/util/chunk-pool.ts";
 import { bytesStream, type StoreOptions, type Target } from "../../src/store/target.ts";
 import { CancelledError, IntegrityError, KitError, NotFoundError } from "../../src/util/errors.ts";
@@ -405,5 +406,30 @@ describe("pooled blob copies (a destination that releases chunks: local storage,
     expect(await allReleased(pools[0]!)).toBe(true);
     const back = await OciArchive.open(out);
     expect(Buffer.compare(Buffer.from(await readStream(await back.fetch(g.layerDesc))), Buffer.from(g.layer))).toBe(0);
+  });
+
+  test("local storage → oci: layout directory → local storage, both ways through the pool, byte for byte", async () => {
+    const g = largeGraph();
+    const local = await LocalRepository.open(path.join(dir, "storage"), "localhost/large");
+    await copy(await OciArchive.open(await archiveOf(g)), "v1", local, "v1");
+    const pools: ChunkPool[] = [];
+    const watch = (t: Target) => new Spy(t, { fetch: async (d, s, o) => (d.digest === g.layerDesc.digest && o?.pool && pools.push(o.pool), s) });
+    const layout = await OciLayoutDir.create(path.join(dir, "layout"));
+    await copy(watch(local), "v1", layout, "v1");
+    const back = await LocalRepository.open(path.join(dir, "storage2"), "localhost/back");
+    let shared = 0;
+    const src = new Spy(layout, {
+      fetch: async (d, s, o) => {
+        if (d.digest !== g.layerDesc.digest) return s;
+        if (o?.pool) pools.push(o.pool);
+        return s.pipeThrough(new TransformStream({ transform: (c, ctl) => void (o?.pool?.owns(c) && shared++, ctl.enqueue(c)) }));
+      },
+    });
+    await copy(src, "v1", back, "v1");
+    expect(pools).toHaveLength(2);
+    expect(shared).toBe(Math.ceil(g.layer.length / (1 << 20)));
+    for (const p of pools) expect(await allReleased(p)).toBe(true);
+    expect(Buffer.compare(fs.readFileSync(path.join(dir, "layout", "blobs", "sha256", g.layerDesc.digest.slice(7))), Buffer.from(g.layer))).toBe(0);
+    expect(Buffer.compare(fs.readFileSync(back.layout.blobPath(g.layerDesc.digest)), Buffer.from(g.layer))).toBe(0);
   });
 });
