@@ -27,10 +27,14 @@ const ROWS = [
   "push vs skopeo copy",
   "pull vs skopeo copy",
   "re-push unchanged vs skopeo copy",
+  "push vs a raw upload by curl",
   "pull through connections capped at 16 MiB/s vs skopeo copy",
   "import 64 MiB from a fake Hub vs curl",
+  "import 64 MiB vs curl | tee | openssl twice",
   "push to oci-archive: vs tar cf",
   "pull from oci-archive: vs tar xf",
+  "push to oci-archive: vs tar | tee | openssl",
+  "pull from oci-archive: vs tar xf beside openssl",
 ];
 
 const esc = (s: string) => s.replaceAll("|", "\\|");
