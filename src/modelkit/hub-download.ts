@@ -21,7 +21,6 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Digest } from "../oci/digest.ts";
@@ -32,7 +31,7 @@ import { sha256, type Sha256 } from "../runtime/runtime.ts";
 import { fileTarFrame } from "../store/tar.ts";
 import type { PrebuiltLayer } from "./pack.ts";
 import { CancelledError, IntegrityError, KitError } from "../util/errors.ts";
-import { atomicWriteFile, errnoCode } from "../util/fs.ts";
+import { atomicWriteFile, errnoCode, writeAllSync } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import { abortReason, Pool, throwIfAborted } from "../util/pool.ts";
 import { eachChunk, skipBytes } from "../util/streams.ts";
@@ -327,7 +326,7 @@ class FileDownload {
         await rehash(fh, head, have, (b) => this.#hashes.add(b, CONTENT | LAYER), opts.signal);
         opts.logger.debug(`Resuming download of ${file.path} at byte ${have - head} of ${file.size}`);
       } else if (head > 0) {
-        writeAll(fh, this.#head);
+        writeAllSync(fh.fd, this.#head);
         await this.#hashes.add(this.#head, LAYER);
       }
       const offset = have > 0 ? have - head : 0;
@@ -336,7 +335,7 @@ class FileDownload {
       if (offset < file.size) await this.#fetchRest(fh, offset, task);
       const size = (await fh.stat()).size - head;
       if (this.#tail.length > 0) {
-        writeAll(fh, this.#tail);
+        writeAllSync(fh.fd, this.#tail);
         await this.#hashes.add(this.#tail, LAYER);
       }
       const digests = await this.#hashes.finish();
@@ -368,7 +367,7 @@ class FileDownload {
       const pending = this.#hashes.add(chunk, CONTENT | LAYER);
       // Synchronous: the copy into the page cache is short, and a thread-pool write per chunk
       // costs more than it overlaps (a 1 GiB download: about twice the time of curl).
-      writeAll(fh, chunk);
+      writeAllSync(fh.fd, chunk);
       if (pending) await pending;
       task?.add(chunk.byteLength);
       this.total?.add(chunk.byteLength);
@@ -409,8 +408,4 @@ class FileDownload {
   }
 }
 
-/** Appends all of `b` (the file is open for appending). */
-function writeAll(fh: fsp.FileHandle, b: Uint8Array): void {
-  let off = 0;
-  while (off < b.length) off += fs.writeSync(fh.fd, b, off, b.length - off);
-}
+

@@ -15,12 +15,11 @@
  * download, never a wrong blob.
  * @module
  */
-import fs from "node:fs";
 import fsp from "node:fs/promises";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { sha256, type Sha256 } from "../runtime/runtime.ts";
 import { IntegrityError, KitError } from "../util/errors.ts";
-import { errnoCode, type LockHandle, randomHex } from "../util/fs.ts";
+import { errnoCode, type LockHandle, randomHex, writeAllSync } from "../util/fs.ts";
 import { eachChunk } from "../util/streams.ts";
 import { throwIfAborted } from "../util/pool.ts";
 
@@ -283,8 +282,7 @@ export class IngestDownload implements PartialDownload {
    * hashes it when it is next in line.
    */
   #writeChunk(range: ByteRange, value: Uint8Array): void {
-    let off = 0;
-    while (off < value.byteLength) off += fs.writeSync(this.fh.fd, value, off, value.byteLength - off, range.start + off);
+    writeAllSync(this.fh.fd, value, range.start);
     this.#filled.add(range.start, range.end);
     if (!this.#catchUp && range.start === this.#hashed) {
       this.#hash.update(value);

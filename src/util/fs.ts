@@ -159,6 +159,27 @@ export async function syncDir(dir: string): Promise<void> {
 }
 
 /**
+ * Largest piece handed to one write call. On the 2-vCPU bench guest (Linux 6.18, ext4) writing
+ * 1 GiB into the page cache in 1 MiB calls took anywhere from 0.28 to 3.5 s (most of it system
+ * time), in 256 KiB or 128 KiB calls 0.24–0.30 s every time (`dd bs=…`, interleaved): larger
+ * writes make the kernel look for larger contiguous folios, which is slow while memory is
+ * fragmented. Smaller pieces cost more calls for nothing.
+ */
+export const WRITE_SLICE = 256 * 1024;
+
+/**
+ * Writes all of `data` to `fd` synchronously (at `position`, or at the file's current position
+ * when it is null or undefined), in calls of at most {@link WRITE_SLICE} bytes.
+ */
+export function writeAllSync(fd: number, data: Uint8Array, position?: number | null): void {
+  let off = 0;
+  while (off < data.byteLength) {
+    const n = Math.min(WRITE_SLICE, data.byteLength - off);
+    off += position === undefined || position === null ? fs.writeSync(fd, data, off, n) : fs.writeSync(fd, data, off, n, position + off);
+  }
+}
+
+/**
  * Copies a stream into an open file handle, chunk by chunk (memory stays bounded).
  * Returns the number of bytes written. An abort cancels the stream and throws CancelledError.
  *
@@ -180,8 +201,7 @@ export async function writeStreamToHandle(
 ): Promise<number> {
   let n = 0;
   await eachChunk(stream, signal, (value) => {
-    let off = 0;
-    while (off < value.byteLength) off += fs.writeSync(fh.fd, value, off, value.byteLength - off);
+    writeAllSync(fh.fd, value);
     n += value.byteLength;
     onChunk?.(value.byteLength);
     release?.(value);
@@ -189,11 +209,15 @@ export async function writeStreamToHandle(
   return n;
 }
 
-/** Writes all of `data` at `position` (null: the file's current position), however many calls that takes. */
+/**
+ * Writes all of `data` at `position` (null: the file's current position) on the thread pool, in
+ * calls of at most {@link WRITE_SLICE} bytes.
+ */
 export async function writeAllAt(fh: fsp.FileHandle, data: Uint8Array, position: number | null): Promise<void> {
   let off = 0;
   while (off < data.byteLength) {
-    const { bytesWritten } = await fh.write(data, off, data.byteLength - off, position === null ? null : position + off);
+    const n = Math.min(WRITE_SLICE, data.byteLength - off);
+    const { bytesWritten } = await fh.write(data, off, n, position === null ? null : position + off);
     off += bytesWritten;
   }
 }
