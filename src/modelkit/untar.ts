@@ -5,11 +5,11 @@
  * half-written file under its final name.
  * @module
  */
-import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, type Stats, statSync, unlinkSync, write } from "node:fs";
+import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, type Stats, statSync, unlinkSync } from "node:fs";
 import * as nodePath from "node:path";
 import { cleanPath } from "../kitfile/paths.ts";
 import { asKitError, CancelledError, CorruptDataError, IntegrityError, KitError } from "../util/errors.ts";
-import { isWithinDir, ownedTempName, WRITE_SLICE, writeAllSync } from "../util/fs.ts";
+import { isWithinDir, ownedTempName, writeAllAt, writeAllSync } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
 import { throwIfAborted } from "../util/pool.ts";
 import { readTar } from "../store/tar-reader.ts";
@@ -110,14 +110,6 @@ function resolveEntryPath(rel: string, display: string, rootReal: string): strin
 /** Chunks at least this large are written on the thread pool while the next one is read and hashed. */
 const ASYNC_WRITE_BYTES = 64 * 1024;
 
-async function writeAllAsync(fd: number, chunk: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < chunk.length) {
-    const n = Math.min(WRITE_SLICE, chunk.length - off);
-    off += await new Promise<number>((resolve, reject) => write(fd, chunk, off, n, null, (e, w) => (e ? reject(e) : resolve(w))));
-  }
-}
-
 /** Writes every chunk to `fd`, one large write in flight while the next chunk is read; returns the byte count. */
 async function writeChunks(fd: number, chunks: AsyncIterable<Uint8Array>): Promise<number> {
   let written = 0;
@@ -129,7 +121,7 @@ async function writeChunks(fd: number, chunks: AsyncIterable<Uint8Array>): Promi
       if (chunk.length < ASYNC_WRITE_BYTES) {
         writeAllSync(fd, chunk);
       } else {
-        pending = writeAllAsync(fd, chunk);
+        pending = writeAllAt(fd, chunk, null);
         pending.catch(() => {}); // awaited above or below
       }
       written += chunk.length;

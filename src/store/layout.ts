@@ -84,7 +84,6 @@ export interface IngestOptions extends StoreOptions {
   release?: (chunk: Uint8Array) => void;
 }
 
-
 /** Most bytes written or hashed but not yet done: the reader waits beyond this. */
 const INGEST_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
 const INGEST_IN_FLIGHT_CHUNKS = 16;
@@ -113,7 +112,7 @@ async function writeHashed(chunks: AsyncIterable<Uint8Array>, fh: fsp.FileHandle
       const at = size;
       size += chunk.byteLength;
       const hashed = hasher.update(chunk);
-      writes = writes.then(() => writeAllAt(fh, chunk, at));
+      writes = writes.then(() => writeAllAt(fh.fd, chunk, at));
       // The buffer goes back once both are over, also after a failure (the reader may be waiting
       // for it); the first failure ends the loop at the next chunk.
       const done = Promise.allSettled([hashed, writes]).then(([h, w]) => {

@@ -160,10 +160,10 @@ export async function syncDir(dir: string): Promise<void> {
 
 /**
  * Largest piece handed to one write call. On the 2-vCPU bench guest (Linux 6.18, ext4) writing
- * 1 GiB into the page cache in 1 MiB calls took anywhere from 0.28 to 3.5 s (most of it system
- * time), in 256 KiB or 128 KiB calls 0.24–0.30 s every time (`dd bs=…`, interleaved): larger
- * writes make the kernel look for larger contiguous folios, which is slow while memory is
- * fragmented. Smaller pieces cost more calls for nothing.
+ * 1 GiB into the page cache in 1 MiB calls took anywhere from 0.24 to 3.5 s (nearly all of it
+ * system time), in 256 KiB calls 0.23–0.30 s in every one of 23 interleaved `dd` rounds (see
+ * docs/benchmarks.md; why large calls are slow there was not established). Smaller pieces only
+ * cost more calls.
  */
 export const WRITE_SLICE = 256 * 1024;
 
@@ -210,15 +210,15 @@ export async function writeStreamToHandle(
 }
 
 /**
- * Writes all of `data` at `position` (null: the file's current position) on the thread pool, in
- * calls of at most {@link WRITE_SLICE} bytes.
+ * Writes all of `data` to `fd` at `position` (null: the file's current position) on the thread
+ * pool, in calls of at most {@link WRITE_SLICE} bytes.
  */
-export async function writeAllAt(fh: fsp.FileHandle, data: Uint8Array, position: number | null): Promise<void> {
+export async function writeAllAt(fd: number, data: Uint8Array, position: number | null): Promise<void> {
   let off = 0;
   while (off < data.byteLength) {
     const n = Math.min(WRITE_SLICE, data.byteLength - off);
-    const { bytesWritten } = await fh.write(data, off, n, position === null ? null : position + off);
-    off += bytesWritten;
+    const at = position === null ? null : position + off;
+    off += await new Promise<number>((resolve, reject) => fs.write(fd, data, off, n, at, (e, w) => (e ? reject(e) : resolve(w))));
   }
 }
 

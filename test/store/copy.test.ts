@@ -358,23 +358,31 @@ describe("pooled blob copies (a destination that releases chunks: local storage,
     return file;
   }
 
-  test("oci-archive → local storage reads the large blob into the copy's shared buffers and gives every one back", async () => {
-    const g = largeGraph();
-    const archive = await OciArchive.open(await archiveOf(g));
-    const pools: ChunkPool[] = [];
-    let shared = 0;
-    const src = new Spy(archive as unknown as Target, {
+  /**
+   * `t` as a copy's source, recording for the layer `digest` each pool the copy passes to its fetch
+   * and how many chunks it delivered came from that pool (all of them, when the store honours it).
+   */
+  function pooledSource(t: Target, digest: string) {
+    const seen = { pools: [] as ChunkPool[], shared: 0 };
+    const src = new Spy(t, {
       fetch: async (d, s, o) => {
-        if (d.digest !== g.layerDesc.digest) return s;
-        if (o?.pool) pools.push(o.pool);
-        return s.pipeThrough(new TransformStream({ transform: (c, ctl) => void (o?.pool?.owns(c) && shared++, ctl.enqueue(c)) }));
+        if (d.digest !== digest) return s;
+        if (o?.pool) seen.pools.push(o.pool);
+        return s.pipeThrough(new TransformStream({ transform: (c, ctl) => void (o?.pool?.owns(c) && seen.shared++, ctl.enqueue(c)) }));
       },
     });
+    return { src, seen };
+  }
+  const layerChunks = (g: ReturnType<typeof largeGraph>) => Math.ceil(g.layer.length / (1 << 20));
+
+  test("oci-archive → local storage reads the large blob into the copy's shared buffers and gives every one back", async () => {
+    const g = largeGraph();
+    const { src, seen } = pooledSource((await OciArchive.open(await archiveOf(g))) as unknown as Target, g.layerDesc.digest);
     const local = await LocalRepository.open(path.join(dir, "storage"), "localhost/large");
     await copy(src, "v1", local, "v1");
-    expect(pools).toHaveLength(1);
-    expect(shared).toBe(Math.ceil(g.layer.length / (1 << 20))); // every chunk of the layer was one of the pool's buffers
-    expect(await allReleased(pools[0]!)).toBe(true);
+    expect(seen.pools).toHaveLength(1);
+    expect(seen.shared).toBe(layerChunks(g)); // every chunk of the layer was one of the pool's buffers
+    expect(await allReleased(seen.pools[0]!)).toBe(true);
     const stored = fs.readFileSync(local.layout.blobPath(g.layerDesc.digest));
     expect(Buffer.compare(stored, Buffer.from(g.layer))).toBe(0);
     expect(fs.readdirSync(path.join(dir, "storage", "ingest"))).toEqual([]);
@@ -396,14 +404,14 @@ describe("pooled blob copies (a destination that releases chunks: local storage,
     const g = largeGraph();
     const local = await LocalRepository.open(path.join(dir, "storage"), "localhost/large");
     await copy(await OciArchive.open(await archiveOf(g)), "v1", local, "v1");
-    const pools: ChunkPool[] = [];
-    const src = new Spy(local, { fetch: async (_d, s, o) => (o?.pool && pools.push(o.pool), s) });
+    const { src, seen } = pooledSource(local, g.layerDesc.digest);
     const out = path.join(dir, "out.tar");
     const w = await OciArchiveWriter.create(out);
     await copy(src, "v1", w, "v2");
     await w.commit();
-    expect(pools).toHaveLength(1);
-    expect(await allReleased(pools[0]!)).toBe(true);
+    expect(seen.pools).toHaveLength(1);
+    expect(seen.shared).toBe(layerChunks(g));
+    expect(await allReleased(seen.pools[0]!)).toBe(true);
     const back = await OciArchive.open(out);
     expect(Buffer.compare(Buffer.from(await readStream(await back.fetch(g.layerDesc))), Buffer.from(g.layer))).toBe(0);
   });
@@ -412,22 +420,16 @@ describe("pooled blob copies (a destination that releases chunks: local storage,
     const g = largeGraph();
     const local = await LocalRepository.open(path.join(dir, "storage"), "localhost/large");
     await copy(await OciArchive.open(await archiveOf(g)), "v1", local, "v1");
-    const pools: ChunkPool[] = [];
-    const watch = (t: Target) => new Spy(t, { fetch: async (d, s, o) => (d.digest === g.layerDesc.digest && o?.pool && pools.push(o.pool), s) });
     const layout = await OciLayoutDir.create(path.join(dir, "layout"));
-    await copy(watch(local), "v1", layout, "v1");
+    const out = pooledSource(local, g.layerDesc.digest);
+    await copy(out.src, "v1", layout, "v1");
     const back = await LocalRepository.open(path.join(dir, "storage2"), "localhost/back");
-    let shared = 0;
-    const src = new Spy(layout, {
-      fetch: async (d, s, o) => {
-        if (d.digest !== g.layerDesc.digest) return s;
-        if (o?.pool) pools.push(o.pool);
-        return s.pipeThrough(new TransformStream({ transform: (c, ctl) => void (o?.pool?.owns(c) && shared++, ctl.enqueue(c)) }));
-      },
-    });
-    await copy(src, "v1", back, "v1");
+    const into = pooledSource(layout, g.layerDesc.digest);
+    await copy(into.src, "v1", back, "v1");
+    const pools = [...out.seen.pools, ...into.seen.pools];
     expect(pools).toHaveLength(2);
-    expect(shared).toBe(Math.ceil(g.layer.length / (1 << 20)));
+    expect(out.seen.shared).toBe(layerChunks(g));
+    expect(into.seen.shared).toBe(layerChunks(g));
     for (const p of pools) expect(await allReleased(p)).toBe(true);
     expect(Buffer.compare(fs.readFileSync(path.join(dir, "layout", "blobs", "sha256", g.layerDesc.digest.slice(7))), Buffer.from(g.layer))).toBe(0);
     expect(Buffer.compare(fs.readFileSync(back.layout.blobPath(g.layerDesc.digest)), Buffer.from(g.layer))).toBe(0);

@@ -260,13 +260,18 @@ describe("large writes go to the kernel in slices of at most WRITE_SLICE bytes",
     expect(w.sizes.length).toBeGreaterThanOrEqual(5);
     expect(Math.max(...w.sizes)).toBeLessThanOrEqual(WRITE_SLICE);
     const asyncSizes: number[] = [];
-    const origWrite = fh.write.bind(fh);
-    (fh as { write: unknown }).write = (buf: Uint8Array, off: number, len: number, pos: number | null) => {
+    const origWrite = fs.write;
+    const spy = spyOn(fs, "write").mockImplementation(((fd: number, buf: Uint8Array, off: number, len: number, pos: number | null, cb: never) => {
       asyncSizes.push(len);
-      return origWrite(buf, off, len, pos);
-    };
-    await writeAllAt(fh, data, data.length);
+      return origWrite(fd, buf, off, len, pos, cb);
+    }) as unknown as typeof fs.write);
+    try {
+      await writeAllAt(fh.fd, data, data.length);
+    } finally {
+      spy.mockRestore();
+    }
     await fh.close();
+    expect(asyncSizes.length).toBeGreaterThanOrEqual(5);
     expect(Math.max(...asyncSizes)).toBeLessThanOrEqual(WRITE_SLICE);
     expect(Buffer.compare(fs.readFileSync(file), Buffer.concat([data, data]))).toBe(0);
   });
