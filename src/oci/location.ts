@@ -8,7 +8,7 @@
 import { KitError } from "../util/errors.ts";
 import { digestProblem } from "./digest.ts";
 import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_KIT_REFERENCE, ANNOTATION_REF_NAME } from "./media-types.ts";
-import { isTag, LOCAL_REGISTRY, parseReference, refToString, type ModelRef } from "./reference.ts";
+import { DEFAULT_TAG, isModelRef, isTag, LOCAL_REGISTRY, parseOrasReference, parseReference, refToString, withTag, type ModelRef } from "./reference.ts";
 
 export type LayoutFormat = "oci" | "oci-archive";
 
@@ -102,6 +102,21 @@ export function layoutWithDigest(l: LayoutRef, digest: string): LayoutRef {
   return { kind: "layout", format: l.format, path: l.path, digest };
 }
 
+/**
+ * A full `registry/repository[:tag|@digest]` name as kit and containerd record it: the first
+ * segment is always the registry, so kit's own `localhost/<name>:<tag>` means repository `<name>`
+ * (kit's reference parser would read `localhost/<name>` as the repository).
+ */
+function tryParseRecorded(s: string | undefined): ModelRef | undefined {
+  if (!s) return undefined;
+  try {
+    const r = parseOrasReference(s);
+    return isModelRef(r) ? r : withTag(r, DEFAULT_TAG);
+  } catch {
+    return undefined;
+  }
+}
+
 function tryParse(s: string | undefined): ModelRef | undefined {
   if (!s) return undefined;
   try {
@@ -130,7 +145,7 @@ export function repositoryFromPath(layoutPath: string): string {
  */
 export function layoutKitName(entry: { digest: string; annotations?: Record<string, string> }, layoutPath: string): ModelRef {
   const a = entry.annotations ?? {};
-  const recorded = tryParse(a[ANNOTATION_KIT_REFERENCE]) ?? tryParse(a[ANNOTATION_CONTAINERD_NAME]);
+  const recorded = tryParseRecorded(a[ANNOTATION_KIT_REFERENCE]) ?? tryParseRecorded(a[ANNOTATION_CONTAINERD_NAME]);
   if (recorded) return recorded;
   const refName = a[ANNOTATION_REF_NAME];
   const repository = repositoryFromPath(layoutPath);

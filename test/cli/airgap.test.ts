@@ -34,6 +34,9 @@ async function packed(name = "model") {
 
 const output = (r: { stdout: string; stderr: string }) => r.stdout + r.stderr;
 
+/** The manifest digest `ref` has in `env`'s local storage. */
+const packedDigest = async (env: Env, ref: string) => JSON.parse((await env.run(["inspect", ref])).stdout).digest as string;
+
 const list = async (env: { run: (a: string[]) => Promise<{ stdout: string }> }, ...args: string[]) =>
   (await env.run(["list", ...args, "--format", "{{ .Repo }} {{ .Tags }} {{ .Digest }} {{ .ModelName }} {{ .Size }} {{ .Author }}"])).stdout;
 
@@ -59,6 +62,21 @@ describe("kit push into a layout and back", () => {
     expect(pulled.code).toBe(0);
     expect(output(pulled)).toContain(`Pulled ${src.digest} as registry.example.com/team/model:v1`);
     expect(await list(far)).toBe(row);
+  });
+
+  test("a local kit comes back under its own name (localhost/<name> is recorded, <name> restored)", async () => {
+    const env = kitEnv("kit-airgap-local-");
+    const digest = await packInto(env, "mine", "team/mine:v3");
+    const file = path.join(env.root, "mine.tar");
+    expect((await env.run(["push", "team/mine:v3", `oci-archive:${file}`])).code).toBe(0);
+    const row = await list(env);
+    expect(row).toBe(`team/mine [v3] ${digest} mine 20.0 KiB Ada\n`);
+    expect(await list(env, `oci-archive:${file}`)).toBe(row);
+    const far = kitEnv("kit-airgap-far-");
+    const pulled = await far.run(["pull", `oci-archive:${file}`]);
+    expect(output(pulled)).toContain(`Pulled ${digest} as team/mine:v3`);
+    expect(await list(far)).toBe(row);
+    expect((await far.run(["inspect", "team/mine:v3"])).code).toBe(0);
   });
 
   test("an oci: directory holds several kits; without a TAG the source's tag is used; a kit named by tag or digest is read in place", async () => {
@@ -114,7 +132,7 @@ describe("kit push into a layout and back", () => {
     expect((await env.run(["push", "two:v1", `oci-archive:${file}:second`])).code).toBe(0);
     const rows = await list(env, `oci-archive:${file}`);
     expect(rows).toContain("registry.example.com/team/one [v1]");
-    expect(rows).toContain("two [second]");
+    expect(rows.split("\n")).toContain(`two [second] ${await packedDigest(env, "two:v1")} two 19.0 KiB Ada`);
     expect(readdirSync(env.root).filter((n) => n.includes("both.tar"))).toEqual(["both.tar"]);
   });
 

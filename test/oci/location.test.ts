@@ -59,6 +59,17 @@ describe("layoutKitName", () => {
     expect(layoutKitName(entry({ "io.containerd.image.name": "ghcr.io/o/m:2" }), "/x/m.tar")).toEqual({ registry: "ghcr.io", repository: "o/m", tag: "2" });
   });
 
+  test("a recorded local kit keeps its name: the first segment is always the registry", () => {
+    // kit records a local kit as localhost/<name>:<tag>; kit's own reference parser would make
+    // that repository "localhost/<name>", and the kit would come back under another name.
+    expect(layoutKitName(entry({ "io.kitops.modelkit.reference": "localhost/bench/ag:v1" }), "/x/m.tar"))
+      .toEqual({ registry: "localhost", repository: "bench/ag", tag: "v1" });
+    expect(layoutKitName(entry({ "io.kitops.modelkit.reference": "localhost/localhost/m:v1" }), "/x/m.tar"))
+      .toEqual({ registry: "localhost", repository: "localhost/m", tag: "v1" });
+    expect(layoutKitName(entry({ "io.kitops.modelkit.reference": `localhost/m@${D}` }), "/x/m.tar")).toEqual({ registry: "localhost", repository: "m", digest: D });
+    expect(layoutKitName(entry({ "io.kitops.modelkit.reference": "localhost:5000/m" }), "/x/m.tar")).toEqual({ registry: "localhost:5000", repository: "m", tag: "latest" });
+  });
+
   test("a ref.name that is a full reference is used as it is", () => {
     expect(layoutKitName(entry({ "org.opencontainers.image.ref.name": "quay.io/o/m:3" }), "/x/m.tar")).toEqual({ registry: "quay.io", repository: "o/m", tag: "3" });
   });
