@@ -74,9 +74,12 @@ function statOrUndefined(p: string): Stats | undefined {
 
 /**
  * kit's `VerifySubpath` for an entry: returns the real on-disk location (symlinks in the existing part
- * resolved), or throws `illegal file path: <p>: <why>`.
+ * resolved), or throws `illegal file path: <p>: <why>`. `dirs` holds real directories under the
+ * root already seen as such (not symlinks) during this extraction, which are not looked at again:
+ * an archive holds no symlinks, so only what was there before could be one, and that is checked
+ * when first met.
  */
-function resolveEntryPath(rel: string, display: string, rootReal: string): string {
+function resolveEntryPath(rel: string, display: string, rootReal: string, dirs?: Set<string>): string {
   const fail = (why: string) => new KitError(`illegal file path: ${display}: ${why}`);
   if (rel.startsWith("/")) throw fail(`absolute paths are not supported (${display})`);
   if (rel.includes("\0")) throw fail("a path cannot contain a NUL byte");
@@ -89,8 +92,13 @@ function resolveEntryPath(rel: string, display: string, rootReal: string): strin
   const parts = cleaned.split("/");
   for (let i = 0; i < parts.length; i++) {
     const next = nodePath.join(current, parts[i]!);
+    if (dirs?.has(next)) {
+      current = next;
+      continue;
+    }
     const st = lstatOrUndefined(next);
     if (!st) return nodePath.join(next, ...parts.slice(i + 1));
+    if (st.isDirectory() && i < parts.length - 1) dirs?.add(next);
     if (st.isSymbolicLink()) {
       let target: string;
       try {
@@ -165,6 +173,14 @@ export async function extractTar(
   const result: ExtractResult = { files: 0, dirs: 0, skipped: 0, bytes: 0 };
   mkdirSync(targetDir, { recursive: true });
   const rootReal = realpathSync(targetDir);
+  /** Directories of the target known to be real ones (created or seen during this extraction). */
+  const dirs = new Set<string>();
+  /** `mkdir -p` of `dir`, remembering it and its parents up to the root. */
+  const makeDir = (dir: string, mode: number) => {
+    if (dirs.has(dir)) return;
+    mkdirSync(dir, { recursive: true, mode });
+    for (let d = dir; d !== rootReal && d.startsWith(rootReal) && !dirs.has(d); d = nodePath.dirname(d)) dirs.add(d);
+  };
   const subdir = opts.subdir ?? "";
   // Files are written under temporary names and only renamed into place once the whole stream has
   // been read, and so digest-verified: a corrupted or truncated layer leaves no file behind.
@@ -174,14 +190,15 @@ export async function extractTar(
   for await (const entry of readTar(stream, { signal: opts.signal, release: opts.release })) {
     const rel = subdir === "" ? entry.name : joinPath(subdir, entry.name);
     const display = subdir === "" ? entry.name : rel;
-    const dest = resolveEntryPath(rel, display, rootReal);
+    const dest = resolveEntryPath(rel, display, rootReal, dirs);
     if (entry.type === "dir") {
-      const st = statOrUndefined(dest);
+      const st = dirs.has(dest) ? undefined : statOrUndefined(dest);
       if (st) {
         if (!st.isDirectory()) throw new KitError(`path '${display}' already exists and is not a directory`);
-      } else {
+        dirs.add(dest);
+      } else if (!dirs.has(dest)) {
         opts.logger?.debug(`Creating directory ${display}`);
-        mkdirSync(dest, { recursive: true, mode: entry.mode & EXTRACT_MODE_MASK });
+        makeDir(dest, entry.mode & EXTRACT_MODE_MASK);
       }
       result.dirs++;
       continue;
@@ -196,7 +213,7 @@ export async function extractTar(
     }
     opts.logger?.debug(`Unpacking file ${display}`);
     const dir = nodePath.dirname(dest);
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    makeDir(dir, 0o755);
     const tmp = nodePath.join(dir, ownedTempName(nodePath.basename(dest)));
     const fd = openSync(tmp, "wx", entry.mode & EXTRACT_MODE_MASK);
     let closed = false;

@@ -337,6 +337,16 @@ describe("extractTar", () => {
       expect((err as Error).message).toBe("illegal file path: victim: paths must be within context directory");
       expect(fs.readFileSync(path.join(outside, "victim"), "utf8")).toBe("safe");
     });
+    test("a symlink met deep in a directory already written through is still checked", async () => {
+      // Directories seen during an extraction are not looked at again; a symlink beside them must be.
+      fs.mkdirSync(path.join(target, "d", "e"), { recursive: true });
+      fs.symlinkSync(outside, path.join(target, "d", "e", "evil"));
+      await refuse(
+        archive(fileBlocks("d/e/ok", "fine"), rawHeader("d/e/new/", "5"), fileBlocks("d/e/new/f", "fine"), fileBlocks("d/e/evil/x", "e")),
+        "illegal file path: d/e/evil/x: paths must be within context directory",
+      );
+      await refuse(archive(rawHeader("d/", "5"), rawHeader("d/e/", "5"), fileBlocks("d/e/evil", "e")), "illegal file path: d/e/evil: paths must be within context directory");
+    });
     test("dangling symlink in the path", async () => {
       fs.symlinkSync(path.join(outside, "nothing-here"), path.join(target, "dangling"));
       await refuse(archive(fileBlocks("dangling", "e")), "illegal file path: dangling: paths must be within context directory");
