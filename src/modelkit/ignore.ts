@@ -250,9 +250,18 @@ export class Pattern {
           re += "\\\\";
         }
       } else if (ch === "[" || ch === "]") {
-        if (ch === "[" && !inClass) inClass = true;
-        else if (ch === "]") inClass = false;
-        re += ch;
+        // Go's regexp (RE2) reads a `]` outside a class and a `[` inside one as literals; a
+        // JavaScript regexp refuses the first, so both are escaped. (A `]` first in a class is
+        // a syntax error for filepath.Match, refused before this.)
+        if (ch === "[" && !inClass) {
+          inClass = true;
+          re += "[";
+        } else if (ch === "]" && inClass) {
+          inClass = false;
+          re += "]";
+        } else {
+          re += "\\" + ch;
+        }
         type = "regexp";
       } else {
         re += ch; // like patternmatcher, `^` and `/` go through unescaped

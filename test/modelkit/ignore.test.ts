@@ -100,6 +100,15 @@ describe("Pattern compilation", () => {
     expect(new Pattern("[^ab].txt", false).match("b.txt")).toBe(false);
     expect(new Pattern("\\a", false).match("a")).toBe(true);
   });
+  test("a ] outside a class and a [ inside one are literal characters, as in Go's regexp", () => {
+    // filepath.Match accepts these; a JavaScript regexp in unicode mode refused the lone ].
+    expect(new Pattern("a]b", false).match("a]b")).toBe(true);
+    expect(new Pattern("[!]]b", false).match("!]b")).toBe(true);
+    expect(new Pattern("[!]]b", false).match("x]b")).toBe(false);
+    expect(new Pattern("[[]x].txt", false).match("[x].txt")).toBe(true);
+    expect(createIgnore("a]b\n[[]x].txt\n").matches("a]b")).toBe(true);
+    expect(createIgnore("a]b\n[[]x].txt\n").matches("[x].txt")).toBe(true);
+  });
 });
 
 describe("createIgnore (kit .kitignore)", () => {
