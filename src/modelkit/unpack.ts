@@ -285,7 +285,14 @@ export async function unpackModelKit(
 export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitContents, o: UnpackOptions): Promise<void> {
   const { dir, logger } = o;
   const progress = o.progress ?? noProgress;
-  await mkdir(dir, { recursive: true, mode: 0o755 });
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+  } catch (e) {
+    // mkdir -p answers EEXIST when the path (or ENOTDIR when a parent) is a file.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EEXIST" && code !== "ENOTDIR") throw e;
+    throw new KitError(`failed to create directory ${dir}: not a directory`, { cause: e, hint: "Give --dir a directory, or a path that does not exist yet" });
+  }
   // Temporary files an earlier unpack into this directory left when it was killed.
   const leftovers = await removeAbandonedTemps(dir, { recursive: true });
   if (leftovers > 0) logger.debug(`Removed ${leftovers} temporary file(s) left by an interrupted unpack`);
@@ -326,7 +333,9 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
       throwIfAborted(signal);
       const entryPath = p.entry.path ?? "";
       const word = KIND_WORD[p.kind];
-      logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`);
+      // Announced when its turn comes (the layers before it are in place), so the lines read as
+      // kit's one layer after another, and no layer after a failed one is announced.
+      before.then(() => logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`), () => {});
       const task = progress.task(layerTitle(p.kind, p.entry), p.layer.size);
       // An uncompressed layer from local storage is read into a few reused buffers, each given
       // back once written and hashed (a compressor keeps its input for a while: fresh buffers).

@@ -5,7 +5,7 @@
  * half-written file under its final name.
  * @module
  */
-import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, type Stats, statSync, unlinkSync } from "node:fs";
+import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmdirSync, type Stats, statSync, unlinkSync } from "node:fs";
 import * as nodePath from "node:path";
 import { cleanPath } from "../kitfile/paths.ts";
 import { asKitError, CancelledError, CorruptDataError, IntegrityError, KitError } from "../util/errors.ts";
@@ -175,10 +175,17 @@ export async function extractTar(
   const rootReal = realpathSync(targetDir);
   /** Directories of the target known to be real ones (created or seen during this extraction). */
   const dirs = new Set<string>();
+  /** Directories this extraction created, outermost first (removed again if it fails). */
+  const created: string[] = [];
   /** `mkdir -p` of `dir`, remembering it and its parents up to the root. */
   const makeDir = (dir: string, mode: number) => {
     if (dirs.has(dir)) return;
-    mkdirSync(dir, { recursive: true, mode });
+    const first = mkdirSync(dir, { recursive: true, mode });
+    if (first !== undefined) {
+      const chain: string[] = [];
+      for (let d = dir; d.length >= first.length; d = nodePath.dirname(d)) chain.push(d);
+      created.push(...chain.reverse()); // a parent always before its children
+    }
     for (let d = dir; d !== rootReal && d.startsWith(rootReal) && !dirs.has(d); d = nodePath.dirname(d)) dirs.add(d);
   };
   const subdir = opts.subdir ?? "";
@@ -284,6 +291,14 @@ export async function extractTar(
           unlinkSync(p.tmp);
         } catch {
           // best effort
+        }
+      }
+      // The directories it made, deepest first, where nothing else (another layer) put anything.
+      for (let i = created.length - 1; i >= 0; i--) {
+        try {
+          rmdirSync(created[i]!);
+        } catch {
+          // not empty, or gone: left as it is
         }
       }
     }

@@ -51,3 +51,33 @@ test("kit dev start on a ModelKit whose model is safetensors says so before copy
   writeFileSync(path.join(dir, "m", "w.bin"), "x");
   expect((await runInProcess(["dev", "start", dir], { env: { KITOPS_HOME: home } })).stderr).toContain("not a .gguf file");
 });
+
+test("unpack into a path that is a file says so, not with a raw system error", async () => {
+  const home = tempDir();
+  await packKit(home, { Kitfile: "manifestVersion: 1.0.0\nmodel:\n  path: m.bin\n", "m.bin": "w" }, { tag: "f:v1" });
+  const dir = tempDir();
+  const file = path.join(dir, "afile");
+  writeFileSync(file, "x");
+  const r = await runInProcess(["unpack", "f:v1", "-d", file], { env: { KITOPS_HOME: home } });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain(`[ERROR] Failed to unpack: failed to create directory ${file}: not a directory\n`);
+  expect(r.stdout).toContain("Give --dir a directory, or a path that does not exist yet");
+  expect(readdirSync(dir)).toEqual(["afile"]);
+});
+
+test("an unpack that fails at a layer announces no later layer and leaves none of their directories", async () => {
+  const home = tempDir();
+  await packKit(home, {
+    Kitfile: "manifestVersion: 1.0.0\nmodel:\n  name: w\n  path: weights.bin\ndatasets:\n  - name: training\n    path: data\n  - name: other\n    path: data2\n",
+    "weights.bin": "w",
+    "data/sub/deeper/b.csv": "a,b\n",
+    "data2/x/c.csv": "c\n",
+  }, { tag: "p2:v1" });
+  const dir = tempDir();
+  writeFileSync(path.join(dir, "weights.bin"), "mine");
+  const r = await runInProcess(["unpack", "p2:v1", "-d", dir], { env: { KITOPS_HOME: home } });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain("[ERROR] Failed to unpack: path 'weights.bin' already exists");
+  expect(r.stdout + r.stderr).not.toContain("Unpacking dataset");
+  expect(readdirSync(dir).sort()).toEqual(["Kitfile", "weights.bin"]);
+});
