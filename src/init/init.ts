@@ -38,14 +38,16 @@ export interface InitOptions {
   signal: AbortSignal;
 }
 
-/** Generates the Kitfile and writes it to its file; returns its YAML and the file (none: print it). */
+/** Generates the Kitfile and writes it to its file; returns its YAML and the file as given (none: print it). */
 export async function initKitfile(o: InitOptions): Promise<{ yaml: string; target?: string }> {
   const dir = o.dir === undefined ? undefined : path.resolve(o.cwd, o.dir);
   if (dir !== undefined && !(await stat(dir).catch(() => undefined))?.isDirectory()) throw new KitError(`Path ${o.dir} is not a directory`);
   const toStdout = o.output === "-" || (o.remote !== "" && !o.output && dir === undefined);
   const target = toStdout ? undefined : o.output ? path.resolve(o.cwd, o.output) : path.join(dir!, "Kitfile");
+  // Messages name the file as given (kit's filepath.Join(PATH, "Kitfile")), not resolved.
+  const shown = target === undefined ? undefined : o.output ? o.output : path.join(o.dir!, "Kitfile");
   if (target && !o.force && (await stat(target).catch(() => undefined))) {
-    throw new KitError(`Kitfile already exists at ${target}. Use '--force' to overwrite`);
+    throw new KitError(`Kitfile already exists at ${shown}. Use '--force' to overwrite`);
   }
   let { name, description, author } = o;
   // Prompts only on a terminal: scripts and CI never block waiting for input.
@@ -73,5 +75,5 @@ export async function initKitfile(o: InitOptions): Promise<{ yaml: string; targe
   }
   const yaml = kitfileToYaml(kitfile);
   if (target) await writeFile(target, yaml, { mode: 0o644 });
-  return { yaml, target };
+  return { yaml, target: shown };
 }

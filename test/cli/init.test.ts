@@ -49,6 +49,15 @@ test("kit init writes the Kitfile and prints it", async () => {
   expect(r.stdout).toBe(`Generated Kitfile:\n\n${EXPECTED}Saved to path '${path.join(dir, "Kitfile")}'\n`);
 });
 
+test("messages name the Kitfile as the path was given, as kit does (filepath.Join(PATH, \"Kitfile\"))", async () => {
+  const dir = layout();
+  const r = await runInProcess(["init", ".", "--name", "demo", "--desc", "A demo"], { cwd: dir });
+  expect(r.code).toBe(0);
+  expect(r.stdout.endsWith("Saved to path 'Kitfile'\n")).toBe(true);
+  const again = await runInProcess(["init", path.basename(dir), "--name", "demo"], { cwd: path.dirname(dir) });
+  expect(again.stderr).toBe(`[ERROR] Kitfile already exists at ${path.basename(dir)}/Kitfile. Use '--force' to overwrite\n`);
+});
+
 test("an existing Kitfile needs --force", async () => {
   const dir = layout();
   writeFileSync(path.join(dir, "Kitfile"), "old");

@@ -42,7 +42,7 @@ test("Deno smoke suite: init, pack, list, inspect, unpack match the Bun binary b
     return r.stdout.replaceAll(homes[who], "<home>").replaceAll(path.join(ctx, who), "<out>");
   };
   expect(await run("deno", ["init", ".", "--name", "smoke", "-o", "-"])).toBe(await run("bun", ["init", ".", "--name", "smoke", "-o", "-"]));
-  expect((await run("deno", ["init", ".", "--name", "smoke"])).endsWith(`Saved to path '${path.join(ctx, "Kitfile")}'\n`)).toBe(true);
+  expect((await run("deno", ["init", ".", "--name", "smoke"])).endsWith("Saved to path 'Kitfile'\n")).toBe(true);
   const kitfile = readFileSync(path.join(ctx, "Kitfile"), "utf8");
   for (const args of [["pack", ".", "-t", "smoke:v1"], ["list"], ["inspect", "smoke:v1"], ["info", "smoke:v1"]]) {
     expect(await run("deno", args)).toBe(await run("bun", args));
