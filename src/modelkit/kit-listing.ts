@@ -7,8 +7,7 @@
  * @module
  */
 import type { Kitfile } from "../kitfile/schema.ts";
-import { layoutKitName, type KitLocation, type LayoutRef } from "../oci/location.ts";
-import { ANNOTATION_KIT_REFERENCE } from "../oci/media-types.ts";
+import type { KitLocation, LayoutRef } from "../oci/location.ts";
 import { displayRef, LOCAL_REGISTRY, repoKey, tagOrDigest, type ModelRef } from "../oci/reference.ts";
 import { type LayoutSource, refNameOf } from "../store/oci-layout.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
@@ -25,7 +24,7 @@ import { mapLimit, throwIfAborted } from "../util/pool.ts";
 import { matchesFilters, type Filter, type LayerKind } from "./layer-filter.ts";
 import { NotAModelKitError } from "./contents.ts";
 import { inspectModelKit } from "./inspect.ts";
-import { findLayoutKit, openLayout, type RemoteOpener } from "./locate.ts";
+import { findLayoutKit, layoutEntryName, openLayout, type RemoteOpener } from "./locate.ts";
 
 /** One listed ModelKit; field names and order are kit's JSON (`modelInfo`). */
 export interface ModelKitInfo {
@@ -169,21 +168,24 @@ export async function listLocalModelKits(storage: LayoutStore, opts: ListOptions
  * digest. Manifests that are not ModelKits (signatures, container images) are skipped with a
  * debug line. With `only`, just that manifest.
  */
-export async function listLayoutModelKits(layout: LayoutSource, opts: ListOptions & { only?: string } = {}): Promise<ModelKitInfo[]> {
+export async function listLayoutModelKits(layout: LayoutSource, opts: ListOptions & { only?: { digest: string; name: ModelRef } } = {}): Promise<ModelKitInfo[]> {
   const filters = opts.filters ?? [];
-  const groups = new Map<string, { desc: Descriptor; tags: string[] }>();
-  for (const e of await layout.entries({ signal: opts.signal })) {
-    if (opts.only !== undefined && e.digest !== opts.only) continue;
-    let g = groups.get(e.digest);
-    if (!g) groups.set(e.digest, (g = { desc: e, tags: [] }));
+  const entries = (await layout.entries({ signal: opts.signal })).filter((e) => opts.only === undefined || e.digest === opts.only.digest);
+  // One row per manifest and name, the name each entry goes by (what `pull` of it stores): one
+  // kit pushed under two names is two rows.
+  const groups = new Map<string, { desc: Descriptor; name: ModelRef; tags: string[] }>();
+  for (const e of entries) {
+    const name = layoutEntryName(layout, entries, e);
+    const key = `${e.digest} ${repoKey(name)}`;
+    if (opts.only !== undefined && key !== `${opts.only.digest} ${repoKey(opts.only.name)}`) continue;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { desc: e, name, tags: [] }));
     const tag = refNameOf(e);
     if (tag !== undefined) g.tags.push(tag);
-    // A recorded reference on any entry of the manifest names it.
-    if (!g.desc.annotations?.[ANNOTATION_KIT_REFERENCE] && e.annotations?.[ANNOTATION_KIT_REFERENCE]) g.desc = e;
   }
   const known = withKnownManifests(layout, [...groups.values()].map((g) => g.desc));
   const infos: ModelKitInfo[] = [];
-  for (const { desc, tags } of groups.values()) {
+  for (const { desc, name, tags } of groups.values()) {
     throwIfAborted(opts.signal);
     tags.sort(compareGoStrings);
     let entry;
@@ -196,7 +198,7 @@ export async function listLayoutModelKits(layout: LayoutSource, opts: ListOption
       continue;
     }
     if (!entry || !kitMatchesFilters(filters, entry.kitfile)) continue;
-    infos.push(modelKitInfo(displayRef(repoKey(layoutKitName(desc, layout.path))), desc.digest, tags, entry.manifest, entry.kitfile));
+    infos.push(modelKitInfo(displayRef(repoKey(name)), desc.digest, tags, entry.manifest, entry.kitfile));
   }
   infos.sort((a, b) => compareGoStrings(a.repo, b.repo) || compareGoStrings(a.digest, b.digest));
   return infos;
@@ -209,7 +211,8 @@ export async function listLayoutModelKits(layout: LayoutSource, opts: ListOption
 export async function listLayoutReference(l: LayoutRef, opts: ListOptions = {}): Promise<ModelKitInfo[]> {
   const layout = await openLayout(l, { signal: opts.signal });
   const named = l.tag !== undefined || l.digest !== undefined;
-  const only = named ? (await findLayoutKit(layout, l, { signal: opts.signal })).desc.digest : undefined;
+  const kit = named ? await findLayoutKit(layout, l, { signal: opts.signal }) : undefined;
+  const only = kit && { digest: kit.desc.digest, name: kit.name };
   return listLayoutModelKits(layout, { ...opts, only });
 }
 

@@ -9,7 +9,7 @@
 import { type Descriptor, plainDescriptor } from "../oci/descriptor.ts";
 import { kitLocationToString, layoutKitName, layoutRefToString, layoutWithDigest, type KitLocation, type LayoutRef } from "../oci/location.ts";
 import { artifactKind, InvalidManifestError, parseManifest } from "../oci/manifest.ts";
-import { DOCKER_MANIFEST_LIST, OCI_INDEX } from "../oci/media-types.ts";
+import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_KIT_REFERENCE, DOCKER_MANIFEST_LIST, OCI_INDEX } from "../oci/media-types.ts";
 import { displayRef, isTag, LOCAL_REGISTRY, refToString, repoKey, tagOrDigest, withDigest, type ModelRef, type RepositoryRef } from "../oci/reference.ts";
 import type { RegistrySession } from "../registry/remote.ts";
 import type { RemoteRepository } from "../registry/repository.ts";
@@ -118,8 +118,25 @@ function entryLocation(l: LayoutRef, e: Descriptor): string {
   return layoutRefToString(tag ? { ...l, digest: undefined, tag } : layoutWithDigest(l, e.digest));
 }
 
-function layoutKitOf(layout: LayoutSource, e: StoredDescriptor): LayoutKit {
-  return { layout, desc: plainDescriptor(e), name: layoutKitName(e, layout.path), tag: refNameOf(e) };
+function layoutKitOf(layout: LayoutSource, entries: readonly Descriptor[], e: StoredDescriptor): LayoutKit {
+  return { layout, desc: plainDescriptor(e), name: layoutEntryName(layout, entries, e), tag: refNameOf(e) };
+}
+
+const recordsName = (e: Descriptor) =>
+  e.annotations?.[ANNOTATION_KIT_REFERENCE] !== undefined || e.annotations?.[ANNOTATION_CONTAINERD_NAME] !== undefined;
+
+/**
+ * The reference the layout entry `e` goes by (docs/format.md#oci-layouts): its own recorded one;
+ * for an entry that records none (a tag another tool added to a kit's manifest), the one the
+ * manifest's other entries record when they agree; otherwise the name derived from the layout.
+ * What `pull` stores it as and `list` shows.
+ */
+export function layoutEntryName(layout: LayoutSource, entries: readonly Descriptor[], e: Descriptor): ModelRef {
+  if (!recordsName(e)) {
+    const named = entries.filter((x) => x.digest === e.digest && recordsName(x)).map((x) => layoutKitName(x, layout.path));
+    if (named.length > 0 && named.every((n) => refToString(n) === refToString(named[0]!))) return named[0]!;
+  }
+  return layoutKitName(e, layout.path);
 }
 
 /**
@@ -140,7 +157,7 @@ export async function findLayoutKit(layout: LayoutSource, l: LayoutRef, opts: St
     }
     const what = await notAModelKit(layout, e, opts);
     if (what) throw new NotAModelKitError(`${shown} is not a ModelKit: it is ${what}`);
-    return layoutKitOf(layout, e);
+    return layoutKitOf(layout, entries, e);
   }
   const kits: StoredDescriptor[] = [];
   const others: string[] = [];
@@ -150,11 +167,11 @@ export async function findLayoutKit(layout: LayoutSource, l: LayoutRef, opts: St
     if (what) others.push(`${entryLocation(l, e)} is ${what}`);
     else kits.push(e);
   }
-  if (kits.length === 1) return layoutKitOf(layout, kits[0]!);
+  if (kits.length === 1) return layoutKitOf(layout, entries, kits[0]!);
   if (kits.length === 0) {
     throw new NotAModelKitError(others.length ? `${shown} holds no ModelKit: ${others.join("; ")}` : `${shown} is empty: it holds no ModelKit`);
   }
-  const list = kits.map((k) => `${entryLocation(l, k)} (${displayRef(refToString(layoutKitName(k, layout.path)))})`);
+  const list = kits.map((k) => `${entryLocation(l, k)} (${displayRef(refToString(layoutEntryName(layout, entries, k)))})`);
   throw new KitError(`${shown} holds ${kits.length} ModelKits; name one with :TAG or @DIGEST: ${list.join(", ")}`, {
     hint: `kit list ${shown} shows them`,
   });
@@ -167,8 +184,9 @@ export async function findLayoutKit(layout: LayoutSource, l: LayoutRef, opts: St
 export function layoutParentSource(layout: LayoutSource): ParentSource {
   return async (ref) => {
     const want = refToString(ref);
-    for (const e of await layout.entries()) {
-      if (ref.digest !== undefined ? e.digest === ref.digest : refToString(layoutKitName(e, layout.path)) === want) {
+    const entries = await layout.entries();
+    for (const e of entries) {
+      if (ref.digest !== undefined ? e.digest === ref.digest : refToString(layoutEntryName(layout, entries, e)) === want) {
         const key = tagOrDigest(ref);
         return { source: withKnownManifests(layout, new Map([[key, plainDescriptor(e)]])), ref: key };
       }

@@ -79,6 +79,30 @@ describe("kit push into a layout and back", () => {
     expect((await far.run(["inspect", "team/mine:v3"])).code).toBe(0);
   });
 
+  test("one kit pushed under two names lists as two rows, each what pull of it stores; a tag added by another tool goes by the kit's name", async () => {
+    const env = kitEnv("kit-airgap-names-");
+    const digest = await packInto(env, "same", "mymodel:v1");
+    expect((await env.run(["tag", "mymodel:v1", "team/m:v1"])).code).toBe(0);
+    const file = path.join(env.root, "b.tar");
+    expect((await env.run(["push", "mymodel:v1", `oci-archive:${file}:t1`])).code).toBe(0);
+    expect((await env.run(["push", "team/m:v1", `oci-archive:${file}:t2`])).code).toBe(0);
+    const rows = (await list(env, `oci-archive:${file}`)).trim().split("\n");
+    expect(rows).toEqual([`mymodel [t1] ${digest} same 20.0 KiB Ada`, `team/m [t2] ${digest} same 20.0 KiB Ada`]);
+    expect((await list(env, `oci-archive:${file}:t2`)).trim()).toBe(rows[1]);
+    const far = kitEnv("kit-airgap-far-");
+    expect(output(await far.run(["pull", `oci-archive:${file}:t2`]))).toContain(`Pulled ${digest} as team/m:v1`);
+
+    // An entry recording no name (a tag skopeo or oras added) goes by the name the kit's entries record.
+    const dir = path.join(env.root, "layout");
+    expect((await env.run(["push", "team/m:v1", `oci:${dir}`])).code).toBe(0);
+    const indexFile = path.join(dir, "index.json");
+    const index = JSON.parse(readFileSync(indexFile, "utf8"));
+    index.manifests.push({ ...index.manifests[0], annotations: { "org.opencontainers.image.ref.name": "prod" } });
+    writeFileSync(indexFile, JSON.stringify(index));
+    expect(await list(env, `oci:${dir}`)).toBe(`team/m [prod v1] ${digest} same 20.0 KiB Ada\n`);
+    expect(output(await far.run(["pull", `oci:${dir}:prod`]))).toContain(`Pulled ${digest} as team/m:v1`);
+  });
+
   test("an oci: directory holds several kits; without a TAG the source's tag is used; a kit named by tag or digest is read in place", async () => {
     const env = await packed("alpha");
     await packInto(env, "beta", "registry.example.com/team/beta:v2");
