@@ -8,9 +8,9 @@
  * @module
  */
 import type { Descriptor } from "../oci/descriptor.ts";
-import { layoutRefToString, type KitLocation, type LayoutRef } from "../oci/location.ts";
+import { kitLocationToString, layoutRefToString, type KitLocation, type LayoutRef } from "../oci/location.ts";
 import { ANNOTATION_KIT_REFERENCE, ANNOTATION_REF_NAME, OCI_MANIFEST } from "../oci/media-types.ts";
-import { DEFAULT_TAG, refToString, repoKey, tagOrDigest, type ModelRef } from "../oci/reference.ts";
+import { DEFAULT_TAG, refToString, repoKey, tagOrDigest, withTag, type ModelRef } from "../oci/reference.ts";
 import { registryErrorIn, statusText } from "../registry/http.ts";
 import { remoteFailure, type RegistrySession } from "../registry/remote.ts";
 import { copyAttachments } from "../sign/attachments.ts";
@@ -117,7 +117,11 @@ function recorded(desc: Descriptor, name: ModelRef): Descriptor {
  * named by digest) and a registry `latest`, or the source's tag when the source is a layout.
  * Writing into a layout records the kit's full reference on its entry. kit's messages.
  */
-export async function pushModelKit(o: TransferOptions & { src: KitLocation; dst: KitLocation }): Promise<Descriptor> {
+export async function pushModelKit(o: TransferOptions & { src: KitLocation; dst: KitLocation; announce?: (dst: string) => void }): Promise<Descriptor> {
+  // `announce` gets the destination as written: a registry reference without a tag takes the
+  // tag of a kit from a layout, known once the layout is read.
+  const announceLater = o.dst.kind === "reference" && !o.dst.explicit && o.src.kind === "layout";
+  if (!announceLater) o.announce?.(kitLocationToString(o.dst));
   let source: OpenedKit;
   let read: ReadOnlyTarget;
   let srcRef: string;
@@ -139,6 +143,7 @@ export async function pushModelKit(o: TransferOptions & { src: KitLocation; dst:
   let dest: Destination | undefined;
   try {
     dest = await openDestination(o, o.dst, o.src, sourceTag(source));
+    if (o.dst.kind === "reference" && announceLater) o.announce?.(refToString(withTag(o.dst.ref, dest.tag ?? DEFAULT_TAG)));
     const titles = layerTitles();
     // Only for the titles (what is pushed is not checked): read here, not in the copy, which would then upload the config rather than mount it.
     const kit = await readModelKit(read, srcRef, { signal: o.signal }).catch(() => undefined);

@@ -58,6 +58,18 @@ describe("push", () => {
     }
   });
 
+  test("from a layout to a registry reference without a tag: the line names the tag written (the source's)", async () => {
+    const e = env();
+    context(path.join(e.root, "ctx"));
+    expect((await e.run(["pack", "ctx", "-t", "mymodel:v7"])).code).toBe(0);
+    const file = path.join(e.root, "m.tar");
+    expect((await e.run(["push", "mymodel:v7", `oci-archive:${file}`])).code).toBe(0);
+    const r = await e.run(["push", `oci-archive:${file}`, `${reg.host}/team/fromlayout`, "--plain-http"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(new RegExp(`^Pushing oci-archive:${file} to ${reg.host}/team/fromlayout:v7\nPushed sha256:[0-9a-f]{64}\n$`));
+    expect([...(reg.fake.tags.get("team/fromlayout")?.keys() ?? [])]).toEqual(["v7"]);
+  });
+
   test("prints kit's lines, pushes to another name, and pull brings it back into its own repository", async () => {
     const e = env();
     context(path.join(e.root, "ctx"));

@@ -28,8 +28,8 @@ export const pushCommand = defineCommand({
     const desc = await withProgress(ctx, "Pushed", undefined, async (ui) => {
       // Only a registry destination needs a session (its settings checked before anything else).
       const session = await transferSession(ctx, net, ui.log, dst.kind === "reference");
-      ui.log.info(args.length > 1 ? `Pushing ${kitLocationToString(src)} to ${kitLocationToString(dst)}` : `Pushing ${kitLocationToString(src)}`);
-      return pushModelKit({ storage: () => openStorage(ctx), session, src, dst, concurrency: net.concurrency, logger: ui.log, progress: ui.progress, signal: ctx.signal });
+      const announce = (to: string) => ui.log.info(args.length > 1 ? `Pushing ${kitLocationToString(src)} to ${to}` : `Pushing ${kitLocationToString(src)}`);
+      return pushModelKit({ storage: () => openStorage(ctx), session, src, dst, announce, concurrency: net.concurrency, logger: ui.log, progress: ui.progress, signal: ctx.signal });
     });
     ctx.log.info(`Pushed ${desc.digest}`);
   },
