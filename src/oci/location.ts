@@ -70,10 +70,16 @@ export function parseLayoutRef(arg: string): LayoutRef | undefined {
   });
   const drive = DRIVE_RE.exec(rest)?.[0].length ?? 0;
   const at = rest.lastIndexOf("@");
-  if (at >= drive && !rest.slice(drive, at).includes(":") && digestProblem(rest.slice(at + 1)) === undefined) {
-    const path = rest.slice(0, at);
-    if (path === "") throw bad("the path is empty");
-    return { kind: "layout", format, path, digest: rest.slice(at + 1) };
+  if (at >= drive && !rest.slice(drive, at).includes(":")) {
+    const digest = rest.slice(at + 1);
+    const why = digestProblem(digest);
+    if (why === undefined) {
+      const path = rest.slice(0, at);
+      if (path === "") throw bad("the path is empty");
+      return { kind: "layout", format, path, digest };
+    }
+    // `@sha256:…` that is not a digest is a mistyped one, not a path with `@` in it.
+    if (/^sha(256|384|512):/.test(digest)) throw bad(`invalid digest ${JSON.stringify(digest)}: ${why}`);
   }
   const colon = rest.indexOf(":", drive);
   const path = colon < 0 ? rest : rest.slice(0, colon);

@@ -69,6 +69,8 @@ export interface Logger {
   print(text: string): void;
 }
 
+const LOCATION_START = /^oci(-archive)?:/;
+
 export interface LoggerOptions {
   level: Level;
   colour: boolean;
@@ -84,7 +86,9 @@ export function createLogger(opts: LoggerOptions): Logger {
   const write = (l: Level, msg: string) => {
     if (!enabled(l)) return;
     let text = terminalSafe(msg);
-    if (text.length > 0) text = text[0]!.toUpperCase() + text.slice(1);
+    // kit's first letter upper-cased, except where a message starts with a layout location
+    // (`oci:DIR …`, `oci-archive:FILE …`), which must stay as written to be copied back.
+    if (text.length > 0 && !LOCATION_START.test(text)) text = text[0]!.toUpperCase() + text.slice(1);
     if (!text.endsWith("\n")) text += "\n";
     const prefixed = level !== "info" || l === "warn" || l === "error";
     if (prefixed) {

@@ -88,7 +88,7 @@ describe("kit push into a layout and back", () => {
     expect((await env.run(["push", "team/m:v1", `oci-archive:${file}:t2`])).code).toBe(0);
     const rows = (await list(env, `oci-archive:${file}`)).trim().split("\n");
     expect(rows).toEqual([`mymodel [t1] ${digest} same 20.0 KiB Ada`, `team/m [t2] ${digest} same 20.0 KiB Ada`]);
-    expect((await list(env, `oci-archive:${file}:t2`)).trim()).toBe(rows[1]);
+    expect((await list(env, `oci-archive:${file}:t2`)).trim()).toBe(rows[1]!);
     const far = kitEnv("kit-airgap-far-");
     expect(output(await far.run(["pull", `oci-archive:${file}:t2`]))).toContain(`Pulled ${digest} as team/m:v1`);
 
@@ -158,6 +158,19 @@ describe("kit push into a layout and back", () => {
     expect(rows).toContain("registry.example.com/team/one [v1]");
     expect(rows.split("\n")).toContain(`two [second] ${await packedDigest(env, "two:v1")} two 19.0 KiB Ada`);
     expect(readdirSync(env.root).filter((n) => n.includes("both.tar"))).toEqual(["both.tar"]);
+  });
+
+  test("a layout as pull's DESTINATION is refused with the push that writes one, and nothing is stored", async () => {
+    const env = await packed();
+    const file = path.join(env.root, "m.tar");
+    expect((await env.run(["push", "registry.example.com/team/model:v1", `oci-archive:${file}`])).code).toBe(0);
+    const far = kitEnv("kit-airgap-far-");
+    const r = await far.run(["pull", `oci-archive:${file}`, "oci:foo"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("[ERROR] Invalid arguments: oci:foo is a layout; pull stores into local storage under a name such as team/model:v1\n");
+    expect(r.stdout).toContain(`kit push oci-archive:${file} oci:foo`);
+    expect(await list(far)).toBe("");
+    expect(existsSync(path.join(far.root, "foo"))).toBe(false);
   });
 
   test("reading a layout never touches local storage", async () => {

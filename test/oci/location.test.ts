@@ -28,8 +28,14 @@ describe("parseLayoutRef", () => {
     expect(parseLayoutRef(`oci:c:\\x@${D}`)).toEqual({ kind: "layout", format: "oci", path: "c:\\x", digest: D });
   });
 
+  test("a mistyped @digest is an invalid digest, not a path ending in @sha256; an @ elsewhere stays in PATH", () => {
+    expect(() => parseLayoutRef("oci-archive:b.tar@sha256:abc")).toThrow('invalid oci-archive: reference "oci-archive:b.tar@sha256:abc": invalid digest "sha256:abc"');
+    expect(parseLayoutRef("oci-archive:file@v2.tar:t")).toEqual({ kind: "layout", format: "oci-archive", path: "file@v2.tar", tag: "t" });
+    expect(parseLayoutRef("oci:d@2/x:t")).toEqual({ kind: "layout", format: "oci", path: "d@2/x", tag: "t" });
+  });
+
   test("an empty path or tag, and a tag outside the ref.name grammar, are refused with the rule in the hint", () => {
-    for (const bad of ["oci:", "oci::v1", "oci:dir:", "oci-archive:m.tar:bad tag", "oci:dir:-x", `oci:@${D}`]) {
+    for (const bad of ["oci:", "oci::v1", "oci:dir:", "oci-archive:m.tar:bad tag", "oci:dir:-x", `oci:@${D}`, "oci-archive:b.tar@sha256:abc"]) {
       let err: unknown;
       try {
         parseLayoutRef(bad);

@@ -18,6 +18,15 @@ test("at level info only warnings and errors carry prefixes; streams split", () 
   expect(err).toEqual(["[WARN ] Careful\n", "[ERROR] Broken\n"]);
 });
 
+test("a line that starts with a layout location keeps it as written (not Oci:)", () => {
+  const { log, out, err } = capture("info");
+  log.error("oci-archive:/x/m.tar holds 2 ModelKits");
+  log.info("oci:/x/d:v1 is not a ModelKit");
+  log.info("ocean");
+  expect(err).toEqual(["[ERROR] oci-archive:/x/m.tar holds 2 ModelKits\n"]);
+  expect(out).toEqual(["oci:/x/d:v1 is not a ModelKit\n", "Ocean\n"]);
+});
+
 test("at other levels every line is prefixed", () => {
   const { log, out } = capture("trace");
   log.trace("t");

@@ -3,7 +3,7 @@ import { HELP } from "../help-text.ts";
 import { networkFlags, networkOptions } from "../network-flags.ts";
 import { openStorage, parseLocationArg, parseSingleRef, transferSession, withProgress } from "../session.ts";
 import { signatureCheck, verifyKeyFlags } from "../signing.ts";
-import { kitLocationToString } from "../../oci/location.ts";
+import { kitLocationToString, parseLayoutRef } from "../../oci/location.ts";
 import { displayRef, LOCAL_REGISTRY, refToString } from "../../oci/reference.ts";
 import { pullModelKit } from "../../modelkit/transfer.ts";
 import { KitError } from "../../util/errors.ts";
@@ -19,6 +19,11 @@ export const pullCommand = defineCommand({
     const net = networkOptions(flags, ctx.cwd);
     const src = parseLocationArg(ctx, args[0]!, "reference");
     if (src.kind === "reference" && src.ref.registry === LOCAL_REGISTRY) throw new KitError("Invalid arguments: registry is required when pulling");
+    if (args.length > 1 && parseLayoutRef(args[1]!)) {
+      throw new KitError(`Invalid arguments: ${args[1]} is a layout; pull stores into local storage under a name such as team/model:v1`, {
+        hint: `To write a layout, push to it: kit push ${args[0]} ${args[1]}`,
+      });
+    }
     const dest = args.length > 1 ? parseSingleRef(args[1]!, "target reference") : undefined;
     const storage = await openStorage(ctx);
     const pulled = await withProgress(ctx, "Pulled", undefined, async (ui) => {
