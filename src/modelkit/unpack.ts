@@ -325,7 +325,8 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
   const stop = new AbortController();
   const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
   const pool = limit(o.concurrency ?? 2);
-  let previous: Promise<void> = Promise.resolve();
+  // None for the first layer: nothing can be put in place before it, so it re-checks nothing.
+  let previous: Promise<void> | undefined;
   let failure: unknown;
   const runs = jobs.map(({ p, rel, subdir }) => {
     const before = previous;
@@ -335,7 +336,7 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
       const word = KIND_WORD[p.kind];
       // Announced when its turn comes (the layers before it are in place), so the lines read as
       // kit's one layer after another, and no layer after a failed one is announced.
-      before.then(() => logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`), () => {});
+      (before ?? Promise.resolve()).then(() => logger.info(p.entry.name ? `Unpacking ${word} ${p.entry.name} to ${entryPath}` : `Unpacking ${word} to ${entryPath}`), () => {});
       const task = progress.task(layerTitle(p.kind, p.entry), p.layer.size);
       // An uncompressed layer from local storage is read into a few reused buffers, each given
       // back once written and hashed (a compressor keeps its input for a while: fresh buffers).
@@ -371,7 +372,7 @@ export async function unpackContents(source: ReadOnlyTarget, kit: ModelKitConten
       throw e;
     });
     // The next layer waits for this one to be in place (or failed), never for it to start.
-    previous = Promise.all([before, mine]).then(() => {});
+    previous = Promise.all([before, mine]).then(() => {}); // (an undefined before counts as settled)
     previous.catch(() => {}); // the failure itself is reported once, below
     return mine;
   });

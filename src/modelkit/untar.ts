@@ -79,7 +79,7 @@ function statOrUndefined(p: string): Stats | undefined {
  * an archive holds no symlinks, so only what was there before could be one, and that is checked
  * when first met.
  */
-function resolveEntryPath(rel: string, display: string, rootReal: string, dirs?: Set<string>): string {
+function resolveEntryPath(rel: string, display: string, rootReal: string, dirs?: Set<string>, seen?: { missing: boolean }): string {
   const fail = (why: string) => new KitError(`illegal file path: ${display}: ${why}`);
   if (rel.startsWith("/")) throw fail(`absolute paths are not supported (${display})`);
   if (rel.includes("\0")) throw fail("a path cannot contain a NUL byte");
@@ -97,7 +97,10 @@ function resolveEntryPath(rel: string, display: string, rootReal: string, dirs?:
       continue;
     }
     const st = lstatOrUndefined(next);
-    if (!st) return nodePath.join(next, ...parts.slice(i + 1));
+    if (!st) {
+      if (seen) seen.missing = true;
+      return nodePath.join(next, ...parts.slice(i + 1));
+    }
     if (st.isDirectory() && i < parts.length - 1) dirs?.add(next);
     if (st.isSymbolicLink()) {
       let target: string;
@@ -197,7 +200,9 @@ export async function extractTar(
   for await (const entry of readTar(stream, { signal: opts.signal, release: opts.release })) {
     const rel = subdir === "" ? entry.name : joinPath(subdir, entry.name);
     const display = subdir === "" ? entry.name : rel;
-    const dest = resolveEntryPath(rel, display, rootReal, dirs);
+    /** Set when a part of the path, and so the path itself, did not exist just now. */
+    const seen = { missing: false };
+    const dest = resolveEntryPath(rel, display, rootReal, dirs, seen);
     if (entry.type === "dir") {
       const st = dirs.has(dest) ? undefined : statOrUndefined(dest);
       if (st) {
@@ -212,7 +217,7 @@ export async function extractTar(
     }
     if (entry.type !== "file") throw new KitError(`unrecognized type in archive: ${entry.name}`);
 
-    const existing = statOrUndefined(dest);
+    const existing = seen.missing ? undefined : statOrUndefined(dest);
     if (existing && onExisting(existing, opts, display) === "skip") {
       opts.logger?.debug(`Skipping existing file ${display}`);
       result.skipped++;
