@@ -22,6 +22,7 @@ import { OciLayoutDir } from "../store/oci-layout.ts";
 import { type ReadOnlyTarget, successorsOf, type Target } from "../store/target.ts";
 import { CancelledError, KitError, NotFoundError, errorMessage, hintIn } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
+import { pathExists } from "../util/fs.ts";
 import type { Progress } from "../util/progress.ts";
 import { modelKitFromManifest, readModelKit, type ModelKitContents } from "./contents.ts";
 import { layerTitle } from "./layer-title.ts";
@@ -97,7 +98,11 @@ async function openDestination(o: TransferOptions, dst: KitLocation, src: KitLoc
   }
   const tag = dst.tag ?? fromTag;
   if (dst.format === "oci") {
-    return { target: await OciLayoutDir.create(dst.path, { signal: o.signal }), tag, record: true, mountFrom: [], commit: nothing, discard: nothing };
+    // A directory this push creates is removed again if the push fails (an archive is written
+    // aside and renamed, so it never appears half-written).
+    const fresh = !(await pathExists(dst.path));
+    const dir = await OciLayoutDir.create(dst.path, { signal: o.signal });
+    return { target: dir, tag, record: true, mountFrom: [], commit: nothing, discard: fresh ? () => dir.removeIfEmpty() : nothing };
   }
   const w = await OciArchiveWriter.create(dst.path, { signal: o.signal });
   return { target: w, tag, record: true, mountFrom: [], commit: () => w.commit({ signal: o.signal }), discard: () => w.discard() };

@@ -248,6 +248,16 @@ export class OciLayoutDir implements Target, LayoutSource, PooledPusher {
     return parseLayoutIndex(this.name, new TextDecoder().decode(bytes));
   }
 
+  /**
+   * Removes the whole layout directory when its index lists nothing (a layout this process began
+   * and could not finish); under the layout's lock, so no other writer commits meanwhile.
+   */
+  async removeIfEmpty(opts: StoreOptions = {}): Promise<void> {
+    await this.#withLock(async () => {
+      if ((await this.entries(opts)).length === 0) await fsp.rm(this.path, { recursive: true, force: true });
+    }, opts.signal);
+  }
+
   async entries(opts: StoreOptions = {}): Promise<StoredDescriptor[]> {
     throwIfAborted(opts.signal);
     return (await this.#readIndex()).manifests ?? [];

@@ -237,6 +237,23 @@ describe("bad input: a clear error and nothing stored", () => {
     expect(r.stderr).toContain("does not match its digest");
   });
 
+  test("a failed push into a new oci: directory leaves no directory; into an existing layout it keeps what was there", async () => {
+    const { env, file, bytes } = await archive();
+    const at = bytes.indexOf(Buffer.from("weights of model"));
+    bytes[at] = "W".charCodeAt(0);
+    writeFileSync(file, bytes);
+    const fresh = path.join(env.root, "newdir");
+    const r = await env.run(["push", `oci-archive:${file}:v1`, `oci:${fresh}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("does not match its digest");
+    expect(existsSync(fresh)).toBe(false);
+    const kept = path.join(env.root, "kept");
+    await packInto(env, "other", "other:v1");
+    expect((await env.run(["push", "other:v1", `oci:${kept}`])).code).toBe(0);
+    expect((await env.run(["push", `oci-archive:${file}:v1`, `oci:${kept}:again`])).code).toBe(1);
+    expect((await list(env, `oci:${kept}`)).split(" ").slice(0, 2).join(" ")).toBe("other [v1]");
+  });
+
   test("'..', absolute, symlink and hardlink entries", async () => {
     const dir = tempDir("kit-airgap-hostile-");
     for (const [name, bytes] of [
