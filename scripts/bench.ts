@@ -463,6 +463,9 @@ try {
         }
         for (const d of dirs) removeTree(d);
         removeTree(home);
+        // Gigabytes just deleted (on a file system mounted with `discard`, trimmed at the next
+        // journal commit): settled here, not during the next row's timings.
+        syncDisks();
         row.ours = summarize(ours);
         row.ref = summarize(ref);
       }));
@@ -516,6 +519,7 @@ try {
         log(`kit ${args.join(" ")} × ${sizes.startupRuns}`);
         const home = path.join(homes, "startup");
         fresh(home);
+        syncDisks(); // no write-back of an earlier row's output during the runs
         const once = measure({ argv: [kitBin, ...args], env: env(home) }); // warm-up, and the peak RSS
         row.ours = { seconds: medianRun([kitBin, ...args], sizes.startupRuns, env(home)), rss: once.rss };
         removeTree(home);
@@ -545,6 +549,7 @@ try {
       const home = path.join(homes, "list");
       fresh(home);
       await fillStore(home, path.join(work, "tiny"), sizes.kits);
+      syncDisks();
       const lines = run([kitBin, "list"], { env: env(home) }).trimEnd().split("\n");
       if (lines.length !== sizes.kits + 1) throw new Error(`kit list printed ${lines.length - 1} ModelKits, expected ${sizes.kits}`);
       row.ours = summarize(repeat(sizes.listRuns, () => {}, () => ({ argv: [kitBin, "list"], env: env(home) })));
