@@ -7,7 +7,7 @@
  * @module
  */
 import type { Kitfile } from "../kitfile/schema.ts";
-import type { KitLocation, LayoutRef } from "../oci/location.ts";
+import { layoutEntryNamer, type KitLocation, type LayoutRef } from "../oci/location.ts";
 import { displayRef, LOCAL_REGISTRY, repoKey, tagOrDigest, type ModelRef } from "../oci/reference.ts";
 import { type LayoutSource, refNameOf } from "../store/oci-layout.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
@@ -24,7 +24,7 @@ import { mapLimit, throwIfAborted } from "../util/pool.ts";
 import { matchesFilters, type Filter, type LayerKind } from "./layer-filter.ts";
 import { NotAModelKitError } from "./contents.ts";
 import { inspectModelKit } from "./inspect.ts";
-import { findLayoutKit, layoutEntryName, openLayout, type RemoteOpener } from "./locate.ts";
+import { findLayoutKit, openLayout, type RemoteOpener } from "./locate.ts";
 
 /** One listed ModelKit; field names and order are kit's JSON (`modelInfo`). */
 export interface ModelKitInfo {
@@ -173,9 +173,10 @@ export async function listLayoutModelKits(layout: LayoutSource, opts: ListOption
   const entries = (await layout.entries({ signal: opts.signal })).filter((e) => opts.only === undefined || e.digest === opts.only.digest);
   // One row per manifest and name, the name each entry goes by (what `pull` of it stores): one
   // kit pushed under two names is two rows.
+  const nameOf = layoutEntryNamer(entries, layout.path);
   const groups = new Map<string, { desc: Descriptor; name: ModelRef; tags: string[] }>();
   for (const e of entries) {
-    const name = layoutEntryName(layout, entries, e);
+    const name = nameOf(e);
     const key = `${e.digest} ${repoKey(name)}`;
     if (opts.only !== undefined && key !== `${opts.only.digest} ${repoKey(opts.only.name)}`) continue;
     let g = groups.get(key);

@@ -7,9 +7,9 @@
  * @module
  */
 import { type Descriptor, plainDescriptor } from "../oci/descriptor.ts";
-import { kitLocationToString, layoutKitName, layoutRefToString, layoutWithDigest, type KitLocation, type LayoutRef } from "../oci/location.ts";
+import { kitLocationToString, layoutEntryNamer, layoutRefToString, layoutWithDigest, type KitLocation, type LayoutRef } from "../oci/location.ts";
 import { artifactKind, InvalidManifestError, parseManifest } from "../oci/manifest.ts";
-import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_KIT_REFERENCE, DOCKER_MANIFEST_LIST, OCI_INDEX } from "../oci/media-types.ts";
+import { DOCKER_MANIFEST_LIST, OCI_INDEX } from "../oci/media-types.ts";
 import { displayRef, isTag, LOCAL_REGISTRY, refToString, repoKey, tagOrDigest, withDigest, type ModelRef, type RepositoryRef } from "../oci/reference.ts";
 import type { RegistrySession } from "../registry/remote.ts";
 import type { RemoteRepository } from "../registry/repository.ts";
@@ -83,7 +83,7 @@ export interface LayoutKit {
   layout: LayoutSource;
   /** Its manifest (plain: the entry's annotations stay in the layout). */
   desc: Descriptor;
-  /** The reference it goes by (recorded when written, or derived: oci/location.ts `layoutKitName`). */
+  /** The reference it goes by (recorded when written, or derived: oci/location.ts `layoutEntryNamer`). */
   name: ModelRef;
   /** Its tag in the layout, when it has one. */
   tag?: string;
@@ -118,25 +118,8 @@ function entryLocation(l: LayoutRef, e: Descriptor): string {
   return layoutRefToString(tag ? { ...l, digest: undefined, tag } : layoutWithDigest(l, e.digest));
 }
 
-function layoutKitOf(layout: LayoutSource, entries: readonly Descriptor[], e: StoredDescriptor): LayoutKit {
-  return { layout, desc: plainDescriptor(e), name: layoutEntryName(layout, entries, e), tag: refNameOf(e) };
-}
-
-const recordsName = (e: Descriptor) =>
-  e.annotations?.[ANNOTATION_KIT_REFERENCE] !== undefined || e.annotations?.[ANNOTATION_CONTAINERD_NAME] !== undefined;
-
-/**
- * The reference the layout entry `e` goes by (docs/format.md#oci-layouts): its own recorded one;
- * for an entry that records none (a tag another tool added to a kit's manifest), the one the
- * manifest's other entries record when they agree; otherwise the name derived from the layout.
- * What `pull` stores it as and `list` shows.
- */
-export function layoutEntryName(layout: LayoutSource, entries: readonly Descriptor[], e: Descriptor): ModelRef {
-  if (!recordsName(e)) {
-    const named = entries.filter((x) => x.digest === e.digest && recordsName(x)).map((x) => layoutKitName(x, layout.path));
-    if (named.length > 0 && named.every((n) => refToString(n) === refToString(named[0]!))) return named[0]!;
-  }
-  return layoutKitName(e, layout.path);
+function layoutKitOf(layout: LayoutSource, name: ModelRef, e: StoredDescriptor): LayoutKit {
+  return { layout, desc: plainDescriptor(e), name, tag: refNameOf(e) };
 }
 
 /**
@@ -146,6 +129,7 @@ export function layoutEntryName(layout: LayoutSource, entries: readonly Descript
  */
 export async function findLayoutKit(layout: LayoutSource, l: LayoutRef, opts: StoreOptions = {}): Promise<LayoutKit> {
   const entries = await layout.entries(opts);
+  const nameOf = layoutEntryNamer(entries, layout.path);
   const shown = layoutRefToString(l);
   if (l.tag !== undefined || l.digest !== undefined) {
     const e = l.digest !== undefined ? entries.find((x) => x.digest === l.digest) : entries.findLast((x) => refNameOf(x) === l.tag);
@@ -157,7 +141,7 @@ export async function findLayoutKit(layout: LayoutSource, l: LayoutRef, opts: St
     }
     const what = await notAModelKit(layout, e, opts);
     if (what) throw new NotAModelKitError(`${shown} is not a ModelKit: it is ${what}`);
-    return layoutKitOf(layout, entries, e);
+    return layoutKitOf(layout, nameOf(e), e);
   }
   const kits: StoredDescriptor[] = [];
   const others: string[] = [];
@@ -167,11 +151,11 @@ export async function findLayoutKit(layout: LayoutSource, l: LayoutRef, opts: St
     if (what) others.push(`${entryLocation(l, e)} is ${what}`);
     else kits.push(e);
   }
-  if (kits.length === 1) return layoutKitOf(layout, entries, kits[0]!);
+  if (kits.length === 1) return layoutKitOf(layout, nameOf(kits[0]!), kits[0]!);
   if (kits.length === 0) {
     throw new NotAModelKitError(others.length ? `${shown} holds no ModelKit: ${others.join("; ")}` : `${shown} is empty: it holds no ModelKit`);
   }
-  const list = kits.map((k) => `${entryLocation(l, k)} (${displayRef(refToString(layoutEntryName(layout, entries, k)))})`);
+  const list = kits.map((k) => `${entryLocation(l, k)} (${displayRef(refToString(nameOf(k)))})`);
   throw new KitError(`${shown} holds ${kits.length} ModelKits; name one with :TAG or @DIGEST: ${list.join(", ")}`, {
     hint: `kit list ${shown} shows them`,
   });
@@ -185,8 +169,9 @@ export function layoutParentSource(layout: LayoutSource): ParentSource {
   return async (ref) => {
     const want = refToString(ref);
     const entries = await layout.entries();
+    const nameOf = layoutEntryNamer(entries, layout.path);
     for (const e of entries) {
-      if (ref.digest !== undefined ? e.digest === ref.digest : refToString(layoutEntryName(layout, entries, e)) === want) {
+      if (ref.digest !== undefined ? e.digest === ref.digest : refToString(nameOf(e)) === want) {
         const key = tagOrDigest(ref);
         return { source: withKnownManifests(layout, new Map([[key, plainDescriptor(e)]])), ref: key };
       }

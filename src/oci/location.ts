@@ -108,28 +108,31 @@ export function layoutWithDigest(l: LayoutRef, digest: string): LayoutRef {
   return { kind: "layout", format: l.format, path: l.path, digest };
 }
 
-/**
- * A full `registry/repository[:tag|@digest]` name as kit and containerd record it: the first
- * segment is always the registry, so kit's own `localhost/<name>:<tag>` means repository `<name>`
- * (kit's reference parser would read `localhost/<name>` as the repository).
- */
-function tryParseRecorded(s: string | undefined): ModelRef | undefined {
+function tryParse(s: string | undefined, parse: (s: string) => ModelRef = parseReference): ModelRef | undefined {
   if (!s) return undefined;
   try {
-    const r = parseOrasReference(s);
-    return isModelRef(r) ? r : withTag(r, DEFAULT_TAG);
+    return parse(s);
   } catch {
     return undefined;
   }
 }
 
-function tryParse(s: string | undefined): ModelRef | undefined {
-  if (!s) return undefined;
-  try {
-    return parseReference(s);
-  } catch {
-    return undefined;
-  }
+/**
+ * A full `registry/repository[:tag|@digest]` name as kit and containerd record it: the first
+ * segment is always the registry, so kit's own `localhost/<name>:<tag>` means repository `<name>`
+ * (kit's reference parser would read `localhost/<name>` as the repository).
+ */
+function parseRecorded(s: string): ModelRef {
+  const r = parseOrasReference(s);
+  return isModelRef(r) ? r : withTag(r, DEFAULT_TAG);
+}
+
+type LayoutEntry = { digest: string; annotations?: Record<string, string> };
+
+/** The reference a layout entry records (kit's annotation, else containerd's), when it records a valid one. */
+function recordedName(entry: LayoutEntry): ModelRef | undefined {
+  const a = entry.annotations ?? {};
+  return tryParse(a[ANNOTATION_KIT_REFERENCE], parseRecorded) ?? tryParse(a[ANNOTATION_CONTAINERD_NAME], parseRecorded);
 }
 
 /**
@@ -149,14 +152,33 @@ export function repositoryFromPath(layoutPath: string): string {
  * otherwise `<name from the layout's path>:<ref.name>` in local storage, or `@<digest>` when the
  * manifest has no usable `ref.name`.
  */
-export function layoutKitName(entry: { digest: string; annotations?: Record<string, string> }, layoutPath: string): ModelRef {
-  const a = entry.annotations ?? {};
-  const recorded = tryParseRecorded(a[ANNOTATION_KIT_REFERENCE]) ?? tryParseRecorded(a[ANNOTATION_CONTAINERD_NAME]);
+export function layoutKitName(entry: LayoutEntry, layoutPath: string): ModelRef {
+  const recorded = recordedName(entry);
   if (recorded) return recorded;
-  const refName = a[ANNOTATION_REF_NAME];
+  const refName = entry.annotations?.[ANNOTATION_REF_NAME];
   const repository = repositoryFromPath(layoutPath);
   if (refName && isTag(refName)) return { registry: LOCAL_REGISTRY, repository, tag: refName };
   const full = refName && refName.includes("/") ? tryParse(refName) : undefined;
   if (full) return full;
   return { registry: LOCAL_REGISTRY, repository, digest: entry.digest };
+}
+
+/**
+ * Names the entries of one layout (docs/format.md#oci-layouts), what `pull` stores each as and
+ * `list` shows: the reference an entry records; for an entry that records none (a tag another
+ * tool added to a kit's manifest), the one the manifest's other entries record when they agree;
+ * otherwise {@link layoutKitName}'s derived name. The recorded names are gathered once, so naming
+ * every entry of a large index stays linear.
+ */
+export function layoutEntryNamer(entries: readonly LayoutEntry[], layoutPath: string): (e: LayoutEntry) => ModelRef {
+  /** Per manifest, the one name its entries record (null: they disagree). */
+  const shared = new Map<string, ModelRef | null>();
+  for (const e of entries) {
+    const r = recordedName(e);
+    if (!r) continue;
+    const had = shared.get(e.digest);
+    if (had === undefined) shared.set(e.digest, r);
+    else if (had !== null && refToString(had) !== refToString(r)) shared.set(e.digest, null);
+  }
+  return (e) => recordedName(e) ?? shared.get(e.digest) ?? layoutKitName(e, layoutPath);
 }

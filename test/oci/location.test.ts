@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { layoutKitName, layoutRefToString, parseLayoutRef, repositoryFromPath } from "../../src/oci/location.ts";
+import { layoutEntryNamer, layoutKitName, layoutRefToString, parseLayoutRef, repositoryFromPath } from "../../src/oci/location.ts";
 
 const D = `sha256:${"ab".repeat(32)}`;
 
@@ -74,6 +74,25 @@ describe("layoutKitName", () => {
       .toEqual({ registry: "localhost", repository: "localhost/m", tag: "v1" });
     expect(layoutKitName(entry({ "io.kitops.modelkit.reference": `localhost/m@${D}` }), "/x/m.tar")).toEqual({ registry: "localhost", repository: "m", digest: D });
     expect(layoutKitName(entry({ "io.kitops.modelkit.reference": "localhost:5000/m" }), "/x/m.tar")).toEqual({ registry: "localhost:5000", repository: "m", tag: "latest" });
+  });
+
+  test("an entry that records no name goes by the one its manifest's other entries agree on", () => {
+    const E = `sha256:${"cd".repeat(32)}`;
+    const entries: { digest: string; annotations: Record<string, string> }[] = [
+      { digest: D, annotations: { "io.kitops.modelkit.reference": "localhost/team/m:v1", "org.opencontainers.image.ref.name": "v1" } },
+      { digest: D, annotations: { "org.opencontainers.image.ref.name": "prod" } },
+      { digest: E, annotations: { "io.kitops.modelkit.reference": "localhost/a:1" } },
+      { digest: E, annotations: { "io.kitops.modelkit.reference": "localhost/b:1" } },
+      { digest: E, annotations: { "org.opencontainers.image.ref.name": "x" } },
+    ];
+    const nameOf = layoutEntryNamer(entries, "/x/m.tar");
+    expect(entries.map((e) => nameOf(e))).toEqual([
+      { registry: "localhost", repository: "team/m", tag: "v1" },
+      { registry: "localhost", repository: "team/m", tag: "v1" },
+      { registry: "localhost", repository: "a", tag: "1" },
+      { registry: "localhost", repository: "b", tag: "1" },
+      { registry: "localhost", repository: "m", tag: "x" }, // they disagree: the name derived from the layout
+    ]);
   });
 
   test("a ref.name that is a full reference is used as it is", () => {
