@@ -80,12 +80,14 @@ interface Destination {
 
 const nothing = async () => {};
 
+/** A registry reference without a tag takes the tag of a kit coming from a layout (kit's `latest` otherwise). */
+const takesSourceTag = (dst: KitLocation, src: KitLocation) => dst.kind === "reference" && !dst.explicit && src.kind === "layout";
+
 async function openDestination(o: TransferOptions, dst: KitLocation, src: KitLocation, fromTag: string | undefined): Promise<Destination> {
   if (dst.kind === "reference") {
     const session = await o.session();
     const ref = dst.ref;
-    // A registry reference without a tag takes the tag of a kit coming from a layout (kit's `latest` otherwise).
-    const tag = !dst.explicit && src.kind === "layout" ? fromTag ?? DEFAULT_TAG : tagOrDigest(ref);
+    const tag = takesSourceTag(dst, src) ? fromTag ?? DEFAULT_TAG : tagOrDigest(ref);
     const sameRegistry = src.kind === "reference" && src.ref.registry === ref.registry && src.ref.repository !== ref.repository;
     return {
       target: session.repository(ref.registry, ref.repository, { actions: ["pull", "push"] }),
@@ -123,9 +125,8 @@ function recorded(desc: Descriptor, name: ModelRef): Descriptor {
  * Writing into a layout records the kit's full reference on its entry. kit's messages.
  */
 export async function pushModelKit(o: TransferOptions & { src: KitLocation; dst: KitLocation; announce?: (dst: string) => void }): Promise<Descriptor> {
-  // `announce` gets the destination as written: a registry reference without a tag takes the
-  // tag of a kit from a layout, known once the layout is read.
-  const announceLater = o.dst.kind === "reference" && !o.dst.explicit && o.src.kind === "layout";
+  // `announce` gets the destination as written: when it takes the source's tag, once that is known.
+  const announceLater = takesSourceTag(o.dst, o.src);
   if (!announceLater) o.announce?.(kitLocationToString(o.dst));
   let source: OpenedKit;
   let read: ReadOnlyTarget;
@@ -148,7 +149,7 @@ export async function pushModelKit(o: TransferOptions & { src: KitLocation; dst:
   let dest: Destination | undefined;
   try {
     dest = await openDestination(o, o.dst, o.src, sourceTag(source));
-    if (o.dst.kind === "reference" && announceLater) o.announce?.(refToString(withTag(o.dst.ref, dest.tag ?? DEFAULT_TAG)));
+    if (announceLater && o.dst.kind === "reference") o.announce?.(refToString(withTag(o.dst.ref, dest.tag!)));
     const titles = layerTitles();
     // Only for the titles (what is pushed is not checked): read here, not in the copy, which would then upload the config rather than mount it.
     const kit = await readModelKit(read, srcRef, { signal: o.signal }).catch(() => undefined);

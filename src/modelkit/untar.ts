@@ -204,13 +204,14 @@ export async function extractTar(
     const seen = { missing: false };
     const dest = resolveEntryPath(rel, display, rootReal, dirs, seen);
     if (entry.type === "dir") {
-      const st = dirs.has(dest) ? undefined : statOrUndefined(dest);
-      if (st) {
-        if (!st.isDirectory()) throw new KitError(`path '${display}' already exists and is not a directory`);
-        dirs.add(dest);
-      } else if (!dirs.has(dest)) {
-        opts.logger?.debug(`Creating directory ${display}`);
-        makeDir(dest, entry.mode & EXTRACT_MODE_MASK);
+      if (!dirs.has(dest)) {
+        const st = seen.missing ? undefined : statOrUndefined(dest);
+        if (st && !st.isDirectory()) throw new KitError(`path '${display}' already exists and is not a directory`);
+        if (st) dirs.add(dest);
+        else {
+          opts.logger?.debug(`Creating directory ${display}`);
+          makeDir(dest, entry.mode & EXTRACT_MODE_MASK);
+        }
       }
       result.dirs++;
       continue;
