@@ -123,7 +123,13 @@ test("a connection cut mid-file is resumed at once with a Range request", async 
   hub.addFault({ server: "cdn", path: new RegExp(sha(big)), fault: { kind: "cut", afterBytes: 300_000 }, times: 1 });
   const r = await downloadSnapshot(c, snap, { layers: plan.layers.slice(0, 1), tree: [] }, work, { concurrency: 1, transport, logger: memoryLogger() });
   const cdn = hub.requests.slice(before).filter((q) => q.server === "cdn");
-  expect(cdn.map((q) => q.range)).toEqual([undefined, "bytes=300000-"]);
+  // The hub sends 300,000 bytes and closes; the client may get fewer of them (Bun's fetch can
+  // drop what it had not yet handed on when the connection ends: seen once in ten runs at
+  // 65,293), and resumes where the bytes it kept end, never from the start.
+  expect(cdn.map((q) => q.range?.replace(/\d+/, "N"))).toEqual([undefined, "bytes=N-"]);
+  const from = Number(/^bytes=(\d+)-$/.exec(cdn[1]!.range!)![1]);
+  expect(from).toBeGreaterThan(0);
+  expect(from).toBeLessThanOrEqual(300_000);
   expect(r.files[0]!.sha256).toBe(sha(big));
 });
 
