@@ -144,12 +144,16 @@ export async function findLayoutKit(layout: LayoutSource, l: LayoutRef, opts: St
     return layoutKitOf(layout, nameOf(e), e);
   }
   const kits: StoredDescriptor[] = [];
+  const kitDigests = new Set<string>();
   const others: string[] = [];
   for (const e of entries) {
-    if (kits.some((k) => k.digest === e.digest)) continue;
+    if (kitDigests.has(e.digest)) continue;
     const what = await notAModelKit(layout, e, opts);
     if (what) others.push(`${entryLocation(l, e)} is ${what}`);
-    else kits.push(e);
+    else {
+      kits.push(e);
+      kitDigests.add(e.digest);
+    }
   }
   if (kits.length === 1) return layoutKitOf(layout, nameOf(kits[0]!), kits[0]!);
   if (kits.length === 0) {
